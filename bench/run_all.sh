@@ -1,0 +1,37 @@
+#!/bin/sh
+# Run every hamrf benchmark: sh bench/run_all.sh build/hamrf [bench_train.py options]
+#
+# Builds the helper tools (target bench_tools: dgemm_rate), then runs the training
+# benchmark (hamrf against bench/ref_numpy.py on double_pendulum and henon_heiles) and
+# the memory check (1 000 000 pendulum points, solver normal, peak RSS <= 1 GiB), on all
+# cores: OPENBLAS_NUM_THREADS and OMP_NUM_THREADS are unset. Extra arguments (e.g.
+# --quick, --seeds 3, --openblas-coretype SkylakeX) go to both bench_train.py runs.
+# Results are saved next to the tool as bench_train.json and bench_memory.json.
+# Exit status: 0 when everything passes, else the worse of the two runs' statuses.
+set -u
+
+HAMRF=${1:-build/hamrf}
+[ $# -gt 0 ] && shift
+BUILD=$(dirname "$HAMRF")
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3 # Debian's interpreter, the one with numpy
+
+unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS
+
+if [ ! -x "$HAMRF" ]; then
+  echo "run_all.sh: $HAMRF not found; build it first (make)" >&2
+  exit 2
+fi
+cmake --build "$BUILD" --target bench_tools ||
+  echo "run_all.sh: could not build bench_tools; continuing without dgemm_rate" >&2
+
+status=0
+"$PY" "$HERE/bench_train.py" --hamrf "$HAMRF" --json-out "$BUILD/bench_train.json" "$@"
+rc=$?
+[ $rc -gt $status ] && status=$rc
+
+"$PY" "$HERE/bench_train.py" --hamrf "$HAMRF" --memory --json-out "$BUILD/bench_memory.json" "$@"
+rc=$?
+[ $rc -gt $status ] && status=$rc
+
+exit $status

@@ -1,0 +1,145 @@
+/* Command-line helpers shared by the subcommands (see cli.h). */
+#include "cli.h"
+
+#include "hamrf/status.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void openblas_set_num_threads(int);
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "hamrf %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'hamrf %s --help')\n", cmd);
+    return CLI_USAGE;
+}
+
+int cli_lib_error(const char *cmd, int status) {
+    const char *detail = hrf_last_error();
+    fprintf(stderr, "hamrf %s: error: %s\n", cmd, detail[0] ? detail : hrf_strerror(status));
+    return CLI_FAIL;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        cli_usage_error(cmd, "--%s expects a finite number, got '%s'", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (s[0] == '-' || s[0] == '\0') {
+        cli_usage_error(cmd, "--%s expects a non-negative integer, got '%s'", opt, s);
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE) {
+        cli_usage_error(cmd, "--%s expects a non-negative integer, got '%s'", opt, s);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out) {
+    uint64_t v;
+    if (cli_parse_u64(cmd, opt, s, &v)) return -1;
+    if (v == 0) {
+        cli_usage_error(cmd, "--%s must be a positive integer, got '%s'", opt, s);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+int cli_parse_range(const char *cmd, const char *opt, const char *s, double *lo, double *hi) {
+    const char *comma = strchr(s, ',');
+    char a[128], b[128];
+    if (!comma || (size_t)(comma - s) >= sizeof a || strlen(comma + 1) >= sizeof b) {
+        cli_usage_error(cmd, "--%s expects LO,HI (e.g. --%s=-1,1), got '%s'", opt, opt, s);
+        return -1;
+    }
+    memcpy(a, s, (size_t)(comma - s));
+    a[comma - s] = '\0';
+    strcpy(b, comma + 1);
+    if (cli_parse_double(cmd, opt, a, lo) || cli_parse_double(cmd, opt, b, hi)) return -1;
+    if (!(*lo < *hi)) {
+        cli_usage_error(cmd, "--%s expects LO < HI, got '%s'", opt, s);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse_threads(const char *cmd, const char *s) {
+    size_t n;
+    if (cli_parse_size(cmd, "threads", s, &n)) return -1;
+    if (n > 1024) {
+        cli_usage_error(cmd, "--threads must be at most 1024, got '%s'", s);
+        return -1;
+    }
+    omp_set_num_threads((int)n);
+    openblas_set_num_threads((int)n);
+    return 0;
+}
+
+int cli_unknown_option(const char *cmd, char **argv, int optind_seen, int optopt_seen) {
+    const char *arg = argv[optind_seen - 1];
+    if (optopt_seen)
+        return cli_usage_error(cmd, "option '-%c' is unknown or misses its value", optopt_seen);
+    return cli_usage_error(cmd, "option '%s' is unknown or misses its value", arg);
+}
+
+void cli_print_json(cJSON *obj) {
+    char *s = cJSON_PrintUnformatted(obj);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+    cJSON_Delete(obj);
+}
+
+void cli_progress_init(cli_progress *p, int quiet) {
+    p->enabled = !quiet && isatty(STDERR_FILENO);
+    p->start = cli_now();
+    p->shown = 0;
+}
+
+void cli_progress_cb(void *user, const char *stage, double fraction) {
+    cli_progress *p = user;
+    if (!p || !p->enabled) return;
+    double t = cli_now() - p->start;
+    if (t < 1.0) return;
+    fprintf(stderr, "\r\033[K[hamrf] %-24s %3.0f%%  %6.1f s", stage, 100.0 * fraction, t);
+    fflush(stderr);
+    p->shown = 1;
+}
+
+void cli_progress_done(cli_progress *p) {
+    if (p->enabled && p->shown) fprintf(stderr, "\r\033[K");
+}

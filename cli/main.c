@@ -1,0 +1,44 @@
+/* hamrf: the command-line tool, a thin layer over libhamrf (docs/cli.md). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: hamrf <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  systems    list the built-in Hamiltonian systems and their parameters\n"
+    "  generate   sample a data set (states, time derivatives, energies) of a system\n"
+    "  train      fit a sampled Hamiltonian neural network (one least-squares solve)\n"
+    "  eval       errors of a model on a data set\n"
+    "\n"
+    "'hamrf <command> --help' shows the options of a command.\n"
+    "Exit status: 0 success, 2 usage error, 1 any other failure.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        puts("hamrf 0.1.0");
+        return CLI_OK;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"systems", cmd_systems},
+                {"generate", cmd_generate},
+                {"train", cmd_train},
+                {"eval", cmd_eval}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "hamrf: unknown command '%s'\n\n%s", cmd, usage);
+    return CLI_USAGE;
+}

@@ -1,0 +1,26 @@
+/* Activation functions (MATH.md §2): a record of σ, σ', σ'' and the SWIM
+ * constants s1, s2 such that σ(−s2) and σ(s2) are the neuron's values at the
+ * two points of its sampling pair. Adding an activation is one new record in
+ * src/features/activation.c; samplers and solvers only see the record. */
+#ifndef HAMRF_ACTIVATION_H
+#define HAMRF_ACTIVATION_H
+
+#include <stddef.h>
+
+typedef struct hrf_activation {
+    const char *name;
+    /* For i < n: s[i] = σ(z[i]) and ds[i] = σ'(z[i]); either output may be
+     * NULL. Vectorised because it is the inner loop of every fit. */
+    void (*eval)(size_t n, const double *z, double *s, double *ds);
+    double (*d2)(double z); /* σ''(z), for gradient-trained baselines */
+    double s1, s2;          /* SWIM constants (MATH.md §2.1) */
+} hrf_activation;
+
+extern const hrf_activation hrf_activation_tanh;
+
+/* NULL-terminated list of all activations. */
+const hrf_activation *const *hrf_activations(void);
+/* HRF_ENOTFOUND (message lists the known names) if `name` is unknown. */
+int hrf_activation_find(const char *name, const hrf_activation **act);
+
+#endif

@@ -1,0 +1,54 @@
+/* Data sets of states and time derivatives (MATH.md §2.3, DESIGN.md formats).
+ *
+ * File entries (float64, C order): x (n, dim) states (q_1..q_d, p_1..p_d);
+ * dxdt (n, dim) time derivatives; H (n) true energy (optional: needed by the
+ * SWIM oracle and by eval's rel_l2_H); x0 (dim) anchor state; H0 () its
+ * energy. meta: {"format":"hamrf","kind":"dataset","version":1,"system",
+ * "params":{...},"dof","box_lo":[..],"box_hi":[..],"n","seed","noise"}. */
+#ifndef HAMRF_DATASET_H
+#define HAMRF_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "hamrf/systems.h"
+
+typedef struct hrf_dataset {
+    size_t n, dim;     /* n points of dimension dim = 2d */
+    double *x;         /* (n, dim) row-major */
+    double *dxdt;      /* (n, dim) row-major */
+    double *H;         /* (n) or NULL when the file carries no energies */
+    double *x0;        /* (dim) anchor state */
+    double H0;         /* H(x0) */
+    double *box_lo;    /* (dim) sampling box, or NULL if unknown */
+    double *box_hi;    /* (dim) */
+    cJSON *meta;       /* the file's meta object (owned); NULL for generated sets */
+} hrf_dataset;
+
+typedef struct hrf_generate_params {
+    size_t n;             /* number of points, > 0 */
+    uint64_t seed;
+    double q_lo, q_hi;    /* box for every q; NaN = the system's default */
+    double p_lo, p_hi;    /* box for every p; NaN = the system's default */
+    double noise;         /* std. dev. of Gaussian noise added to dxdt, ≥ 0 */
+} hrf_generate_params;
+
+void hrf_generate_params_default(hrf_generate_params *p);
+const char *hrf_generate_params_check(const hrf_generate_params *p);
+
+/* Draws n states uniformly in the box, with exact H and dx/dt = J∇H (+noise);
+ * anchor x0 = 0, H0 = H(0). Refuses (HRF_ETOOBIG, with the estimate) sizes
+ * that would not fit in memory, before allocating. */
+int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hrf_dataset **out);
+
+int hrf_dataset_save(const hrf_dataset *d, const char *path);
+/* Loads and validates (shapes, finite values) a data set. */
+int hrf_dataset_load(const char *path, hrf_dataset **out);
+void hrf_dataset_free(hrf_dataset *d);
+
+/* The gradient targets g = J⁻¹ dx/dt = (−dp/dt, dq/dt), g (n, dim). */
+void hrf_dataset_gradient_targets(const hrf_dataset *d, double *g);
+
+#endif

@@ -1,0 +1,78 @@
+/* The shallow Hamiltonian network (MATH.md §2):
+ *   Ĥ(x) = Σ_k c_k σ(w_k·x + b_k) + c_0,   ∇Ĥ(x) = Σ_k c_k σ'(z_k) w_k,
+ * with the hidden layer sampled (hamrf/sampler.h) and (c, c_0) from one linear
+ * least-squares solve (hamrf/lstsq.h) of the gradient rows and the anchor row.
+ *
+ * Lifecycle: hrf_hnn_params_default → set fields → hrf_hnn_params_check →
+ * hrf_hnn_fit → hrf_hnn_eval / hrf_hnn_save → hrf_hnn_free. */
+#ifndef HAMRF_HNN_H
+#define HAMRF_HNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "hamrf/activation.h"
+#include "hamrf/dataset.h"
+#include "hamrf/lstsq.h"
+#include "hamrf/sampler.h"
+
+/* Progress callback: `stage` names the work, fraction in [0, 1]. */
+typedef void (*hrf_progress_fn)(void *user, const char *stage, double fraction);
+
+typedef struct hrf_hnn_params {
+    size_t width;                      /* M, default 1000 */
+    const hrf_sampler_type *sampler;   /* default A-SWIM */
+    const hrf_activation *act;         /* default tanh */
+    double elm_lo, elm_hi;             /* ELM bias range; NaN = the data's box bounds */
+    int resample_duplicates;           /* default 1 */
+    uint64_t seed;                     /* default 1 */
+    hrf_lstsq_params lstsq;
+    size_t cache_bytes;                /* max bytes to keep σ'(Z) in memory; default 2 GiB,
+                                          never above half the available memory */
+    hrf_progress_fn progress;          /* may be NULL */
+    void *progress_user;
+} hrf_hnn_params;
+
+void hrf_hnn_params_default(hrf_hnn_params *p);
+const char *hrf_hnn_params_check(const hrf_hnn_params *p);
+
+typedef struct hrf_hnn_fit_report {
+    double fit_seconds;      /* sampling + assembly + solve, all passes */
+    double sample_seconds;   /* sampling only */
+    double solve_seconds;    /* least squares (Gram accumulation included), all passes */
+    double solve_flops;      /* floating-point operations of all solves (model count) */
+    int passes;              /* 2 for A-SWIM */
+    size_t repeated_pairs;   /* pairs that had to repeat (pool too small) */
+    int cached;              /* 1 if σ'(Z) was kept in memory */
+    hrf_lstsq_report lstsq;  /* of the final solve */
+} hrf_hnn_fit_report;
+
+typedef struct hrf_hnn hrf_hnn;
+
+int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
+                hrf_hnn_fit_report *rep);
+void hrf_hnn_free(hrf_hnn *m);
+
+size_t hrf_hnn_dim(const hrf_hnn *m);
+size_t hrf_hnn_width(const hrf_hnn *m);
+/* Read-only views of the parameters: W (M, dim), b (M), c (M), c0. */
+const double *hrf_hnn_W(const hrf_hnn *m);
+const double *hrf_hnn_b(const hrf_hnn *m);
+const double *hrf_hnn_c(const hrf_hnn *m);
+double hrf_hnn_c0(const hrf_hnn *m);
+const hrf_activation *hrf_hnn_activation(const hrf_hnn *m);
+
+/* Ĥ (n) and ∇Ĥ (n, dim) at x (n, dim); either output may be NULL. */
+int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad);
+/* dx/dt = J ∇Ĥ at x (n, dim). */
+int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dxdt);
+
+/* Saves W, b, c, c0 and meta (kind "model", model "hnn", activation, width,
+ * dim, plus the members of `extra`, which may be NULL). Atomic. */
+int hrf_hnn_save(const hrf_hnn *m, const char *path, const cJSON *extra);
+/* Loads and validates a model; *meta (may be NULL) receives the meta object. */
+int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta);
+
+#endif

@@ -1,0 +1,53 @@
+/* Sampling a dense hidden layer (MATH.md §2.1): ELM, U-SWIM, SWIM, A-SWIM.
+ *
+ * A layer is W (M, dim) row-major and b (M): neuron k computes
+ * σ(w_k · x + b_k). Samplers are const type objects; A-SWIM is U-SWIM for a
+ * first fit followed by a SWIM resample that uses the fitted model's values
+ * (the model code runs the two passes; here it is the `adaptive` flag). */
+#ifndef HAMRF_SAMPLER_H
+#define HAMRF_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hamrf/activation.h"
+#include "hamrf/rng.h"
+
+typedef enum {
+    HRF_PAIRS_NONE = 0, /* data-agnostic (ELM) */
+    HRF_PAIRS_UNIFORM,  /* uniform over the candidate pool (U-SWIM) */
+    HRF_PAIRS_VALUES    /* ∝ |f(x_j) − f(x_i)| / ‖x_j − x_i‖ (SWIM) */
+} hrf_pair_density;
+
+typedef struct hrf_sampler_type {
+    const char *name;         /* "elm", "uswim", "swim", "aswim" */
+    const char *description;
+    hrf_pair_density density; /* density of the (first) sampling pass */
+    int needs_values;         /* 1: the data set must carry f = H (SWIM oracle) */
+    int adaptive;             /* 1: A-SWIM, resample with the first fit's values */
+} hrf_sampler_type;
+
+extern const hrf_sampler_type hrf_sampler_elm, hrf_sampler_uswim, hrf_sampler_swim,
+    hrf_sampler_aswim;
+
+const hrf_sampler_type *const *hrf_sampler_types(void); /* NULL-terminated */
+int hrf_sampler_find(const char *name, const hrf_sampler_type **type);
+
+typedef struct hrf_layer_sample_params {
+    size_t width;                /* M > 0 */
+    double elm_lo, elm_hi;       /* ELM bias range [lo, hi] */
+    int resample_duplicates;     /* 1 (default): the M pairs are distinct */
+    const hrf_activation *act;   /* for the SWIM constants s1, s2 */
+} hrf_layer_sample_params;
+
+/* Samples W (width, dim) and b (width) with pair density `density`.
+ * X (K, dim) row-major are the training inputs, f (K) the function values
+ * (only for HRF_PAIRS_VALUES). Errors: HRF_EINVAL for K < 2 with a pair
+ * density (message says SWIM needs at least 2 points), width 0.
+ * `n_distinct_short` (may be NULL) receives how many pairs had to repeat
+ * because the pool held fewer than M pairs of positive probability. */
+int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
+                     size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
+                     double *b, size_t *n_distinct_short);
+
+#endif

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian packages hamrf needs that this machine lacks.
+# Idempotent and quiet: a no-op when everything is present; runs `apt-get update`
+# at most once, and only when something is missing. See docs/architecture.md.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libzip-dev \
+libcjson-dev libcmocka-dev python3-numpy python3-pytest"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "bootstrap: installing missing Debian packages:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+        echo "bootstrap: need root (or sudo) to install:$missing" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

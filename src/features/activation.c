@@ -1,0 +1,63 @@
+/* Activation records (MATH.md §2). tanh is evaluated from one exponential:
+ * with e = exp(−2|z|),  tanh z = sign(z) (1 − e)/(1 + e)  and
+ * tanh' z = sech² z = 4e/(1 + e)², which keeps full relative accuracy of σ'
+ * for large |z| where 1 − tanh² would cancel. */
+#include "hamrf/activation.h"
+#include "hamrf/status.h"
+
+#include <math.h>
+#include <string.h>
+
+static void tanh_eval(size_t n, const double *z, double *s, double *ds) {
+    if (s && ds) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            double a = fabs(z[i]);
+            double e = exp(-2.0 * a);
+            double inv = 1.0 / (1.0 + e);
+            s[i] = copysign((1.0 - e) * inv, z[i]);
+            ds[i] = 4.0 * e * inv * inv;
+        }
+    } else if (ds) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            double e = exp(-2.0 * fabs(z[i]));
+            double inv = 1.0 / (1.0 + e);
+            ds[i] = 4.0 * e * inv * inv;
+        }
+    } else if (s) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            double e = exp(-2.0 * fabs(z[i]));
+            s[i] = copysign((1.0 - e) / (1.0 + e), z[i]);
+        }
+    }
+}
+
+static double tanh_d2(double z) {
+    double t = tanh(z);
+    return -2.0 * t * (1.0 - t * t);
+}
+
+/* s2 = atanh(1/2) = ln(3)/2, s1 = 2 s2 = ln 3 (MATH.md §2.1). */
+const hrf_activation hrf_activation_tanh = {
+    .name = "tanh",
+    .eval = tanh_eval,
+    .d2 = tanh_d2,
+    .s1 = 1.0986122886681098,
+    .s2 = 0.5493061443340549,
+};
+
+static const hrf_activation *const all_activations[] = {&hrf_activation_tanh, NULL};
+
+const hrf_activation *const *hrf_activations(void) { return all_activations; }
+
+int hrf_activation_find(const char *name, const hrf_activation **act) {
+    for (int i = 0; all_activations[i]; i++) {
+        if (strcmp(all_activations[i]->name, name) == 0) {
+            *act = all_activations[i];
+            return HRF_OK;
+        }
+    }
+    return hrf_error(HRF_ENOTFOUND, "unknown activation '%s' (known: tanh)", name);
+}

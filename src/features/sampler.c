@@ -1,0 +1,192 @@
+/* Hidden-layer samplers, MATH.md §2.1.
+ *
+ * ELM: W_kj ~ N(0,1), b_k ~ U[lo, hi].
+ * SWIM family: a pool of P = K·max(1, ⌈M/K⌉) candidate pairs (i, j = (i+δ) mod K,
+ * δ ~ U{1..K−1}); M pairs drawn from the pool with the pair density; each
+ * pair (x1, x2) gives w = s1 (x2 − x1)/‖x2 − x1‖², b = −w·x1 − s2.
+ * With resample_duplicates, a pair already taken is redrawn; that is the same
+ * distribution as successive weighted sampling without replacement, which
+ * we implement exactly with a Fenwick tree of pool weights (each draw
+ * O(log P), each taken pair's weight set to zero). */
+#include "hamrf/sampler.h"
+#include "hamrf/status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const hrf_sampler_type hrf_sampler_elm = {"elm", "extreme learning machine: W ~ N(0,1), b ~ U[lo,hi]",
+                                          HRF_PAIRS_NONE, 0, 0};
+const hrf_sampler_type hrf_sampler_uswim = {"uswim", "SWIM pairs drawn uniformly",
+                                            HRF_PAIRS_UNIFORM, 0, 0};
+const hrf_sampler_type hrf_sampler_swim = {"swim", "SWIM pairs weighted by the true H (oracle)",
+                                           HRF_PAIRS_VALUES, 1, 0};
+const hrf_sampler_type hrf_sampler_aswim = {
+    "aswim", "adaptive SWIM: U-SWIM fit, then pairs weighted by the fitted H", HRF_PAIRS_UNIFORM,
+    0, 1};
+
+static const hrf_sampler_type *const all_samplers[] = {&hrf_sampler_elm, &hrf_sampler_uswim,
+                                                       &hrf_sampler_swim, &hrf_sampler_aswim, NULL};
+
+const hrf_sampler_type *const *hrf_sampler_types(void) { return all_samplers; }
+
+int hrf_sampler_find(const char *name, const hrf_sampler_type **type) {
+    for (int i = 0; all_samplers[i]; i++) {
+        if (strcmp(all_samplers[i]->name, name) == 0) {
+            *type = all_samplers[i];
+            return HRF_OK;
+        }
+    }
+    return hrf_error(HRF_ENOTFOUND, "unknown sampler '%s' (known: elm, uswim, swim, aswim)", name);
+}
+
+/* ---- Fenwick tree over non-negative weights ---- */
+typedef struct {
+    size_t n;
+    double *t; /* 1-based partial sums */
+} fenwick;
+
+static void fenwick_build(fenwick *f, const double *w) {
+    memset(f->t, 0, (f->n + 1) * sizeof *f->t);
+    for (size_t i = 1; i <= f->n; i++) {
+        f->t[i] += w[i - 1];
+        size_t j = i + (i & (~i + 1));
+        if (j <= f->n) f->t[j] += f->t[i];
+    }
+}
+
+static void fenwick_add(fenwick *f, size_t i, double delta) {
+    for (size_t k = i + 1; k <= f->n; k += k & (~k + 1)) f->t[k] += delta;
+}
+
+/* Smallest index i with prefix sum of w[0..i] > target. */
+static size_t fenwick_find(const fenwick *f, double target) {
+    size_t pos = 0, step = 1;
+    while (step * 2 <= f->n) step *= 2;
+    for (; step; step /= 2) {
+        if (pos + step <= f->n && f->t[pos + step] <= target) {
+            pos += step;
+            target -= f->t[pos];
+        }
+    }
+    return pos < f->n ? pos : f->n - 1;
+}
+
+static void pair_to_neuron(size_t dim, const double *x1, const double *x2, double s1, double s2,
+                           double *w, double *b) {
+    double d2 = 0.0;
+    for (size_t a = 0; a < dim; a++) {
+        double d = x2[a] - x1[a];
+        d2 += d * d;
+    }
+    double dist = sqrt(d2);
+    if (dist < 1e-10) dist = 1e-10; /* MATH.md §2.1: distances clipped below at 1e-10 */
+    double scale = s1 / (dist * dist);
+    double wx = 0.0;
+    for (size_t a = 0; a < dim; a++) {
+        w[a] = scale * (x2[a] - x1[a]);
+        wx += w[a] * x1[a];
+    }
+    *b = -wx - s2;
+}
+
+int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
+                     size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
+                     double *b, size_t *n_distinct_short) {
+    const size_t M = p->width;
+    if (n_distinct_short) *n_distinct_short = 0;
+    if (M == 0) return hrf_error(HRF_EINVAL, "layer width must be positive");
+    if (density == HRF_PAIRS_NONE) {
+        for (size_t k = 0; k < M * dim; k++) W[k] = hrf_rng_normal(rng);
+        for (size_t k = 0; k < M; k++) b[k] = hrf_rng_uniform_range(rng, p->elm_lo, p->elm_hi);
+        return HRF_OK;
+    }
+    if (K < 2)
+        return hrf_error(HRF_EINVAL,
+                         "SWIM sampling needs at least 2 training points to form pairs, got %zu", K);
+    if (density == HRF_PAIRS_VALUES && !f)
+        return hrf_error(HRF_EINVAL, "SWIM sampling needs function values at the points");
+
+    /* Candidate pool, P = K·max(1, ⌈M/K⌉). */
+    size_t reps = (M + K - 1) / K;
+    if (reps < 1) reps = 1;
+    size_t P = K * reps;
+    size_t *pi = malloc(P * sizeof *pi), *pj = malloc(P * sizeof *pj);
+    double *w = calloc(P, sizeof *w);
+    fenwick fw = {P, malloc((P + 1) * sizeof(double))};
+    if (!pi || !pj || !w || !fw.t) {
+        free(pi), free(pj), free(w), free(fw.t);
+        return hrf_error(HRF_ENOMEM, "out of memory for a pool of %zu SWIM candidate pairs", P);
+    }
+    for (size_t t = 0; t < P; t++) {
+        size_t i = (size_t)hrf_rng_below(rng, K);
+        size_t delta = 1 + (size_t)hrf_rng_below(rng, K - 1);
+        pi[t] = i;
+        pj[t] = (i + delta) % K;
+    }
+    size_t positive = P;
+    if (density == HRF_PAIRS_VALUES) {
+        positive = 0;
+        for (size_t t = 0; t < P; t++) {
+            const double *xi = X + pi[t] * dim, *xj = X + pj[t] * dim;
+            double d2 = 0.0;
+            for (size_t a = 0; a < dim; a++) d2 += (xj[a] - xi[a]) * (xj[a] - xi[a]);
+            double dist = sqrt(d2);
+            if (dist < 1e-10) dist = 1e-10;
+            w[t] = fabs(f[pj[t]] - f[pi[t]]) / dist;
+            if (!isfinite(w[t])) w[t] = 0.0;
+            if (w[t] > 0.0) positive++;
+        }
+        if (positive == 0) { /* all weights vanish: fall back to uniform */
+            for (size_t t = 0; t < P; t++) w[t] = 1.0;
+            positive = P;
+        }
+    } else {
+        for (size_t t = 0; t < P; t++) w[t] = 1.0;
+    }
+    unsigned char *taken = calloc(P, 1);
+    double *rem = malloc(P * sizeof *rem);
+    if (!taken || !rem) {
+        free(pi), free(pj), free(w), free(fw.t), free(taken), free(rem);
+        return hrf_error(HRF_ENOMEM, "out of memory for a pool of %zu SWIM candidate pairs", P);
+    }
+    double total = 0.0;
+    fenwick_build(&fw, w);
+    for (size_t t = 0; t < P; t++) total += w[t];
+
+    int distinct = p->resample_duplicates;
+    size_t ntaken = 0;
+    for (size_t k = 0; k < M; k++) {
+        if (distinct && ntaken == positive) {
+            /* Pool exhausted: the remaining pairs repeat, drawn with the full weights. */
+            if (n_distinct_short) *n_distinct_short = M - k;
+            distinct = 0;
+            fenwick_build(&fw, w);
+            total = 0.0;
+            for (size_t t = 0; t < P; t++) total += w[t];
+        }
+        size_t t = fenwick_find(&fw, hrf_rng_uniform(rng) * total);
+        if (distinct) {
+            /* Rounding in the running sums can land on a taken or zero-weight
+             * entry: rebuild the tree from the exact remaining weights, redraw. */
+            while (taken[t] || w[t] <= 0.0) {
+                total = 0.0;
+                for (size_t u = 0; u < P; u++) {
+                    rem[u] = taken[u] ? 0.0 : w[u];
+                    total += rem[u];
+                }
+                fenwick_build(&fw, rem);
+                t = fenwick_find(&fw, hrf_rng_uniform(rng) * total);
+            }
+            fenwick_add(&fw, t, -w[t]);
+            total -= w[t];
+            taken[t] = 1;
+            ntaken++;
+        }
+        pair_to_neuron(dim, X + pi[t] * dim, X + pj[t] * dim, p->act->s1, p->act->s2,
+                       W + k * dim, b + k);
+    }
+    free(taken), free(rem);
+    free(pi), free(pj), free(w), free(fw.t);
+    return HRF_OK;
+}

@@ -1,0 +1,218 @@
+/* Box data sets of a built-in system (MATH.md §2.3) and their files. */
+#include "hamrf/dataset.h"
+#include "hamrf/lstsq.h"
+#include "hamrf/npz.h"
+#include "hamrf/rng.h"
+#include "hamrf/status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hrf_generate_params_default(hrf_generate_params *p) {
+    p->n = 10000;
+    p->seed = 1;
+    p->q_lo = p->q_hi = p->p_lo = p->p_hi = NAN;
+    p->noise = 0.0;
+}
+
+const char *hrf_generate_params_check(const hrf_generate_params *p) {
+    if (p->n == 0) return "the number of points must be positive";
+    if (!(p->noise >= 0.0) || !isfinite(p->noise)) return "noise must be a finite value >= 0";
+    if (!isnan(p->q_lo) && !(isfinite(p->q_lo) && isfinite(p->q_hi) && p->q_lo < p->q_hi))
+        return "the q range must be two finite numbers LO,HI with LO < HI";
+    if (!isnan(p->p_lo) && !(isfinite(p->p_lo) && isfinite(p->p_hi) && p->p_lo < p->p_hi))
+        return "the p range must be two finite numbers LO,HI with LO < HI";
+    return NULL;
+}
+
+void hrf_dataset_free(hrf_dataset *d) {
+    if (!d) return;
+    free(d->x), free(d->dxdt), free(d->H), free(d->x0), free(d->box_lo), free(d->box_hi);
+    cJSON_Delete(d->meta);
+    free(d);
+}
+
+static hrf_dataset *dataset_alloc(size_t n, size_t dim, int with_H) {
+    hrf_dataset *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->n = n, d->dim = dim;
+    d->x = malloc(n * dim * sizeof(double));
+    d->dxdt = malloc(n * dim * sizeof(double));
+    d->H = with_H ? malloc(n * sizeof(double)) : NULL;
+    d->x0 = calloc(dim, sizeof(double));
+    d->box_lo = malloc(dim * sizeof(double));
+    d->box_hi = malloc(dim * sizeof(double));
+    if (!d->x || !d->dxdt || (with_H && !d->H) || !d->x0 || !d->box_lo || !d->box_hi) {
+        hrf_dataset_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hrf_dataset **out) {
+    *out = NULL;
+    const char *msg = hrf_generate_params_check(p);
+    if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
+    const hrf_system_type *t = sys->type;
+    size_t d = (size_t)t->dof, dim = 2 * d;
+    /* Refuse before allocating: x, dxdt, H plus the file buffer while saving. */
+    double need = 8.0 * (double)p->n * (double)(4 * dim + 2);
+    double avail = (double)hrf_mem_available();
+    if (p->n > ((size_t)1 << 40) || (avail > 0.0 && need > avail))
+        return hrf_error(HRF_ETOOBIG, "%zu points of system '%s' need about %.3g GiB, but only "
+                         "%.3g GiB are available", p->n, t->name, need / 1073741824.0,
+                         avail / 1073741824.0);
+    hrf_dataset *ds = dataset_alloc(p->n, dim, 1);
+    if (!ds) return hrf_error(HRF_ENOMEM, "out of memory for %zu points", p->n);
+    double qlo = isnan(p->q_lo) ? t->q_lo : p->q_lo, qhi = isnan(p->q_lo) ? t->q_hi : p->q_hi;
+    double plo = isnan(p->p_lo) ? t->p_lo : p->p_lo, phi = isnan(p->p_lo) ? t->p_hi : p->p_hi;
+    for (size_t a = 0; a < dim; a++) {
+        ds->box_lo[a] = a < d ? qlo : plo;
+        ds->box_hi[a] = a < d ? qhi : phi;
+    }
+    hrf_rng rng;
+    hrf_rng_seed(&rng, p->seed);
+    for (size_t i = 0; i < p->n; i++)
+        for (size_t a = 0; a < dim; a++)
+            ds->x[i * dim + a] = hrf_rng_uniform_range(&rng, ds->box_lo[a], ds->box_hi[a]);
+    hrf_system_eval(sys, p->n, ds->x, ds->H, NULL);
+    hrf_system_vector_field(sys, p->n, ds->x, ds->dxdt);
+    if (p->noise > 0.0)
+        for (size_t i = 0; i < p->n * dim; i++) ds->dxdt[i] += p->noise * hrf_rng_normal(&rng);
+    /* Anchor: x0 = 0, H0 = H(0) (MATH.md §2.2). */
+    hrf_system_eval(sys, 1, ds->x0, &ds->H0, NULL);
+    for (size_t i = 0; i < p->n; i++) {
+        if (!isfinite(ds->H[i])) {
+            hrf_dataset_free(ds);
+            return hrf_error(HRF_EDATA, "system '%s' has a non-finite energy at a point of the box "
+                             "(point %zu); choose a smaller box or other parameters", t->name, i);
+        }
+    }
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "system", t->name);
+    cJSON *params = cJSON_AddObjectToObject(meta, "params");
+    for (int k = 0; k < t->nparams; k++)
+        cJSON_AddNumberToObject(params, t->param_names[k], sys->params[k]);
+    cJSON_AddNumberToObject(meta, "dof", (double)d);
+    cJSON_AddItemToObject(meta, "box_lo", cJSON_CreateDoubleArray(ds->box_lo, (int)dim));
+    cJSON_AddItemToObject(meta, "box_hi", cJSON_CreateDoubleArray(ds->box_hi, (int)dim));
+    cJSON_AddNumberToObject(meta, "n", (double)p->n);
+    cJSON_AddNumberToObject(meta, "seed", (double)p->seed);
+    cJSON_AddNumberToObject(meta, "noise", p->noise);
+    ds->meta = meta;
+    *out = ds;
+    return HRF_OK;
+}
+
+int hrf_dataset_save(const hrf_dataset *d, const char *path) {
+    hrf_npz_writer *w = hrf_npz_writer_new();
+    if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
+    size_t s2[2] = {d->n, d->dim}, s1[1] = {d->n}, sd[1] = {d->dim};
+    cJSON *meta = d->meta ? cJSON_Duplicate(d->meta, 1) : cJSON_CreateObject();
+    /* The identifying keys always reflect this library's format. */
+    cJSON_DeleteItemFromObject(meta, "format");
+    cJSON_DeleteItemFromObject(meta, "kind");
+    cJSON_DeleteItemFromObject(meta, "version");
+    cJSON_AddStringToObject(meta, "format", "hamrf");
+    cJSON_AddStringToObject(meta, "kind", "dataset");
+    cJSON_AddNumberToObject(meta, "version", 1);
+    if (!cJSON_HasObjectItem(meta, "box_lo") && d->box_lo) {
+        cJSON_AddItemToObject(meta, "box_lo", cJSON_CreateDoubleArray(d->box_lo, (int)d->dim));
+        cJSON_AddItemToObject(meta, "box_hi", cJSON_CreateDoubleArray(d->box_hi, (int)d->dim));
+    }
+    int rc = hrf_npz_writer_add(w, "x", 2, s2, d->x);
+    if (!rc) rc = hrf_npz_writer_add(w, "dxdt", 2, s2, d->dxdt);
+    if (!rc && d->H) rc = hrf_npz_writer_add(w, "H", 1, s1, d->H);
+    if (!rc) rc = hrf_npz_writer_add(w, "x0", 1, sd, d->x0);
+    if (!rc) rc = hrf_npz_writer_add(w, "H0", 0, NULL, &d->H0);
+    if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
+    if (!rc) rc = hrf_npz_writer_write(w, path);
+    cJSON_Delete(meta);
+    hrf_npz_writer_free(w);
+    return rc;
+}
+
+/* Reads a per-coordinate box from meta[key] if it is an array of dim numbers. */
+static int meta_box(const cJSON *meta, const char *key, size_t dim, double *out) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, key);
+    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != dim) return 0;
+    size_t a = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return 0;
+        out[a++] = v->valuedouble;
+    }
+    return 1;
+}
+
+int hrf_dataset_load(const char *path, hrf_dataset **out) {
+    *out = NULL;
+    hrf_npz *z = NULL;
+    cJSON *meta = NULL;
+    double *x = NULL, *dxdt = NULL, *H = NULL, *x0 = NULL, *H0 = NULL;
+    int rc = hrf_npz_open(path, &z);
+    if (rc) return rc;
+    if ((rc = hrf_npz_read_meta(z, "dataset", &meta))) goto fail;
+    size_t sx[2] = {0, 0};
+    if ((rc = hrf_npz_read(z, "x", 2, sx, &x))) goto fail;
+    size_t n = sx[0], dim = sx[1];
+    if (n == 0) {
+        rc = hrf_error(HRF_EDATA, "%s: entry 'x': the data set is empty (0 points)", path);
+        goto fail;
+    }
+    if (dim == 0 || dim % 2) {
+        rc = hrf_error(HRF_EFORMAT, "%s: entry 'x': expected shape (n, 2d) with an even, positive "
+                       "second extent, found (%zu, %zu)", path, n, dim);
+        goto fail;
+    }
+    size_t sd[2] = {n, dim};
+    if ((rc = hrf_npz_read(z, "dxdt", 2, sd, &dxdt))) goto fail;
+    if (hrf_npz_has(z, "H")) {
+        size_t sh[1] = {n};
+        if ((rc = hrf_npz_read(z, "H", 1, sh, &H))) goto fail;
+    }
+    size_t s0[1] = {dim};
+    if ((rc = hrf_npz_read(z, "x0", 1, s0, &x0))) goto fail;
+    if ((rc = hrf_npz_read(z, "H0", 0, NULL, &H0))) goto fail;
+    if ((rc = hrf_check_finite(path, "x", x, n * dim))) goto fail;
+    if ((rc = hrf_check_finite(path, "dxdt", dxdt, n * dim))) goto fail;
+    if (H && (rc = hrf_check_finite(path, "H", H, n))) goto fail;
+    if ((rc = hrf_check_finite(path, "x0", x0, dim))) goto fail;
+    if ((rc = hrf_check_finite(path, "H0", H0, 1))) goto fail;
+    hrf_dataset *d = calloc(1, sizeof *d);
+    double *lo = malloc(dim * sizeof *lo), *hi = malloc(dim * sizeof *hi);
+    if (!d || !lo || !hi) {
+        free(d), free(lo), free(hi);
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+        goto fail;
+    }
+    d->n = n, d->dim = dim, d->x = x, d->dxdt = dxdt, d->H = H, d->x0 = x0, d->H0 = *H0;
+    free(H0);
+    if (meta_box(meta, "box_lo", dim, lo) && meta_box(meta, "box_hi", dim, hi)) {
+        d->box_lo = lo, d->box_hi = hi;
+    } else {
+        free(lo), free(hi);
+    }
+    d->meta = meta;
+    hrf_npz_close(z);
+    *out = d;
+    return HRF_OK;
+fail:
+    free(x), free(dxdt), free(H), free(x0), free(H0);
+    cJSON_Delete(meta);
+    hrf_npz_close(z);
+    return rc;
+}
+
+void hrf_dataset_gradient_targets(const hrf_dataset *d, double *g) {
+    size_t dim = d->dim, half = dim / 2;
+    for (size_t i = 0; i < d->n; i++) {
+        const double *v = d->dxdt + i * dim;
+        double *gi = g + i * dim;
+        for (size_t a = 0; a < half; a++) {
+            gi[a] = -v[half + a]; /* ∂H/∂q = −dp/dt */
+            gi[half + a] = v[a];  /* ∂H/∂p =  dq/dt */
+        }
+    }
+}

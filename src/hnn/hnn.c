@@ -1,0 +1,552 @@
+/* The shallow Hamiltonian network: fit, evaluate, save, load (MATH.md §2).
+ *
+ * The least-squares problem of MATH.md §2.2 has rows (i, a) — point i,
+ * coordinate a, in the order i·dim + a — and a last anchor row; columns
+ * c_1..c_M, c_0. With D_ik = σ'(w_k·x_i + b_k):
+ *   A v   : y_ia = Σ_k D_ik W_ka v_k          = (D · diag(v) W)_ia
+ *   Aᵀ y  : v_k  = Σ_a W_ka (Dᵀ Y)_ka
+ *   AᵀA   : (DᵀD) ⊙ (W Wᵀ)                   (Gram–Hadamard identity)
+ * plus the anchor row [σ(W x0 + b), 1]. D is kept in memory when it fits
+ * the cache budget and is recomputed block by block otherwise, so the
+ * matrix A itself is formed only by the dense (svd, qr) solvers. */
+#include "hamrf/hnn.h"
+#include "hamrf/npz.h"
+#include "hamrf/status.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct hrf_hnn {
+    size_t dim, width;
+    const hrf_activation *act;
+    double *slab; /* one allocation: W (M, dim) | b (M) | c (M) */
+    double *W, *b, *c;
+    double c0;
+};
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void hrf_hnn_params_default(hrf_hnn_params *p) {
+    memset(p, 0, sizeof *p);
+    p->width = 1000;
+    p->sampler = &hrf_sampler_aswim;
+    p->act = &hrf_activation_tanh;
+    p->elm_lo = p->elm_hi = NAN;
+    p->resample_duplicates = 1;
+    p->seed = 1;
+    hrf_lstsq_params_default(&p->lstsq);
+    p->cache_bytes = (size_t)2 << 30;
+}
+
+const char *hrf_hnn_params_check(const hrf_hnn_params *p) {
+    if (p->width == 0) return "width must be a positive integer";
+    if (!p->sampler) return "no sampler given";
+    if (!p->act) return "no activation given";
+    if (isnan(p->elm_lo) != isnan(p->elm_hi)) return "give both ELM bias bounds or neither";
+    if (!isnan(p->elm_lo) && !(isfinite(p->elm_lo) && isfinite(p->elm_hi) && p->elm_lo <= p->elm_hi))
+        return "the ELM bias range must be finite with lo <= hi";
+    return hrf_lstsq_params_check(&p->lstsq);
+}
+
+static hrf_hnn *hnn_alloc(size_t dim, size_t width, const hrf_activation *act) {
+    hrf_hnn *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->slab = calloc(width * (dim + 2), sizeof(double));
+    if (!m->slab) {
+        free(m);
+        return NULL;
+    }
+    m->dim = dim, m->width = width, m->act = act;
+    m->W = m->slab;
+    m->b = m->W + width * dim;
+    m->c = m->b + width;
+    return m;
+}
+
+void hrf_hnn_free(hrf_hnn *m) {
+    if (!m) return;
+    free(m->slab);
+    free(m);
+}
+
+size_t hrf_hnn_dim(const hrf_hnn *m) { return m->dim; }
+size_t hrf_hnn_width(const hrf_hnn *m) { return m->width; }
+const double *hrf_hnn_W(const hrf_hnn *m) { return m->W; }
+const double *hrf_hnn_b(const hrf_hnn *m) { return m->b; }
+const double *hrf_hnn_c(const hrf_hnn *m) { return m->c; }
+double hrf_hnn_c0(const hrf_hnn *m) { return m->c0; }
+const hrf_activation *hrf_hnn_activation(const hrf_hnn *m) { return m->act; }
+
+/* Pre-activations z_k = w_k·x + b_k for one point x (dim); z (M). */
+static inline void preact(size_t M, size_t dim, const double *W, const double *b, const double *x,
+                          double *z) {
+    for (size_t k = 0; k < M; k++) {
+        double s = b[k];
+        for (size_t a = 0; a < dim; a++) s += W[k * dim + a] * x[a];
+        z[k] = s;
+    }
+}
+
+/* Rows [r0, r1) of S = σ(Z) and/or D = σ'(Z) (each (r1−r0, M) row-major, may be NULL). */
+static void features(const hrf_activation *act, size_t M, size_t dim, const double *W,
+                     const double *b, const double *X, size_t r0, size_t r1, double *S, double *D) {
+#pragma omp parallel
+    {
+        double *z = malloc(M * sizeof *z);
+#pragma omp for schedule(static)
+        for (size_t i = r0; i < r1; i++) {
+            if (!z) continue;
+            preact(M, dim, W, b, X + i * dim, z);
+            act->eval(M, z, S ? S + (i - r0) * M : NULL, D ? D + (i - r0) * M : NULL);
+        }
+        free(z);
+    }
+}
+
+int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad) {
+    const size_t M = m->width, dim = m->dim;
+    int oom = 0;
+#pragma omp parallel reduction(| : oom)
+    {
+        double *z = malloc(M * sizeof *z), *s = malloc(M * sizeof *s), *ds = malloc(M * sizeof *ds);
+        if (!z || !s || !ds) oom = 1;
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            if (oom) continue;
+            preact(M, dim, m->W, m->b, x + i * dim, z);
+            m->act->eval(M, z, H ? s : NULL, grad ? ds : NULL);
+            if (H) {
+                double h = 0.0;
+                for (size_t k = 0; k < M; k++) h += m->c[k] * s[k];
+                H[i] = h + m->c0;
+            }
+            if (grad) {
+                double *g = grad + i * dim;
+                for (size_t a = 0; a < dim; a++) g[a] = 0.0;
+                for (size_t k = 0; k < M; k++) {
+                    double f = m->c[k] * ds[k];
+                    for (size_t a = 0; a < dim; a++) g[a] += f * m->W[k * dim + a];
+                }
+            }
+        }
+        free(z), free(s), free(ds);
+    }
+    if (oom) return hrf_error(HRF_ENOMEM, "out of memory evaluating a width-%zu network", M);
+    return HRF_OK;
+}
+
+int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dxdt) {
+    int rc = hrf_hnn_eval(m, n, x, NULL, dxdt);
+    if (rc) return rc;
+    size_t half = m->dim / 2;
+    for (size_t i = 0; i < n; i++) {
+        double *v = dxdt + i * m->dim;
+        for (size_t a = 0; a < half; a++) { /* (∂H/∂q, ∂H/∂p) → (∂H/∂p, −∂H/∂q) */
+            double dq = v[a];
+            v[a] = v[half + a];
+            v[half + a] = -dq;
+        }
+    }
+    return HRF_OK;
+}
+
+/* ---- the structured least-squares problem ---- */
+typedef struct {
+    const hrf_activation *act;
+    size_t K, M, dim;
+    const double *X;   /* (K, dim) training inputs */
+    const double *G;   /* (K, dim) gradient targets */
+    const double *W, *b;
+    double *s0;        /* (M) σ(W x0 + b): the anchor row */
+    double H0;
+    double *D;         /* (K, M) cached σ'(Z), or NULL: recompute per block */
+    double *blk;       /* (B, M) block buffer when not cached */
+    size_t B;          /* rows per block */
+    double *T;         /* (M, dim) scratch */
+    double *u;         /* (K·dim + 1) right-hand side */
+} hnn_lsq;
+
+/* Pointer to rows [r0, r0+nb) of D, computing them if not cached. */
+static const double *hnn_block(hnn_lsq *q, size_t r0, size_t nb) {
+    if (q->D) return q->D + r0 * q->M;
+    features(q->act, q->M, q->dim, q->W, q->b, q->X, r0, r0 + nb, NULL, q->blk);
+    return q->blk;
+}
+
+static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
+    hnn_lsq *q = ctx;
+    const size_t M = q->M, dim = q->dim, n = M + 1;
+    memset(Gm, 0, n * n * sizeof *Gm);
+    memset(q->T, 0, M * dim * sizeof *q->T);
+    size_t B = q->D ? q->K : q->B;
+    for (size_t r0 = 0; r0 < q->K; r0 += B) {
+        size_t nb = q->K - r0 < B ? q->K - r0 : B;
+        const double *Db = hnn_block(q, r0, nb);
+        /* DᵀD: D rows are points, so D row-major is an M x nb column-major matrix. */
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)M, (int)nb, 1.0, Db, (int)M, 1.0,
+                    Gm, (int)n);
+        /* T += Dᵀ G  (M x dim column-major) */
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)M, (int)dim, (int)nb, 1.0, Db,
+                    (int)M, q->G + r0 * dim, (int)dim, 1.0, q->T, (int)M);
+    }
+    /* ⊙ (W Wᵀ), upper triangle, column j. */
+    for (size_t j = 0; j < M; j++)
+        for (size_t i = 0; i <= j; i++) {
+            double ww = 0.0;
+            for (size_t a = 0; a < dim; a++) ww += q->W[i * dim + a] * q->W[j * dim + a];
+            Gm[i + j * n] *= ww;
+        }
+    for (size_t k = 0; k < M; k++) {
+        double s = 0.0;
+        for (size_t a = 0; a < dim; a++) s += q->W[k * dim + a] * q->T[k + a * M];
+        Atu[k] = s;
+    }
+    Atu[M] = 0.0;
+    /* Anchor row a0 = [s0, 1] with target H0. */
+    for (size_t j = 0; j < n; j++) {
+        double aj = j < M ? q->s0[j] : 1.0;
+        for (size_t i = 0; i <= j; i++) Gm[i + j * n] += (i < M ? q->s0[i] : 1.0) * aj;
+        Atu[j] += aj * q->H0;
+    }
+    *utu = cblas_ddot((int)(q->K * dim + 1), q->u, 1, q->u, 1);
+    return HRF_OK;
+}
+
+static int hnn_apply(void *ctx, const double *v, double *y) {
+    hnn_lsq *q = ctx;
+    const size_t M = q->M, dim = q->dim;
+    /* V = diag(v) W, stored (M, dim) row-major = dim x M column-major. */
+    for (size_t k = 0; k < M; k++)
+        for (size_t a = 0; a < dim; a++) q->T[k * dim + a] = v[k] * q->W[k * dim + a];
+    size_t B = q->D ? q->K : q->B;
+    for (size_t r0 = 0; r0 < q->K; r0 += B) {
+        size_t nb = q->K - r0 < B ? q->K - r0 : B;
+        const double *Db = hnn_block(q, r0, nb);
+        /* Yᵀ (dim x nb) = Vᵀ (dim x M) · Dᵀ (M x nb) */
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)dim, (int)nb, (int)M, 1.0,
+                    q->T, (int)dim, Db, (int)M, 0.0, y + r0 * dim, (int)dim);
+    }
+    y[q->K * dim] = cblas_ddot((int)M, q->s0, 1, v, 1) + v[M];
+    return HRF_OK;
+}
+
+static int hnn_apply_t(void *ctx, const double *y, double *v) {
+    hnn_lsq *q = ctx;
+    const size_t M = q->M, dim = q->dim;
+    memset(q->T, 0, M * dim * sizeof *q->T);
+    size_t B = q->D ? q->K : q->B;
+    for (size_t r0 = 0; r0 < q->K; r0 += B) {
+        size_t nb = q->K - r0 < B ? q->K - r0 : B;
+        const double *Db = hnn_block(q, r0, nb);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)M, (int)dim, (int)nb, 1.0, Db,
+                    (int)M, y + r0 * dim, (int)dim, 1.0, q->T, (int)M);
+    }
+    double ya = y[q->K * dim];
+    for (size_t k = 0; k < M; k++) {
+        double s = 0.0;
+        for (size_t a = 0; a < dim; a++) s += q->W[k * dim + a] * q->T[k + a * M];
+        v[k] = s + q->s0[k] * ya;
+    }
+    v[M] = ya;
+    return HRF_OK;
+}
+
+static int hnn_assemble(void *ctx, double *A, double *u) {
+    hnn_lsq *q = ctx;
+    const size_t M = q->M, dim = q->dim, m = q->K * dim + 1;
+    size_t B = q->D ? q->K : q->B;
+    for (size_t r0 = 0; r0 < q->K; r0 += B) {
+        size_t nb = q->K - r0 < B ? q->K - r0 : B;
+        const double *Db = hnn_block(q, r0, nb);
+#pragma omp parallel for schedule(static)
+        for (size_t k = 0; k < M; k++) {
+            double *col = A + k * m;
+            for (size_t i = 0; i < nb; i++)
+                for (size_t a = 0; a < dim; a++)
+                    col[(r0 + i) * dim + a] = Db[i * M + k] * q->W[k * dim + a];
+        }
+    }
+    for (size_t k = 0; k < M; k++) A[k * m + m - 1] = q->s0[k];
+    memset(A + M * m, 0, (m - 1) * sizeof *A); /* c_0 column: zero in gradient rows */
+    A[M * m + m - 1] = 1.0;
+    memcpy(u, q->u, m * sizeof *u);
+    return HRF_OK;
+}
+
+/* Rows per streamed block: about 32 MiB of σ'(Z). */
+static size_t block_rows(size_t M) {
+    size_t B = ((size_t)32 << 20) / (8 * M);
+    return B < 64 ? 64 : B;
+}
+
+/* Solves for (c, c0) given the sampled W, b in m. */
+static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const double *G, hrf_hnn *m,
+                     double cache_budget, hrf_hnn_fit_report *rep) {
+    const size_t K = data->n, M = m->width, dim = m->dim, n = M + 1;
+    hnn_lsq q;
+    memset(&q, 0, sizeof q);
+    q.act = m->act, q.K = K, q.M = M, q.dim = dim, q.X = data->x, q.G = G, q.W = m->W, q.b = m->b;
+    q.H0 = data->H0;
+    double *theta = malloc(n * sizeof *theta);
+    q.s0 = malloc(M * sizeof *q.s0);
+    q.T = malloc(M * dim * sizeof *q.T);
+    q.u = malloc((K * dim + 1) * sizeof *q.u);
+    int rc = HRF_OK;
+    if (!theta || !q.s0 || !q.T || !q.u) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for the least-squares problem");
+        goto done;
+    }
+    memcpy(q.u, G, K * dim * sizeof *q.u);
+    q.u[K * dim] = data->H0;
+    features(m->act, M, dim, m->W, m->b, data->x0, 0, 1, q.s0, NULL);
+    double dbytes = 8.0 * (double)K * (double)M;
+    double t0 = now_seconds();
+    if (dbytes <= cache_budget) q.D = malloc((size_t)dbytes);
+    if (q.D) {
+        features(m->act, M, dim, m->W, m->b, data->x, 0, K, NULL, q.D);
+        rep->cached = 1;
+    } else {
+        q.B = block_rows(M);
+        if (q.B > K) q.B = K;
+        q.blk = malloc(q.B * M * sizeof *q.blk);
+        if (!q.blk) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory for a %zu x %zu feature block", q.B, M);
+            goto done;
+        }
+        rep->cached = 0;
+    }
+    double feat_seconds = now_seconds() - t0;
+    hrf_lsq_problem prob;
+    memset(&prob, 0, sizeof prob);
+    prob.rows = K * dim + 1, prob.cols = n, prob.ctx = &q, prob.u = q.u;
+    prob.assemble = hnn_assemble, prob.gram = hnn_gram;
+    prob.apply = hnn_apply, prob.apply_t = hnn_apply_t;
+    double Kd = (double)K, Md = (double)M;
+    /* Gram: SYRK K·M·(M+1) + DᵀG 2·K·M·dim + the Hadamard product M²·dim. */
+    prob.gram_flops = Kd * Md * (Md + 1.0) + 2.0 * Kd * Md * dim + Md * Md * dim;
+    prob.apply_flops = 2.0 * Kd * Md * dim;
+    if (!q.D) { /* each pass recomputes σ'(Z): count its multiply-adds too */
+        prob.gram_flops += 2.0 * Kd * Md * dim;
+        prob.apply_flops += 2.0 * Kd * Md * dim;
+    }
+    prob.extra_bytes = q.D ? dbytes : 8.0 * (double)(q.B * M);
+    rc = hrf_lstsq_solve(&prob, &p->lstsq, theta, &rep->lstsq);
+    if (rc) goto done;
+    memcpy(m->c, theta, M * sizeof *theta);
+    m->c0 = theta[M];
+    rep->solve_seconds += rep->lstsq.seconds + (q.D ? feat_seconds : 0.0);
+    rep->solve_flops += rep->lstsq.flops;
+done:
+    free(theta), free(q.s0), free(q.T), free(q.u), free(q.D), free(q.blk);
+    return rc;
+}
+
+static void report_progress(const hrf_hnn_params *p, const char *stage, double f) {
+    if (p->progress) p->progress(p->progress_user, stage, f);
+}
+
+int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
+                hrf_hnn_fit_report *rep) {
+    hrf_hnn_fit_report local;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof *rep);
+    *out = NULL;
+    const char *msg = hrf_hnn_params_check(p);
+    if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
+    const size_t K = data->n, dim = data->dim, M = p->width;
+    if (K == 0) return hrf_error(HRF_EDATA, "the training set is empty");
+    if (p->sampler->density != HRF_PAIRS_NONE && K < 2)
+        return hrf_error(HRF_EDATA, "sampler '%s' draws pairs of training points and needs at "
+                         "least 2, the data set has %zu", p->sampler->name, K);
+    if (p->sampler->needs_values && !data->H)
+        return hrf_error(HRF_EDATA, "sampler '%s' needs the true energy 'H' at the training points "
+                         "(the SWIM oracle), and the data set has none; use aswim or uswim",
+                         p->sampler->name);
+    /* Refuse absurd sizes before allocating anything large. */
+    double avail = (double)hrf_mem_available();
+    hrf_solver s = p->lstsq.solver;
+    double rows = (double)K * dim + 1.0, cols = (double)M + 1.0;
+    double need_solver;
+    if (s == HRF_SOLVER_SVD || s == HRF_SOLVER_QR ||
+        (s == HRF_SOLVER_AUTO && rows * cols <= (double)p->lstsq.auto_dense_max))
+        need_solver = hrf_lstsq_memory_estimate(s == HRF_SOLVER_QR ? s : HRF_SOLVER_SVD,
+                                                (size_t)rows, (size_t)cols);
+    else
+        need_solver = hrf_lstsq_memory_estimate(HRF_SOLVER_NORMAL, (size_t)rows, (size_t)cols) +
+                      8.0 * (double)block_rows(M) * (double)M;
+    double pool = (double)K * (double)((M + K - 1) / K) * 25.0; /* SWIM pool: 2 indices, 1 weight */
+    double need = 8.0 * (double)M * (dim + 2) + 8.0 * (rows + K * dim) + need_solver + pool;
+    if (M > ((size_t)1 << 32) || (avail > 0.0 && need > avail))
+        return hrf_error(HRF_ETOOBIG, "width %zu on %zu points needs about %.3g GiB, but only "
+                         "%.3g GiB are available", M, K, need / 1073741824.0, avail / 1073741824.0);
+    double cache_budget = (double)p->cache_bytes;
+    if (avail > 0.0 && cache_budget > 0.5 * (avail - need)) cache_budget = 0.5 * (avail - need);
+
+    double t_start = now_seconds();
+    hrf_hnn *m = hnn_alloc(dim, M, p->act);
+    double *G = malloc(K * dim * sizeof *G), *Hhat = NULL;
+    int rc = HRF_OK;
+    if (!m || !G) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for a width-%zu network", M);
+        goto fail;
+    }
+    hrf_dataset_gradient_targets(data, G);
+    hrf_layer_sample_params lp = {M, p->elm_lo, p->elm_hi, p->resample_duplicates, p->act};
+    if (isnan(lp.elm_lo)) { /* MATH.md §2.1: [smallest, largest] of the box bounds */
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t a = 0; a < dim; a++) {
+            if (data->box_lo) {
+                lo = fmin(lo, data->box_lo[a]), hi = fmax(hi, data->box_hi[a]);
+            } else {
+                for (size_t i = 0; i < K; i++)
+                    lo = fmin(lo, data->x[i * dim + a]), hi = fmax(hi, data->x[i * dim + a]);
+            }
+        }
+        lp.elm_lo = lo, lp.elm_hi = hi;
+    }
+    hrf_rng rng;
+    hrf_rng_seed(&rng, p->seed);
+    size_t repeated = 0;
+    double ts = now_seconds();
+    report_progress(p, "sampling", 0.0);
+    rc = hrf_layer_sample(p->sampler->density, &lp, K, dim, data->x,
+                          p->sampler->density == HRF_PAIRS_VALUES ? data->H : NULL, &rng, m->W,
+                          m->b, &repeated);
+    rep->sample_seconds += now_seconds() - ts;
+    if (rc) goto fail;
+    report_progress(p, "solving", 0.1);
+    rc = hnn_solve(p, data, G, m, cache_budget, rep);
+    if (rc) goto fail;
+    rep->passes = 1;
+    if (p->sampler->adaptive) {
+        /* A-SWIM: Ĥ of the first fit at the training inputs drives the SWIM density. */
+        report_progress(p, "resampling (A-SWIM)", 0.5);
+        Hhat = malloc(K * sizeof *Hhat);
+        if (!Hhat) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory");
+            goto fail;
+        }
+        ts = now_seconds();
+        if ((rc = hrf_hnn_eval(m, K, data->x, Hhat, NULL))) goto fail;
+        rc = hrf_layer_sample(HRF_PAIRS_VALUES, &lp, K, dim, data->x, Hhat, &rng, m->W, m->b,
+                              &repeated);
+        rep->sample_seconds += now_seconds() - ts;
+        if (rc) goto fail;
+        report_progress(p, "solving (A-SWIM)", 0.6);
+        if ((rc = hnn_solve(p, data, G, m, cache_budget, rep))) goto fail;
+        rep->passes = 2;
+    }
+    report_progress(p, "done", 1.0);
+    rep->repeated_pairs = repeated;
+    rep->fit_seconds = now_seconds() - t_start;
+    free(G), free(Hhat);
+    *out = m;
+    return HRF_OK;
+fail:
+    free(G), free(Hhat);
+    hrf_hnn_free(m);
+    return rc;
+}
+
+/* ---- files ---- */
+int hrf_hnn_save(const hrf_hnn *m, const char *path, const cJSON *extra) {
+    hrf_npz_writer *w = hrf_npz_writer_new();
+    cJSON *meta = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
+    if (!w || !meta) {
+        hrf_npz_writer_free(w);
+        cJSON_Delete(meta);
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    static const char *const fixed[] = {"format", "kind", "version", "model", "activation",
+                                        "width", "dim"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, fixed[i]);
+    cJSON_AddStringToObject(meta, "format", "hamrf");
+    cJSON_AddStringToObject(meta, "kind", "model");
+    cJSON_AddNumberToObject(meta, "version", 1);
+    cJSON_AddStringToObject(meta, "model", "hnn");
+    cJSON_AddStringToObject(meta, "activation", m->act->name);
+    cJSON_AddNumberToObject(meta, "width", (double)m->width);
+    cJSON_AddNumberToObject(meta, "dim", (double)m->dim);
+    size_t sW[2] = {m->width, m->dim}, sM[1] = {m->width};
+    int rc = hrf_npz_writer_add(w, "W", 2, sW, m->W);
+    if (!rc) rc = hrf_npz_writer_add(w, "b", 1, sM, m->b);
+    if (!rc) rc = hrf_npz_writer_add(w, "c", 1, sM, m->c);
+    if (!rc) rc = hrf_npz_writer_add(w, "c0", 0, NULL, &m->c0);
+    if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
+    if (!rc) rc = hrf_npz_writer_write(w, path);
+    cJSON_Delete(meta);
+    hrf_npz_writer_free(w);
+    return rc;
+}
+
+int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta_out) {
+    *out = NULL;
+    if (meta_out) *meta_out = NULL;
+    hrf_npz *z = NULL;
+    cJSON *meta = NULL;
+    double *W = NULL, *b = NULL, *c = NULL, *c0 = NULL;
+    hrf_hnn *m = NULL;
+    int rc = hrf_npz_open(path, &z);
+    if (rc) return rc;
+    if ((rc = hrf_npz_read_meta(z, "model", &meta))) goto done;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(meta, "model");
+    if (!cJSON_IsString(model) || strcmp(model->valuestring, "hnn") != 0) {
+        rc = hrf_error(HRF_EFORMAT, "%s: meta: expected \"model\": \"hnn\"", path);
+        goto done;
+    }
+    const cJSON *an = cJSON_GetObjectItemCaseSensitive(meta, "activation");
+    const hrf_activation *act = NULL;
+    if (!cJSON_IsString(an)) {
+        rc = hrf_error(HRF_EFORMAT, "%s: meta: missing \"activation\"", path);
+        goto done;
+    }
+    if ((rc = hrf_activation_find(an->valuestring, &act))) {
+        rc = hrf_error_prefix(rc, "%s: meta", path);
+        goto done;
+    }
+    size_t sW[2] = {0, 0};
+    if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
+    if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {
+        rc = hrf_error(HRF_EFORMAT, "%s: entry 'W': expected shape (width > 0, 2d), found "
+                       "(%zu, %zu)", path, sW[0], sW[1]);
+        goto done;
+    }
+    size_t sM[1] = {sW[0]};
+    if ((rc = hrf_npz_read(z, "b", 1, sM, &b))) goto done;
+    if ((rc = hrf_npz_read(z, "c", 1, sM, &c))) goto done;
+    if ((rc = hrf_npz_read(z, "c0", 0, NULL, &c0))) goto done;
+    if ((rc = hrf_check_finite(path, "W", W, sW[0] * sW[1])) ||
+        (rc = hrf_check_finite(path, "b", b, sW[0])) ||
+        (rc = hrf_check_finite(path, "c", c, sW[0])) || (rc = hrf_check_finite(path, "c0", c0, 1)))
+        goto done;
+    m = hnn_alloc(sW[1], sW[0], act);
+    if (!m) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(m->W, W, sW[0] * sW[1] * sizeof *W);
+    memcpy(m->b, b, sW[0] * sizeof *b);
+    memcpy(m->c, c, sW[0] * sizeof *c);
+    m->c0 = *c0;
+    *out = m;
+    m = NULL;
+    if (meta_out) {
+        *meta_out = meta;
+        meta = NULL;
+    }
+done:
+    free(W), free(b), free(c), free(c0);
+    hrf_hnn_free(m);
+    cJSON_Delete(meta);
+    hrf_npz_close(z);
+    return rc;
+}

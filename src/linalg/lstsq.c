@@ -1,0 +1,433 @@
+/* Least-squares solvers (MATH.md §2.2): svd (dgelsd), qr (dgelsy), normal
+ * (equilibrated, ridged Cholesky of the Gram matrix + preconditioned LSQR)
+ * and the auto policy. */
+#include "hamrf/lstsq.h"
+#include "hamrf/status.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *hrf_solver_name(hrf_solver s) {
+    switch (s) {
+    case HRF_SOLVER_AUTO: return "auto";
+    case HRF_SOLVER_SVD: return "svd";
+    case HRF_SOLVER_QR: return "qr";
+    case HRF_SOLVER_NORMAL: return "normal";
+    }
+    return "?";
+}
+
+int hrf_solver_find(const char *name, hrf_solver *s) {
+    static const hrf_solver all[] = {HRF_SOLVER_AUTO, HRF_SOLVER_SVD, HRF_SOLVER_QR,
+                                     HRF_SOLVER_NORMAL};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (strcmp(name, hrf_solver_name(all[i])) == 0) {
+            *s = all[i];
+            return HRF_OK;
+        }
+    }
+    return hrf_error(HRF_ENOTFOUND, "unknown solver '%s' (known: auto, svd, qr, normal)", name);
+}
+
+void hrf_lstsq_params_default(hrf_lstsq_params *p) {
+    p->solver = HRF_SOLVER_AUTO;
+    p->rcond = 1e-13;
+    p->ridge = 1e-13;
+    p->refine_max = 50;
+    p->refine_tol = 1e-14;
+    p->auto_dense_max = (size_t)1 << 22;
+    p->mem_limit = 0;
+}
+
+const char *hrf_lstsq_params_check(const hrf_lstsq_params *p) {
+    if (!(p->rcond >= 0.0 && p->rcond < 1.0)) return "rcond must be in [0, 1)";
+    if (!(p->ridge >= 0.0 && p->ridge < 1.0)) return "ridge must be in [0, 1)";
+    if (p->refine_max < 0 || p->refine_max > 100000) return "refine_max must be in [0, 100000]";
+    if (!(p->refine_tol >= 0.0 && p->refine_tol < 1.0)) return "refine_tol must be in [0, 1)";
+    return NULL;
+}
+
+size_t hrf_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+    }
+    fclose(f);
+    return kb * 1024;
+}
+
+double hrf_lstsq_memory_estimate(hrf_solver s, size_t rows, size_t cols) {
+    double m = (double)rows, n = (double)cols;
+    switch (s) {
+    case HRF_SOLVER_SVD: return 8.0 * (m * n + 2.0 * m + n * n + 40.0 * n);
+    case HRF_SOLVER_QR: return 8.0 * (m * n + 2.0 * m + 4.0 * n);
+    case HRF_SOLVER_NORMAL: return 8.0 * (2.0 * n * n + 10.0 * n);
+    case HRF_SOLVER_AUTO: break;
+    }
+    return 0.0;
+}
+
+static int check_memory(const hrf_lstsq_params *p, hrf_solver s, const hrf_lsq_problem *prob) {
+    double need = hrf_lstsq_memory_estimate(s, prob->rows, prob->cols) + prob->extra_bytes;
+    double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+    if (limit > 0.0 && need > limit)
+        return hrf_error(HRF_ETOOBIG,
+                         "the %s solver for a %zu x %zu least-squares problem needs about %.3g GiB, "
+                         "but only %.3g GiB are available (try --solver normal, a smaller width "
+                         "or fewer points)",
+                         hrf_solver_name(s), prob->rows, prob->cols, need / 1073741824.0,
+                         limit / 1073741824.0);
+    return HRF_OK;
+}
+
+static double norm2(size_t n, const double *x) { return cblas_dnrm2((int)n, x, 1); }
+
+/* ‖A θ − u‖ via the problem's apply callback. */
+static int residual_norm(const hrf_lsq_problem *prob, const double *theta, const double *u,
+                         double *out) {
+    double *y = malloc(prob->rows * sizeof *y);
+    if (!y) return hrf_error(HRF_ENOMEM, "out of memory for a residual of %zu rows", prob->rows);
+    int rc = prob->apply(prob->ctx, theta, y);
+    if (rc == HRF_OK) {
+        for (size_t i = 0; i < prob->rows; i++) y[i] -= u[i];
+        *out = norm2(prob->rows, y);
+    }
+    free(y);
+    return rc;
+}
+
+/* ---- dense solvers ---- */
+static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_solver s,
+                       double *theta, hrf_lstsq_report *rep) {
+    size_t m = prob->rows, n = prob->cols, mb = m > n ? m : n;
+    int rc = check_memory(p, s, prob);
+    if (rc) return rc;
+    if (m > (size_t)INT32_MAX || n > (size_t)INT32_MAX)
+        return hrf_error(HRF_ETOOBIG, "%zu x %zu exceeds LAPACK's 32-bit dimensions", m, n);
+    double *A = malloc(m * n * sizeof *A), *b = calloc(mb, sizeof *b);
+    double *u = malloc(m * sizeof *u);
+    if (!A || !b || !u) {
+        free(A), free(b), free(u);
+        return hrf_error(HRF_ENOMEM, "out of memory for the dense %zu x %zu matrix (%.3g GiB)", m,
+                         n, 8.0 * (double)m * (double)n / 1073741824.0);
+    }
+    rc = prob->assemble(prob->ctx, A, u);
+    if (rc) goto done;
+    for (size_t i = 0; i < m * n; i++) {
+        if (!isfinite(A[i])) {
+            rc = hrf_error(HRF_ENUMERIC, "least-squares matrix has a non-finite entry (row %zu, "
+                           "column %zu)", i % m, i / m);
+            goto done;
+        }
+    }
+    memcpy(b, u, m * sizeof *b);
+    lapack_int rank = 0, info;
+    if (s == HRF_SOLVER_SVD) {
+        double *sv = malloc((m < n ? m : n) * sizeof *sv);
+        if (!sv) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory for singular values");
+            goto done;
+        }
+        info = LAPACKE_dgelsd(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, 1, A, (lapack_int)m,
+                              b, (lapack_int)mb, sv, p->rcond, &rank);
+        free(sv);
+    } else {
+        lapack_int *jpvt = calloc(n, sizeof *jpvt);
+        if (!jpvt) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory for pivots");
+            goto done;
+        }
+        info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, 1, A, (lapack_int)m,
+                              b, (lapack_int)mb, jpvt, p->rcond, &rank);
+        free(jpvt);
+    }
+    if (info != 0) {
+        rc = hrf_error(HRF_ENUMERIC, "LAPACK %s failed (info %d)",
+                       s == HRF_SOLVER_SVD ? "dgelsd (SVD did not converge)" : "dgelsy", (int)info);
+        goto done;
+    }
+    memcpy(theta, b, n * sizeof *theta);
+    rep->rank = (int)rank;
+    double mm = (double)m, nn = (double)n;
+    /* Model counts: Householder QR 2mn² − 2n³/3, plus the n x n SVD (~ 11 n³) for dgelsd. */
+    rep->flops = 2.0 * mm * nn * nn - 2.0 * nn * nn * nn / 3.0 + (s == HRF_SOLVER_SVD ? 11.0 * nn * nn * nn : 0.0);
+done:
+    free(A), free(b), free(u);
+    return rc;
+}
+
+/* ---- normal equations + preconditioned LSQR ---- */
+typedef struct {
+    const hrf_lsq_problem *prob;
+    const double *R;   /* n x n upper Cholesky factor, column-major */
+    const double *s;   /* column scaling */
+    double *tmp;       /* n */
+} precond_op;
+
+/* y = A S R⁻¹ v */
+static int op_apply(precond_op *op, const double *v, double *y) {
+    size_t n = op->prob->cols;
+    memcpy(op->tmp, v, n * sizeof *v);
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, op->R, (int)n,
+                op->tmp, 1);
+    for (size_t j = 0; j < n; j++) op->tmp[j] *= op->s[j];
+    return op->prob->apply(op->prob->ctx, op->tmp, y);
+}
+
+/* v = R⁻ᵀ S Aᵀ y */
+static int op_apply_t(precond_op *op, const double *y, double *v) {
+    size_t n = op->prob->cols;
+    int rc = op->prob->apply_t(op->prob->ctx, y, v);
+    if (rc) return rc;
+    for (size_t j = 0; j < n; j++) v[j] *= op->s[j];
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, op->R, (int)n, v, 1);
+    return HRF_OK;
+}
+
+/* LSQR (Paige & Saunders 1982) on min ‖r0 − B y‖, B = A S R⁻¹; adds S R⁻¹ y to
+ * theta. Returns the iteration count in *iters. */
+static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, const double *r0, int maxit,
+                       double tol, double *theta, int *iters) {
+    size_t m = prob->rows, n = prob->cols;
+    double *u = malloc(m * sizeof *u), *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w);
+    double *x = calloc(n, sizeof *x), *t = malloc(n * sizeof *t);
+    int rc = HRF_OK;
+    *iters = 0;
+    if (!u || !v || !w || !x || !t) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for LSQR vectors");
+        goto done;
+    }
+    memcpy(u, r0, m * sizeof *u);
+    double beta = norm2(m, u);
+    if (beta == 0.0) goto done;
+    cblas_dscal((int)m, 1.0 / beta, u, 1);
+    if ((rc = op_apply_t(op, u, v))) goto done;
+    double alpha = norm2(n, v);
+    if (alpha == 0.0) goto done;
+    cblas_dscal((int)n, 1.0 / alpha, v, 1);
+    memcpy(w, v, n * sizeof *w);
+    double phibar = beta, rhobar = alpha, bnorm2 = alpha * alpha;
+    for (int it = 1; it <= maxit; it++) {
+        /* β u = B v − α u */
+        double *Bv = malloc(m * sizeof *Bv);
+        if (!Bv) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory in LSQR");
+            goto done;
+        }
+        rc = op_apply(op, v, Bv);
+        if (rc) {
+            free(Bv);
+            goto done;
+        }
+        for (size_t i = 0; i < m; i++) u[i] = Bv[i] - alpha * u[i];
+        free(Bv);
+        beta = norm2(m, u);
+        if (beta > 0.0) cblas_dscal((int)m, 1.0 / beta, u, 1);
+        /* α v = Bᵀ u − β v */
+        if ((rc = op_apply_t(op, u, t))) goto done;
+        for (size_t j = 0; j < n; j++) v[j] = t[j] - beta * v[j];
+        alpha = norm2(n, v);
+        if (alpha > 0.0) cblas_dscal((int)n, 1.0 / alpha, v, 1);
+        bnorm2 += alpha * alpha + beta * beta;
+        double rho = hypot(rhobar, beta);
+        double c = rhobar / rho, s = beta / rho;
+        double theta_next = s * alpha;
+        rhobar = -c * alpha;
+        double phi = c * phibar;
+        phibar = s * phibar;
+        for (size_t j = 0; j < n; j++) {
+            x[j] += (phi / rho) * w[j];
+            w[j] = v[j] - (theta_next / rho) * w[j];
+        }
+        *iters = it;
+        /* ‖Bᵀr‖ ≈ φ̄ α |c|; stop when small relative to ‖B‖‖r‖. */
+        double arnorm = phibar * alpha * fabs(c);
+        if (phibar == 0.0 || arnorm <= tol * sqrt(bnorm2) * phibar) break;
+        if (!isfinite(phibar)) {
+            rc = hrf_error(HRF_ENUMERIC, "LSQR diverged (non-finite residual)");
+            goto done;
+        }
+    }
+    /* theta += S R⁻¹ x */
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, op->R, (int)n, x, 1);
+    for (size_t j = 0; j < n; j++) theta[j] += op->s[j] * x[j];
+done:
+    free(u), free(v), free(w), free(x), free(t);
+    return rc;
+}
+
+static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, double *theta,
+                        hrf_lstsq_report *rep) {
+    size_t n = prob->cols, m = prob->rows;
+    int rc = check_memory(p, HRF_SOLVER_NORMAL, prob);
+    if (rc) return rc;
+    double *G = malloc(n * n * sizeof *G), *C = malloc(n * n * sizeof *C);
+    double *r = malloc(n * sizeof *r), *s = malloc(n * sizeof *s), *tmp = malloc(n * sizeof *tmp);
+    double *res = NULL;
+    double utu = 0.0;
+    if (!G || !C || !r || !s || !tmp) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for the %zu x %zu Gram matrix", n, n);
+        goto done;
+    }
+    if ((rc = prob->gram(prob->ctx, G, r, &utu))) goto done;
+    rep->flops = prob->gram_flops + (double)n * n * n / 3.0;
+    /* Equilibrate: S G S has unit diagonal (zero columns keep scale 1). */
+    for (size_t j = 0; j < n; j++) {
+        double d = G[j + j * n];
+        if (!isfinite(d)) {
+            rc = hrf_error(HRF_ENUMERIC, "Gram matrix has a non-finite diagonal entry (column %zu)", j);
+            goto done;
+        }
+        s[j] = d > 0.0 ? 1.0 / sqrt(d) : 1.0;
+    }
+    /* Cholesky of S G S + λ I; λ grows tenfold until it factorises. */
+    double lambda = p->ridge;
+    for (int attempt = 0;; attempt++) {
+        for (size_t j = 0; j < n; j++) {
+            for (size_t i = 0; i <= j; i++) C[i + j * n] = s[i] * G[i + j * n] * s[j];
+            C[j + j * n] += lambda;
+        }
+        lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, C, (lapack_int)n);
+        if (info == 0) break;
+        if (info < 0 || attempt >= 12) {
+            rc = hrf_error(HRF_ENUMERIC, "Cholesky factorisation failed even with ridge %.3g "
+                           "(info %d)", lambda, (int)info);
+            goto done;
+        }
+        lambda = lambda > 0.0 ? lambda * 10.0 : 1e-15;
+    }
+    rep->ridge_used = lambda;
+    if (lambda != p->ridge) {
+        size_t len = strlen(rep->reason);
+        snprintf(rep->reason + len, sizeof rep->reason - len,
+                 "%sridge raised from %.3g to %.3g so the Gram matrix factorises", len ? "; " : "",
+                 p->ridge, lambda);
+    }
+    for (size_t j = 0; j < n; j++) tmp[j] = s[j] * r[j];
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, C, (int)n, tmp, 1);
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, C, (int)n, tmp, 1);
+    for (size_t j = 0; j < n; j++) theta[j] = s[j] * tmp[j];
+    rep->iterations = 0;
+    if (p->refine_max > 0) {
+        /* r0 = u − A θ, then LSQR on the correction. */
+        res = malloc(m * sizeof *res);
+        if (!res) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory for a residual of %zu rows", m);
+            goto done;
+        }
+        if ((rc = prob->apply(prob->ctx, theta, res))) goto done;
+        for (size_t i = 0; i < m; i++) res[i] = prob->u[i] - res[i];
+        precond_op op = {prob, C, s, tmp};
+        if ((rc = lsqr_refine(prob, &op, res, p->refine_max, p->refine_tol, theta, &rep->iterations)))
+            goto done;
+        rep->flops += 2.0 * rep->iterations * (prob->apply_flops + (double)n * n);
+    }
+done:
+    free(G), free(C), free(r), free(s), free(tmp), free(res);
+    return rc;
+}
+
+int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, double *theta,
+                    hrf_lstsq_report *rep) {
+    hrf_lstsq_report local;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof *rep);
+    rep->rank = -1;
+    const char *msg = hrf_lstsq_params_check(p);
+    if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
+    if (prob->rows == 0 || prob->cols == 0)
+        return hrf_error(HRF_EINVAL, "empty least-squares problem (%zu x %zu)", prob->rows,
+                         prob->cols);
+    for (size_t i = 0; i < prob->rows; i++)
+        if (!isfinite(prob->u[i]))
+            return hrf_error(HRF_ENUMERIC, "least-squares right-hand side has a non-finite entry "
+                             "(row %zu)", i);
+    hrf_solver s = p->solver;
+    double t0 = now_seconds();
+    double dense = (double)prob->rows * (double)prob->cols;
+    if (s == HRF_SOLVER_AUTO) {
+        if (dense <= (double)p->auto_dense_max) {
+            s = HRF_SOLVER_SVD;
+            snprintf(rep->reason, sizeof rep->reason,
+                     "auto: small problem (%zu x %zu), dense SVD is the most robust and cheap here",
+                     prob->rows, prob->cols);
+        } else {
+            s = HRF_SOLVER_NORMAL;
+            snprintf(rep->reason, sizeof rep->reason,
+                     "auto: %zu x %zu problem, the streamed Gram + Cholesky + LSQR route costs "
+                     "%.3g GFLOP against %.3g for the dense SVD and never forms A (%.3g GiB)",
+                     prob->rows, prob->cols, (prob->gram_flops + 100.0 * prob->apply_flops) / 1e9,
+                     (2.0 * dense * (double)prob->cols) / 1e9, 8.0 * dense / 1073741824.0);
+        }
+    }
+    rep->used = s;
+    int rc = s == HRF_SOLVER_NORMAL ? solve_normal(prob, p, theta, rep)
+                                    : solve_dense(prob, p, s, theta, rep);
+    if (rc) return rc;
+    for (size_t j = 0; j < prob->cols; j++)
+        if (!isfinite(theta[j]))
+            return hrf_error(HRF_ENUMERIC, "the %s solver produced a non-finite coefficient "
+                             "(column %zu)", hrf_solver_name(s), j);
+    rep->seconds = now_seconds() - t0;
+    double rn = 0.0;
+    if ((rc = residual_norm(prob, theta, prob->u, &rn))) return rc;
+    double un = norm2(prob->rows, prob->u);
+    rep->rel_residual = un > 0.0 ? rn / un : rn;
+    return HRF_OK;
+}
+
+/* ---- dense problem wrapper ---- */
+static int dense_assemble(void *ctx, double *A, double *u) {
+    hrf_lsq_dense_ctx *c = ctx;
+    memcpy(A, c->A, c->rows * c->cols * sizeof *A);
+    memcpy(u, c->u, c->rows * sizeof *u);
+    return HRF_OK;
+}
+
+static int dense_gram(void *ctx, double *G, double *Atu, double *utu) {
+    hrf_lsq_dense_ctx *c = ctx;
+    int m = (int)c->rows, n = (int)c->cols;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, n, m, 1.0, c->A, m, 0.0, G, n);
+    cblas_dgemv(CblasColMajor, CblasTrans, m, n, 1.0, c->A, m, c->u, 1, 0.0, Atu, 1);
+    *utu = cblas_ddot(m, c->u, 1, c->u, 1);
+    return HRF_OK;
+}
+
+static int dense_apply(void *ctx, const double *v, double *y) {
+    hrf_lsq_dense_ctx *c = ctx;
+    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)c->rows, (int)c->cols, 1.0, c->A, (int)c->rows,
+                v, 1, 0.0, y, 1);
+    return HRF_OK;
+}
+
+static int dense_apply_t(void *ctx, const double *y, double *v) {
+    hrf_lsq_dense_ctx *c = ctx;
+    cblas_dgemv(CblasColMajor, CblasTrans, (int)c->rows, (int)c->cols, 1.0, c->A, (int)c->rows, y,
+                1, 0.0, v, 1);
+    return HRF_OK;
+}
+
+void hrf_lsq_dense_problem(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows, size_t cols,
+                           const double *A, const double *u) {
+    ctx->rows = rows, ctx->cols = cols, ctx->A = A, ctx->u = u;
+    memset(prob, 0, sizeof *prob);
+    prob->rows = rows, prob->cols = cols, prob->ctx = ctx, prob->u = u;
+    prob->assemble = dense_assemble, prob->gram = dense_gram;
+    prob->apply = dense_apply, prob->apply_t = dense_apply_t;
+    prob->gram_flops = (double)rows * (double)cols * (double)(cols + 1);
+    prob->apply_flops = 2.0 * (double)rows * (double)cols;
+}
