@@ -1,8 +1,12 @@
 /* hamrf: the command-line tool, a thin layer over libhamrf (docs/cli.md). */
 #include "cli.h"
 
+#include "hamrf/blas.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: hamrf <command> [options]\n"
@@ -17,6 +21,14 @@ static const char usage[] =
     "Exit status: 0 success, 2 usage error, 1 any other failure.\n";
 
 int main(int argc, char **argv) {
+    /* Give OpenBLAS the kernels this CPU supports when it did not recognise
+     * the model (see hamrf/blas.h); HAMRF_NO_REEXEC=1 disables this. */
+    const char *core = hrf_blas_suggest_coretype();
+    if (core && !getenv("HAMRF_NO_REEXEC")) {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+        execv("/proc/self/exe", argv);
+        /* exec failed: go on with the kernels we have. */
+    }
     if (argc < 2) {
         fputs(usage, stderr);
         return CLI_USAGE;

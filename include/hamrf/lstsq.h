@@ -34,6 +34,13 @@ typedef struct hrf_lsq_problem {
     int (*gram)(void *ctx, double *G, double *Atu, double *utu);
     int (*apply)(void *ctx, const double *v, double *y);
     int (*apply_t)(void *ctx, const double *y, double *v);
+    /* Optional: an orthogonally equivalent smaller problem. Allocates (malloc)
+     * *A_r (rows_r x cols, column-major) and *u_r (rows_r) such that
+     * ‖Aθ − u‖² = ‖A_r θ − u_r‖² + const for every θ; A_r has the singular
+     * values of A, so svd with rcond gives the same θ. NULL if unavailable. */
+    int (*reduce)(void *ctx, size_t *rows_r, double **A_r, double **u_r);
+    double reduce_flops; /* of one reduce() call */
+    double reduce_bytes; /* memory reduce() needs at its peak */
     const double *u;    /* right-hand side (rows), in the row order of apply() */
     double gram_flops;  /* floating-point operations of one gram() call */
     double apply_flops; /* of one apply() or apply_t() call */
@@ -44,9 +51,11 @@ typedef struct hrf_lstsq_params {
     hrf_solver solver;  /* default HRF_SOLVER_AUTO */
     double rcond;       /* svd/qr cutoff, default 1e-13 */
     double ridge;       /* normal: λ added to the unit-diagonal Gram, default 1e-13 */
+    int gram_refine_max; /* normal: max PCG iterations on the Gram system, default 200 */
     int refine_max;     /* normal: max LSQR iterations, default 50 (0 = plain Cholesky) */
     double refine_tol;  /* normal: LSQR stops when ‖Aᵀr‖/(‖A‖‖r‖) < tol, default 1e-14 */
     size_t auto_dense_max; /* auto: dense solve if rows·cols ≤ this, default 1<<22 */
+    int auto_probe;     /* auto: LSQR iterations that decide Gram vs reduced SVD, default 20 */
     size_t mem_limit;   /* bytes the solver may allocate; 0 = detect (available RAM) */
 } hrf_lstsq_params;
 
@@ -59,7 +68,9 @@ typedef struct hrf_lstsq_report {
     char reason[256];    /* why (auto), and any fallback taken */
     int rank;            /* effective rank (svd/qr), -1 if not computed */
     double ridge_used;   /* normal: λ that factorised */
+    int gram_iterations; /* normal: PCG iterations on the Gram system */
     int iterations;      /* normal: LSQR iterations run */
+    int converged;       /* normal: 1 if LSQR met its tolerance */
     double rel_residual; /* ‖Aθ − u‖/‖u‖ */
     double seconds;      /* wall-clock of the solve, Gram accumulation included */
     double flops;        /* floating-point operations of the solve (model count) */

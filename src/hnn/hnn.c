@@ -14,6 +14,7 @@
 #include "hamrf/status.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -281,6 +282,59 @@ static int hnn_assemble(void *ctx, double *A, double *u) {
     return HRF_OK;
 }
 
+/* The reduced problem: with the thin QR D = Q R (computed as the LQ
+ * factorisation Dᵀ = L Q̃ of the row-major buffer, R = Lᵀ), the rows of
+ * coordinate a are Q R diag(W_:a), so
+ *   ‖Aθ − u‖² = Σ_a ‖R diag(W_:a) c − Qᵀ g_a‖² + (anchor row)² + const.
+ * The reduced matrix has dim·M + 1 rows, the singular values of A, and costs
+ * one QR of the K x M matrix D instead of one of the dim·K x M matrix A. */
+static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
+    hnn_lsq *q = ctx;
+    const size_t K = q->K, M = q->M, dim = q->dim, n = M + 1, mr = dim * M + 1;
+    double *Dt = malloc(K * M * sizeof *Dt), *tau = malloc(M * sizeof *tau);
+    double *Cg = malloc(K * dim * sizeof *Cg);
+    double *A = calloc(mr * n, sizeof *A), *u = malloc(mr * sizeof *u);
+    int rc = HRF_OK;
+    if (!Dt || !tau || !Cg || !A || !u) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for the QR of the %zu x %zu feature matrix", K, M);
+        goto fail;
+    }
+    if (q->D) memcpy(Dt, q->D, K * M * sizeof *Dt);
+    else features(q->act, M, dim, q->W, q->b, q->X, 0, K, NULL, Dt);
+    /* Row-major D (K, M) is the column-major M x K matrix Dᵀ. */
+    lapack_int info = LAPACKE_dgelqf(LAPACK_COL_MAJOR, (lapack_int)M, (lapack_int)K, Dt,
+                                     (lapack_int)M, tau);
+    if (info != 0) {
+        rc = hrf_error(HRF_ENUMERIC, "LAPACK dgelqf failed (info %d)", (int)info);
+        goto fail;
+    }
+    for (size_t i = 0; i < K; i++) /* targets as a column-major K x dim matrix */
+        for (size_t a = 0; a < dim; a++) Cg[i + a * K] = q->G[i * dim + a];
+    info = LAPACKE_dormlq(LAPACK_COL_MAJOR, 'L', 'N', (lapack_int)K, (lapack_int)dim,
+                          (lapack_int)M, Dt, (lapack_int)M, tau, Cg, (lapack_int)K);
+    if (info != 0) {
+        rc = hrf_error(HRF_ENUMERIC, "LAPACK dormlq failed (info %d)", (int)info);
+        goto fail;
+    }
+    for (size_t a = 0; a < dim; a++) {
+        for (size_t k = 0; k < M; k++) {
+            double *col = A + k * mr + a * M;
+            double w = q->W[k * dim + a];
+            for (size_t i = 0; i <= k; i++) col[i] = Dt[k + i * M] * w; /* R[i,k] = L[k,i] */
+        }
+        for (size_t i = 0; i < M; i++) u[a * M + i] = Cg[i + a * K];
+    }
+    for (size_t k = 0; k < M; k++) A[k * mr + mr - 1] = q->s0[k];
+    A[M * mr + mr - 1] = 1.0;
+    u[mr - 1] = q->H0;
+    free(Dt), free(tau), free(Cg);
+    *rows_r = mr, *A_r = A, *u_r = u;
+    return HRF_OK;
+fail:
+    free(Dt), free(tau), free(Cg), free(A), free(u);
+    return rc;
+}
+
 /* Rows per streamed block: about 32 MiB of σ'(Z). */
 static size_t block_rows(size_t M) {
     size_t B = ((size_t)32 << 20) / (8 * M);
@@ -329,6 +383,13 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     prob.rows = K * dim + 1, prob.cols = n, prob.ctx = &q, prob.u = q.u;
     prob.assemble = hnn_assemble, prob.gram = hnn_gram;
     prob.apply = hnn_apply, prob.apply_t = hnn_apply_t;
+    if (K >= M) {
+        prob.reduce = hnn_reduce;
+        prob.reduce_flops = 2.0 * (double)K * (double)M * (double)M - 2.0 * (double)M * M * M / 3.0 +
+                            4.0 * (double)K * (double)M * dim;
+        prob.reduce_bytes = 8.0 * ((double)K * (double)M + (double)K * dim +
+                                   (double)(dim * M + 1) * (double)(M + 2));
+    }
     double Kd = (double)K, Md = (double)M;
     /* Gram: SYRK K·M·(M+1) + DᵀG 2·K·M·dim + the Hadamard product M²·dim. */
     prob.gram_flops = Kd * Md * (Md + 1.0) + 2.0 * Kd * Md * dim + Md * Md * dim;
@@ -423,7 +484,14 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     rep->sample_seconds += now_seconds() - ts;
     if (rc) goto fail;
     report_progress(p, "solving", 0.1);
-    rc = hnn_solve(p, data, G, m, cache_budget, rep);
+    /* A-SWIM's first fit only sets the sampling density of the second, so with
+     * the auto solver it uses the plain Gram route (no refinement). */
+    hrf_hnn_params p1 = *p;
+    if (p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO) {
+        p1.lstsq.solver = HRF_SOLVER_NORMAL;
+        p1.lstsq.refine_max = 0;
+    }
+    rc = hnn_solve(&p1, data, G, m, cache_budget, rep);
     if (rc) goto fail;
     rep->passes = 1;
     if (p->sampler->adaptive) {

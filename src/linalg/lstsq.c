@@ -45,8 +45,10 @@ void hrf_lstsq_params_default(hrf_lstsq_params *p) {
     p->rcond = 1e-13;
     p->ridge = 1e-13;
     p->refine_max = 50;
+    p->gram_refine_max = 200;
     p->refine_tol = 1e-14;
     p->auto_dense_max = (size_t)1 << 22;
+    p->auto_probe = 20;
     p->mem_limit = 0;
 }
 
@@ -111,62 +113,88 @@ static int residual_norm(const hrf_lsq_problem *prob, const double *theta, const
 }
 
 /* ---- dense solvers ---- */
-static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_solver s,
-                       double *theta, hrf_lstsq_report *rep) {
-    size_t m = prob->rows, n = prob->cols, mb = m > n ? m : n;
-    int rc = check_memory(p, s, prob);
-    if (rc) return rc;
-    if (m > (size_t)INT32_MAX || n > (size_t)INT32_MAX)
-        return hrf_error(HRF_ETOOBIG, "%zu x %zu exceeds LAPACK's 32-bit dimensions", m, n);
-    double *A = malloc(m * n * sizeof *A), *b = calloc(mb, sizeof *b);
-    double *u = malloc(m * sizeof *u);
-    if (!A || !b || !u) {
-        free(A), free(b), free(u);
-        return hrf_error(HRF_ENOMEM, "out of memory for the dense %zu x %zu matrix (%.3g GiB)", m,
-                         n, 8.0 * (double)m * (double)n / 1073741824.0);
-    }
-    rc = prob->assemble(prob->ctx, A, u);
-    if (rc) goto done;
-    for (size_t i = 0; i < m * n; i++) {
-        if (!isfinite(A[i])) {
-            rc = hrf_error(HRF_ENUMERIC, "least-squares matrix has a non-finite entry (row %zu, "
-                           "column %zu)", i % m, i / m);
-            goto done;
-        }
-    }
-    memcpy(b, u, m * sizeof *b);
+/* dgelsd or dgelsy on A (m x n, column-major, overwritten) and b (max(m,n),
+ * holds u on entry and θ in its first n entries on exit). */
+static int dense_lapack(hrf_solver s, size_t m, size_t n, double *A, double *b, double rcond,
+                        int *rank_out) {
+    size_t mb = m > n ? m : n;
+    for (size_t i = 0; i < m * n; i++)
+        if (!isfinite(A[i]))
+            return hrf_error(HRF_ENUMERIC, "least-squares matrix has a non-finite entry (row %zu, "
+                             "column %zu)", i % m, i / m);
     lapack_int rank = 0, info;
     if (s == HRF_SOLVER_SVD) {
         double *sv = malloc((m < n ? m : n) * sizeof *sv);
-        if (!sv) {
-            rc = hrf_error(HRF_ENOMEM, "out of memory for singular values");
-            goto done;
-        }
+        if (!sv) return hrf_error(HRF_ENOMEM, "out of memory for singular values");
         info = LAPACKE_dgelsd(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, 1, A, (lapack_int)m,
-                              b, (lapack_int)mb, sv, p->rcond, &rank);
+                              b, (lapack_int)mb, sv, rcond, &rank);
         free(sv);
     } else {
         lapack_int *jpvt = calloc(n, sizeof *jpvt);
-        if (!jpvt) {
-            rc = hrf_error(HRF_ENOMEM, "out of memory for pivots");
-            goto done;
-        }
+        if (!jpvt) return hrf_error(HRF_ENOMEM, "out of memory for pivots");
         info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, 1, A, (lapack_int)m,
-                              b, (lapack_int)mb, jpvt, p->rcond, &rank);
+                              b, (lapack_int)mb, jpvt, rcond, &rank);
         free(jpvt);
     }
-    if (info != 0) {
-        rc = hrf_error(HRF_ENUMERIC, "LAPACK %s failed (info %d)",
-                       s == HRF_SOLVER_SVD ? "dgelsd (SVD did not converge)" : "dgelsy", (int)info);
-        goto done;
+    if (info != 0)
+        return hrf_error(HRF_ENUMERIC, "LAPACK %s failed (info %d)",
+                         s == HRF_SOLVER_SVD ? "dgelsd (SVD did not converge)" : "dgelsy", (int)info);
+    *rank_out = (int)rank;
+    return HRF_OK;
+}
+
+/* Model flop count of dgelsd / dgelsy on m x n (m ≥ n): Householder QR
+ * 2mn² − 2n³/3, plus about 11n³ for the SVD of the triangle. */
+static double dense_flops(hrf_solver s, double m, double n) {
+    return 2.0 * m * n * n - 2.0 * n * n * n / 3.0 + (s == HRF_SOLVER_SVD ? 11.0 * n * n * n : 0.0);
+}
+
+/* Dense solve of the full matrix A (use_reduce = 0) or of the problem's
+ * orthogonally equivalent reduced matrix (use_reduce = 1). */
+static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_solver s,
+                       int use_reduce, double *theta, hrf_lstsq_report *rep) {
+    size_t m = prob->rows, n = prob->cols;
+    int rc;
+    double *A = NULL, *b = NULL;
+    if (use_reduce) {
+        size_t mr = 0;
+        double *ur = NULL;
+        if ((rc = prob->reduce(prob->ctx, &mr, &A, &ur))) return rc;
+        size_t mb = mr > n ? mr : n;
+        b = calloc(mb, sizeof *b);
+        if (!b) {
+            free(A), free(ur);
+            return hrf_error(HRF_ENOMEM, "out of memory");
+        }
+        memcpy(b, ur, mr * sizeof *b);
+        free(ur);
+        m = mr;
+        rep->flops += prob->reduce_flops;
+    } else {
+        rc = check_memory(p, s, prob);
+        if (rc) return rc;
+        if (m > (size_t)INT32_MAX || n > (size_t)INT32_MAX)
+            return hrf_error(HRF_ETOOBIG, "%zu x %zu exceeds LAPACK's 32-bit dimensions", m, n);
+        size_t mb = m > n ? m : n;
+        A = malloc(m * n * sizeof *A), b = calloc(mb, sizeof *b);
+        double *u = malloc(m * sizeof *u);
+        if (!A || !b || !u) {
+            free(A), free(b), free(u);
+            return hrf_error(HRF_ENOMEM, "out of memory for the dense %zu x %zu matrix (%.3g GiB)",
+                             m, n, 8.0 * (double)m * (double)n / 1073741824.0);
+        }
+        rc = prob->assemble(prob->ctx, A, u);
+        memcpy(b, u, m * sizeof *b);
+        free(u);
+        if (rc) goto done;
     }
+    int rank = 0;
+    if ((rc = dense_lapack(s, m, n, A, b, p->rcond, &rank))) goto done;
     memcpy(theta, b, n * sizeof *theta);
-    rep->rank = (int)rank;
-    double mm = (double)m, nn = (double)n;
-    /* Model counts: Householder QR 2mn² − 2n³/3, plus the n x n SVD (~ 11 n³) for dgelsd. */
-    rep->flops = 2.0 * mm * nn * nn - 2.0 * nn * nn * nn / 3.0 + (s == HRF_SOLVER_SVD ? 11.0 * nn * nn * nn : 0.0);
+    rep->rank = rank;
+    rep->flops += dense_flops(s, (double)m, (double)n);
 done:
-    free(A), free(b), free(u);
+    free(A), free(b);
     return rc;
 }
 
@@ -201,12 +229,13 @@ static int op_apply_t(precond_op *op, const double *y, double *v) {
 /* LSQR (Paige & Saunders 1982) on min ‖r0 − B y‖, B = A S R⁻¹; adds S R⁻¹ y to
  * theta. Returns the iteration count in *iters. */
 static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, const double *r0, int maxit,
-                       double tol, double *theta, int *iters) {
+                       double tol, double *theta, int *iters, int *converged) {
     size_t m = prob->rows, n = prob->cols;
     double *u = malloc(m * sizeof *u), *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w);
     double *x = calloc(n, sizeof *x), *t = malloc(n * sizeof *t);
     int rc = HRF_OK;
     *iters = 0;
+    *converged = 1;
     if (!u || !v || !w || !x || !t) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for LSQR vectors");
         goto done;
@@ -254,9 +283,13 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, const double
             w[j] = v[j] - (theta_next / rho) * w[j];
         }
         *iters = it;
+        if (getenv("HAMRF_DEBUG"))
+            fprintf(stderr, "[hamrf debug] lsqr %d: |r| %.6e  |B'r|/(|B||r|) %.3e\n", it, phibar,
+                    phibar * alpha * fabs(c) / (sqrt(bnorm2) * phibar));
         /* ‖Bᵀr‖ ≈ φ̄ α |c|; stop when small relative to ‖B‖‖r‖. */
         double arnorm = phibar * alpha * fabs(c);
         if (phibar == 0.0 || arnorm <= tol * sqrt(bnorm2) * phibar) break;
+        if (it == maxit) *converged = 0;
         if (!isfinite(phibar)) {
             rc = hrf_error(HRF_ENUMERIC, "LSQR diverged (non-finite residual)");
             goto done;
@@ -270,8 +303,66 @@ done:
     return rc;
 }
 
-static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, double *theta,
-                        hrf_lstsq_report *rep) {
+/* PCG on the equilibrated normal equations (S G S) y = S r, preconditioned by
+ * the ridged Cholesky factor C, starting from theta = S y0. Removes the bias
+ * of the ridge at O(n²) per iteration, to the accuracy the Gram matrix itself
+ * carries. Stops when the residual stops decreasing. Returns iterations. */
+static int gram_pcg(size_t n, const double *G, const double *C, const double *s, const double *r,
+                    int maxit, double *theta) {
+    double *y = malloc(n * sizeof *y), *res = malloc(n * sizeof *res), *z = malloc(n * sizeof *z);
+    double *pv = malloc(n * sizeof *pv), *q = malloc(n * sizeof *q), *best = malloc(n * sizeof *best);
+    int it = 0;
+    if (!y || !res || !z || !pv || !q || !best) goto done;
+    for (size_t j = 0; j < n; j++) y[j] = theta[j] / s[j];
+    /* res = S r − S G S y */
+    for (size_t j = 0; j < n; j++) z[j] = s[j] * y[j];
+    cblas_dsymv(CblasColMajor, CblasUpper, (int)n, 1.0, G, (int)n, z, 1, 0.0, q, 1);
+    for (size_t j = 0; j < n; j++) res[j] = s[j] * (r[j] - q[j]);
+    double rnorm0 = norm2(n, res), best_norm = rnorm0;
+    memcpy(best, y, n * sizeof *y);
+    memcpy(z, res, n * sizeof *z);
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, C, (int)n, z, 1);
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, C, (int)n, z, 1);
+    memcpy(pv, z, n * sizeof *z);
+    double rz = cblas_ddot((int)n, res, 1, z, 1);
+    int stall = 0;
+    for (it = 1; it <= maxit; it++) {
+        for (size_t j = 0; j < n; j++) z[j] = s[j] * pv[j];
+        cblas_dsymv(CblasColMajor, CblasUpper, (int)n, 1.0, G, (int)n, z, 1, 0.0, q, 1);
+        for (size_t j = 0; j < n; j++) q[j] *= s[j];
+        double pq = cblas_ddot((int)n, pv, 1, q, 1);
+        if (!(pq > 0.0) || !(rz > 0.0)) break;
+        double alpha = rz / pq;
+        cblas_daxpy((int)n, alpha, pv, 1, y, 1);
+        cblas_daxpy((int)n, -alpha, q, 1, res, 1);
+        double rn = norm2(n, res);
+        if (rn < best_norm) {
+            best_norm = rn;
+            memcpy(best, y, n * sizeof *y);
+            stall = 0;
+        } else if (++stall >= 5) {
+            break;
+        }
+        if (rn <= 1e-15 * rnorm0) break;
+        memcpy(z, res, n * sizeof *z);
+        cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, C, (int)n, z, 1);
+        cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, C, (int)n, z, 1);
+        double rz_new = cblas_ddot((int)n, res, 1, z, 1);
+        double beta = rz_new / rz;
+        rz = rz_new;
+        for (size_t j = 0; j < n; j++) pv[j] = z[j] + beta * pv[j];
+    }
+    if (getenv("HAMRF_DEBUG"))
+        fprintf(stderr, "[hamrf debug] gram pcg: %d iterations, residual %.3e -> %.3e\n", it,
+                rnorm0, best_norm);
+    for (size_t j = 0; j < n; j++) theta[j] = s[j] * best[j];
+done:
+    free(y), free(res), free(z), free(pv), free(q), free(best);
+    return it;
+}
+
+static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int maxit,
+                        double *theta, hrf_lstsq_report *rep) {
     size_t n = prob->cols, m = prob->rows;
     int rc = check_memory(p, HRF_SOLVER_NORMAL, prob);
     if (rc) return rc;
@@ -322,7 +413,12 @@ static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, 
     cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, C, (int)n, tmp, 1);
     for (size_t j = 0; j < n; j++) theta[j] = s[j] * tmp[j];
     rep->iterations = 0;
-    if (p->refine_max > 0) {
+    if (p->gram_refine_max > 0) {
+        rep->gram_iterations = gram_pcg(n, G, C, s, r, p->gram_refine_max, theta);
+        rep->flops += 2.0 * rep->gram_iterations * 2.0 * (double)n * n;
+    }
+    rep->converged = 1;
+    if (maxit > 0) {
         /* r0 = u − A θ, then LSQR on the correction. */
         res = malloc(m * sizeof *res);
         if (!res) {
@@ -332,7 +428,8 @@ static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, 
         if ((rc = prob->apply(prob->ctx, theta, res))) goto done;
         for (size_t i = 0; i < m; i++) res[i] = prob->u[i] - res[i];
         precond_op op = {prob, C, s, tmp};
-        if ((rc = lsqr_refine(prob, &op, res, p->refine_max, p->refine_tol, theta, &rep->iterations)))
+        if ((rc = lsqr_refine(prob, &op, res, maxit, p->refine_tol, theta, &rep->iterations,
+                              &rep->converged)))
             goto done;
         rep->flops += 2.0 * rep->iterations * (prob->apply_flops + (double)n * n);
     }
@@ -359,24 +456,58 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     hrf_solver s = p->solver;
     double t0 = now_seconds();
     double dense = (double)prob->rows * (double)prob->cols;
-    if (s == HRF_SOLVER_AUTO) {
+    int rc;
+    if (s != HRF_SOLVER_AUTO) {
+        rep->used = s;
+        rc = s == HRF_SOLVER_NORMAL ? solve_normal(prob, p, p->refine_max, theta, rep)
+                                    : solve_dense(prob, p, s, 0, theta, rep);
+    } else {
+        /* auto: (1) small problems: dense SVD, of the reduced matrix if the
+         * problem offers one. (2) otherwise the Gram route, whose LSQR
+         * refinement measures whether squaring the condition number costs
+         * accuracy: if LSQR converges, done; if not, and an orthogonally
+         * equivalent reduced problem fits in memory, solve that with the SVD. */
+        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+        int can_reduce = prob->reduce != NULL;
+        if (can_reduce && limit > 0.0) {
+            double need = prob->reduce_bytes + prob->extra_bytes +
+                          hrf_lstsq_memory_estimate(HRF_SOLVER_SVD, prob->cols * 8, prob->cols);
+            can_reduce = need <= limit;
+        }
         if (dense <= (double)p->auto_dense_max) {
-            s = HRF_SOLVER_SVD;
+            rep->used = HRF_SOLVER_SVD;
             snprintf(rep->reason, sizeof rep->reason,
-                     "auto: small problem (%zu x %zu), dense SVD is the most robust and cheap here",
-                     prob->rows, prob->cols);
+                     "auto: small problem (%zu x %zu): dense SVD%s", prob->rows, prob->cols,
+                     can_reduce ? " of the reduced matrix" : "");
+            rc = solve_dense(prob, p, HRF_SOLVER_SVD, can_reduce, theta, rep);
         } else {
-            s = HRF_SOLVER_NORMAL;
-            snprintf(rep->reason, sizeof rep->reason,
-                     "auto: %zu x %zu problem, the streamed Gram + Cholesky + LSQR route costs "
-                     "%.3g GFLOP against %.3g for the dense SVD and never forms A (%.3g GiB)",
-                     prob->rows, prob->cols, (prob->gram_flops + 100.0 * prob->apply_flops) / 1e9,
-                     (2.0 * dense * (double)prob->cols) / 1e9, 8.0 * dense / 1073741824.0);
+            int probe = can_reduce ? (p->auto_probe < p->refine_max ? p->auto_probe : p->refine_max)
+                                   : p->refine_max;
+            rep->used = HRF_SOLVER_NORMAL;
+            rc = solve_normal(prob, p, probe, theta, rep);
+            if (rc == HRF_OK && rep->converged) {
+                snprintf(rep->reason, sizeof rep->reason,
+                         "auto: %zu x %zu problem: streamed Gram + Cholesky, LSQR refinement "
+                         "converged in %d iterations", prob->rows, prob->cols, rep->iterations);
+            } else if (can_reduce) {
+                snprintf(rep->reason, sizeof rep->reason,
+                         "auto: %zu x %zu problem: LSQR on the Gram factor %s after %d "
+                         "iterations, so the fit is limited by the squared condition number: "
+                         "switched to the SVD of the reduced (QR-compressed) matrix",
+                         prob->rows, prob->cols, rc ? "failed" : "had not converged",
+                         rep->iterations);
+                double fl = rep->flops;
+                rep->used = HRF_SOLVER_SVD;
+                rc = solve_dense(prob, p, HRF_SOLVER_SVD, 1, theta, rep);
+                rep->flops += fl;
+            } else if (rc == HRF_OK) {
+                snprintf(rep->reason, sizeof rep->reason,
+                         "auto: %zu x %zu problem: streamed Gram + Cholesky; LSQR stopped at "
+                         "its limit of %d iterations (no dense alternative fits in memory)",
+                         prob->rows, prob->cols, rep->iterations);
+            }
         }
     }
-    rep->used = s;
-    int rc = s == HRF_SOLVER_NORMAL ? solve_normal(prob, p, theta, rep)
-                                    : solve_dense(prob, p, s, theta, rep);
     if (rc) return rc;
     for (size_t j = 0; j < prob->cols; j++)
         if (!isfinite(theta[j]))
