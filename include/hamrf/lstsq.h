@@ -34,6 +34,9 @@ typedef struct hrf_lsq_problem {
     int (*gram)(void *ctx, double *G, double *Atu, double *utu);
     int (*apply)(void *ctx, const double *v, double *y);
     int (*apply_t)(void *ctx, const double *y, double *v);
+    /* Optional: y = A v and z = Aᵀ y in one pass over A (halves LSQR's
+     * memory traffic). NULL if unavailable. */
+    int (*apply_normal)(void *ctx, const double *v, double *y, double *z);
     /* Optional: an orthogonally equivalent smaller problem. Allocates (malloc)
      * *A_r (rows_r x cols, column-major) and *u_r (rows_r) such that
      * ‖Aθ − u‖² = ‖A_r θ − u_r‖² + const for every θ; A_r has the singular
@@ -54,8 +57,11 @@ typedef struct hrf_lstsq_params {
     int gram_refine_max; /* normal: max PCG iterations on the Gram system, default 200 */
     int refine_max;     /* normal: max LSQR iterations, default 50 (0 = plain Cholesky) */
     double refine_tol;  /* normal: LSQR stops when ‖Aᵀr‖/(‖A‖‖r‖) < tol, default 1e-14 */
+    double refine_stall; /* normal: LSQR also stops when ‖r‖ fell by less than this fraction
+                            over the last 10 iterations, default 1e-2 */
     size_t auto_dense_max; /* auto: dense solve if rows·cols ≤ this, default 1<<22 */
-    int auto_probe;     /* auto: LSQR iterations that decide Gram vs reduced SVD, default 20 */
+    int auto_probe;     /* auto: after this many LSQR iterations (default 10), a residual below
+                           half its start sends the solve to the reduced SVD */
     size_t mem_limit;   /* bytes the solver may allocate; 0 = detect (available RAM) */
 } hrf_lstsq_params;
 
@@ -70,7 +76,7 @@ typedef struct hrf_lstsq_report {
     double ridge_used;   /* normal: λ that factorised */
     int gram_iterations; /* normal: PCG iterations on the Gram system */
     int iterations;      /* normal: LSQR iterations run */
-    int converged;       /* normal: 1 if LSQR met its tolerance */
+    int converged;       /* normal: 1 LSQR met a stopping test, 0 hit its limit, −1 probe failed */
     double rel_residual; /* ‖Aθ − u‖/‖u‖ */
     double seconds;      /* wall-clock of the solve, Gram accumulation included */
     double flops;        /* floating-point operations of the solve (model count) */

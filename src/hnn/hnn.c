@@ -173,6 +173,8 @@ typedef struct {
     size_t B;          /* rows per block */
     double *T;         /* (M, dim) scratch */
     double *u;         /* (K·dim + 1) right-hand side */
+    double *part;      /* (nthreads, dim, M) per-thread partial sums */
+    int nthreads;
 } hnn_lsq;
 
 /* Pointer to rows [r0, r0+nb) of D, computing them if not cached. */
@@ -221,19 +223,148 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     return HRF_OK;
 }
 
-static int hnn_apply(void *ctx, const double *v, double *y) {
+/* y_i,a = Σ_k D_ik Vc[a·M + k] for the nb rows of Db (nb, M); y (nb, dim).
+ * Vc is dim x M (one contiguous vector per coordinate). Memory-bound: one
+ * read of Db; rows split statically over threads (deterministic). */
+static void rows_times(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
+                       double *y) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < nb; i++) {
+        const double *d = Db + i * M;
+        for (size_t a = 0; a < dim; a++) {
+            const double *v = Vc + a * M;
+            double s = 0.0;
+#pragma omp simd reduction(+ : s)
+            for (size_t k = 0; k < M; k++) s += d[k] * v[k];
+            y[i * dim + a] = s;
+        }
+    }
+}
+
+/* Tc[a·M + k] += Σ_i D_ik y_i,a over the nb rows of Db. Each thread sums its
+ * static share of rows into its own buffer (part, nthreads x dim x M); the
+ * buffers are added in thread order, so the result is deterministic for a
+ * given thread count. */
+static void rows_transpose_times(const double *Db, size_t nb, size_t M, size_t dim, const double *y,
+                                 double *Tc, double *part, int nthreads) {
+    memset(part, 0, (size_t)nthreads * dim * M * sizeof *part);
+#pragma omp parallel num_threads(nthreads)
+    {
+        int t = omp_get_thread_num();
+        double *P = part + (size_t)t * dim * M;
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < nb; i++) {
+            const double *d = Db + i * M;
+            for (size_t a = 0; a < dim; a++) {
+                double ya = y[i * dim + a];
+                double *pa = P + a * M;
+#pragma omp simd
+                for (size_t k = 0; k < M; k++) pa[k] += ya * d[k];
+            }
+        }
+    }
+    for (int t = 0; t < nthreads; t++) {
+        const double *P = part + (size_t)t * dim * M;
+        for (size_t j = 0; j < dim * M; j++) Tc[j] += P[j];
+    }
+}
+
+/* Fused y = D·Vc rows and Tc += Dᵀ y: each row of D is read once. */
+static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
+                        double *y, double *Tc, double *part, int nthreads) {
+    memset(part, 0, (size_t)nthreads * dim * M * sizeof *part);
+#pragma omp parallel num_threads(nthreads)
+    {
+        int t = omp_get_thread_num();
+        double *P = part + (size_t)t * dim * M;
+        if (dim == 2 || dim == 4) {
+            /* Specialised: all coordinates in one sweep of the row. */
+            const double *v0 = Vc, *v1 = Vc + M, *v2 = Vc + (dim > 2 ? 2 * M : 0),
+                         *v3 = Vc + (dim > 2 ? 3 * M : 0);
+            double *p0 = P, *p1 = P + M, *p2 = P + (dim > 2 ? 2 * M : 0),
+                   *p3 = P + (dim > 2 ? 3 * M : 0);
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < nb; i++) {
+                const double *d = Db + i * M;
+                double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+                if (dim == 4) {
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+                    for (size_t k = 0; k < M; k++) {
+                        s0 += d[k] * v0[k], s1 += d[k] * v1[k];
+                        s2 += d[k] * v2[k], s3 += d[k] * v3[k];
+                    }
+                    y[i * 4] = s0, y[i * 4 + 1] = s1, y[i * 4 + 2] = s2, y[i * 4 + 3] = s3;
+#pragma omp simd
+                    for (size_t k = 0; k < M; k++) {
+                        p0[k] += s0 * d[k], p1[k] += s1 * d[k];
+                        p2[k] += s2 * d[k], p3[k] += s3 * d[k];
+                    }
+                } else {
+#pragma omp simd reduction(+ : s0, s1)
+                    for (size_t k = 0; k < M; k++) s0 += d[k] * v0[k], s1 += d[k] * v1[k];
+                    y[i * 2] = s0, y[i * 2 + 1] = s1;
+#pragma omp simd
+                    for (size_t k = 0; k < M; k++) p0[k] += s0 * d[k], p1[k] += s1 * d[k];
+                }
+            }
+        } else {
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < nb; i++) {
+                const double *d = Db + i * M;
+                for (size_t a = 0; a < dim; a++) {
+                    const double *v = Vc + a * M;
+                    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+                    for (size_t k = 0; k < M; k++) s += d[k] * v[k];
+                    y[i * dim + a] = s;
+                    double *pa = P + a * M;
+#pragma omp simd
+                    for (size_t k = 0; k < M; k++) pa[k] += s * d[k];
+                }
+            }
+        }
+    }
+    for (int t = 0; t < nthreads; t++) {
+        const double *P = part + (size_t)t * dim * M;
+        for (size_t j = 0; j < dim * M; j++) Tc[j] += P[j];
+    }
+}
+
+static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
     hnn_lsq *q = ctx;
     const size_t M = q->M, dim = q->dim;
-    /* V = diag(v) W, stored (M, dim) row-major = dim x M column-major. */
+    double *Vc = q->T, *Tc = q->T + M * dim;
     for (size_t k = 0; k < M; k++)
-        for (size_t a = 0; a < dim; a++) q->T[k * dim + a] = v[k] * q->W[k * dim + a];
+        for (size_t a = 0; a < dim; a++) Vc[a * M + k] = v[k] * q->W[k * dim + a];
+    memset(Tc, 0, M * dim * sizeof *Tc);
     size_t B = q->D ? q->K : q->B;
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         const double *Db = hnn_block(q, r0, nb);
-        /* Yᵀ (dim x nb) = Vᵀ (dim x M) · Dᵀ (M x nb) */
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)dim, (int)nb, (int)M, 1.0,
-                    q->T, (int)dim, Db, (int)M, 0.0, y + r0 * dim, (int)dim);
+        rows_normal(Db, nb, M, dim, Vc, y + r0 * dim, Tc, q->part, q->nthreads);
+    }
+    double ya = cblas_ddot((int)M, q->s0, 1, v, 1) + v[M];
+    y[q->K * dim] = ya;
+    for (size_t k = 0; k < M; k++) {
+        double s = 0.0;
+        for (size_t a = 0; a < dim; a++) s += q->W[k * dim + a] * Tc[k + a * M];
+        z[k] = s + q->s0[k] * ya;
+    }
+    z[M] = ya;
+    return HRF_OK;
+}
+
+static int hnn_apply(void *ctx, const double *v, double *y) {
+    hnn_lsq *q = ctx;
+    const size_t M = q->M, dim = q->dim;
+    /* Vc = (diag(v) W)ᵀ, dim x M */
+    for (size_t k = 0; k < M; k++)
+        for (size_t a = 0; a < dim; a++) q->T[a * M + k] = v[k] * q->W[k * dim + a];
+    size_t B = q->D ? q->K : q->B;
+    for (size_t r0 = 0; r0 < q->K; r0 += B) {
+        size_t nb = q->K - r0 < B ? q->K - r0 : B;
+        const double *Db = hnn_block(q, r0, nb);
+        rows_times(Db, nb, M, dim, q->T, y + r0 * dim);
     }
     y[q->K * dim] = cblas_ddot((int)M, q->s0, 1, v, 1) + v[M];
     return HRF_OK;
@@ -247,8 +378,7 @@ static int hnn_apply_t(void *ctx, const double *y, double *v) {
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         const double *Db = hnn_block(q, r0, nb);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)M, (int)dim, (int)nb, 1.0, Db,
-                    (int)M, y + r0 * dim, (int)dim, 1.0, q->T, (int)M);
+        rows_transpose_times(Db, nb, M, dim, y + r0 * dim, q->T, q->part, q->nthreads);
     }
     double ya = y[q->K * dim];
     for (size_t k = 0; k < M; k++) {
@@ -351,10 +481,12 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     q.H0 = data->H0;
     double *theta = malloc(n * sizeof *theta);
     q.s0 = malloc(M * sizeof *q.s0);
-    q.T = malloc(M * dim * sizeof *q.T);
+    q.T = malloc(2 * M * dim * sizeof *q.T);
     q.u = malloc((K * dim + 1) * sizeof *q.u);
+    q.nthreads = omp_get_max_threads();
+    q.part = malloc((size_t)q.nthreads * M * dim * sizeof *q.part);
     int rc = HRF_OK;
-    if (!theta || !q.s0 || !q.T || !q.u) {
+    if (!theta || !q.s0 || !q.T || !q.u || !q.part) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for the least-squares problem");
         goto done;
     }
@@ -383,6 +515,7 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     prob.rows = K * dim + 1, prob.cols = n, prob.ctx = &q, prob.u = q.u;
     prob.assemble = hnn_assemble, prob.gram = hnn_gram;
     prob.apply = hnn_apply, prob.apply_t = hnn_apply_t;
+    prob.apply_normal = hnn_apply_normal;
     if (K >= M) {
         prob.reduce = hnn_reduce;
         prob.reduce_flops = 2.0 * (double)K * (double)M * (double)M - 2.0 * (double)M * M * M / 3.0 +
@@ -406,7 +539,7 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     rep->solve_seconds += rep->lstsq.seconds + (q.D ? feat_seconds : 0.0);
     rep->solve_flops += rep->lstsq.flops;
 done:
-    free(theta), free(q.s0), free(q.T), free(q.u), free(q.D), free(q.blk);
+    free(theta), free(q.s0), free(q.T), free(q.u), free(q.D), free(q.blk), free(q.part);
     return rc;
 }
 

@@ -47,8 +47,9 @@ void hrf_lstsq_params_default(hrf_lstsq_params *p) {
     p->refine_max = 50;
     p->gram_refine_max = 200;
     p->refine_tol = 1e-14;
+    p->refine_stall = 1e-2;
     p->auto_dense_max = (size_t)1 << 22;
-    p->auto_probe = 20;
+    p->auto_probe = 10;
     p->mem_limit = 0;
 }
 
@@ -228,8 +229,11 @@ static int op_apply_t(precond_op *op, const double *y, double *v) {
 
 /* LSQR (Paige & Saunders 1982) on min ‖r0 − B y‖, B = A S R⁻¹; adds S R⁻¹ y to
  * theta. Returns the iteration count in *iters. */
+#define LSQR_WINDOW 10
 static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, const double *r0, int maxit,
-                       double tol, double *theta, int *iters, int *converged) {
+                       double tol, double stall_tol, int probe, double *theta, int *iters,
+                       int *converged) {
+    double hist[LSQR_WINDOW] = {0};
     size_t m = prob->rows, n = prob->cols;
     double *u = malloc(m * sizeof *u), *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w);
     double *x = calloc(n, sizeof *x), *t = malloc(n * sizeof *t);
@@ -249,25 +253,41 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, const double
     if (alpha == 0.0) goto done;
     cblas_dscal((int)n, 1.0 / alpha, v, 1);
     memcpy(w, v, n * sizeof *w);
-    double phibar = beta, rhobar = alpha, bnorm2 = alpha * alpha;
+    double phibar = beta, rhobar = alpha, bnorm2 = alpha * alpha, hist0 = beta;
+    double *Bv = malloc(m * sizeof *Bv), *tu = malloc(n * sizeof *tu), *z = malloc(n * sizeof *z);
+    if (!Bv || !tu || !z) {
+        free(Bv), free(tu), free(z);
+        rc = hrf_error(HRF_ENOMEM, "out of memory in LSQR");
+        goto done;
+    }
+    /* tu = Bᵀu for the current u (used by the fused one-pass variant). */
+    for (size_t j = 0; j < n; j++) tu[j] = alpha * v[j];
     for (int it = 1; it <= maxit; it++) {
         /* β u = B v − α u */
-        double *Bv = malloc(m * sizeof *Bv);
-        if (!Bv) {
-            rc = hrf_error(HRF_ENOMEM, "out of memory in LSQR");
-            goto done;
-        }
-        rc = op_apply(op, v, Bv);
-        if (rc) {
-            free(Bv);
-            goto done;
+        if (prob->apply_normal) {
+            /* One pass over A gives Bv and Aᵀ(Bv); by linearity
+             * Bᵀu_new = (R⁻ᵀ S Aᵀ(Bv) − α Bᵀu_old)/β. */
+            memcpy(op->tmp, v, n * sizeof *v);
+            cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, op->R,
+                        (int)n, op->tmp, 1);
+            for (size_t j = 0; j < n; j++) op->tmp[j] *= op->s[j];
+            if ((rc = prob->apply_normal(prob->ctx, op->tmp, Bv, z))) break;
+            for (size_t j = 0; j < n; j++) z[j] *= op->s[j];
+            cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, op->R,
+                        (int)n, z, 1);
+        } else if ((rc = op_apply(op, v, Bv))) {
+            break;
         }
         for (size_t i = 0; i < m; i++) u[i] = Bv[i] - alpha * u[i];
-        free(Bv);
         beta = norm2(m, u);
         if (beta > 0.0) cblas_dscal((int)m, 1.0 / beta, u, 1);
         /* α v = Bᵀ u − β v */
-        if ((rc = op_apply_t(op, u, t))) goto done;
+        if (prob->apply_normal) {
+            for (size_t j = 0; j < n; j++) t[j] = beta > 0.0 ? (z[j] - alpha * tu[j]) / beta : 0.0;
+            memcpy(tu, t, n * sizeof *t);
+        } else if ((rc = op_apply_t(op, u, t))) {
+            break;
+        }
         for (size_t j = 0; j < n; j++) v[j] = t[j] - beta * v[j];
         alpha = norm2(n, v);
         if (alpha > 0.0) cblas_dscal((int)n, 1.0 / alpha, v, 1);
@@ -284,17 +304,31 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, const double
         }
         *iters = it;
         if (getenv("HAMRF_DEBUG"))
-            fprintf(stderr, "[hamrf debug] lsqr %d: |r| %.6e  |B'r|/(|B||r|) %.3e\n", it, phibar,
+            fprintf(stderr, "[hamrf debug] lsqr %d: t %.3f |r| %.6e  |B'r|/(|B||r|) %.3e\n", it,
+                    now_seconds(), phibar,
                     phibar * alpha * fabs(c) / (sqrt(bnorm2) * phibar));
         /* ‖Bᵀr‖ ≈ φ̄ α |c|; stop when small relative to ‖B‖‖r‖. */
         double arnorm = phibar * alpha * fabs(c);
         if (phibar == 0.0 || arnorm <= tol * sqrt(bnorm2) * phibar) break;
+        /* Stagnation: the residual fell by less than a fraction `stall_tol`
+         * over the last `window` iterations; further iterations would only
+         * move it in the digits that do not change the fit. */
+        hist[it % LSQR_WINDOW] = phibar;
+        if (it >= LSQR_WINDOW && phibar >= (1.0 - stall_tol) * hist[(it + 1) % LSQR_WINDOW]) break;
         if (it == maxit) *converged = 0;
+        /* Probe (auto): a residual that halves within `probe` iterations shows
+         * the Gram solution is far from the least-squares optimum. */
+        if (probe > 0 && it == probe && phibar < 0.5 * hist0) {
+            *converged = -1;
+            break;
+        }
         if (!isfinite(phibar)) {
             rc = hrf_error(HRF_ENUMERIC, "LSQR diverged (non-finite residual)");
-            goto done;
+            break;
         }
     }
+    free(Bv), free(tu), free(z);
+    if (rc) goto done;
     /* theta += S R⁻¹ x */
     cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, op->R, (int)n, x, 1);
     for (size_t j = 0; j < n; j++) theta[j] += op->s[j] * x[j];
@@ -362,7 +396,7 @@ done:
 }
 
 static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int maxit,
-                        double *theta, hrf_lstsq_report *rep) {
+                        int probe, double *theta, hrf_lstsq_report *rep) {
     size_t n = prob->cols, m = prob->rows;
     int rc = check_memory(p, HRF_SOLVER_NORMAL, prob);
     if (rc) return rc;
@@ -428,7 +462,8 @@ static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, 
         if ((rc = prob->apply(prob->ctx, theta, res))) goto done;
         for (size_t i = 0; i < m; i++) res[i] = prob->u[i] - res[i];
         precond_op op = {prob, C, s, tmp};
-        if ((rc = lsqr_refine(prob, &op, res, maxit, p->refine_tol, theta, &rep->iterations,
+        if ((rc = lsqr_refine(prob, &op, res, maxit, p->refine_tol, p->refine_stall, probe, theta,
+                              &rep->iterations,
                               &rep->converged)))
             goto done;
         rep->flops += 2.0 * rep->iterations * (prob->apply_flops + (double)n * n);
@@ -459,7 +494,7 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     int rc;
     if (s != HRF_SOLVER_AUTO) {
         rep->used = s;
-        rc = s == HRF_SOLVER_NORMAL ? solve_normal(prob, p, p->refine_max, theta, rep)
+        rc = s == HRF_SOLVER_NORMAL ? solve_normal(prob, p, p->refine_max, 0, theta, rep)
                                     : solve_dense(prob, p, s, 0, theta, rep);
     } else {
         /* auto: (1) small problems: dense SVD, of the reduced matrix if the
@@ -481,20 +516,19 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
                      can_reduce ? " of the reduced matrix" : "");
             rc = solve_dense(prob, p, HRF_SOLVER_SVD, can_reduce, theta, rep);
         } else {
-            int probe = can_reduce ? (p->auto_probe < p->refine_max ? p->auto_probe : p->refine_max)
-                                   : p->refine_max;
             rep->used = HRF_SOLVER_NORMAL;
-            rc = solve_normal(prob, p, probe, theta, rep);
-            if (rc == HRF_OK && rep->converged) {
+            rc = solve_normal(prob, p, p->refine_max, can_reduce ? p->auto_probe : 0, theta, rep);
+            if (rc == HRF_OK && rep->converged >= 0) {
                 snprintf(rep->reason, sizeof rep->reason,
-                         "auto: %zu x %zu problem: streamed Gram + Cholesky, LSQR refinement "
-                         "converged in %d iterations", prob->rows, prob->cols, rep->iterations);
+                         "auto: %zu x %zu problem: streamed Gram + Cholesky + LSQR (%d iterations, "
+                         "%s)", prob->rows, prob->cols, rep->iterations,
+                         rep->converged ? "converged" : "at its limit");
             } else if (can_reduce) {
                 snprintf(rep->reason, sizeof rep->reason,
                          "auto: %zu x %zu problem: LSQR on the Gram factor %s after %d "
-                         "iterations, so the fit is limited by the squared condition number: "
-                         "switched to the SVD of the reduced (QR-compressed) matrix",
-                         prob->rows, prob->cols, rc ? "failed" : "had not converged",
+                         "iterations, so the Gram route is limited by the squared condition "
+                         "number: switched to the SVD of the reduced (QR-compressed) matrix",
+                         prob->rows, prob->cols, rc ? "failed" : "halved the residual",
                          rep->iterations);
                 double fl = rep->flops;
                 rep->used = HRF_SOLVER_SVD;
