@@ -62,6 +62,8 @@ typedef struct hrf_lstsq_params {
     size_t auto_dense_max; /* auto: dense solve if rows·cols ≤ this, default 1<<22 */
     int auto_probe;     /* auto: after this many LSQR iterations (default 10), a residual below
                            half its start sends the solve to the reduced SVD */
+    int use_reduce;     /* svd/qr: solve the problem's reduced matrix when it offers one
+                           (same θ in exact arithmetic, much cheaper); default 0 = full A */
     size_t mem_limit;   /* bytes the solver may allocate; 0 = detect (available RAM) */
 } hrf_lstsq_params;
 

@@ -51,6 +51,7 @@ void hrf_lstsq_params_default(hrf_lstsq_params *p) {
     p->auto_dense_max = (size_t)1 << 22;
     p->auto_probe = 10;
     p->mem_limit = 0;
+    p->use_reduce = 0;
 }
 
 const char *hrf_lstsq_params_check(const hrf_lstsq_params *p) {
@@ -160,6 +161,12 @@ static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, h
     if (use_reduce) {
         size_t mr = 0;
         double *ur = NULL;
+        double need = prob->reduce_bytes + prob->extra_bytes;
+        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+        if (limit > 0.0 && need > limit)
+            return hrf_error(HRF_ETOOBIG, "the reduced %s solve of a %zu x %zu problem needs about "
+                             "%.3g GiB, but only %.3g GiB are available", hrf_solver_name(s), m, n,
+                             need / 1073741824.0, limit / 1073741824.0);
         if ((rc = prob->reduce(prob->ctx, &mr, &A, &ur))) return rc;
         size_t mb = mr > n ? mr : n;
         b = calloc(mb, sizeof *b);
@@ -495,7 +502,8 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     if (s != HRF_SOLVER_AUTO) {
         rep->used = s;
         rc = s == HRF_SOLVER_NORMAL ? solve_normal(prob, p, p->refine_max, 0, theta, rep)
-                                    : solve_dense(prob, p, s, 0, theta, rep);
+                                    : solve_dense(prob, p, s, p->use_reduce && prob->reduce,
+                                                  theta, rep);
     } else {
         /* auto: (1) small problems: dense SVD, of the reduced matrix if the
          * problem offers one. (2) otherwise the Gram route, whose LSQR

@@ -1,0 +1,259 @@
+/* Tests of the shallow Hamiltonian network (MATH.md §2): the structured
+ * least-squares problem against the dense one, gradients against finite
+ * differences, exact recovery of a quadratic Hamiltonian, determinism,
+ * save/load, bad input, and the RF-HNN pendulum accuracy (REFERENCE_RESULTS.md). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hamrf/hnn.h"
+#include "hamrf/metrics.h"
+#include "hamrf/npz.h"
+#include "hamrf/status.h"
+#include "hamrf/systems.h"
+
+/* Solvers that solve the same well-conditioned problem agree to this
+ * relative tolerance in θ (problem condition ~1e3, so ~1e-13·1e3 plus slack). */
+#define SOLVER_AGREE_TOL 1e-8
+/* Central differences with step 1e-5 on a smooth tanh network: truncation
+ * O(h²)·|Ĥ'''| ~ 1e-10·1e3, rounding eps·|Ĥ|/h ~ 1e-11·1e2. */
+#define FD_TOL 1e-6
+/* Width-200 networks on 2000 points represent q²/2 + p²/2 on [−1,1]² to
+ * 1e-9 (ELM) .. 1.4e-7 (SWIM) as measured; a wrong gradient sign, a missing
+ * anchor or a broken solver gives errors of order 1. */
+#define SPRING_TOL 1e-6
+/* The acceptance factor: no worse than 3x the paper's error. */
+#define PAPER_FACTOR 3.0
+
+static hrf_dataset *make_data(const char *system, size_t n, uint64_t seed) {
+    const hrf_system_type *t;
+    assert_int_equal(hrf_system_find(system, &t), HRF_OK);
+    hrf_system sys;
+    hrf_system_init(&sys, t);
+    hrf_generate_params gp;
+    hrf_generate_params_default(&gp);
+    gp.n = n;
+    gp.seed = seed;
+    hrf_dataset *d = NULL;
+    assert_int_equal(hrf_dataset_generate(&sys, &gp, &d), HRF_OK);
+    return d;
+}
+
+static hrf_hnn *fit(const hrf_dataset *d, const char *sampler, hrf_solver solver, size_t width,
+                    uint64_t seed, int use_reduce) {
+    hrf_hnn_params p;
+    hrf_hnn_params_default(&p);
+    p.width = width;
+    p.seed = seed;
+    assert_int_equal(hrf_sampler_find(sampler, &p.sampler), HRF_OK);
+    p.lstsq.solver = solver;
+    p.lstsq.use_reduce = use_reduce;
+    hrf_hnn *m = NULL;
+    int rc = hrf_hnn_fit(&p, d, &m, NULL);
+    if (rc) fprintf(stderr, "fit failed: %s\n", hrf_last_error());
+    assert_int_equal(rc, HRF_OK);
+    return m;
+}
+
+static double rel_diff(size_t n, const double *a, const double *b) { return hrf_rel_l2(n, a, b); }
+
+/* The Gram–Hadamard route (normal), the dense matrix (svd, qr) and the
+ * QR-reduced matrix all give the same coefficients on a well-conditioned
+ * problem: an ELM layer of 15 neurons on the spring. */
+static void test_solvers_agree(void **state) {
+    (void)state;
+    hrf_dataset *d = make_data("spring", 400, 3);
+    hrf_hnn *ref = fit(d, "elm", HRF_SOLVER_SVD, 15, 7, 0);
+    const hrf_solver others[] = {HRF_SOLVER_QR, HRF_SOLVER_NORMAL, HRF_SOLVER_SVD};
+    const int reduce[] = {0, 0, 1};
+    for (int i = 0; i < 3; i++) {
+        hrf_hnn *m = fit(d, "elm", others[i], 15, 7, reduce[i]);
+        /* Same seed → same hidden layer. */
+        assert_memory_equal(hrf_hnn_W(m), hrf_hnn_W(ref), 15 * 2 * sizeof(double));
+        double e = rel_diff(15, hrf_hnn_c(m), hrf_hnn_c(ref));
+        if (e > SOLVER_AGREE_TOL)
+            fail_msg("solver %s (reduce %d) differs from svd by %.3g", hrf_solver_name(others[i]),
+                     reduce[i], e);
+        assert_true(fabs(hrf_hnn_c0(m) - hrf_hnn_c0(ref)) < SOLVER_AGREE_TOL * (1 + fabs(hrf_hnn_c0(ref))));
+        hrf_hnn_free(m);
+    }
+    hrf_hnn_free(ref);
+    hrf_dataset_free(d);
+}
+
+/* ∇Ĥ from hrf_hnn_eval against central differences of Ĥ. */
+static void test_gradient_fd(void **state) {
+    (void)state;
+    hrf_dataset *d = make_data("double_pendulum", 300, 5);
+    hrf_hnn *m = fit(d, "uswim", HRF_SOLVER_AUTO, 50, 2, 0);
+    const double h = 1e-5;
+    for (size_t i = 0; i < 20; i++) {
+        double x[4], g[4], xp[4], xm[4], Hp, Hm;
+        memcpy(x, d->x + i * 4, sizeof x);
+        assert_int_equal(hrf_hnn_eval(m, 1, x, NULL, g), HRF_OK);
+        for (int a = 0; a < 4; a++) {
+            memcpy(xp, x, sizeof x), memcpy(xm, x, sizeof x);
+            xp[a] += h, xm[a] -= h;
+            hrf_hnn_eval(m, 1, xp, &Hp, NULL);
+            hrf_hnn_eval(m, 1, xm, &Hm, NULL);
+            double fd = (Hp - Hm) / (2 * h);
+            assert_true(fabs(fd - g[a]) <= FD_TOL * (1.0 + fabs(g[a])));
+        }
+        /* Vector field = J ∇Ĥ. */
+        double v[4];
+        hrf_hnn_vector_field(m, 1, x, v);
+        assert_true(v[0] == g[2] && v[1] == g[3] && v[2] == -g[0] && v[3] == -g[1]);
+    }
+    hrf_hnn_free(m);
+    hrf_dataset_free(d);
+}
+
+/* A quadratic Hamiltonian is recovered, including its constant via the anchor. */
+static void test_spring_recovered(void **state) {
+    (void)state;
+    hrf_dataset *tr = make_data("spring", 2000, 1), *te = make_data("spring", 2000, 2);
+    const char *samplers[] = {"elm", "uswim", "swim", "aswim"};
+    for (int s = 0; s < 4; s++) {
+        hrf_hnn *m = fit(tr, samplers[s], HRF_SOLVER_AUTO, 200, 1, 0);
+        double *H = malloc(te->n * sizeof *H);
+        hrf_hnn_eval(m, te->n, te->x, H, NULL);
+        double e = hrf_rel_l2(te->n, H, te->H);
+        printf("spring width 200 %-6s rel_l2_H %.3e\n", samplers[s], e);
+        if (e > SPRING_TOL) fail_msg("%s: rel_l2_H %.3g > %.3g", samplers[s], e, SPRING_TOL);
+        double H0;
+        hrf_hnn_eval(m, 1, te->x0, &H0, NULL);
+        assert_true(fabs(H0 - te->H0) < 1e-8);
+        free(H);
+        hrf_hnn_free(m);
+    }
+    hrf_dataset_free(tr);
+    hrf_dataset_free(te);
+}
+
+/* Same seed → bit-identical parameters; other seed → different. */
+static void test_deterministic(void **state) {
+    (void)state;
+    hrf_dataset *d = make_data("pendulum", 1000, 4);
+    hrf_hnn *a = fit(d, "aswim", HRF_SOLVER_AUTO, 100, 9, 0);
+    hrf_hnn *b = fit(d, "aswim", HRF_SOLVER_AUTO, 100, 9, 0);
+    hrf_hnn *c = fit(d, "aswim", HRF_SOLVER_AUTO, 100, 10, 0);
+    assert_memory_equal(hrf_hnn_W(a), hrf_hnn_W(b), 100 * 2 * sizeof(double));
+    assert_memory_equal(hrf_hnn_c(a), hrf_hnn_c(b), 100 * sizeof(double));
+    assert_memory_not_equal(hrf_hnn_W(a), hrf_hnn_W(c), 100 * 2 * sizeof(double));
+    hrf_hnn_free(a), hrf_hnn_free(b), hrf_hnn_free(c);
+    hrf_dataset_free(d);
+}
+
+static void test_save_load(void **state) {
+    (void)state;
+    char dir[] = "/tmp/hamrf_test_hnn_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.npz", dir);
+    hrf_dataset *d = make_data("henon_heiles", 500, 4);
+    hrf_hnn *m = fit(d, "swim", HRF_SOLVER_AUTO, 60, 3, 0);
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "sampler", "swim");
+    assert_int_equal(hrf_hnn_save(m, path, extra), HRF_OK);
+    cJSON_Delete(extra);
+    hrf_hnn *l = NULL;
+    cJSON *meta = NULL;
+    assert_int_equal(hrf_hnn_load(path, &l, &meta), HRF_OK);
+    assert_string_equal(cJSON_GetObjectItem(meta, "sampler")->valuestring, "swim");
+    assert_int_equal(hrf_hnn_width(l), 60);
+    assert_memory_equal(hrf_hnn_W(l), hrf_hnn_W(m), 60 * 4 * sizeof(double));
+    assert_memory_equal(hrf_hnn_c(l), hrf_hnn_c(m), 60 * sizeof(double));
+    assert_true(hrf_hnn_c0(l) == hrf_hnn_c0(m));
+    /* A data set is not a model. */
+    char dpath[256];
+    snprintf(dpath, sizeof dpath, "%s/d.npz", dir);
+    assert_int_equal(hrf_dataset_save(d, dpath), HRF_OK);
+    hrf_hnn *bad = NULL;
+    assert_int_equal(hrf_hnn_load(dpath, &bad, NULL), HRF_EFORMAT);
+    assert_non_null(strstr(hrf_last_error(), "d.npz"));
+    assert_null(bad);
+    cJSON_Delete(meta);
+    hrf_hnn_free(l), hrf_hnn_free(m);
+    hrf_dataset_free(d);
+    unlink(path), unlink(dpath), rmdir(dir);
+}
+
+static void test_bad_input(void **state) {
+    (void)state;
+    hrf_dataset *d = make_data("pendulum", 50, 1);
+    hrf_hnn_params p;
+    hrf_hnn *m = NULL;
+    /* SWIM needs H (the oracle). */
+    double *H = d->H;
+    d->H = NULL;
+    hrf_hnn_params_default(&p);
+    p.sampler = &hrf_sampler_swim;
+    assert_int_equal(hrf_hnn_fit(&p, d, &m, NULL), HRF_EDATA);
+    assert_non_null(strstr(hrf_last_error(), "'H'"));
+    d->H = H;
+    /* Width 0. */
+    hrf_hnn_params_default(&p);
+    p.width = 0;
+    assert_non_null(hrf_hnn_params_check(&p));
+    assert_int_equal(hrf_hnn_fit(&p, d, &m, NULL), HRF_EINVAL);
+    /* Absurd width: refused before allocating, with an estimate. */
+    hrf_hnn_params_default(&p);
+    p.width = (size_t)1 << 30;
+    assert_int_equal(hrf_hnn_fit(&p, d, &m, NULL), HRF_ETOOBIG);
+    assert_non_null(strstr(hrf_last_error(), "GiB"));
+    /* Fewer than 2 points for SWIM-type samplers. */
+    size_t n = d->n;
+    d->n = 1;
+    hrf_hnn_params_default(&p);
+    p.sampler = &hrf_sampler_uswim;
+    assert_int_equal(hrf_hnn_fit(&p, d, &m, NULL), HRF_EDATA);
+    assert_non_null(strstr(hrf_last_error(), "at least 2"));
+    /* ELM works with a single point. */
+    p.sampler = &hrf_sampler_elm;
+    p.width = 5;
+    assert_int_equal(hrf_hnn_fit(&p, d, &m, NULL), HRF_OK);
+    hrf_hnn_free(m);
+    d->n = n;
+    assert_null(NULL);
+    hrf_dataset_free(d);
+}
+
+/* RF-HNN single pendulum, width 500, 10 000 train / 10 000 test points
+ * (REFERENCE_RESULTS.md): each sampler, default solver, within 3x the paper. */
+static void test_pendulum_paper_accuracy(void **state) {
+    (void)state;
+    hrf_dataset *tr = make_data("pendulum", 10000, 1), *te = make_data("pendulum", 10000, 2);
+    const char *samplers[] = {"elm", "uswim", "aswim", "swim"};
+    const double paper[] = {1.66e-8, 4.23e-9, 2.40e-9, 2.40e-9};
+    double *H = malloc(te->n * sizeof *H);
+    for (int s = 0; s < 4; s++) {
+        hrf_hnn *m = fit(tr, samplers[s], HRF_SOLVER_AUTO, 500, 1, 0);
+        hrf_hnn_eval(m, te->n, te->x, H, NULL);
+        double e = hrf_rel_l2(te->n, H, te->H);
+        printf("pendulum width 500 %-6s rel_l2_H %.3e (paper %.2e)\n", samplers[s], e, paper[s]);
+        if (e > PAPER_FACTOR * paper[s])
+            fail_msg("%s: %.3g > %g x paper %.3g", samplers[s], e, PAPER_FACTOR, paper[s]);
+        hrf_hnn_free(m);
+    }
+    free(H);
+    hrf_dataset_free(tr);
+    hrf_dataset_free(te);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_solvers_agree),    cmocka_unit_test(test_gradient_fd),
+        cmocka_unit_test(test_spring_recovered), cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_save_load),        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_pendulum_paper_accuracy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
