@@ -19,7 +19,7 @@ build: bootstrap $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@sh scripts/run_demo.sh $(BUILD)/hamrf
+	@/usr/bin/python3 scripts/run_demo.py $(BUILD)/hamrf
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -68,7 +68,13 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out) {
     uint64_t v;
-    if (cli_parse_u64(cmd, opt, s, &v)) return -1;
+    char *end;
+    errno = 0;
+    v = (s[0] == '-' || s[0] == '\0') ? 0 : strtoull(s, &end, 10);
+    if (s[0] == '-' || s[0] == '\0' || *end != '\0' || errno == ERANGE) {
+        cli_usage_error(cmd, "--%s expects a positive integer, got '%s'", opt, s);
+        return -1;
+    }
     if (v == 0) {
         cli_usage_error(cmd, "--%s must be a positive integer, got '%s'", opt, s);
         return -1;

@@ -24,6 +24,8 @@ static const char help[] =
     "  --ridge L          normal: ridge on the unit-diagonal Gram (default 1e-13)\n"
     "  --refine N         normal: max LSQR refinement iterations (default 50; 0 = none)\n"
     "  --elm-range=LO,HI  ELM bias range (default: smallest, largest box bound)\n"
+    "  --reduce           svd/qr: solve the QR-reduced matrix (same solution, cheaper)\n"
+    "  --equilibrate      svd/qr: unit column norms before the cutoff (auto does both)\n"
     "  --allow-duplicates do not resample duplicate SWIM pairs\n"
     "  --seed S           random seed (default 1)\n"
     "  --threads N        threads for BLAS and OpenMP (default: all cores)\n"
@@ -40,6 +42,7 @@ int cmd_train(int argc, char **argv) {
         {"allow-duplicates", no_argument, 0, 'A'}, {"seed", required_argument, 0, 'S'},
         {"threads", required_argument, 0, 'T'}, {"output", required_argument, 0, 'o'},
         {"json", no_argument, 0, 'j'},          {"quiet", no_argument, 0, 'Q'},
+        {"reduce", no_argument, 0, 'R'},        {"equilibrate", no_argument, 0, 'e'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *C = "train";
     const char *data_path = NULL, *out = NULL;
@@ -82,6 +85,8 @@ int cmd_train(int argc, char **argv) {
             if (cli_parse_range(C, "elm-range", optarg, &hp.elm_lo, &hp.elm_hi)) return CLI_USAGE;
             break;
         case 'A': hp.resample_duplicates = 0; break;
+        case 'R': hp.lstsq.use_reduce = 1; break;
+        case 'e': hp.lstsq.equilibrate = 1; break;
         case 'S':
             if (cli_parse_u64(C, "seed", optarg, &hp.seed)) return CLI_USAGE;
             break;

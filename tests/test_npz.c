@@ -628,9 +628,14 @@ static void test_meta_errors(void **state) {
         {"[1, 2]", NULL, "entry 'meta': expected a JSON object"},
         {"{\"format\": \"other\"}", NULL, "not an hamrf file (entry 'meta' has format 'other'"},
         {"{\"kind\": \"model\"}", NULL, "not an hamrf file (entry 'meta' has no string 'format'"},
-        {"{\"format\": \"hamrf\", \"kind\": \"dataset\"}", "model",
+        {"{\"format\": \"hamrf\", \"version\": 1, \"kind\": \"dataset\"}", "model",
          "expected an hamrf model file, found kind 'dataset'"},
-        {"{\"format\": \"hamrf\"}", "model", "expected an hamrf model file, entry 'meta' has no"},
+        {"{\"format\": \"hamrf\", \"version\": 1}", "model",
+         "expected an hamrf model file, entry 'meta' has no"},
+        {"{\"format\": \"hamrf\", \"version\": 2, \"kind\": \"model\"}", "model",
+         "hamrf file version 2, this build reads version 1"},
+        {"{\"format\": \"hamrf\", \"kind\": \"model\"}", "model",
+         "missing or non-numeric \"version\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         char path[512], name[64];

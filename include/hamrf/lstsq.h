@@ -64,6 +64,8 @@ typedef struct hrf_lstsq_params {
                            half its start sends the solve to the reduced SVD */
     int use_reduce;     /* svd/qr: solve the problem's reduced matrix when it offers one
                            (same θ in exact arithmetic, much cheaper); default 0 = full A */
+    int equilibrate;    /* svd/qr: scale columns to unit norm first, so rcond is relative to the
+                           scale-free matrix (auto always does); default 0 = as numpy.lstsq */
     size_t mem_limit;   /* bytes the solver may allocate; 0 = detect (available RAM) */
 } hrf_lstsq_params;
 

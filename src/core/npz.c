@@ -982,6 +982,17 @@ int hrf_npz_read_meta(hrf_npz *z, const char *kind, cJSON **meta) {
         cJSON_Delete(j);
         return rc;
     }
+    /* This build reads version 1; a newer file may mean something else. */
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != 1.0) {
+        int rc = cJSON_IsNumber(ver)
+                     ? hrf_error(HRF_EFORMAT, "%s: entry 'meta': hamrf file version %g, this build "
+                                 "reads version 1", z->path, ver->valuedouble)
+                     : hrf_error(HRF_EFORMAT, "%s: entry 'meta': missing or non-numeric "
+                                 "\"version\" (expected 1)", z->path);
+        cJSON_Delete(j);
+        return rc;
+    }
     if (kind) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
         if (!cJSON_IsString(k) || strcmp(k->valuestring, kind) != 0) {

@@ -1,7 +1,8 @@
 /* Activation records (MATH.md §2). tanh is evaluated from one exponential:
- * with e = exp(−2|z|),  tanh z = sign(z) (1 − e)/(1 + e)  and
- * tanh' z = sech² z = 4e/(1 + e)², which keeps full relative accuracy of σ'
- * for large |z| where 1 − tanh² would cancel. */
+ * with m = expm1(−2|z|) and e = 1 + m = exp(−2|z|),
+ *   tanh z = sign(z) (−m)/(2 + m)   and   tanh' z = sech² z = 4e/(1 + e)²,
+ * which keeps full relative accuracy of σ near 0 (expm1 avoids the
+ * cancellation in 1 − e) and of σ' for large |z| (where 1 − tanh² cancels). */
 #include "hamrf/activation.h"
 #include "hamrf/status.h"
 
@@ -12,10 +13,10 @@ static void tanh_eval(size_t n, const double *z, double *s, double *ds) {
     if (s && ds) {
 #pragma omp simd
         for (size_t i = 0; i < n; i++) {
-            double a = fabs(z[i]);
-            double e = exp(-2.0 * a);
-            double inv = 1.0 / (1.0 + e);
-            s[i] = copysign((1.0 - e) * inv, z[i]);
+            double m = expm1(-2.0 * fabs(z[i]));
+            double e = 1.0 + m;
+            double inv = 1.0 / (2.0 + m);
+            s[i] = copysign(-m * inv, z[i]);
             ds[i] = 4.0 * e * inv * inv;
         }
     } else if (ds) {
@@ -28,8 +29,8 @@ static void tanh_eval(size_t n, const double *z, double *s, double *ds) {
     } else if (s) {
 #pragma omp simd
         for (size_t i = 0; i < n; i++) {
-            double e = exp(-2.0 * fabs(z[i]));
-            s[i] = copysign((1.0 - e) / (1.0 + e), z[i]);
+            double m = expm1(-2.0 * fabs(z[i]));
+            s[i] = copysign(-m / (2.0 + m), z[i]);
         }
     }
 }

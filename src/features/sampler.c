@@ -40,6 +40,17 @@ int hrf_sampler_find(const char *name, const hrf_sampler_type **type) {
     return hrf_error(HRF_ENOTFOUND, "unknown sampler '%s' (known: elm, uswim, swim, aswim)", name);
 }
 
+typedef struct {
+    uint64_t pair; /* i·K + j */
+    size_t t;      /* position in the pool */
+} pool_key;
+
+static int cmp_key(const void *a, const void *b) {
+    const pool_key *x = a, *y = b;
+    if (x->pair != y->pair) return x->pair < y->pair ? -1 : 1;
+    return x->t < y->t ? -1 : x->t > y->t;
+}
+
 /* ---- Fenwick tree over non-negative weights ---- */
 typedef struct {
     size_t n;
@@ -143,6 +154,26 @@ int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p,
         }
     } else {
         for (size_t t = 0; t < P; t++) w[t] = 1.0;
+    }
+    /* A pair that occurs twice in the pool is one candidate: later copies get
+     * weight zero, so "distinct pairs" means distinct neurons. */
+    {
+        pool_key *key = malloc(P * sizeof *key);
+        if (!key) {
+            free(pi), free(pj), free(w), free(fw.t);
+            return hrf_error(HRF_ENOMEM, "out of memory for a pool of %zu SWIM candidate pairs", P);
+        }
+        for (size_t t = 0; t < P; t++) key[t] = (pool_key){(uint64_t)pi[t] * (uint64_t)K + pj[t], t};
+        qsort(key, P, sizeof *key, cmp_key); /* equal pairs grouped, in pool order */
+        for (size_t t = 1; t < P; t++) {
+            if (key[t].pair == key[t - 1].pair) {
+                size_t dup = key[t].t;
+                if (w[dup] > 0.0) positive--;
+                w[dup] = 0.0;
+            }
+        }
+        free(key);
+        if (positive == 0) positive = 1; /* cannot happen: the first copy keeps its weight */
     }
     unsigned char *taken = calloc(P, 1);
     double *rem = malloc(P * sizeof *rem);

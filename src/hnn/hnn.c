@@ -564,7 +564,12 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         return hrf_error(HRF_EDATA, "sampler '%s' needs the true energy 'H' at the training points "
                          "(the SWIM oracle), and the data set has none; use aswim or uswim",
                          p->sampler->name);
-    /* Refuse absurd sizes before allocating anything large. */
+    /* Refuse absurd sizes before allocating anything large (and before any
+     * size arithmetic could overflow). */
+    if (M > ((size_t)1 << 32) || K > ((size_t)1 << 40))
+        return hrf_error(HRF_ETOOBIG, "width %zu on %zu points is beyond what hamrf supports "
+                         "(width at most 2^32, at most 2^40 points): it needs about %.3g GiB",
+                         M, K, 8.0 * ((double)M * (double)M + (double)K * (double)M) / 1073741824.0);
     double avail = (double)hrf_mem_available();
     hrf_solver s = p->lstsq.solver;
     double rows = (double)K * dim + 1.0, cols = (double)M + 1.0;

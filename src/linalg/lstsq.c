@@ -52,6 +52,7 @@ void hrf_lstsq_params_default(hrf_lstsq_params *p) {
     p->auto_probe = 10;
     p->mem_limit = 0;
     p->use_reduce = 0;
+    p->equilibrate = 0;
 }
 
 const char *hrf_lstsq_params_check(const hrf_lstsq_params *p) {
@@ -91,10 +92,9 @@ static int check_memory(const hrf_lstsq_params *p, hrf_solver s, const hrf_lsq_p
     if (limit > 0.0 && need > limit)
         return hrf_error(HRF_ETOOBIG,
                          "the %s solver for a %zu x %zu least-squares problem needs about %.3g GiB, "
-                         "but only %.3g GiB are available (try --solver normal, a smaller width "
-                         "or fewer points)",
+                         "but only %.3g GiB are available (try %sa smaller width or fewer points)",
                          hrf_solver_name(s), prob->rows, prob->cols, need / 1073741824.0,
-                         limit / 1073741824.0);
+                         limit / 1073741824.0, s == HRF_SOLVER_NORMAL ? "" : "--solver normal, ");
     return HRF_OK;
 }
 
@@ -154,7 +154,7 @@ static double dense_flops(hrf_solver s, double m, double n) {
 /* Dense solve of the full matrix A (use_reduce = 0) or of the problem's
  * orthogonally equivalent reduced matrix (use_reduce = 1). */
 static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_solver s,
-                       int use_reduce, double *theta, hrf_lstsq_report *rep) {
+                       int use_reduce, int equilibrate, double *theta, hrf_lstsq_report *rep) {
     size_t m = prob->rows, n = prob->cols;
     int rc;
     double *A = NULL, *b = NULL;
@@ -197,8 +197,32 @@ static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, h
         if (rc) goto done;
     }
     int rank = 0;
-    if ((rc = dense_lapack(s, m, n, A, b, p->rcond, &rank))) goto done;
+    double *cs = NULL;
+    if (equilibrate) {
+        /* Unit column norms, so that rcond measures singular values of the
+         * scale-free matrix (a column's scale is arbitrary: a SWIM neuron from
+         * a close pair has a large weight). θ is scaled back below. */
+        cs = malloc(n * sizeof *cs);
+        if (!cs) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t j = 0; j < n; j++) {
+            double c = cblas_dnrm2((int)m, A + j * m, 1);
+            cs[j] = c > 0.0 && isfinite(c) ? 1.0 / c : 1.0;
+            cblas_dscal((int)m, cs[j], A + j * m, 1);
+        }
+    }
+    rc = dense_lapack(s, m, n, A, b, p->rcond, &rank);
+    if (rc) {
+        free(cs);
+        goto done;
+    }
     memcpy(theta, b, n * sizeof *theta);
+    if (cs) {
+        for (size_t j = 0; j < n; j++) theta[j] *= cs[j];
+        free(cs);
+    }
     rep->rank = rank;
     rep->flops += dense_flops(s, (double)m, (double)n);
 done:
@@ -503,7 +527,7 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
         rep->used = s;
         rc = s == HRF_SOLVER_NORMAL ? solve_normal(prob, p, p->refine_max, 0, theta, rep)
                                     : solve_dense(prob, p, s, p->use_reduce && prob->reduce,
-                                                  theta, rep);
+                                                  p->equilibrate, theta, rep);
     } else {
         /* auto: (1) small problems: dense SVD, of the reduced matrix if the
          * problem offers one. (2) otherwise the Gram route, whose LSQR
@@ -514,19 +538,19 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
         int can_reduce = prob->reduce != NULL;
         if (can_reduce && limit > 0.0) {
             double need = prob->reduce_bytes + prob->extra_bytes +
-                          hrf_lstsq_memory_estimate(HRF_SOLVER_SVD, prob->cols * 8, prob->cols);
+                          hrf_lstsq_memory_estimate(HRF_SOLVER_QR, prob->cols * 8, prob->cols);
             can_reduce = need <= limit;
         }
         if (dense <= (double)p->auto_dense_max) {
-            rep->used = HRF_SOLVER_SVD;
+            rep->used = HRF_SOLVER_QR;
             snprintf(rep->reason, sizeof rep->reason,
-                     "auto: small problem (%zu x %zu): dense SVD%s", prob->rows, prob->cols,
-                     can_reduce ? " of the reduced matrix" : "");
-            rc = solve_dense(prob, p, HRF_SOLVER_SVD, can_reduce, theta, rep);
+                     "auto: small problem (%zu x %zu): column-pivoted QR of the equilibrated %s "
+                     "matrix", prob->rows, prob->cols, can_reduce ? "reduced" : "dense");
+            rc = solve_dense(prob, p, HRF_SOLVER_QR, can_reduce, 1, theta, rep);
         } else {
             rep->used = HRF_SOLVER_NORMAL;
             rc = solve_normal(prob, p, p->refine_max, can_reduce ? p->auto_probe : 0, theta, rep);
-            if (rc == HRF_OK && rep->converged >= 0) {
+            if (rc == HRF_OK && (rep->converged == 1 || !can_reduce)) {
                 snprintf(rep->reason, sizeof rep->reason,
                          "auto: %zu x %zu problem: streamed Gram + Cholesky + LSQR (%d iterations, "
                          "%s)", prob->rows, prob->cols, rep->iterations,
@@ -535,12 +559,15 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
                 snprintf(rep->reason, sizeof rep->reason,
                          "auto: %zu x %zu problem: LSQR on the Gram factor %s after %d "
                          "iterations, so the Gram route is limited by the squared condition "
-                         "number: switched to the SVD of the reduced (QR-compressed) matrix",
-                         prob->rows, prob->cols, rc ? "failed" : "halved the residual",
+                         "number: switched to the column-pivoted QR of the equilibrated reduced "
+                         "matrix",
+                         prob->rows, prob->cols,
+                         rc ? "failed" : rep->converged < 0 ? "halved the residual"
+                                                             : "had not converged",
                          rep->iterations);
                 double fl = rep->flops;
-                rep->used = HRF_SOLVER_SVD;
-                rc = solve_dense(prob, p, HRF_SOLVER_SVD, 1, theta, rep);
+                rep->used = HRF_SOLVER_QR;
+                rc = solve_dense(prob, p, HRF_SOLVER_QR, 1, 1, theta, rep);
                 rep->flops += fl;
             } else if (rc == HRF_OK) {
                 snprintf(rep->reason, sizeof rep->reason,
