@@ -181,12 +181,12 @@ static void test_swim_neurons_come_from_pairs(void **state) {
 /* With resample_duplicates, M ≤ (pairs of positive probability) distinct
  * neurons. Over several seeds, M = 40 of K = 50 points (2450 ordered pairs).
  *
- * LIBRARY BUG (fails until fixed): src/features/sampler.c draws the candidate
- * pool with replacement (lines 121-126: i ~ U{0..K−1}, δ ~ U{1..K−1} per entry),
- * so the pool can hold the same ordered pair (i, j) twice (probability ≈ 1/2
- * for 50 entries out of 2450 pairs); "distinct" is then enforced per pool
- * ENTRY (taken[t], line 183), not per pair, and two neurons can be the same
- * pair, contrary to MATH.md §2.1 ("redraw until the M pairs are distinct"). */
+ * Regression test of a bug this test found (fixed in 8a6af9d): the candidate
+ * pool is drawn with replacement (i ~ U{0..K−1}, δ ~ U{1..K−1} per entry), so
+ * it can hold the same ordered pair (i, j) twice (probability ≈ 1/2 for 50
+ * entries out of 2450 pairs); "distinct" was enforced per pool ENTRY, not per
+ * pair, and 15 of these 40 samplings returned repeated neurons, contrary to
+ * MATH.md §2.1 ("redraw until the M pairs are distinct"). */
 static void test_resample_duplicates_distinct(void **state) {
     (void)state;
     const size_t dim = 2, M = 40;
@@ -212,7 +212,7 @@ static void test_resample_duplicates_distinct(void **state) {
         }
     free(X), free(f), free(W), free(b);
     if (failures)
-        fail_msg("LIBRARY BUG: %d of 40 samplings with resample_duplicates returned repeated "
+        fail_msg("%d of 40 samplings with resample_duplicates returned repeated "
                  "neurons although the pool had enough distinct pairs",
                  failures);
 }
@@ -223,12 +223,10 @@ static void test_resample_duplicates_distinct(void **state) {
  *   (a) SWIM density, K = 6, f = (0,0,0,0,0,1): only the 10 ordered pairs
  *       touching point 5 have positive weight; M = 30.
  *   (b) uniform density, K = 3: 6 ordered pairs; M = 20.
- * LIBRARY BUG (fails until fixed), same cause as above: the sampler counts
- * positive pool ENTRIES (`positive`, lines 127 and 138) and sets
- * n_distinct_short = M − k when they run out (line 162), not distinct pairs.
- * With a pool of P ≥ M entries drawn from only 6 or 10 pairs, (b) reports
- * n_distinct_short = 0 with 6 distinct neurons out of 20, and (a) reports 16
- * with 8 distinct out of 30 (8 ≠ 30 − 16). */
+ * Regression test of the same bug (fixed in 8a6af9d): the sampler counted
+ * positive pool ENTRIES, not distinct pairs, so with a pool of P ≥ M entries
+ * drawn from only 6 or 10 pairs, (b) reported n_distinct_short = 0 with 6
+ * distinct neurons out of 20, and (a) reported 16 with 8 distinct out of 30. */
 static void test_short_pool(void **state) {
     (void)state;
     const size_t dim = 2;
@@ -265,7 +263,7 @@ static void test_short_pool(void **state) {
         free(X), free(W), free(b), free(pi), free(pj);
     }
     if (bug)
-        fail_msg("LIBRARY BUG: n_distinct_short does not count the repeated neurons "
+        fail_msg("n_distinct_short does not count the repeated neurons "
                  "(distinct neurons != M - n_distinct_short) in %d of 2 cases",
                  bug);
 }
