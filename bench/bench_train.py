@@ -340,8 +340,20 @@ def main(argv=None):
     env = dict(os.environ)
     if args.threads is not None:
         env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(args.threads)
+    if not args.openblas_coretype:
+        # Give the NumPy reference and dgemm_rate the same OpenBLAS kernels
+        # hamrf runs with (it selects them itself: docs/architecture.md), so
+        # the comparison measures the algorithms, not the kernel choice.
+        try:
+            out = subprocess.run([args.hamrf, "--version"], capture_output=True, text=True).stdout
+            for line in out.splitlines():
+                if line.startswith("openblas kernels:"):
+                    args.openblas_coretype = line.split(":", 1)[1].strip()
+        except OSError:
+            pass
     if args.openblas_coretype:
         env["OPENBLAS_CORETYPE"] = args.openblas_coretype
+        print(f"OpenBLAS kernels for every tool: {args.openblas_coretype}")
 
     result = {
         "machine": {"host": platform.node(), "cpus": os.cpu_count(),

@@ -37,7 +37,7 @@ int cmd_generate(int argc, char **argv) {
     const char *C = "generate";
     const char *system = NULL, *out = NULL;
     const char *sets[64];
-    int nsets = 0, json = 0, have_n = 0;
+    int nsets = 0, json = 0, have_n = 0, quiet = 0;
     hrf_generate_params gp;
     hrf_generate_params_default(&gp);
     opterr = 0;
@@ -69,7 +69,7 @@ int cmd_generate(int argc, char **argv) {
             break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
-        case 'Q': break;
+        case 'Q': quiet = 1; break;
         case 'h': fputs(help, stdout); return CLI_OK;
         default: return cli_unknown_option(C, argv, optind, optopt);
         }
@@ -114,7 +114,7 @@ int cmd_generate(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "seed", (double)gp.seed);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cli_print_json(o);
-    } else {
+    } else if (!quiet) {
         fprintf(stderr, "hamrf generate: wrote %zu points of %s to %s\n", ds->n, type->name, out);
     }
     hrf_dataset_free(ds);

@@ -172,7 +172,7 @@ int cmd_train(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "repeated_pairs", (double)rep.repeated_pairs);
         cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
         cli_print_json(o);
-    } else {
+    } else if (!quiet) {
         fprintf(stderr,
                 "hamrf train: %s width %zu on %zu points: fit %.3f s (solve %.3f s, %.1f GFLOP/s), "
                 "solver %s, relative residual %.3g\n",

@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     if (!strcmp(cmd, "--version")) {
-        puts("hamrf 0.1.0");
+        printf("hamrf 0.1.0\nopenblas kernels: %s\n", hrf_blas_corename());
         return CLI_OK;
     }
     static const struct {

@@ -38,13 +38,12 @@
  * order), so it is known to about eps·κ as well; the certified value has 15
  * digits. */
 #define TOL_LONGLEY_SD 1e-10
-/* Longley, normal: the Gram matrix of the equilibrated matrix has condition
- * κ² ≈ 1.9e9, so the Cholesky solution alone is only good to ~eps·κ² ≈ 4e-7;
- * the PCG on the Gram system cannot beat that (it uses the same squared
- * matrix), but the Cholesky-preconditioned LSQR on A works with κ, not κ², and
- * should bring the error back to ~eps·κ·(small factor) ≈ 1e-10. We require 1e-8:
- * two orders of margin over what LSQR should give, and an order and a half
- * tighter than the unrefined normal equations, so a broken refinement fails. */
+/* Longley, normal: the equilibrated Gram matrix has condition κ² ≈ 1.9e9, so
+ * the ridged Cholesky solution alone is off by ~λκ² ≈ 2e-4 (observed 1.9e-4
+ * with refine_max = gram_refine_max = 0), and PCG on the Gram system only gets
+ * to ~eps·κ² (observed 2.1e-8 with refine_max = 0). The Cholesky-preconditioned
+ * LSQR on A works with κ, not κ², and brings it to ~eps·κ (observed 4e-12).
+ * 1e-8 is two orders above what LSQR gives and fails when it is skipped. */
 #define TOL_LONGLEY_NORMAL 1e-8
 /* Well-conditioned random problems (500 x 40, κ ≈ 1.8): four different
  * algorithms must agree to the issue's 1e-10 relative (expected ~1e-14). */
@@ -61,11 +60,12 @@
  * the range of A) so svd and qr must agree with the full-rank problem to
  * rounding, 1e-12. */
 #define TOL_RANKDEF_DENSE 1e-12
-/* normal/auto on a singular Gram matrix: the ridge is raised until Cholesky
- * succeeds, then PCG and LSQR refine; the residual is still that of a least-
- * squares fit (LSQR converges to a minimiser on singular problems), but the
- * regularisation may leave a component of size ~λ; 1e-8 relative to ‖u‖ bounds
- * that for the λ ≤ 1e-3 the solver can reach after its 12 tenfold raises. */
+/* normal on a singular Gram matrix: the ridge (raised tenfold until Cholesky
+ * succeeds) only shapes the preconditioner; PCG and the preconditioned LSQR
+ * then converge to a least-squares minimiser, whose residual is unique. What
+ * is left is LSQR's stopping error (refine_tol 1e-14 on ‖Aᵀr‖/(‖A‖‖r‖), or its
+ * stall test), far below 1e-8 of ‖u‖ on this κ ≈ 1.8 problem (observed ~1e-15);
+ * 1e-8 still fails a solution biased by an unremoved ridge of ≳ 1e-8. */
 #define TOL_RANKDEF_NORMAL 1e-8
 /* Minimum-norm split of a duplicated column (svd, qr = dgelsy, which also
  * returns the minimum-norm solution): θ_dup = θ_orig = θ0/2 to rounding. */

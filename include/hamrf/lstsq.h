@@ -60,8 +60,10 @@ typedef struct hrf_lstsq_params {
     double refine_stall; /* normal: LSQR also stops when ‖r‖ fell by less than this fraction
                             over the last 10 iterations, default 1e-2 */
     size_t auto_dense_max; /* auto: dense solve if rows·cols ≤ this, default 1<<22 */
+    int auto_refine_max; /* auto: LSQR iteration limit of the Gram route, default 15 */
     int auto_probe;     /* auto: after this many LSQR iterations (default 10), a residual below
-                           half its start sends the solve to the reduced SVD */
+                           half its start, or still falling by more than 2% per
+                           iteration, sends the solve to the reduced QR */
     int use_reduce;     /* svd/qr: solve the problem's reduced matrix when it offers one
                            (same θ in exact arithmetic, much cheaper); default 0 = full A */
     int equilibrate;    /* svd/qr: scale columns to unit norm first, so rcond is relative to the

@@ -17,6 +17,7 @@
 #include <lapacke.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -96,19 +97,19 @@ static inline void preact(size_t M, size_t dim, const double *W, const double *b
     }
 }
 
-/* Rows [r0, r1) of S = σ(Z) and/or D = σ'(Z) (each (r1−r0, M) row-major, may be NULL). */
+/* Rows [r0, r1) of S = σ(Z) and/or D = σ'(Z) (each (r1−r0, M) row-major, may be
+ * NULL). zbuf holds omp_get_max_threads() x M doubles of scratch. */
 static void features(const hrf_activation *act, size_t M, size_t dim, const double *W,
-                     const double *b, const double *X, size_t r0, size_t r1, double *S, double *D) {
+                     const double *b, const double *X, size_t r0, size_t r1, double *S, double *D,
+                     double *zbuf) {
 #pragma omp parallel
     {
-        double *z = malloc(M * sizeof *z);
+        double *z = zbuf + (size_t)omp_get_thread_num() * M;
 #pragma omp for schedule(static)
         for (size_t i = r0; i < r1; i++) {
-            if (!z) continue;
             preact(M, dim, W, b, X + i * dim, z);
             act->eval(M, z, S ? S + (i - r0) * M : NULL, D ? D + (i - r0) * M : NULL);
         }
-        free(z);
     }
 }
 
@@ -174,13 +175,14 @@ typedef struct {
     double *T;         /* (M, dim) scratch */
     double *u;         /* (K·dim + 1) right-hand side */
     double *part;      /* (nthreads, dim, M) per-thread partial sums */
+    double *zbuf;      /* (nthreads, M) pre-activation scratch */
     int nthreads;
 } hnn_lsq;
 
 /* Pointer to rows [r0, r0+nb) of D, computing them if not cached. */
 static const double *hnn_block(hnn_lsq *q, size_t r0, size_t nb) {
     if (q->D) return q->D + r0 * q->M;
-    features(q->act, q->M, q->dim, q->W, q->b, q->X, r0, r0 + nb, NULL, q->blk);
+    features(q->act, q->M, q->dim, q->W, q->b, q->X, r0, r0 + nb, NULL, q->blk, q->zbuf);
     return q->blk;
 }
 
@@ -269,47 +271,26 @@ static void rows_transpose_times(const double *Db, size_t nb, size_t M, size_t d
     }
 }
 
-/* Fused y = D·Vc rows and Tc += Dᵀ y: each row of D is read once. */
+/* Fused y = D·Vc and Tc += Dᵀ y over the nb rows of Db, each row of D read
+ * from memory once. Rows go in tiles of ROW_TILE: first the tile's dot
+ * products, then its rank-ROW_TILE update of the per-thread accumulator in
+ * chunks of K_CHUNK columns, so each accumulator chunk is loaded once per
+ * tile instead of once per row. Per-thread sums are added in thread order:
+ * deterministic for a given thread count. */
+#define ROW_TILE 8
+#define K_CHUNK 512
 static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
                         double *y, double *Tc, double *part, int nthreads) {
     memset(part, 0, (size_t)nthreads * dim * M * sizeof *part);
+    size_t ntiles = (nb + ROW_TILE - 1) / ROW_TILE;
 #pragma omp parallel num_threads(nthreads)
     {
         int t = omp_get_thread_num();
         double *P = part + (size_t)t * dim * M;
-        if (dim == 2 || dim == 4) {
-            /* Specialised: all coordinates in one sweep of the row. */
-            const double *v0 = Vc, *v1 = Vc + M, *v2 = Vc + (dim > 2 ? 2 * M : 0),
-                         *v3 = Vc + (dim > 2 ? 3 * M : 0);
-            double *p0 = P, *p1 = P + M, *p2 = P + (dim > 2 ? 2 * M : 0),
-                   *p3 = P + (dim > 2 ? 3 * M : 0);
 #pragma omp for schedule(static)
-            for (size_t i = 0; i < nb; i++) {
-                const double *d = Db + i * M;
-                double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-                if (dim == 4) {
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-                    for (size_t k = 0; k < M; k++) {
-                        s0 += d[k] * v0[k], s1 += d[k] * v1[k];
-                        s2 += d[k] * v2[k], s3 += d[k] * v3[k];
-                    }
-                    y[i * 4] = s0, y[i * 4 + 1] = s1, y[i * 4 + 2] = s2, y[i * 4 + 3] = s3;
-#pragma omp simd
-                    for (size_t k = 0; k < M; k++) {
-                        p0[k] += s0 * d[k], p1[k] += s1 * d[k];
-                        p2[k] += s2 * d[k], p3[k] += s3 * d[k];
-                    }
-                } else {
-#pragma omp simd reduction(+ : s0, s1)
-                    for (size_t k = 0; k < M; k++) s0 += d[k] * v0[k], s1 += d[k] * v1[k];
-                    y[i * 2] = s0, y[i * 2 + 1] = s1;
-#pragma omp simd
-                    for (size_t k = 0; k < M; k++) p0[k] += s0 * d[k], p1[k] += s1 * d[k];
-                }
-            }
-        } else {
-#pragma omp for schedule(static)
-            for (size_t i = 0; i < nb; i++) {
+        for (size_t tile = 0; tile < ntiles; tile++) {
+            size_t i0 = tile * ROW_TILE, i1 = i0 + ROW_TILE < nb ? i0 + ROW_TILE : nb;
+            for (size_t i = i0; i < i1; i++) {
                 const double *d = Db + i * M;
                 for (size_t a = 0; a < dim; a++) {
                     const double *v = Vc + a * M;
@@ -317,9 +298,30 @@ static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const
 #pragma omp simd reduction(+ : s)
                     for (size_t k = 0; k < M; k++) s += d[k] * v[k];
                     y[i * dim + a] = s;
+                }
+            }
+            for (size_t k0 = 0; k0 < M; k0 += K_CHUNK) {
+                size_t k1 = k0 + K_CHUNK < M ? k0 + K_CHUNK : M;
+                for (size_t a = 0; a < dim; a++) {
                     double *pa = P + a * M;
+                    if (i1 - i0 == ROW_TILE) {
+                        const double *d0 = Db + i0 * M;
+                        double c[ROW_TILE];
+                        for (int r = 0; r < ROW_TILE; r++) c[r] = y[(i0 + r) * dim + a];
 #pragma omp simd
-                    for (size_t k = 0; k < M; k++) pa[k] += s * d[k];
+                        for (size_t k = k0; k < k1; k++)
+                            pa[k] += c[0] * d0[k] + c[1] * d0[M + k] + c[2] * d0[2 * M + k] +
+                                     c[3] * d0[3 * M + k] + c[4] * d0[4 * M + k] +
+                                     c[5] * d0[5 * M + k] + c[6] * d0[6 * M + k] +
+                                     c[7] * d0[7 * M + k];
+                    } else {
+                        for (size_t i = i0; i < i1; i++) {
+                            const double *d = Db + i * M;
+                            double ya = y[i * dim + a];
+#pragma omp simd
+                            for (size_t k = k0; k < k1; k++) pa[k] += ya * d[k];
+                        }
+                    }
                 }
             }
         }
@@ -430,7 +432,7 @@ static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         goto fail;
     }
     if (q->D) memcpy(Dt, q->D, K * M * sizeof *Dt);
-    else features(q->act, M, dim, q->W, q->b, q->X, 0, K, NULL, Dt);
+    else features(q->act, M, dim, q->W, q->b, q->X, 0, K, NULL, Dt, q->zbuf);
     /* Row-major D (K, M) is the column-major M x K matrix Dᵀ. */
     lapack_int info = LAPACKE_dgelqf(LAPACK_COL_MAJOR, (lapack_int)M, (lapack_int)K, Dt,
                                      (lapack_int)M, tau);
@@ -472,11 +474,14 @@ static size_t block_rows(size_t M) {
 }
 
 /* Solves for (c, c0) given the sampled W, b in m. */
+/* With Hhat non-NULL (A-SWIM's first pass), also returns Ĥ at the training
+ * inputs, from σ(Z) kept beside σ'(Z) when both fit the cache budget. */
 static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const double *G, hrf_hnn *m,
-                     double cache_budget, hrf_hnn_fit_report *rep) {
+                     double cache_budget, hrf_hnn_fit_report *rep, double *Hhat, int *have_Hhat) {
     const size_t K = data->n, M = m->width, dim = m->dim, n = M + 1;
     hnn_lsq q;
     memset(&q, 0, sizeof q);
+    double *S = NULL; /* σ(Z), (K, M), only for Hhat */
     q.act = m->act, q.K = K, q.M = M, q.dim = dim, q.X = data->x, q.G = G, q.W = m->W, q.b = m->b;
     q.H0 = data->H0;
     double *theta = malloc(n * sizeof *theta);
@@ -485,19 +490,22 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     q.u = malloc((K * dim + 1) * sizeof *q.u);
     q.nthreads = omp_get_max_threads();
     q.part = malloc((size_t)q.nthreads * M * dim * sizeof *q.part);
+    q.zbuf = malloc((size_t)q.nthreads * M * sizeof *q.zbuf);
     int rc = HRF_OK;
-    if (!theta || !q.s0 || !q.T || !q.u || !q.part) {
+    if (!theta || !q.s0 || !q.T || !q.u || !q.part || !q.zbuf) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for the least-squares problem");
         goto done;
     }
     memcpy(q.u, G, K * dim * sizeof *q.u);
     q.u[K * dim] = data->H0;
-    features(m->act, M, dim, m->W, m->b, data->x0, 0, 1, q.s0, NULL);
+    features(m->act, M, dim, m->W, m->b, data->x0, 0, 1, q.s0, NULL, q.zbuf);
     double dbytes = 8.0 * (double)K * (double)M;
     double t0 = now_seconds();
+    if (have_Hhat) *have_Hhat = 0;
     if (dbytes <= cache_budget) q.D = malloc((size_t)dbytes);
+    if (q.D && Hhat && 2.0 * dbytes <= cache_budget) S = malloc((size_t)dbytes);
     if (q.D) {
-        features(m->act, M, dim, m->W, m->b, data->x, 0, K, NULL, q.D);
+        features(m->act, M, dim, m->W, m->b, data->x, 0, K, S, q.D, q.zbuf);
         rep->cached = 1;
     } else {
         q.B = block_rows(M);
@@ -510,6 +518,8 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         rep->cached = 0;
     }
     double feat_seconds = now_seconds() - t0;
+    if (getenv("HAMRF_DEBUG"))
+        fprintf(stderr, "[hamrf debug] features %.3f s (cached %d)\n", feat_seconds, q.D != NULL);
     hrf_lsq_problem prob;
     memset(&prob, 0, sizeof prob);
     prob.rows = K * dim + 1, prob.cols = n, prob.ctx = &q, prob.u = q.u;
@@ -536,10 +546,17 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     if (rc) goto done;
     memcpy(m->c, theta, M * sizeof *theta);
     m->c0 = theta[M];
+    if (S) { /* Ĥ = σ(Z) c + c0 */
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)K, (int)M, 1.0, S, (int)M, m->c, 1, 0.0,
+                    Hhat, 1);
+        for (size_t i = 0; i < K; i++) Hhat[i] += m->c0;
+        *have_Hhat = 1;
+    }
     rep->solve_seconds += rep->lstsq.seconds + (q.D ? feat_seconds : 0.0);
     rep->solve_flops += rep->lstsq.flops;
 done:
-    free(theta), free(q.s0), free(q.T), free(q.u), free(q.D), free(q.blk), free(q.part);
+    free(theta), free(q.s0), free(q.T), free(q.u), free(q.D), free(q.blk), free(q.part),
+        free(q.zbuf), free(S);
     return rc;
 }
 
@@ -629,25 +646,30 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         p1.lstsq.solver = HRF_SOLVER_NORMAL;
         p1.lstsq.refine_max = 0;
     }
-    rc = hnn_solve(&p1, data, G, m, cache_budget, rep);
-    if (rc) goto fail;
-    rep->passes = 1;
+    int have_Hhat = 0;
     if (p->sampler->adaptive) {
-        /* A-SWIM: Ĥ of the first fit at the training inputs drives the SWIM density. */
-        report_progress(p, "resampling (A-SWIM)", 0.5);
         Hhat = malloc(K * sizeof *Hhat);
         if (!Hhat) {
             rc = hrf_error(HRF_ENOMEM, "out of memory");
             goto fail;
         }
+    }
+    rc = hnn_solve(&p1, data, G, m, cache_budget, rep, Hhat, &have_Hhat);
+    if (rc) goto fail;
+    rep->passes = 1;
+    if (p->sampler->adaptive) {
+        /* A-SWIM: Ĥ of the first fit at the training inputs drives the SWIM density. */
+        report_progress(p, "resampling (A-SWIM)", 0.5);
         ts = now_seconds();
-        if ((rc = hrf_hnn_eval(m, K, data->x, Hhat, NULL))) goto fail;
+        if (!have_Hhat && (rc = hrf_hnn_eval(m, K, data->x, Hhat, NULL))) goto fail;
+        if (getenv("HAMRF_DEBUG"))
+            fprintf(stderr, "[hamrf debug] A-SWIM evaluation %.3f s\n", now_seconds() - ts);
         rc = hrf_layer_sample(HRF_PAIRS_VALUES, &lp, K, dim, data->x, Hhat, &rng, m->W, m->b,
                               &repeated);
         rep->sample_seconds += now_seconds() - ts;
         if (rc) goto fail;
         report_progress(p, "solving (A-SWIM)", 0.6);
-        if ((rc = hnn_solve(p, data, G, m, cache_budget, rep))) goto fail;
+        if ((rc = hnn_solve(p, data, G, m, cache_budget, rep, NULL, NULL))) goto fail;
         rep->passes = 2;
     }
     report_progress(p, "done", 1.0);
