@@ -14,7 +14,7 @@ Usage (Debian's python3 with numpy; nothing else):
     ref_numpy.py --train T.npz --test T2.npz --width M --sampler aswim --seed S [--json]
 
 Data files are hamrf's .npz data sets: x (K, 2d), dxdt (K, 2d), H (K,), x0 (2d,),
-H0 (), and a raw-JSON member `meta` with q_range / p_range (used for the ELM biases).
+H0 (), and a raw-JSON member `meta` with box_lo / box_hi (used for the ELM biases).
 """
 
 import argparse
@@ -79,15 +79,16 @@ def _flatten_numbers(v):
 def elm_bias_range(meta, x):
     """[b_lo, b_hi] = [smallest, largest] of all the domain's box bounds (MATH §2.1, ELM).
 
-    q_range / p_range may be [lo, hi] or one [lo, hi] per degree of freedom; either way
-    every number in them is a box bound. Without meta, fall back to the data's extent.
+    hamrf's data sets carry box_lo / box_hi (one bound per coordinate); q_range /
+    p_range ([lo, hi] or one per degree of freedom) are also accepted. Every number in
+    them is a box bound. Without any, fall back to the data's extent.
     """
     bounds = []
-    for key in ("q_range", "p_range"):
+    for key in ("box_lo", "box_hi", "q_range", "p_range"):
         if key in meta and meta[key] is not None:
             bounds.extend(_flatten_numbers(meta[key]))
     if not bounds:
-        print("ref_numpy: meta has no q_range/p_range; ELM biases use the data's extent",
+        print("ref_numpy: meta has no box bounds; ELM biases use the data's extent",
               file=sys.stderr)
         bounds = [float(x.min()), float(x.max())]
     return min(bounds), max(bounds)

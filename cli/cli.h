@@ -13,8 +13,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* Prints "hamrf CMD: message" on stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints "hamrf CMD: <last library error>" and returns CLI_FAIL (or CLI_USAGE
- * when the library reports an invalid argument / unknown name). */
+/* Prints "hamrf CMD: error: <last library error>" and returns CLI_FAIL. */
 int cli_lib_error(const char *cmd, int status);
 
 /* Strict parsers; return 0 on success, -1 with a usage message printed. */

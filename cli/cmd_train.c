@@ -22,7 +22,8 @@ static const char help[] =
     "  --solver NAME      auto (default), svd, qr, normal\n"
     "  --rcond R          svd/qr singular-value cutoff (default 1e-13)\n"
     "  --ridge L          normal: ridge on the unit-diagonal Gram (default 1e-13)\n"
-    "  --refine N         normal: max LSQR refinement iterations (default 50; 0 = none)\n"
+    "  --refine N         normal: max LSQR refinement iterations (default 50, auto 15;\n"
+    "                     0 when the features do not fit in memory; 0 = none)\n"
     "  --elm-range=LO,HI  ELM bias range (default: smallest, largest box bound)\n"
     "  --reduce           svd/qr: solve the QR-reduced matrix (same solution, cheaper)\n"
     "  --equilibrate      svd/qr: unit column norms before the cutoff (auto does both)\n"
@@ -74,11 +75,11 @@ int cmd_train(int argc, char **argv) {
             break;
         case 'f':
             if (!strcmp(optarg, "0")) {
-                hp.lstsq.refine_max = 0;
+                hp.lstsq.refine_max = hp.lstsq.stream_refine_max = 0;
             } else {
                 if (cli_parse_size(C, "refine", optarg, &sz)) return CLI_USAGE;
                 if (sz > 100000) return cli_usage_error(C, "--refine must be at most 100000");
-                hp.lstsq.refine_max = (int)sz;
+                hp.lstsq.refine_max = hp.lstsq.stream_refine_max = (int)sz;
             }
             break;
         case 'E':

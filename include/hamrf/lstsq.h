@@ -15,8 +15,10 @@
  *            then LSQR on A preconditioned by the Cholesky factor to remove
  *            the bias of the ridge and the error of squaring the condition
  *            number (docs/math.md "normal solver");
- *   auto   — the default: svd for small problems, normal otherwise (the
- *            report says which and why). */
+ *   auto   — the default: for small problems, column-pivoted QR of the
+ *            equilibrated reduced matrix; otherwise normal, switching to that
+ *            QR when LSQR shows the Gram solution far from the optimum (the
+ *            report says which and why; docs/math.md). */
 #ifndef HAMRF_LSTSQ_H
 #define HAMRF_LSTSQ_H
 
@@ -60,6 +62,8 @@ typedef struct hrf_lstsq_params {
     double refine_stall; /* normal: LSQR also stops when ‖r‖ fell by less than this fraction
                             over the last 10 iterations, default 1e-2 */
     size_t auto_dense_max; /* auto: dense solve if rows·cols ≤ this, default 1<<22 */
+    int stream_refine_max; /* cap on LSQR iterations when the problem streams its matrix
+                              (each iteration recomputes it), default 0; set by --refine */
     int auto_refine_max; /* auto: LSQR iteration limit of the Gram route, default 15 */
     int auto_probe;     /* auto: after this many LSQR iterations (default 10), a residual below
                            half its start, or still falling by more than 2% per
@@ -68,6 +72,7 @@ typedef struct hrf_lstsq_params {
                            (same θ in exact arithmetic, much cheaper); default 0 = full A */
     int equilibrate;    /* svd/qr: scale columns to unit norm first, so rcond is relative to the
                            scale-free matrix (auto always does); default 0 = as numpy.lstsq */
+    int skip_residual;  /* 1: do not compute rel_residual (one pass over A saved); default 0 */
     size_t mem_limit;   /* bytes the solver may allocate; 0 = detect (available RAM) */
 } hrf_lstsq_params;
 

@@ -176,6 +176,9 @@ typedef struct {
     double *u;         /* (K·dim + 1) right-hand side */
     double *part;      /* (nthreads, dim, M) per-thread partial sums */
     double *zbuf;      /* (nthreads, M) pre-activation scratch */
+    float *Df;         /* (K, M) σ'(Z) in single precision (first A-SWIM pass), or NULL */
+    float *Gf;         /* (M, M) single-precision Gram scratch */
+    float *Gtf;        /* (K, dim) targets in single precision */
     int nthreads;
 } hnn_lsq;
 
@@ -192,7 +195,18 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     memset(Gm, 0, n * n * sizeof *Gm);
     memset(q->T, 0, M * dim * sizeof *q->T);
     size_t B = q->D ? q->K : q->B;
-    for (size_t r0 = 0; r0 < q->K; r0 += B) {
+    if (q->Df) { /* single-precision Gram (A-SWIM's first pass; see hnn_solve) */
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)M, (int)q->K, 1.0f, q->Df,
+                    (int)M, 0.0f, q->Gf, (int)M);
+        for (size_t j = 0; j < M; j++)
+            for (size_t i = 0; i <= j; i++) Gm[i + j * n] = q->Gf[i + j * M];
+        float *Tf = q->Gf; /* reuse: M x dim */
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)M, (int)dim, (int)q->K, 1.0f,
+                    q->Df, (int)M, q->Gtf, (int)dim, 0.0f, Tf, (int)M);
+        for (size_t j = 0; j < M * dim; j++) q->T[j] = Tf[j];
+        B = q->K + 1; /* skip the double loop */
+    }
+    for (size_t r0 = 0; r0 < q->K && !q->Df; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         const double *Db = hnn_block(q, r0, nb);
         /* DᵀD: D rows are points, so D row-major is an M x nb column-major matrix. */
@@ -477,11 +491,13 @@ static size_t block_rows(size_t M) {
 /* With Hhat non-NULL (A-SWIM's first pass), also returns Ĥ at the training
  * inputs, from σ(Z) kept beside σ'(Z) when both fit the cache budget. */
 static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const double *G, hrf_hnn *m,
-                     double cache_budget, hrf_hnn_fit_report *rep, double *Hhat, int *have_Hhat) {
+                     double cache_budget, hrf_hnn_fit_report *rep, double *Hhat, int *have_Hhat,
+                     int single) {
     const size_t K = data->n, M = m->width, dim = m->dim, n = M + 1;
     hnn_lsq q;
     memset(&q, 0, sizeof q);
     double *S = NULL; /* σ(Z), (K, M), only for Hhat */
+    float *Sf = NULL; /* the same in single precision */
     q.act = m->act, q.K = K, q.M = M, q.dim = dim, q.X = data->x, q.G = G, q.W = m->W, q.b = m->b;
     q.H0 = data->H0;
     double *theta = malloc(n * sizeof *theta);
@@ -502,12 +518,44 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     double dbytes = 8.0 * (double)K * (double)M;
     double t0 = now_seconds();
     if (have_Hhat) *have_Hhat = 0;
-    if (dbytes <= cache_budget) q.D = malloc((size_t)dbytes);
+    if (single && Hhat && dbytes <= cache_budget) {
+        /* A-SWIM's first fit only shapes the sampling density of the second,
+         * so it runs in single precision (ours): σ'(Z) and σ(Z) stored as
+         * float, Gram by SSYRK, Cholesky in double with a ridge suited to
+         * float rounding. Halves its memory traffic and flops. */
+        q.Df = malloc(K * M * sizeof *q.Df);
+        Sf = malloc(K * M * sizeof *Sf);
+        q.Gf = malloc(M * (M > dim ? M : dim) * sizeof *q.Gf);
+        q.Gtf = malloc(K * dim * sizeof *q.Gtf);
+        q.B = block_rows(M) < K ? block_rows(M) : K;
+        q.blk = malloc(2 * q.B * M * sizeof *q.blk);
+        if (!q.Df || !Sf || !q.Gf || !q.Gtf || !q.blk) {
+            free(q.Df), free(Sf), free(q.Gf), free(q.Gtf), free(q.blk);
+            q.Df = NULL, Sf = NULL, q.Gf = NULL, q.Gtf = NULL, q.blk = NULL;
+        } else {
+            for (size_t j = 0; j < K * dim; j++) q.Gtf[j] = (float)G[j];
+            for (size_t r0 = 0; r0 < K; r0 += q.B) {
+                size_t nb = K - r0 < q.B ? K - r0 : q.B;
+                double *sb = q.blk + q.B * M;
+                features(m->act, M, dim, m->W, m->b, data->x, r0, r0 + nb, sb, q.blk, q.zbuf);
+#pragma omp parallel for schedule(static)
+                for (size_t j = 0; j < nb * M; j++) {
+                    q.Df[r0 * M + j] = (float)q.blk[j];
+                    Sf[r0 * M + j] = (float)sb[j];
+                }
+            }
+        }
+    }
+    if (q.Df) {
+        /* nothing more to cache: apply() (unused here) would stream in double */
+    } else if (dbytes <= cache_budget) q.D = malloc((size_t)dbytes);
     if (q.D && Hhat && 2.0 * dbytes <= cache_budget) S = malloc((size_t)dbytes);
-    if (q.D) {
+    if (q.Df) {
+        rep->cached = 1;
+    } else if (q.D) {
         features(m->act, M, dim, m->W, m->b, data->x, 0, K, S, q.D, q.zbuf);
         rep->cached = 1;
-    } else {
+    } else if (!q.blk) {
         q.B = block_rows(M);
         if (q.B > K) q.B = K;
         q.blk = malloc(q.B * M * sizeof *q.blk);
@@ -542,10 +590,36 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         prob.apply_flops += 2.0 * Kd * Md * dim;
     }
     prob.extra_bytes = q.D ? dbytes : 8.0 * (double)(q.B * M);
-    rc = hrf_lstsq_solve(&prob, &p->lstsq, theta, &rep->lstsq);
+    hrf_lstsq_params lp = p->lstsq;
+    if (!q.D && !q.Df && lp.stream_refine_max < lp.refine_max) {
+        /* Streamed features: every LSQR iteration recomputes σ'(Z) for all
+         * points (the cost of a whole Gram pass's features), so the
+         * refinement is capped (stream_refine_max, default 0). */
+        lp.refine_max = lp.stream_refine_max;
+        if (lp.auto_refine_max > lp.refine_max) lp.auto_refine_max = lp.refine_max;
+    }
+    if (q.Df) {
+        lp.solver = HRF_SOLVER_NORMAL;
+        lp.refine_max = 0;
+        lp.gram_refine_max = 0;
+        lp.ridge = lp.ridge > 1e-6 ? lp.ridge : 1e-6; /* float rounding of a unit-diagonal Gram */
+        lp.skip_residual = 1;
+        prob.gram_flops *= 0.5; /* model count in double-equivalent work */
+    }
+    rc = hrf_lstsq_solve(&prob, &lp, theta, &rep->lstsq);
     if (rc) goto done;
     memcpy(m->c, theta, M * sizeof *theta);
     m->c0 = theta[M];
+    if (Sf) { /* Ĥ = σ(Z) c + c0, accumulated in double */
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < K; i++) {
+            double h = m->c0;
+            const float *si = Sf + i * M;
+            for (size_t k = 0; k < M; k++) h += (double)si[k] * m->c[k];
+            Hhat[i] = h;
+        }
+        *have_Hhat = 1;
+    }
     if (S) { /* Ĥ = σ(Z) c + c0 */
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)K, (int)M, 1.0, S, (int)M, m->c, 1, 0.0,
                     Hhat, 1);
@@ -556,7 +630,7 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     rep->solve_flops += rep->lstsq.flops;
 done:
     free(theta), free(q.s0), free(q.T), free(q.u), free(q.D), free(q.blk), free(q.part),
-        free(q.zbuf), free(S);
+        free(q.zbuf), free(S), free(Sf), free(q.Df), free(q.Gf), free(q.Gtf);
     return rc;
 }
 
@@ -654,7 +728,8 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
             goto fail;
         }
     }
-    rc = hnn_solve(&p1, data, G, m, cache_budget, rep, Hhat, &have_Hhat);
+    rc = hnn_solve(&p1, data, G, m, cache_budget, rep, Hhat, &have_Hhat,
+                   p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO);
     if (rc) goto fail;
     rep->passes = 1;
     if (p->sampler->adaptive) {
@@ -669,7 +744,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         rep->sample_seconds += now_seconds() - ts;
         if (rc) goto fail;
         report_progress(p, "solving (A-SWIM)", 0.6);
-        if ((rc = hnn_solve(p, data, G, m, cache_budget, rep, NULL, NULL))) goto fail;
+        if ((rc = hnn_solve(p, data, G, m, cache_budget, rep, NULL, NULL, 0))) goto fail;
         rep->passes = 2;
     }
     report_progress(p, "done", 1.0);

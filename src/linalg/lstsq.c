@@ -51,15 +51,22 @@ void hrf_lstsq_params_default(hrf_lstsq_params *p) {
     p->auto_dense_max = (size_t)1 << 22;
     p->auto_probe = 10;
     p->auto_refine_max = 15;
+    p->stream_refine_max = 0;
     p->mem_limit = 0;
     p->use_reduce = 0;
     p->equilibrate = 0;
+    p->skip_residual = 0;
 }
 
 const char *hrf_lstsq_params_check(const hrf_lstsq_params *p) {
     if (!(p->rcond >= 0.0 && p->rcond < 1.0)) return "rcond must be in [0, 1)";
     if (!(p->ridge >= 0.0 && p->ridge < 1.0)) return "ridge must be in [0, 1)";
     if (p->refine_max < 0 || p->refine_max > 100000) return "refine_max must be in [0, 100000]";
+    if (p->gram_refine_max < 0 || p->gram_refine_max > 100000)
+        return "gram_refine_max must be in [0, 100000]";
+    if (p->auto_refine_max < 0 || p->stream_refine_max < 0 || p->auto_probe < 0)
+        return "auto_refine_max, stream_refine_max and auto_probe must be >= 0";
+    if (!(p->refine_stall >= 0.0 && p->refine_stall < 1.0)) return "refine_stall must be in [0, 1)";
     if (!(p->refine_tol >= 0.0 && p->refine_tol < 1.0)) return "refine_tol must be in [0, 1)";
     return NULL;
 }
@@ -346,8 +353,9 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, const double
         /* Stagnation: the residual fell by less than a fraction `stall_tol`
          * over the last `window` iterations; further iterations would only
          * move it in the digits that do not change the fit. */
+        double old = hist[it % LSQR_WINDOW]; /* ‖r‖ of iteration it − LSQR_WINDOW */
         hist[it % LSQR_WINDOW] = phibar;
-        if (it >= LSQR_WINDOW && phibar >= (1.0 - stall_tol) * hist[(it + 1) % LSQR_WINDOW]) break;
+        if (it > LSQR_WINDOW && phibar >= (1.0 - stall_tol) * old) break;
         if (it == maxit) *converged = 0;
         /* Probe (auto): a residual that halved within `probe` iterations, or
          * still falls by more than 2% per iteration, shows the Gram solution
@@ -542,11 +550,13 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
                                     : solve_dense(prob, p, s, p->use_reduce && prob->reduce,
                                                   p->equilibrate, theta, rep);
     } else {
-        /* auto: (1) small problems: dense SVD, of the reduced matrix if the
-         * problem offers one. (2) otherwise the Gram route, whose LSQR
-         * refinement measures whether squaring the condition number costs
-         * accuracy: if LSQR converges, done; if not, and an orthogonally
-         * equivalent reduced problem fits in memory, solve that with the SVD. */
+        /* auto: (1) small problems: column-pivoted QR of the equilibrated
+         * reduced matrix (or of A if the problem offers no reduction).
+         * (2) otherwise the Gram route, whose LSQR refinement measures whether
+         * squaring the condition number costs accuracy: if the probe after
+         * auto_probe iterations shows the Gram solution far from the optimum
+         * and the reduced problem fits in memory, solve that with the QR;
+         * else LSQR runs to its stopping test or auto_refine_max. */
         double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
         int can_reduce = prob->reduce != NULL;
         if (can_reduce && limit > 0.0) {
@@ -578,10 +588,8 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
                          prob->rows, prob->cols,
                          rc ? "failed" : "showed the Gram solution far from the optimum",
                          rep->iterations);
-                double fl = rep->flops;
                 rep->used = HRF_SOLVER_QR;
-                rc = solve_dense(prob, p, HRF_SOLVER_QR, 1, 1, theta, rep);
-                rep->flops += fl;
+                rc = solve_dense(prob, p, HRF_SOLVER_QR, 1, 1, theta, rep); /* adds its flops */
             } else if (rc == HRF_OK) {
                 snprintf(rep->reason, sizeof rep->reason,
                          "auto: %zu x %zu problem: streamed Gram + Cholesky; LSQR stopped at "
@@ -596,6 +604,10 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
             return hrf_error(HRF_ENUMERIC, "the %s solver produced a non-finite coefficient "
                              "(column %zu)", hrf_solver_name(s), j);
     rep->seconds = now_seconds() - t0;
+    if (p->skip_residual) {
+        rep->rel_residual = NAN;
+        return HRF_OK;
+    }
     double rn = 0.0;
     if ((rc = residual_norm(prob, theta, prob->u, &rn))) return rc;
     double un = norm2(prob->rows, prob->u);
