@@ -226,6 +226,32 @@ static void test_bad_input(void **state) {
     hrf_dataset_free(d);
 }
 
+/* Streaming σ'(Z) in row blocks (cache budget 0, as for data sets too large
+ * to cache) gives the same fit as the cached matrix, up to summation order. */
+#define STREAM_AGREE_TOL 1e-9
+static void test_streamed_equals_cached(void **state) {
+    (void)state;
+    hrf_dataset *d = make_data("henon_heiles", 3000, 6);
+    hrf_hnn_params p;
+    hrf_hnn_params_default(&p);
+    p.width = 40;
+    p.sampler = &hrf_sampler_uswim;
+    p.lstsq.solver = HRF_SOLVER_NORMAL;
+    p.lstsq.stream_refine_max = p.lstsq.refine_max; /* same LSQR budget in both */
+    hrf_hnn *a = NULL, *b = NULL;
+    hrf_hnn_fit_report ra, rb;
+    assert_int_equal(hrf_hnn_fit(&p, d, &a, &ra), HRF_OK);
+    p.cache_bytes = 0;
+    p.block_rows = 256; /* 12 blocks, the last one partial */
+    assert_int_equal(hrf_hnn_fit(&p, d, &b, &rb), HRF_OK);
+    assert_int_equal(ra.cached, 1);
+    assert_int_equal(rb.cached, 0);
+    double e = rel_diff(40, hrf_hnn_c(b), hrf_hnn_c(a));
+    if (e > STREAM_AGREE_TOL) fail_msg("streamed vs cached coefficients differ by %.3g", e);
+    hrf_hnn_free(a), hrf_hnn_free(b);
+    hrf_dataset_free(d);
+}
+
 /* RF-HNN single pendulum, width 500, 10 000 train / 10 000 test points
  * (REFERENCE_RESULTS.md): each sampler, default solver, within 3x the paper. */
 static void test_pendulum_paper_accuracy(void **state) {
@@ -253,6 +279,7 @@ int main(void) {
         cmocka_unit_test(test_solvers_agree),    cmocka_unit_test(test_gradient_fd),
         cmocka_unit_test(test_spring_recovered), cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_save_load),        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_streamed_equals_cached),
         cmocka_unit_test(test_pendulum_paper_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,7 @@ typedef struct hrf_hnn_params {
     hrf_lstsq_params lstsq;
     size_t cache_bytes;                /* max bytes to keep σ'(Z) in memory; default 2 GiB,
                                           never above half the available memory */
+    size_t block_rows;                 /* rows per streamed block; 0 (default) = ~32 MiB */
     hrf_progress_fn progress;          /* may be NULL */
     void *progress_user;
 } hrf_hnn_params;

@@ -179,6 +179,9 @@ typedef struct {
     float *Df;         /* (K, M) σ'(Z) in single precision (first A-SWIM pass), or NULL */
     float *Gf;         /* (M, M) single-precision Gram scratch */
     float *Gtf;        /* (K, dim) targets in single precision */
+    hrf_progress_fn progress; /* per-block progress of streamed Gram passes, or NULL */
+    void *progress_user;
+    const char *stage;
     int nthreads;
 } hnn_lsq;
 
@@ -208,6 +211,8 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     }
     for (size_t r0 = 0; r0 < q->K && !q->Df; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
+        if (q->progress && !q->D)
+            q->progress(q->progress_user, q->stage, (double)r0 / (double)q->K);
         const double *Db = hnn_block(q, r0, nb);
         /* DᵀD: D rows are points, so D row-major is an M x nb column-major matrix. */
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)M, (int)nb, 1.0, Db, (int)M, 1.0,
@@ -500,6 +505,8 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     float *Sf = NULL; /* the same in single precision */
     q.act = m->act, q.K = K, q.M = M, q.dim = dim, q.X = data->x, q.G = G, q.W = m->W, q.b = m->b;
     q.H0 = data->H0;
+    q.progress = p->progress, q.progress_user = p->progress_user;
+    q.stage = Hhat ? "Gram matrix (pass 1)" : "Gram matrix";
     double *theta = malloc(n * sizeof *theta);
     q.s0 = malloc(M * sizeof *q.s0);
     q.T = malloc(2 * M * dim * sizeof *q.T);
@@ -556,7 +563,7 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         features(m->act, M, dim, m->W, m->b, data->x, 0, K, S, q.D, q.zbuf);
         rep->cached = 1;
     } else if (!q.blk) {
-        q.B = block_rows(M);
+        q.B = p->block_rows ? p->block_rows : block_rows(M);
         if (q.B > K) q.B = K;
         q.blk = malloc(q.B * M * sizeof *q.blk);
         if (!q.blk) {
