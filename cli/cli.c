@@ -51,6 +51,7 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 }
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
+    /* Values are recorded in JSON (doubles): keep them exact, below 2^53. */
     char *end;
     errno = 0;
     if (s[0] == '-' || s[0] == '\0') {
@@ -60,6 +61,11 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
     unsigned long long v = strtoull(s, &end, 10);
     if (*end != '\0' || errno == ERANGE) {
         cli_usage_error(cmd, "--%s expects a non-negative integer, got '%s'", opt, s);
+        return -1;
+    }
+    if (v >= (1ULL << 53)) {
+        cli_usage_error(cmd, "--%s must be below 2^53 = 9007199254740992 (it is recorded in "
+                        "JSON), got '%s'", opt, s);
         return -1;
     }
     *out = (uint64_t)v;

@@ -131,6 +131,12 @@ int cmd_train(int argc, char **argv) {
     cJSON_AddNumberToObject(extra, "rcond", hp.lstsq.rcond);
     cJSON_AddNumberToObject(extra, "ridge", hp.lstsq.ridge);
     cJSON_AddNumberToObject(extra, "n_train", (double)data->n);
+    cJSON_AddBoolToObject(extra, "resample_duplicates", hp.resample_duplicates);
+    cJSON_AddNumberToObject(extra, "refine", hp.lstsq.refine_max);
+    if (!isnan(hp.elm_lo)) {
+        double r[2] = {hp.elm_lo, hp.elm_hi};
+        cJSON_AddItemToObject(extra, "elm_range", cJSON_CreateDoubleArray(r, 2));
+    }
     if (data->meta) {
         const cJSON *sys = cJSON_GetObjectItemCaseSensitive(data->meta, "system");
         const cJSON *par = cJSON_GetObjectItemCaseSensitive(data->meta, "params");

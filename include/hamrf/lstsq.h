@@ -45,6 +45,7 @@ typedef struct hrf_lsq_problem {
      * values of A, so svd with rcond gives the same θ. NULL if unavailable. */
     int (*reduce)(void *ctx, size_t *rows_r, double **A_r, double **u_r);
     double reduce_flops; /* of one reduce() call */
+    size_t reduce_rows;  /* rows of the reduced matrix */
     double reduce_bytes; /* memory reduce() needs at its peak */
     const double *u;    /* right-hand side (rows), in the row order of apply() */
     double gram_flops;  /* floating-point operations of one gram() call */
@@ -65,6 +66,8 @@ typedef struct hrf_lstsq_params {
     int stream_refine_max; /* cap on LSQR iterations when the problem streams its matrix
                               (each iteration recomputes it), default 0; set by --refine */
     int auto_refine_max; /* auto: LSQR iteration limit of the Gram route, default 15 */
+    double auto_direct_flops; /* auto: the QR route is used directly when it costs at most this
+                                 many flops (reduction + QR), default 1.5e11 (~2 s here) */
     int auto_probe;     /* auto: after this many LSQR iterations (default 10), a residual below
                            half its start, or still falling by more than 2% per
                            iteration, sends the solve to the reduced QR */

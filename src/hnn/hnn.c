@@ -244,22 +244,32 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     return HRF_OK;
 }
 
+/* y_a = Σ_k d_k Vc[a·M + k] for one row d (M) of D; y (dim). */
+static inline void row_dots(const double *d, size_t M, size_t dim, const double *Vc, double *y) {
+    for (size_t a = 0; a < dim; a++) {
+        const double *v = Vc + a * M;
+        double s = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (size_t k = 0; k < M; k++) s += d[k] * v[k];
+        y[a] = s;
+    }
+}
+
+/* Tc += Σ_t part_t over the threads' buffers, in thread order (deterministic). */
+static void add_partials(const double *part, int nthreads, size_t len, double *Tc) {
+    for (int t = 0; t < nthreads; t++) {
+        const double *P = part + (size_t)t * len;
+        for (size_t j = 0; j < len; j++) Tc[j] += P[j];
+    }
+}
+
 /* y_i,a = Σ_k D_ik Vc[a·M + k] for the nb rows of Db (nb, M); y (nb, dim).
  * Vc is dim x M (one contiguous vector per coordinate). Memory-bound: one
  * read of Db; rows split statically over threads (deterministic). */
 static void rows_times(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
                        double *y) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < nb; i++) {
-        const double *d = Db + i * M;
-        for (size_t a = 0; a < dim; a++) {
-            const double *v = Vc + a * M;
-            double s = 0.0;
-#pragma omp simd reduction(+ : s)
-            for (size_t k = 0; k < M; k++) s += d[k] * v[k];
-            y[i * dim + a] = s;
-        }
-    }
+    for (size_t i = 0; i < nb; i++) row_dots(Db + i * M, M, dim, Vc, y + i * dim);
 }
 
 /* Tc[a·M + k] += Σ_i D_ik y_i,a over the nb rows of Db. Each thread sums its
@@ -284,10 +294,7 @@ static void rows_transpose_times(const double *Db, size_t nb, size_t M, size_t d
             }
         }
     }
-    for (int t = 0; t < nthreads; t++) {
-        const double *P = part + (size_t)t * dim * M;
-        for (size_t j = 0; j < dim * M; j++) Tc[j] += P[j];
-    }
+    add_partials(part, nthreads, dim * M, Tc);
 }
 
 /* Fused y = D·Vc and Tc += Dᵀ y over the nb rows of Db, each row of D read
@@ -309,16 +316,7 @@ static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const
 #pragma omp for schedule(static)
         for (size_t tile = 0; tile < ntiles; tile++) {
             size_t i0 = tile * ROW_TILE, i1 = i0 + ROW_TILE < nb ? i0 + ROW_TILE : nb;
-            for (size_t i = i0; i < i1; i++) {
-                const double *d = Db + i * M;
-                for (size_t a = 0; a < dim; a++) {
-                    const double *v = Vc + a * M;
-                    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-                    for (size_t k = 0; k < M; k++) s += d[k] * v[k];
-                    y[i * dim + a] = s;
-                }
-            }
+            for (size_t i = i0; i < i1; i++) row_dots(Db + i * M, M, dim, Vc, y + i * dim);
             for (size_t k0 = 0; k0 < M; k0 += K_CHUNK) {
                 size_t k1 = k0 + K_CHUNK < M ? k0 + K_CHUNK : M;
                 for (size_t a = 0; a < dim; a++) {
@@ -345,10 +343,7 @@ static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const
             }
         }
     }
-    for (int t = 0; t < nthreads; t++) {
-        const double *P = part + (size_t)t * dim * M;
-        for (size_t j = 0; j < dim * M; j++) Tc[j] += P[j];
-    }
+    add_partials(part, nthreads, dim * M, Tc);
 }
 
 static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
@@ -585,6 +580,7 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         prob.reduce = hnn_reduce;
         prob.reduce_flops = 2.0 * (double)K * (double)M * (double)M - 2.0 * (double)M * M * M / 3.0 +
                             4.0 * (double)K * (double)M * dim;
+        prob.reduce_rows = dim * M + 1;
         prob.reduce_bytes = 8.0 * ((double)K * (double)M + (double)K * dim +
                                    (double)(dim * M + 1) * (double)(M + 2));
     }

@@ -50,6 +50,7 @@ void hrf_lstsq_params_default(hrf_lstsq_params *p) {
     p->refine_stall = 1e-2;
     p->auto_dense_max = (size_t)1 << 22;
     p->auto_probe = 10;
+    p->auto_direct_flops = 1.5e11;
     p->auto_refine_max = 15;
     p->stream_refine_max = 0;
     p->mem_limit = 0;
@@ -67,6 +68,7 @@ const char *hrf_lstsq_params_check(const hrf_lstsq_params *p) {
     if (p->auto_refine_max < 0 || p->stream_refine_max < 0 || p->auto_probe < 0)
         return "auto_refine_max, stream_refine_max and auto_probe must be >= 0";
     if (!(p->refine_stall >= 0.0 && p->refine_stall < 1.0)) return "refine_stall must be in [0, 1)";
+    if (!(p->auto_direct_flops >= 0.0)) return "auto_direct_flops must be >= 0";
     if (!(p->refine_tol >= 0.0 && p->refine_tol < 1.0)) return "refine_tol must be in [0, 1)";
     return NULL;
 }
@@ -561,14 +563,21 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
         int can_reduce = prob->reduce != NULL;
         if (can_reduce && limit > 0.0) {
             double need = prob->reduce_bytes + prob->extra_bytes +
-                          hrf_lstsq_memory_estimate(HRF_SOLVER_QR, prob->cols * 8, prob->cols);
+                          8.0 * 4.0 * (double)prob->cols; /* dgelsy workspace; A_r is in reduce_bytes */
             can_reduce = need <= limit;
         }
-        if (dense <= (double)p->auto_dense_max) {
+        /* Direct route cost: the reduction plus the QR of the reduced matrix. */
+        double direct = can_reduce ? prob->reduce_flops + dense_flops(HRF_SOLVER_QR,
+                                                                       (double)prob->reduce_rows,
+                                                                       (double)prob->cols)
+                                   : dense_flops(HRF_SOLVER_QR, (double)prob->rows,
+                                                 (double)prob->cols);
+        if (dense <= (double)p->auto_dense_max || (can_reduce && direct <= p->auto_direct_flops)) {
             rep->used = HRF_SOLVER_QR;
             snprintf(rep->reason, sizeof rep->reason,
-                     "auto: small problem (%zu x %zu): column-pivoted QR of the equilibrated %s "
-                     "matrix", prob->rows, prob->cols, can_reduce ? "reduced" : "dense");
+                     "auto: small problem (%zu x %zu, direct route %.3g GFLOP): column-pivoted QR "
+                     "of the equilibrated %s matrix", prob->rows, prob->cols, direct / 1e9,
+                     can_reduce ? "reduced" : "dense");
             rc = solve_dense(prob, p, HRF_SOLVER_QR, can_reduce, 1, theta, rep);
         } else {
             rep->used = HRF_SOLVER_NORMAL;
@@ -602,7 +611,7 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     for (size_t j = 0; j < prob->cols; j++)
         if (!isfinite(theta[j]))
             return hrf_error(HRF_ENUMERIC, "the %s solver produced a non-finite coefficient "
-                             "(column %zu)", hrf_solver_name(s), j);
+                             "(column %zu)", hrf_solver_name(rep->used), j);
     rep->seconds = now_seconds() - t0;
     if (p->skip_residual) {
         rep->rel_residual = NAN;
