@@ -428,8 +428,8 @@ static int hnn_assemble(void *ctx, double *A, double *u) {
     return HRF_OK;
 }
 
-/* The reduced problem: with the thin QR D = Q R (computed as the LQ
- * factorisation Dᵀ = L Q̃ of the row-major buffer, R = Lᵀ), the rows of
+/* The reduced problem: with the thin QR D = Q R (dgeqrf of D transposed into
+ * column-major order), the rows of
  * coordinate a are Q R diag(W_:a), so
  *   ‖Aθ − u‖² = Σ_a ‖R diag(W_:a) c − Qᵀ g_a‖² + (anchor row)² + const.
  * The reduced matrix has dim·M + 1 rows, the singular values of A, and costs
@@ -437,47 +437,63 @@ static int hnn_assemble(void *ctx, double *A, double *u) {
 static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     hnn_lsq *q = ctx;
     const size_t K = q->K, M = q->M, dim = q->dim, n = M + 1, mr = dim * M + 1;
-    double *Dt = malloc(K * M * sizeof *Dt), *tau = malloc(M * sizeof *tau);
+    double *Dc = malloc(K * M * sizeof *Dc), *tau = malloc(M * sizeof *tau);
     double *Cg = malloc(K * dim * sizeof *Cg);
     double *A = calloc(mr * n, sizeof *A), *u = malloc(mr * sizeof *u);
+    double *rows = NULL;
     int rc = HRF_OK;
-    if (!Dt || !tau || !Cg || !A || !u) {
+    if (!Dc || !tau || !Cg || !A || !u) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for the QR of the %zu x %zu feature matrix", K, M);
         goto fail;
     }
-    if (q->D) memcpy(Dt, q->D, K * M * sizeof *Dt);
-    else features(q->act, M, dim, q->W, q->b, q->X, 0, K, NULL, Dt, q->zbuf);
-    /* Row-major D (K, M) is the column-major M x K matrix Dᵀ. */
-    lapack_int info = LAPACKE_dgelqf(LAPACK_COL_MAJOR, (lapack_int)M, (lapack_int)K, Dt,
-                                     (lapack_int)M, tau);
+    /* D as a column-major K x M matrix (Householder QR works on contiguous
+     * columns; the LQ of the row-major buffer would work along strided rows). */
+    const double *Drm = q->D;
+    if (!Drm) {
+        rows = malloc(q->B * M * sizeof *rows);
+        if (!rows) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory for a feature block");
+            goto fail;
+        }
+    }
+    for (size_t r0 = 0; r0 < K; r0 += q->D ? K : q->B) {
+        size_t nb = q->D ? K : (K - r0 < q->B ? K - r0 : q->B);
+        const double *blk = q->D ? Drm : rows;
+        if (!q->D) features(q->act, M, dim, q->W, q->b, q->X, r0, r0 + nb, NULL, rows, q->zbuf);
+#pragma omp parallel for schedule(static)
+        for (size_t k = 0; k < M; k++)
+            for (size_t i = 0; i < nb; i++) Dc[(r0 + i) + k * K] = blk[i * M + k];
+    }
+    lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)K, (lapack_int)M, Dc,
+                                     (lapack_int)K, tau);
     if (info != 0) {
-        rc = hrf_error(HRF_ENUMERIC, "LAPACK dgelqf failed (info %d)", (int)info);
+        rc = hrf_error(HRF_ENUMERIC, "LAPACK dgeqrf failed (info %d)", (int)info);
         goto fail;
     }
     for (size_t i = 0; i < K; i++) /* targets as a column-major K x dim matrix */
         for (size_t a = 0; a < dim; a++) Cg[i + a * K] = q->G[i * dim + a];
-    info = LAPACKE_dormlq(LAPACK_COL_MAJOR, 'L', 'N', (lapack_int)K, (lapack_int)dim,
-                          (lapack_int)M, Dt, (lapack_int)M, tau, Cg, (lapack_int)K);
+    info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)K, (lapack_int)dim,
+                          (lapack_int)M, Dc, (lapack_int)K, tau, Cg, (lapack_int)K);
     if (info != 0) {
-        rc = hrf_error(HRF_ENUMERIC, "LAPACK dormlq failed (info %d)", (int)info);
+        rc = hrf_error(HRF_ENUMERIC, "LAPACK dormqr failed (info %d)", (int)info);
         goto fail;
     }
     for (size_t a = 0; a < dim; a++) {
         for (size_t k = 0; k < M; k++) {
             double *col = A + k * mr + a * M;
             double w = q->W[k * dim + a];
-            for (size_t i = 0; i <= k; i++) col[i] = Dt[k + i * M] * w; /* R[i,k] = L[k,i] */
+            for (size_t i = 0; i <= k; i++) col[i] = Dc[i + k * K] * w; /* R diag(W_:a) */
         }
         for (size_t i = 0; i < M; i++) u[a * M + i] = Cg[i + a * K];
     }
     for (size_t k = 0; k < M; k++) A[k * mr + mr - 1] = q->s0[k];
     A[M * mr + mr - 1] = 1.0;
     u[mr - 1] = q->H0;
-    free(Dt), free(tau), free(Cg);
+    free(Dc), free(tau), free(Cg), free(rows);
     *rows_r = mr, *A_r = A, *u_r = u;
     return HRF_OK;
 fail:
-    free(Dt), free(tau), free(Cg), free(A), free(u);
+    free(Dc), free(tau), free(Cg), free(A), free(u), free(rows);
     return rc;
 }
 
