@@ -12,6 +12,9 @@ typedef struct hrf_activation {
     /* For i < n: s[i] = σ(z[i]) and ds[i] = σ'(z[i]); either output may be
      * NULL. Vectorised because it is the inner loop of every fit. */
     void (*eval)(size_t n, const double *z, double *s, double *ds);
+    /* Optional single-precision σ, σ' (both outputs required) from double
+     * pre-activations, for A-SWIM's first pass; NULL falls back to eval. */
+    void (*eval_f32)(size_t n, const double *z, float *s, float *ds);
     double (*d2)(double z); /* σ''(z), for gradient-trained baselines */
     double s1, s2;          /* SWIM constants (MATH.md §2.1) */
 } hrf_activation;

@@ -35,6 +35,18 @@ static void tanh_eval(size_t n, const double *z, double *s, double *ds) {
     }
 }
 
+static void tanh_eval_f32(size_t n, const double *z, float *s, float *ds) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float a = (float)fabs(z[i]);
+        float m = expm1f(-2.0f * a);
+        float e = 1.0f + m;
+        float inv = 1.0f / (2.0f + m);
+        s[i] = copysignf(-m * inv, (float)z[i]);
+        ds[i] = 4.0f * e * inv * inv;
+    }
+}
+
 static double tanh_d2(double z) {
     double t = tanh(z);
     return -2.0 * t * (1.0 - t * t);
@@ -44,6 +56,7 @@ static double tanh_d2(double z) {
 const hrf_activation hrf_activation_tanh = {
     .name = "tanh",
     .eval = tanh_eval,
+    .eval_f32 = tanh_eval_f32,
     .d2 = tanh_d2,
     .s1 = 1.0986122886681098,
     .s2 = 0.5493061443340549,

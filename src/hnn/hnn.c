@@ -546,20 +546,31 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         q.Gf = malloc(M * (M > dim ? M : dim) * sizeof *q.Gf);
         q.Gtf = malloc(K * dim * sizeof *q.Gtf);
         q.B = block_rows(M) < K ? block_rows(M) : K;
-        q.blk = malloc(2 * q.B * M * sizeof *q.blk);
+        q.blk = malloc(2 * (q.B > (size_t)q.nthreads ? q.B : (size_t)q.nthreads) * M *
+                       sizeof *q.blk);
         if (!q.Df || !Sf || !q.Gf || !q.Gtf || !q.blk) {
             free(q.Df), free(Sf), free(q.Gf), free(q.Gtf), free(q.blk);
             q.Df = NULL, Sf = NULL, q.Gf = NULL, q.Gtf = NULL, q.blk = NULL;
         } else {
             for (size_t j = 0; j < K * dim; j++) q.Gtf[j] = (float)G[j];
-            for (size_t r0 = 0; r0 < K; r0 += q.B) {
-                size_t nb = K - r0 < q.B ? K - r0 : q.B;
-                double *sb = q.blk + q.B * M;
-                features(m->act, M, dim, m->W, m->b, data->x, r0, r0 + nb, sb, q.blk, q.zbuf);
-#pragma omp parallel for schedule(static)
-                for (size_t j = 0; j < nb * M; j++) {
-                    q.Df[r0 * M + j] = (float)q.blk[j];
-                    Sf[r0 * M + j] = (float)sb[j];
+            /* Pre-activations in double; σ, σ' by the activation's single
+             * precision kernel when it has one (about half the cost). */
+            const hrf_activation *act = m->act;
+#pragma omp parallel
+            {
+                int t = omp_get_thread_num();
+                double *z = q.zbuf + (size_t)t * M;
+                double *sd = q.blk + (size_t)t * 2 * M; /* 2·B·M ≥ 2·nthreads·M */
+#pragma omp for schedule(static)
+                for (size_t i = 0; i < K; i++) {
+                    preact(M, dim, m->W, m->b, data->x + i * dim, z);
+                    if (act->eval_f32) {
+                        act->eval_f32(M, z, Sf + i * M, q.Df + i * M);
+                    } else {
+                        act->eval(M, z, sd, sd + M);
+                        for (size_t k = 0; k < M; k++)
+                            Sf[i * M + k] = (float)sd[k], q.Df[i * M + k] = (float)sd[M + k];
+                    }
                 }
             }
         }
