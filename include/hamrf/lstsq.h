@@ -65,7 +65,7 @@ typedef struct hrf_lstsq_params {
     size_t auto_dense_max; /* auto: dense solve if rows·cols ≤ this, default 1<<22 */
     int stream_refine_max; /* cap on LSQR iterations when the problem streams its matrix
                               (each iteration recomputes it), default 0; set by --refine */
-    int auto_refine_max; /* auto: LSQR iteration limit of the Gram route, default 15 */
+    int auto_refine_max; /* auto: LSQR iteration limit of the Gram route, default 10 */
     double auto_direct_flops; /* auto: the QR route is used directly when it costs at most this
                                  many flops (reduction + QR), default 1.5e11 (~2 s here) */
     int auto_probe;     /* auto: after this many LSQR iterations (default 10), a residual below

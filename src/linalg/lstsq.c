@@ -51,7 +51,7 @@ void hrf_lstsq_params_default(hrf_lstsq_params *p) {
     p->auto_dense_max = (size_t)1 << 22;
     p->auto_probe = 10;
     p->auto_direct_flops = 1.5e11;
-    p->auto_refine_max = 15;
+    p->auto_refine_max = 10;
     p->stream_refine_max = 0;
     p->mem_limit = 0;
     p->use_reduce = 0;
