@@ -508,7 +508,7 @@ static size_t block_rows(size_t M) {
  * inputs, from σ(Z) kept beside σ'(Z) when both fit the cache budget. */
 static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const double *G, hrf_hnn *m,
                      double cache_budget, hrf_hnn_fit_report *rep, double *Hhat, int *have_Hhat,
-                     int single) {
+                     int single, double *ws) {
     const size_t K = data->n, M = m->width, dim = m->dim, n = M + 1;
     hnn_lsq q;
     memset(&q, 0, sizeof q);
@@ -541,15 +541,17 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
          * so it runs in single precision (ours): σ'(Z) and σ(Z) stored as
          * float, Gram by SSYRK, Cholesky in double with a ridge suited to
          * float rounding. Halves its memory traffic and flops. */
-        q.Df = malloc(K * M * sizeof *q.Df);
-        Sf = malloc(K * M * sizeof *Sf);
+        /* ws (8KM bytes, shared by both passes, so its pages are faulted in
+         * once) holds σ'(Z) and σ(Z) as floats. */
+        q.Df = ws ? (float *)ws : NULL;
+        Sf = ws ? (float *)ws + K * M : NULL;
         q.Gf = malloc(M * (M > dim ? M : dim) * sizeof *q.Gf);
         q.Gtf = malloc(K * dim * sizeof *q.Gtf);
         q.B = block_rows(M) < K ? block_rows(M) : K;
         q.blk = malloc(2 * (q.B > (size_t)q.nthreads ? q.B : (size_t)q.nthreads) * M *
                        sizeof *q.blk);
         if (!q.Df || !Sf || !q.Gf || !q.Gtf || !q.blk) {
-            free(q.Df), free(Sf), free(q.Gf), free(q.Gtf), free(q.blk);
+            free(q.Gf), free(q.Gtf), free(q.blk);
             q.Df = NULL, Sf = NULL, q.Gf = NULL, q.Gtf = NULL, q.blk = NULL;
         } else {
             for (size_t j = 0; j < K * dim; j++) q.Gtf[j] = (float)G[j];
@@ -577,7 +579,9 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     }
     if (q.Df) {
         /* nothing more to cache: apply() (unused here) would stream in double */
-    } else if (dbytes <= cache_budget) q.D = malloc((size_t)dbytes);
+    } else if (dbytes <= cache_budget) {
+        q.D = ws; /* NULL when the workspace could not be had: stream */
+    }
     if (q.D && Hhat && 2.0 * dbytes <= cache_budget) S = malloc((size_t)dbytes);
     if (q.Df) {
         rep->cached = 1;
@@ -659,8 +663,8 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     rep->solve_seconds += rep->lstsq.seconds + (q.D ? feat_seconds : 0.0);
     rep->solve_flops += rep->lstsq.flops;
 done:
-    free(theta), free(q.s0), free(q.T), free(q.u), free(q.D), free(q.blk), free(q.part),
-        free(q.zbuf), free(S), free(Sf), free(q.Df), free(q.Gf), free(q.Gtf);
+    free(theta), free(q.s0), free(q.T), free(q.u), free(q.blk), free(q.part), free(q.zbuf),
+        free(S), free(q.Gf), free(q.Gtf);
     return rc;
 }
 
@@ -712,7 +716,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
 
     double t_start = now_seconds();
     hrf_hnn *m = hnn_alloc(dim, M, p->act);
-    double *G = malloc(K * dim * sizeof *G), *Hhat = NULL;
+    double *G = malloc(K * dim * sizeof *G), *Hhat = NULL, *ws = NULL;
     int rc = HRF_OK;
     if (!m || !G) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for a width-%zu network", M);
@@ -758,8 +762,10 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
             goto fail;
         }
     }
+    /* σ'(Z) workspace for both passes, when it fits the cache budget. */
+    if (8.0 * (double)K * (double)M <= cache_budget) ws = malloc(K * M * sizeof *ws);
     rc = hnn_solve(&p1, data, G, m, cache_budget, rep, Hhat, &have_Hhat,
-                   p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO);
+                   p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO, ws);
     if (rc) goto fail;
     rep->passes = 1;
     if (p->sampler->adaptive) {
@@ -774,17 +780,17 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         rep->sample_seconds += now_seconds() - ts;
         if (rc) goto fail;
         report_progress(p, "solving (A-SWIM)", 0.6);
-        if ((rc = hnn_solve(p, data, G, m, cache_budget, rep, NULL, NULL, 0))) goto fail;
+        if ((rc = hnn_solve(p, data, G, m, cache_budget, rep, NULL, NULL, 0, ws))) goto fail;
         rep->passes = 2;
     }
     report_progress(p, "done", 1.0);
     rep->repeated_pairs = repeated;
     rep->fit_seconds = now_seconds() - t_start;
-    free(G), free(Hhat);
+    free(G), free(Hhat), free(ws);
     *out = m;
     return HRF_OK;
 fail:
-    free(G), free(Hhat);
+    free(G), free(Hhat), free(ws);
     hrf_hnn_free(m);
     return rc;
 }
