@@ -3,7 +3,6 @@
 
 #include "hamrf/dataset.h"
 #include "hamrf/hnn.h"
-#include "hamrf/metrics.h"
 #include "hamrf/status.h"
 
 #include <getopt.h>
@@ -53,53 +52,28 @@ int cmd_eval(int argc, char **argv) {
         hrf_hnn_free(m);
         return cli_lib_error(C, rc);
     }
-    if (hrf_hnn_dim(m) != d->dim) {
-        fprintf(stderr, "hamrf eval: error: model %s has input dimension %zu but data set %s has "
-                "dimension %zu (x has shape (%zu, %zu))\n", model_path, hrf_hnn_dim(m), data_path,
-                d->dim, d->n, d->dim);
-        hrf_hnn_free(m);
-        hrf_dataset_free(d);
-        return CLI_FAIL;
-    }
-    size_t n = d->n, dim = d->dim;
-    double *H = malloc(n * sizeof *H), *grad = malloc(n * dim * sizeof *grad);
-    double *g = malloc(n * dim * sizeof *g), *vf = malloc(n * dim * sizeof *vf);
-    if (!H || !grad || !g || !vf) {
-        rc = HRF_ENOMEM;
-        fprintf(stderr, "hamrf eval: error: out of memory for %zu points\n", n);
+    hrf_hnn_errors e;
+    if ((rc = hrf_hnn_errors_on(m, d, &e))) {
+        fprintf(stderr, "hamrf eval: error: model %s, data set %s: %s\n", model_path, data_path,
+                hrf_last_error());
         goto done;
     }
-    if ((rc = hrf_hnn_eval(m, n, d->x, H, grad))) {
-        cli_lib_error(C, rc);
-        goto done;
-    }
-    hrf_dataset_gradient_targets(d, g);
-    /* J ∇Ĥ = (∂Ĥ/∂p, −∂Ĥ/∂q) */
-    size_t half = dim / 2;
-    for (size_t i = 0; i < n; i++)
-        for (size_t a = 0; a < half; a++) {
-            vf[i * dim + a] = grad[i * dim + half + a];
-            vf[i * dim + half + a] = -grad[i * dim + a];
-        }
-    double rel_H = d->H ? hrf_rel_l2(n, H, d->H) : -1.0;
-    double rel_g = hrf_rel_l2(n * dim, grad, g);
-    double mse = hrf_mse(n * dim, vf, d->dxdt);
     if (json) {
         cJSON *o = cJSON_CreateObject();
-        if (d->H) cJSON_AddNumberToObject(o, "rel_l2_H", rel_H);
+        if (e.has_H) cJSON_AddNumberToObject(o, "rel_l2_H", e.rel_l2_H);
         else cJSON_AddNullToObject(o, "rel_l2_H");
-        cJSON_AddNumberToObject(o, "rel_l2_grad", rel_g);
-        cJSON_AddNumberToObject(o, "mse_dxdt", mse);
-        cJSON_AddNumberToObject(o, "n", (double)n);
-        cJSON_AddNumberToObject(o, "dim", (double)dim);
+        cJSON_AddNumberToObject(o, "rel_l2_grad", e.rel_l2_grad);
+        cJSON_AddNumberToObject(o, "mse_dxdt", e.mse_dxdt);
+        cJSON_AddNumberToObject(o, "n", (double)e.n);
+        cJSON_AddNumberToObject(o, "dim", (double)e.dim);
         cli_print_json(o);
     } else {
-        if (d->H) printf("rel_l2_H     %.6e\n", rel_H);
+        if (e.has_H) printf("rel_l2_H     %.6e\n", e.rel_l2_H);
         else printf("rel_l2_H     n/a (the data set has no H)\n");
-        printf("rel_l2_grad  %.6e\nmse_dxdt     %.6e\nn            %zu\n", rel_g, mse, n);
+        printf("rel_l2_grad  %.6e\nmse_dxdt     %.6e\nn            %zu\n", e.rel_l2_grad,
+               e.mse_dxdt, e.n);
     }
 done:
-    free(H), free(grad), free(g), free(vf);
     hrf_hnn_free(m);
     hrf_dataset_free(d);
     return rc ? CLI_FAIL : CLI_OK;

@@ -70,6 +70,19 @@ int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double 
 /* dx/dt = J ∇Ĥ at x (n, dim). */
 int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dxdt);
 
+/* Errors of a model on a data set (MATH.md §5). */
+typedef struct hrf_hnn_errors {
+    size_t n, dim;
+    int has_H;          /* 0 when the data set carries no energies */
+    double rel_l2_H;    /* ‖Ĥ − H‖/‖H‖ (Ĥ includes c_0); NaN without H */
+    double rel_l2_grad; /* ‖∇Ĥ − J⁻¹ dx/dt‖/‖J⁻¹ dx/dt‖ over all entries */
+    double mse_dxdt;    /* mean over points and coordinates of (J∇Ĥ − dx/dt)² */
+} hrf_hnn_errors;
+
+/* HRF_EINVAL (message gives both dimensions) if the model's input dimension
+ * differs from the data set's; HRF_ENOMEM if the work arrays do not fit. */
+int hrf_hnn_errors_on(const hrf_hnn *m, const hrf_dataset *d, hrf_hnn_errors *out);
+
 /* Saves W, b, c, c0 and meta (kind "model", model "hnn", activation, width,
  * dim, plus the members of `extra`, which may be NULL). Atomic. */
 int hrf_hnn_save(const hrf_hnn *m, const char *path, const cJSON *extra);

@@ -10,6 +10,7 @@
  * the cache budget and is recomputed block by block otherwise, so the
  * matrix A itself is formed only by the dense (svd, qr) solvers. */
 #include "hamrf/hnn.h"
+#include "hamrf/metrics.h"
 #include "hamrf/npz.h"
 #include "hamrf/status.h"
 
@@ -158,6 +159,35 @@ int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dx
         }
     }
     return HRF_OK;
+}
+
+int hrf_hnn_errors_on(const hrf_hnn *m, const hrf_dataset *d, hrf_hnn_errors *out) {
+    if (m->dim != d->dim)
+        return hrf_error(HRF_EINVAL, "the model has input dimension %zu but the data set has "
+                         "dimension %zu (x has shape (%zu, %zu))", m->dim, d->dim, d->n, d->dim);
+    const size_t n = d->n, dim = d->dim, half = dim / 2;
+    double *H = malloc(n * sizeof *H), *grad = malloc(n * dim * sizeof *grad);
+    double *g = malloc(n * dim * sizeof *g);
+    int rc = HRF_OK;
+    if (!H || !grad || !g) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory evaluating %zu points", n);
+        goto done;
+    }
+    if ((rc = hrf_hnn_eval(m, n, d->x, H, grad))) goto done;
+    hrf_dataset_gradient_targets(d, g);
+    out->n = n, out->dim = dim, out->has_H = d->H != NULL;
+    out->rel_l2_H = d->H ? hrf_rel_l2(n, H, d->H) : NAN;
+    out->rel_l2_grad = hrf_rel_l2(n * dim, grad, g);
+    /* J ∇Ĥ = (∂Ĥ/∂p, −∂Ĥ/∂q), written over g (no longer needed). */
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < half; a++) {
+            g[i * dim + a] = grad[i * dim + half + a];
+            g[i * dim + half + a] = -grad[i * dim + a];
+        }
+    out->mse_dxdt = hrf_mse(n * dim, g, d->dxdt);
+done:
+    free(H), free(grad), free(g);
+    return rc;
 }
 
 /* ---- the structured least-squares problem ---- */
