@@ -209,6 +209,25 @@ static void test_bad_input(void **state) {
     p.width = (size_t)1 << 30;
     assert_int_equal(hrf_hnn_fit(&p, d, &m, NULL), HRF_ETOOBIG);
     assert_non_null(strstr(hrf_last_error(), "GiB"));
+    /* A model evaluated on a data set of another dimension. */
+    hrf_hnn_params_default(&p);
+    p.width = 10;
+    assert_int_equal(hrf_hnn_fit(&p, d, &m, NULL), HRF_OK);
+    hrf_dataset *d4 = make_data("henon_heiles", 20, 1);
+    hrf_hnn_errors e;
+    assert_int_equal(hrf_hnn_errors_on(m, d4, &e), HRF_EINVAL);
+    assert_non_null(strstr(hrf_last_error(), "dimension 2"));
+    assert_non_null(strstr(hrf_last_error(), "dimension 4"));
+    /* Without H: rel_l2_H is NaN and flagged. */
+    double *Hd = d->H;
+    d->H = NULL;
+    assert_int_equal(hrf_hnn_errors_on(m, d, &e), HRF_OK);
+    assert_int_equal(e.has_H, 0);
+    assert_true(isnan(e.rel_l2_H));
+    assert_true(e.rel_l2_grad >= 0.0 && isfinite(e.mse_dxdt));
+    d->H = Hd;
+    hrf_hnn_free(m);
+    hrf_dataset_free(d4);
     /* Fewer than 2 points for SWIM-type samplers. */
     size_t n = d->n;
     d->n = 1;
