@@ -7,7 +7,6 @@
 
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 static const char help[] =
     "usage: hamrf eval --model MODEL.npz --data FILE.npz [--json]\n"

@@ -177,28 +177,26 @@ PEND_PARAMS = dict(m=1.5, l=0.8, g=9.81, f=1.0)
 DPEND_PARAMS = dict(m1=1.0, m2=2.0, l1=1.2, l2=0.7, g=9.81)
 
 
+def generate(path, system, params, n, seed):
+    """`hamrf generate` with every parameter of `params` set explicitly."""
+    sets = [a for k, v in params.items() for a in ("--set", "%s=%r" % (k, v))]
+    hamrf("generate", "--system", system, *sets, "--n", n, "--seed", seed, "-o", path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def pend_data(work):
-    path = work / "pend.npz"
-    sets = [a for k, v in PEND_PARAMS.items() for a in ("--set", "%s=%r" % (k, v))]
-    hamrf("generate", "--system", "pendulum", *sets, "--n", 300, "--seed", 11, "-o", path)
-    return path
+    return generate(work / "pend.npz", "pendulum", PEND_PARAMS, 300, 11)
 
 
 @pytest.fixture(scope="module")
 def pend_test(work):
-    path = work / "pend_test.npz"
-    sets = [a for k, v in PEND_PARAMS.items() for a in ("--set", "%s=%r" % (k, v))]
-    hamrf("generate", "--system", "pendulum", *sets, "--n", 150, "--seed", 12, "-o", path)
-    return path
+    return generate(work / "pend_test.npz", "pendulum", PEND_PARAMS, 150, 12)
 
 
 @pytest.fixture(scope="module")
 def dpend_data(work):
-    path = work / "dpend.npz"
-    sets = [a for k, v in DPEND_PARAMS.items() for a in ("--set", "%s=%r" % (k, v))]
-    hamrf("generate", "--system", "double_pendulum", *sets, "--n", 250, "--seed", 21, "-o", path)
-    return path
+    return generate(work / "dpend.npz", "double_pendulum", DPEND_PARAMS, 250, 21)
 
 
 # --------------------------------------------------------------------------
