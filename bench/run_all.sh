@@ -1,13 +1,16 @@
 #!/bin/sh
 # Run every hamrf benchmark: sh bench/run_all.sh build/hamrf [bench_train.py options]
 #
-# Builds the helper tools (target bench_tools: dgemm_rate), then runs the training
+# Builds the helper tools (target bench_tools: dgemm_rate, bench_rollout), then runs the training
 # benchmark (hamrf against bench/ref_numpy.py on double_pendulum and henon_heiles) and
 # the memory check (1 000 000 pendulum points, solver normal, peak RSS <= 1 GiB), on all
 # cores: OPENBLAS_NUM_THREADS and OMP_NUM_THREADS are unset. Extra arguments (e.g.
 # --quick, --seeds 3, --openblas-coretype SkylakeX) go to both bench_train.py runs.
-# Results are saved next to the tool as bench_train.json and bench_memory.json.
-# Exit status: 0 when everything passes, else the worse of the two runs' statuses.
+# Last, the rollout throughput benchmark (bench_rollout: 1, 100, 10 000 states batched
+# against the unbatched loop).
+# Results are saved next to the tool as bench_train.json, bench_memory.json and
+# bench_rollout.jsonl.
+# Exit status: 0 when everything passes, else the worst status of the runs.
 set -u
 
 HAMRF=${1:-build/hamrf}
@@ -33,5 +36,12 @@ rc=$?
 "$PY" "$HERE/bench_train.py" --hamrf "$HAMRF" --memory --json-out "$BUILD/bench_memory.json" "$@"
 rc=$?
 [ $rc -gt $status ] && status=$rc
+
+# Rollout throughput (issue 3): batched vs unbatched, width-1000 HNN.
+if [ -x "$BUILD/bench/bench_rollout" ]; then
+  "$BUILD/bench/bench_rollout" >"$BUILD/bench_rollout.jsonl"
+  rc=$?
+  [ $rc -gt $status ] && status=$rc
+fi
 
 exit $status

@@ -46,5 +46,6 @@ int cmd_systems(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
 
 #endif

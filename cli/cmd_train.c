@@ -1,8 +1,10 @@
-/* hamrf train: sample the hidden layer, solve the outer layer, save the model. */
+/* hamrf train: sample the hidden layer, solve the outer layer, save the model
+ * (an HNN, or with --model odenet the ODE-net baseline). */
 #include "cli.h"
 
 #include "hamrf/dataset.h"
 #include "hamrf/hnn.h"
+#include "hamrf/odenet.h"
 #include "hamrf/status.h"
 
 #include <getopt.h>
@@ -12,20 +14,23 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: hamrf train --data FILE.npz [--width M] [--sampler elm|uswim|swim|aswim]\n"
-    "                   [--solver auto|svd|qr|normal] [--rcond R] [--ridge L] [--seed S]\n"
-    "                   -o MODEL.npz [--json]\n"
-    "Fits a shallow Hamiltonian network: sampled hidden layer, least-squares outer layer.\n"
+    "usage: hamrf train --data FILE.npz [--model hnn|odenet] [--width M]\n"
+    "                   [--sampler elm|uswim|swim|aswim] [--solver auto|svd|qr|normal]\n"
+    "                   [--rcond R] [--ridge L] [--seed S] -o MODEL.npz [--json]\n"
+    "Fits a shallow network: sampled hidden layer, least-squares outer layer.\n"
     "  --data FILE        training data set (from 'hamrf generate')\n"
+    "  --model NAME       hnn (default): Hamiltonian network, dx/dt = J grad H_hat;\n"
+    "                     odenet: regresses dx/dt directly (the S-MLP baseline)\n"
     "  --width M          hidden neurons (default 1000)\n"
-    "  --sampler NAME     elm, uswim, swim (needs H in the data), aswim (default)\n"
+    "  --sampler NAME     elm, uswim, swim (hnn: needs H in the data; odenet: weighs\n"
+    "                     pairs by dx/dt), aswim (default)\n"
     "  --solver NAME      auto (default), svd, qr, normal\n"
     "  --rcond R          svd/qr singular-value cutoff (default 1e-13)\n"
     "  --ridge L          normal: ridge on the unit-diagonal Gram (default 1e-13)\n"
-    "  --refine N         normal: max LSQR refinement iterations (default 50, auto 10;\n"
-    "                     0 when the features do not fit in memory; 0 = none)\n"
+    "  --refine N         normal: max LSQR (odenet: CGLS) refinement iterations (default\n"
+    "                     50, hnn auto 10; 0 when the features do not fit in memory)\n"
     "  --elm-range=LO,HI  ELM bias range (default: smallest, largest box bound)\n"
-    "  --reduce           svd/qr: solve the QR-reduced matrix (same solution, cheaper)\n"
+    "  --reduce           hnn svd/qr: solve the QR-reduced matrix (same solution, cheaper)\n"
     "  --equilibrate      svd/qr: unit column norms before the cutoff (auto does both)\n"
     "  --allow-duplicates do not resample duplicate SWIM pairs\n"
     "  --seed S           random seed (default 1)\n"
@@ -44,10 +49,11 @@ int cmd_train(int argc, char **argv) {
         {"threads", required_argument, 0, 'T'}, {"output", required_argument, 0, 'o'},
         {"json", no_argument, 0, 'j'},          {"quiet", no_argument, 0, 'Q'},
         {"reduce", no_argument, 0, 'R'},        {"equilibrate", no_argument, 0, 'e'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"model", required_argument, 0, 'M'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *C = "train";
     const char *data_path = NULL, *out = NULL;
-    int json = 0, quiet = 0, rc;
+    int json = 0, quiet = 0, rc, odenet = 0;
     hrf_hnn_params hp;
     hrf_hnn_params_default(&hp);
     opterr = 0;
@@ -57,6 +63,11 @@ int cmd_train(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data_path = optarg; break;
+        case 'M':
+            if (!strcmp(optarg, "hnn")) odenet = 0;
+            else if (!strcmp(optarg, "odenet")) odenet = 1;
+            else return cli_usage_error(C, "unknown model '%s' (known: hnn, odenet)", optarg);
+            break;
         case 'w':
             if (cli_parse_size(C, "width", optarg, &hp.width)) return CLI_USAGE;
             break;
@@ -104,7 +115,7 @@ int cmd_train(int argc, char **argv) {
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
     if (!data_path) return cli_usage_error(C, "--data FILE is required");
     if (!out) return cli_usage_error(C, "-o MODEL.npz is required");
-    const char *msg = hrf_hnn_params_check(&hp);
+    const char *msg = odenet ? hrf_odenet_params_check(&hp) : hrf_hnn_params_check(&hp);
     if (msg) return cli_usage_error(C, "%s", msg);
 
     hrf_dataset *data = NULL;
@@ -114,8 +125,19 @@ int cmd_train(int argc, char **argv) {
     hp.progress = cli_progress_cb;
     hp.progress_user = &prog;
     hrf_hnn *model = NULL;
+    hrf_odenet *ode = NULL;
     hrf_hnn_fit_report rep;
-    rc = hrf_hnn_fit(&hp, data, &model, &rep);
+    if (odenet) { /* the same report fields, for one printing path */
+        hrf_odenet_fit_report orep;
+        rc = hrf_odenet_fit(&hp, data, &ode, &orep);
+        memset(&rep, 0, sizeof rep);
+        rep.fit_seconds = orep.fit_seconds, rep.sample_seconds = orep.sample_seconds;
+        rep.solve_seconds = orep.solve_seconds, rep.solve_flops = orep.solve_flops;
+        rep.passes = orep.passes, rep.repeated_pairs = orep.repeated_pairs;
+        rep.cached = orep.cached, rep.lstsq = orep.lstsq;
+    } else {
+        rc = hrf_hnn_fit(&hp, data, &model, &rep);
+    }
     cli_progress_done(&prog);
     if (rc) {
         hrf_dataset_free(data);
@@ -143,10 +165,11 @@ int cmd_train(int argc, char **argv) {
         if (cJSON_IsString(sys)) cJSON_AddStringToObject(extra, "system", sys->valuestring);
         if (cJSON_IsObject(par)) cJSON_AddItemToObject(extra, "params", cJSON_Duplicate(par, 1));
     }
-    rc = hrf_hnn_save(model, out, extra);
+    rc = odenet ? hrf_odenet_save(ode, out, extra) : hrf_hnn_save(model, out, extra);
     cJSON_Delete(extra);
     if (rc) {
         hrf_hnn_free(model);
+        hrf_odenet_free(ode);
         hrf_dataset_free(data);
         return cli_lib_error(C, rc);
     }
@@ -154,6 +177,7 @@ int cmd_train(int argc, char **argv) {
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "output", out);
+        cJSON_AddStringToObject(o, "model", odenet ? "odenet" : "hnn");
         cJSON_AddNumberToObject(o, "fit_seconds", rep.fit_seconds);
         cJSON_AddNumberToObject(o, "sample_seconds", rep.sample_seconds);
         cJSON_AddNumberToObject(o, "solve_seconds", rep.solve_seconds);
@@ -181,15 +205,16 @@ int cmd_train(int argc, char **argv) {
         cli_print_json(o);
     } else if (!quiet) {
         fprintf(stderr,
-                "hamrf train: %s width %zu on %zu points: fit %.3f s (solve %.3f s, %.1f GFLOP/s), "
+                "hamrf train: %s%s width %zu on %zu points: fit %.3f s (solve %.3f s, %.1f GFLOP/s), "
                 "solver %s, relative residual %.3g\n",
-                hp.sampler->name, hp.width, data->n, rep.fit_seconds, rep.solve_seconds,
+                odenet ? "odenet " : "", hp.sampler->name, hp.width, data->n, rep.fit_seconds, rep.solve_seconds,
                 rep.solve_seconds > 0 ? rep.solve_flops / rep.solve_seconds / 1e9 : 0.0,
                 hrf_solver_name(lr->used), lr->rel_residual);
         if (lr->reason[0]) fprintf(stderr, "hamrf train: %s\n", lr->reason);
         fprintf(stderr, "hamrf train: wrote %s\n", out);
     }
     hrf_hnn_free(model);
+    hrf_odenet_free(ode);
     hrf_dataset_free(data);
     return CLI_OK;
 }

@@ -166,6 +166,9 @@ elif case == "version_2":
     meta = json.dumps(m).encode()
 elif case == "no_meta":
     pass
+elif case == "model_nope":
+    m["model"] = "nope"
+    meta = json.dumps(m).encode()
 else:
     raise SystemExit("craft.py: unknown case " + case)
 with zipfile.ZipFile(dst, "w") as zf:
@@ -286,6 +289,8 @@ bad "empty q-range" 2 out.npz 'q-range' -- generate --system pendulum --n 5 --q-
 bad "negative noise" 2 out.npz 'noise' -- generate --system pendulum --n 5 --noise -1 -o out.npz
 bad "unknown sampler" 2 out.npz 'sampler' 'swimm' 'elm' -- train --data pend.npz --sampler swimm -o out.npz
 bad "unknown solver" 2 out.npz 'solver' 'cholesky' 'svd' -- train --data pend.npz --solver cholesky -o out.npz
+bad "unknown model" 2 out.npz 'model' 'nope' 'hnn' 'odenet' -- train --data pend.npz --model nope -o out.npz
+bad "odenet width 0" 2 out.npz 'width' -- train --data pend.npz --model odenet --width 0 -o out.npz
 bad "unknown option (train)" 2 out.npz '--bogus' -- train --data pend.npz --bogus -o out.npz
 bad "unknown option (generate)" 2 out.npz '--colour' -- generate --system pendulum --n 5 --colour -o out.npz
 bad "unknown option (eval)" 2 - '--verbose' -- eval --model pend_model.npz --data pend.npz --verbose
@@ -426,6 +431,75 @@ for k in ("rel_l2_H", "rel_l2_grad", "mse_dxdt"):
 done
 run eval --model flow_elm.npz --data pend_test.npz
 [ "$rc" = 0 ] && grep -q rel_l2_grad out.txt && pass || fail "eval text output: $(cat out.txt)"
+
+# The ODE-net baseline: train --model odenet -> eval (no H: nulls), NumPy
+# evaluation of the file as docs/formats.md describes it, kind checks.
+for s in elm uswim swim aswim; do
+    run train --data flow.npz --model odenet --width 30 --sampler $s --seed 2 -o ode_$s.npz --json
+    if [ "$rc" = 0 ] && SAMPLER=$s "$PY" -c "$has_keys"'
+import os
+if o["model"] != "odenet" or o["width"] != 30 or o["sampler"] != os.environ["SAMPLER"]:
+    sys.exit("model/width/sampler wrong: %s" % o)
+if o["solver"] not in ("svd", "qr", "normal"): sys.exit("solver %r" % o["solver"])' \
+        fit_seconds solver width sampler model rel_residual <out.txt; then
+        pass
+    else
+        fail "train --model odenet --json ($s): exit $rc, output: $(cat out.txt)"
+        show err.txt
+    fi
+    run eval --model ode_$s.npz --data pend_test.npz --json
+    if [ "$rc" = 0 ] && "$PY" -c "$has_keys"'
+if o["model"] != "odenet" or o["n"] != 100: sys.exit("model/n: %s" % o)
+if o["rel_l2_H"] is not None or o["rel_l2_grad"] is not None: sys.exit("H/grad not null: %s" % o)
+for k in ("rel_l2_dxdt", "mse_dxdt"):
+    if not (isinstance(o[k], float) and 0 <= o[k] < 1): sys.exit("%s = %r" % (k, o[k]))' \
+        rel_l2_H rel_l2_grad rel_l2_dxdt mse_dxdt n dim <out.txt; then
+        pass
+    else
+        fail "eval --json (odenet $s): exit $rc, output: $(cat out.txt)"
+        show err.txt
+    fi
+done
+# NumPy evaluates the aswim file (entries and meta as docs/formats.md says)
+# to the rel_l2_dxdt that hamrf eval printed last.
+cat >ode_numpy.py <<'EOF'
+import json, sys
+import numpy as np
+z, t = np.load(sys.argv[1]), np.load(sys.argv[2])
+meta = json.loads(z["meta"])
+assert meta["kind"] == "model" and meta["model"] == "odenet" and meta["activation"] == "tanh", meta
+assert meta["sampler"] == "aswim" and meta["width"] == 30 and meta["dim"] == 2, meta
+W, b, C, C0 = z["W"], z["b"], z["C"], z["C0"]
+assert W.shape == (30, 2) and b.shape == (30,) and C.shape == (30, 2) and C0.shape == (2,)
+f = np.tanh(t["x"] @ W.T + b) @ C + C0
+rel = np.linalg.norm(f - t["dxdt"]) / np.linalg.norm(t["dxdt"])
+ev = json.load(open(sys.argv[3]))
+# Both are float64 evaluations of the same formula: they differ by rounding only.
+ok = abs(rel - ev["rel_l2_dxdt"]) <= 1e-9 * rel + 1e-15
+sys.exit(0 if ok else "numpy %r, hamrf %r" % (rel, ev["rel_l2_dxdt"]))
+EOF
+"$PY" ode_numpy.py ode_aswim.npz pend_test.npz out.txt && pass ||
+    fail "odenet: NumPy evaluation of the model file differs from hamrf eval"
+run eval --model ode_elm.npz --data pend_test.npz
+[ "$rc" = 0 ] && grep -q 'rel_l2_dxdt' out.txt && grep -q 'rel_l2_H *n/a' out.txt && pass ||
+    fail "eval text output (odenet): $(cat out.txt)"
+good "odenet swim without H (weighs pairs by dx/dt)" \
+    train --data without_H.npz --model odenet --sampler swim --width 20 -o ode_noh.npz
+bad "odenet: dimension mismatch" 1 - 'ode_elm\.npz' 'dpend\.npz' 'dimension|dim' -- \
+    eval --model ode_elm.npz --data dpend.npz
+craft pend_model.npz nope_model.npz model_nope
+bad "eval: unknown model kind" 1 - 'nope_model\.npz' 'nope' 'hnn' 'odenet' -- \
+    eval --model nope_model.npz --data pend.npz
+t0=$(date +%s)
+bad "odenet: absurd width" 1 out.npz 'width' 'GiB' -- \
+    train --data pend.npz --model odenet --width 100000000000 -o out.npz
+t1=$(date +%s)
+[ $((t1 - t0)) -le 5 ] && pass || fail "odenet absurd width took $((t1 - t0)) s to be refused"
+for s in aswim elm; do
+    good "odenet repro a ($s)" train --data flow.npz --model odenet --width 60 --sampler $s --seed 7 --threads 1 -o orep_a_$s.npz
+    good "odenet repro b ($s)" train --data flow.npz --model odenet --width 60 --sampler $s --seed 7 --threads 1 -o orep_b_$s.npz
+    cmp -s orep_a_$s.npz orep_b_$s.npz && pass || fail "odenet $s: same seed and threads gave different model files"
+done
 
 # systems --json lists the five systems.
 good "systems --json" systems --json

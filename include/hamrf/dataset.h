@@ -24,6 +24,8 @@ typedef struct hrf_dataset {
     double H0;         /* H(x0) */
     double *box_lo;    /* (dim) sampling box, or NULL if unknown */
     double *box_hi;    /* (dim) */
+    double *x1;        /* (n, dim) end states of trajectory pairs, or NULL */
+    double h;          /* the pairs' time step (> 0), 0 when x1 is NULL */
     cJSON *meta;       /* the file's meta object (owned); NULL for generated sets */
 } hrf_dataset;
 
@@ -42,6 +44,20 @@ const char *hrf_generate_params_check(const hrf_generate_params *p);
  * anchor x0 = 0, H0 = H(0). Refuses (HRF_ETOOBIG, with the estimate) sizes
  * that would not fit in memory, before allocating. */
 int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hrf_dataset **out);
+
+/* Trajectory pairs (x, Φ_h(x)): x uniform in the box as above, Φ_h the true
+ * flow integrated by adaptive Dormand–Prince with rtol = atol = `tol`
+ * (MATH.md §2.3 asks rtol ≤ 1e-12; 0 selects 1e-13), each pair integrated
+ * on its own so that it does not depend on the others. h finite and ≠ 0. */
+int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params *p, double h,
+                               double tol, hrf_dataset **out);
+
+/* The gradient-regression view of trajectory pairs (MATH.md §2.3): one
+ * symplectic Euler step (q first) of Ĥ reproduces each pair when
+ *   ∂Ĥ/∂p(q1, p0) = (q1 − q0)/h,   ∂Ĥ/∂q(q1, p0) = −(p1 − p0)/h,
+ * so the returned set has x = (q1, p0), dxdt = (x1 − x)/h, no H, and the
+ * same anchor and box. HRF_EINVAL if `pairs` has no x1. */
+int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out);
 
 int hrf_dataset_save(const hrf_dataset *d, const char *path);
 /* Loads and validates (shapes, finite values) a data set. */

@@ -15,6 +15,7 @@
 
 #include "hamrf/activation.h"
 #include "hamrf/dataset.h"
+#include "hamrf/field.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/sampler.h"
 
@@ -69,6 +70,28 @@ const hrf_activation *hrf_hnn_activation(const hrf_hnn *m);
 int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad);
 /* dx/dt = J ∇Ĥ at x (n, dim). */
 int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dxdt);
+
+/* Hessian ∇²Ĥ = Σ_k c_k σ''(z_k) w_k w_kᵀ at x (n, dim): hess (n, dim, dim).
+ * HRF_EINVAL for a corrected model (it would need the third derivative). */
+int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess);
+
+/* Backward-error correction (MATH.md §2.3, sign derived in docs/math.md):
+ * with h ≠ 0 the model's Hamiltonian becomes
+ *   H̃ = Ĥ + (h/2) ∇_qĤ · ∇_pĤ,
+ * the first-order correction for a network fitted through one q-first
+ * symplectic Euler step of size h (hrf_dataset_pairs_targets). eval,
+ * vector_field, field and save all use H̃; h = 0 removes it. Call
+ * hrf_hnn_pin afterwards to restore the anchor value. */
+int hrf_hnn_set_correction(hrf_hnn *m, double h);
+double hrf_hnn_correction(const hrf_hnn *m); /* 0 when uncorrected */
+
+/* Shifts c_0 so that the model's Hamiltonian (corrected if set) equals H0 at x0 (dim). */
+int hrf_hnn_pin(hrf_hnn *m, const double *x0, double H0);
+
+/* The hamrf/field.h view of the model: rhs = J∇H, energy = H (both
+ * corrected if set), jac from the exact Hessian (NULL, i.e. central
+ * differences, for a corrected model), not separable. m must outlive f. */
+void hrf_hnn_field(const hrf_hnn *m, hrf_field *f);
 
 /* Errors of a model on a data set (MATH.md §5). */
 typedef struct hrf_hnn_errors {

@@ -9,4 +9,31 @@ double hrf_rel_l2(size_t n, const double *a, const double *b);
 /* mean of (a − b)² over n entries. */
 double hrf_mse(size_t n, const double *a, const double *b);
 
+/* Energy drift of a rollout (MATH.md §5): H (nt, n), the energy of n
+ * trajectories at nt saved times; returns max over t and k of
+ * |H[t,k] − H[0,k]| / |H[0,k]| (the absolute difference for a trajectory
+ * whose H[0,k] is exactly 0). NaN if any entry is non-finite. */
+double hrf_energy_drift(size_t nt, size_t n, const double *H);
+
+/* Rollout errors of the NeurIPS 2022 benchmark (MATH.md §5), for n
+ * trajectories of dimension dim = 2d at nt saved times:
+ *   RelErr(a, b) = ‖a − b‖ / (‖a‖ + ‖b‖)   (0 when both are 0),
+ *   Zerr(t, k)  = RelErr(q_true, q_pred)   (positions only),
+ *   Herr(t, k)  = RelErr(H_true(true state), H_true(predicted state)),
+ * the geometric mean over trajectories exp(mean_k log X(t, k)) per time
+ * (values below 1e-300 count as 1e-300, so an exact match stays finite),
+ * and the time average of that over t ≥ 1 (t = 0 is the shared start). */
+typedef struct hrf_rollout_errors {
+    double zerr_gmean;        /* time average of the geometric-mean Zerr */
+    double herr_gmean;        /* same for Herr; NaN when energies are not given */
+    double final_state_error; /* ‖x_pred(T) − x_true(T)‖ / ‖x_true(T)‖ over all trajectories */
+} hrf_rollout_errors;
+
+/* x_pred, x_true (nt, n, dim); H_pred, H_true (nt, n) true energies of the
+ * predicted and true states, or both NULL; zerr_t, herr_t (nt) receive the
+ * per-time geometric means (either may be NULL). */
+void hrf_rollout_errors_compute(size_t nt, size_t n, size_t dim, const double *x_pred,
+                                const double *x_true, const double *H_pred, const double *H_true,
+                                double *zerr_t, double *herr_t, hrf_rollout_errors *out);
+
 #endif

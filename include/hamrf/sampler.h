@@ -16,7 +16,7 @@
 typedef enum {
     HRF_PAIRS_NONE = 0, /* data-agnostic (ELM) */
     HRF_PAIRS_UNIFORM,  /* uniform over the candidate pool (U-SWIM) */
-    HRF_PAIRS_VALUES    /* ∝ |f(x_j) − f(x_i)| / ‖x_j − x_i‖ (SWIM) */
+    HRF_PAIRS_VALUES    /* ∝ ‖f(x_j) − f(x_i)‖₂ / ‖x_j − x_i‖ (SWIM; f scalar or vector) */
 } hrf_pair_density;
 
 typedef struct hrf_sampler_type {
@@ -49,5 +49,13 @@ typedef struct hrf_layer_sample_params {
 int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
                      size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
                      double *b, size_t *n_distinct_short);
+
+/* The same with vector values: F (K, fdim) row-major, and the SWIM density
+ * ∝ ‖F_j − F_i‖₂ / ‖x_j − x_i‖ (the ODE-net samples with F = dx/dt). F is
+ * only read for HRF_PAIRS_VALUES (then fdim ≥ 1). hrf_layer_sample is this
+ * with fdim = 1 and gives bit-identical layers. */
+int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
+                         size_t dim, const double *X, size_t fdim, const double *F, hrf_rng *rng,
+                         double *W, double *b, size_t *n_distinct_short);
 
 #endif

@@ -16,6 +16,8 @@ typedef struct hrf_system_type {
     const char *name;        /* e.g. "pendulum" */
     const char *description; /* one line, the formula of H */
     int dof;                 /* d: degrees of freedom; the state has 2d entries */
+    int separable;           /* 1: H = T(p) + V(q), so dq/dt depends on p only and
+                                dp/dt on q only (explicit symplectic schemes apply) */
     int nparams;
     const char *param_names[HRF_SYSTEM_MAX_PARAMS];
     double param_defaults[HRF_SYSTEM_MAX_PARAMS];

@@ -2,7 +2,9 @@
  *
  * ELM: W_kj ~ N(0,1), b_k ~ U[lo, hi].
  * SWIM family: a pool of P = K·max(1, ⌈M/K⌉) candidate pairs (i, j = (i+δ) mod K,
- * δ ~ U{1..K−1}); M pairs drawn from the pool with the pair density; each
+ * δ ~ U{1..K−1}); M pairs drawn from the pool with the pair density (SWIM's
+ * uses scalar values f, |f_j − f_i|, or vector values F such as an ODE-net's
+ * dx/dt, ‖F_j − F_i‖₂, over ‖x_j − x_i‖); each
  * pair (x1, x2) gives w = s1 (x2 − x1)/‖x2 − x1‖², b = −w·x1 − s2.
  * With resample_duplicates, a pair already taken is redrawn; that is the same
  * distribution as successive weighted sampling without replacement, which
@@ -101,9 +103,24 @@ static void pair_to_neuron(size_t dim, const double *x1, const double *x2, doubl
     *b = -wx - s2;
 }
 
+/* ‖F_j − F_i‖₂ over fdim values; for fdim = 1 exactly |f_j − f_i| (no
+ * squaring, so the scalar sampler's weights are unchanged bit for bit). */
+static double value_distance(size_t fdim, const double *Fi, const double *Fj) {
+    if (fdim == 1) return fabs(Fj[0] - Fi[0]);
+    double s = 0.0;
+    for (size_t a = 0; a < fdim; a++) s += (Fj[a] - Fi[a]) * (Fj[a] - Fi[a]);
+    return sqrt(s);
+}
+
 int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
                      size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
                      double *b, size_t *n_distinct_short) {
+    return hrf_layer_sample_vec(density, p, K, dim, X, 1, f, rng, W, b, n_distinct_short);
+}
+
+int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
+                         size_t dim, const double *X, size_t fdim, const double *F, hrf_rng *rng,
+                         double *W, double *b, size_t *n_distinct_short) {
     const size_t M = p->width;
     if (n_distinct_short) *n_distinct_short = 0;
     if (M == 0) return hrf_error(HRF_EINVAL, "layer width must be positive");
@@ -115,7 +132,7 @@ int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p,
     if (K < 2)
         return hrf_error(HRF_EINVAL,
                          "SWIM sampling needs at least 2 training points to form pairs, got %zu", K);
-    if (density == HRF_PAIRS_VALUES && !f)
+    if (density == HRF_PAIRS_VALUES && (!F || fdim == 0))
         return hrf_error(HRF_EINVAL, "SWIM sampling needs function values at the points");
 
     /* Candidate pool, P = K·max(1, ⌈M/K⌉). */
@@ -144,7 +161,7 @@ int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p,
             for (size_t a = 0; a < dim; a++) d2 += (xj[a] - xi[a]) * (xj[a] - xi[a]);
             double dist = sqrt(d2);
             if (dist < 1e-10) dist = 1e-10;
-            w[t] = fabs(f[pj[t]] - f[pi[t]]) / dist;
+            w[t] = value_distance(fdim, F + pi[t] * fdim, F + pj[t] * fdim) / dist;
             if (!isfinite(w[t])) w[t] = 0.0;
             if (w[t] > 0.0) positive++;
         }

@@ -1,5 +1,7 @@
 /* Box data sets of a built-in system (MATH.md §2.3) and their files. */
 #include "hamrf/dataset.h"
+#include "hamrf/field.h"
+#include "hamrf/integrators.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/npz.h"
 #include "hamrf/rng.h"
@@ -28,7 +30,8 @@ const char *hrf_generate_params_check(const hrf_generate_params *p) {
 
 void hrf_dataset_free(hrf_dataset *d) {
     if (!d) return;
-    free(d->x), free(d->dxdt), free(d->H), free(d->x0), free(d->box_lo), free(d->box_hi);
+    free(d->x), free(d->dxdt), free(d->H), free(d->x0), free(d->box_lo), free(d->box_hi),
+        free(d->x1);
     cJSON_Delete(d->meta);
     free(d);
 }
@@ -60,9 +63,10 @@ int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hr
     double need = 8.0 * (double)p->n * (double)(4 * dim + 2);
     double avail = (double)hrf_mem_available();
     if (p->n > ((size_t)1 << 40) || (avail > 0.0 && need > avail))
-        return hrf_error(HRF_ETOOBIG, "%zu points of system '%s' need about %.3g GiB, but only "
-                         "%.3g GiB are available", p->n, t->name, need / 1073741824.0,
-                         avail / 1073741824.0);
+        return hrf_error(HRF_ETOOBIG,
+                         "%zu points of system '%s' need about %.3g GiB, but only "
+                         "%.3g GiB are available",
+                         p->n, t->name, need / 1073741824.0, avail / 1073741824.0);
     hrf_dataset *ds = dataset_alloc(p->n, dim, 1);
     if (!ds) return hrf_error(HRF_ENOMEM, "out of memory for %zu points", p->n);
     double qlo = isnan(p->q_lo) ? t->q_lo : p->q_lo, qhi = isnan(p->q_lo) ? t->q_hi : p->q_hi;
@@ -79,14 +83,17 @@ int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hr
     hrf_system_eval(sys, p->n, ds->x, ds->H, NULL);
     hrf_system_vector_field(sys, p->n, ds->x, ds->dxdt);
     if (p->noise > 0.0)
-        for (size_t i = 0; i < p->n * dim; i++) ds->dxdt[i] += p->noise * hrf_rng_normal(&rng);
+        for (size_t i = 0; i < p->n * dim; i++)
+            ds->dxdt[i] += p->noise * hrf_rng_normal(&rng);
     /* Anchor: x0 = 0, H0 = H(0) (MATH.md §2.2). */
     hrf_system_eval(sys, 1, ds->x0, &ds->H0, NULL);
     for (size_t i = 0; i < p->n; i++) {
         if (!isfinite(ds->H[i])) {
             hrf_dataset_free(ds);
-            return hrf_error(HRF_EDATA, "system '%s' has a non-finite energy at a point of the box "
-                             "(point %zu); choose a smaller box or other parameters", t->name, i);
+            return hrf_error(HRF_EDATA,
+                             "system '%s' has a non-finite energy at a point of the box "
+                             "(point %zu); choose a smaller box or other parameters",
+                             t->name, i);
         }
     }
     cJSON *meta = cJSON_CreateObject();
@@ -101,6 +108,85 @@ int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hr
     cJSON_AddNumberToObject(meta, "seed", (double)p->seed);
     cJSON_AddNumberToObject(meta, "noise", p->noise);
     ds->meta = meta;
+    *out = ds;
+    return HRF_OK;
+}
+
+int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params *p, double h,
+                               double tol, hrf_dataset **out) {
+    *out = NULL;
+    if (!isfinite(h) || h == 0.0)
+        return hrf_error(HRF_EINVAL, "the pair step h must be finite and non-zero, got %g", h);
+    if (!(tol >= 0.0) || !isfinite(tol))
+        return hrf_error(HRF_EINVAL, "the flow tolerance must be finite and >= 0, got %g", tol);
+    if (tol == 0.0) tol = 1e-13;
+    hrf_dataset *ds = NULL;
+    int rc = hrf_dataset_generate(sys, p, &ds);
+    if (rc) return rc;
+    const size_t n = ds->n, dim = ds->dim;
+    ds->x1 = malloc(n * dim * sizeof *ds->x1);
+    if (!ds->x1) {
+        hrf_dataset_free(ds);
+        return hrf_error(HRF_ENOMEM, "out of memory for %zu pairs", n);
+    }
+    memcpy(ds->x1, ds->x, n * dim * sizeof *ds->x1);
+    ds->h = h;
+    hrf_field f;
+    hrf_field_from_system(&f, sys);
+    hrf_integrator_params ip;
+    hrf_integrator_params_default(&ip);
+    ip.rtol = ip.atol = tol;
+    hrf_integrator *it = NULL;
+    if ((rc = hrf_integrator_new(&hrf_integrator_rk45, &f, 1, &ip, &it))) {
+        hrf_dataset_free(ds);
+        return rc;
+    }
+    /* One pair at a time: the step-size control then sees only that pair, so
+     * each Φ_h(x) is independent of the rest of the set. The first trial step
+     * is h/8: the controller shrinks or grows it as needed. */
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = hrf_integrator_advance(it, h / 8.0, 8, 1, ds->x1 + i * dim, NULL);
+        if (rc) rc = hrf_error_prefix(rc, "flow of pair %zu", i);
+    }
+    hrf_integrator_free(it);
+    if (rc) {
+        hrf_dataset_free(ds);
+        return rc;
+    }
+    cJSON_AddBoolToObject(ds->meta, "pairs", 1);
+    cJSON_AddNumberToObject(ds->meta, "h", h);
+    cJSON_AddNumberToObject(ds->meta, "flow_tol", tol);
+    *out = ds;
+    return HRF_OK;
+}
+
+int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out) {
+    *out = NULL;
+    if (!pairs->x1)
+        return hrf_error(HRF_EINVAL, "the data set has no trajectory pairs (no entry x1)");
+    const size_t n = pairs->n, dim = pairs->dim, d = dim / 2;
+    hrf_dataset *ds = dataset_alloc(n, dim, 0);
+    if (!ds) return hrf_error(HRF_ENOMEM, "out of memory for %zu pairs", n);
+    const double h = pairs->h;
+    for (size_t i = 0; i < n; i++) {
+        const double *x = pairs->x + i * dim, *x1 = pairs->x1 + i * dim;
+        double *y = ds->x + i * dim, *v = ds->dxdt + i * dim;
+        for (size_t a = 0; a < d; a++) {
+            y[a] = x1[a];        /* q1 */
+            y[d + a] = x[d + a]; /* p0 */
+        }
+        for (size_t a = 0; a < dim; a++)
+            v[a] = (x1[a] - x[a]) / h;
+    }
+    memcpy(ds->x0, pairs->x0, dim * sizeof *ds->x0);
+    ds->H0 = pairs->H0;
+    if (pairs->box_lo) {
+        memcpy(ds->box_lo, pairs->box_lo, dim * sizeof(double));
+        memcpy(ds->box_hi, pairs->box_hi, dim * sizeof(double));
+    } else {
+        free(ds->box_lo), free(ds->box_hi);
+        ds->box_lo = ds->box_hi = NULL;
+    }
     *out = ds;
     return HRF_OK;
 }
@@ -124,6 +210,7 @@ int hrf_dataset_save(const hrf_dataset *d, const char *path) {
     int rc = hrf_npz_writer_add(w, "x", 2, s2, d->x);
     if (!rc) rc = hrf_npz_writer_add(w, "dxdt", 2, s2, d->dxdt);
     if (!rc && d->H) rc = hrf_npz_writer_add(w, "H", 1, s1, d->H);
+    if (!rc && d->x1) rc = hrf_npz_writer_add(w, "x1", 2, s2, d->x1);
     if (!rc) rc = hrf_npz_writer_add(w, "x0", 1, sd, d->x0);
     if (!rc) rc = hrf_npz_writer_add(w, "H0", 0, NULL, &d->H0);
     if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
@@ -150,7 +237,8 @@ int hrf_dataset_load(const char *path, hrf_dataset **out) {
     *out = NULL;
     hrf_npz *z = NULL;
     cJSON *meta = NULL;
-    double *x = NULL, *dxdt = NULL, *H = NULL, *x0 = NULL, *H0 = NULL;
+    double *x = NULL, *dxdt = NULL, *H = NULL, *x0 = NULL, *H0 = NULL, *x1 = NULL;
+    double h = 0.0;
     int rc = hrf_npz_open(path, &z);
     if (rc) return rc;
     if ((rc = hrf_npz_read_meta(z, "dataset", &meta))) goto fail;
@@ -162,8 +250,10 @@ int hrf_dataset_load(const char *path, hrf_dataset **out) {
         goto fail;
     }
     if (dim == 0 || dim % 2) {
-        rc = hrf_error(HRF_EFORMAT, "%s: entry 'x': expected shape (n, 2d) with an even, positive "
-                       "second extent, found (%zu, %zu)", path, n, dim);
+        rc = hrf_error(HRF_EFORMAT,
+                       "%s: entry 'x': expected shape (n, 2d) with an even, positive "
+                       "second extent, found (%zu, %zu)",
+                       path, n, dim);
         goto fail;
     }
     size_t sd[2] = {n, dim};
@@ -171,6 +261,20 @@ int hrf_dataset_load(const char *path, hrf_dataset **out) {
     if (hrf_npz_has(z, "H")) {
         size_t sh[1] = {n};
         if ((rc = hrf_npz_read(z, "H", 1, sh, &H))) goto fail;
+    }
+    if (hrf_npz_has(z, "x1")) {
+        size_t s1[2] = {n, dim};
+        if ((rc = hrf_npz_read(z, "x1", 2, s1, &x1))) goto fail;
+        if ((rc = hrf_check_finite(path, "x1", x1, n * dim))) goto fail;
+        const cJSON *hj = cJSON_GetObjectItemCaseSensitive(meta, "h");
+        if (!cJSON_IsNumber(hj) || !isfinite(hj->valuedouble) || hj->valuedouble == 0.0) {
+            rc = hrf_error(HRF_EFORMAT,
+                           "%s: meta: trajectory pairs (entry x1) need \"h\": the "
+                           "finite, non-zero time step between x and x1",
+                           path);
+            goto fail;
+        }
+        h = hj->valuedouble;
     }
     size_t s0[1] = {dim};
     if ((rc = hrf_npz_read(z, "x0", 1, s0, &x0))) goto fail;
@@ -188,6 +292,7 @@ int hrf_dataset_load(const char *path, hrf_dataset **out) {
         goto fail;
     }
     d->n = n, d->dim = dim, d->x = x, d->dxdt = dxdt, d->H = H, d->x0 = x0, d->H0 = *H0;
+    d->x1 = x1, d->h = h;
     free(H0);
     if (meta_box(meta, "box_lo", dim, lo) && meta_box(meta, "box_hi", dim, hi)) {
         d->box_lo = lo, d->box_hi = hi;
@@ -199,7 +304,7 @@ int hrf_dataset_load(const char *path, hrf_dataset **out) {
     *out = d;
     return HRF_OK;
 fail:
-    free(x), free(dxdt), free(H), free(x0), free(H0);
+    free(x), free(dxdt), free(H), free(x0), free(H0), free(x1);
     cJSON_Delete(meta);
     hrf_npz_close(z);
     return rc;

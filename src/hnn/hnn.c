@@ -29,6 +29,7 @@ struct hrf_hnn {
     double *slab; /* one allocation: W (M, dim) | b (M) | c (M) */
     double *W, *b, *c;
     double c0;
+    double corr_h; /* 0, or the step h of the backward-error correction (MATH.md §2.3) */
 };
 
 static double now_seconds(void) {
@@ -54,7 +55,8 @@ const char *hrf_hnn_params_check(const hrf_hnn_params *p) {
     if (!p->sampler) return "no sampler given";
     if (!p->act) return "no activation given";
     if (isnan(p->elm_lo) != isnan(p->elm_hi)) return "give both ELM bias bounds or neither";
-    if (!isnan(p->elm_lo) && !(isfinite(p->elm_lo) && isfinite(p->elm_hi) && p->elm_lo <= p->elm_hi))
+    if (!isnan(p->elm_lo) &&
+        !(isfinite(p->elm_lo) && isfinite(p->elm_hi) && p->elm_lo <= p->elm_hi))
         return "the ELM bias range must be finite with lo <= hi";
     return hrf_lstsq_params_check(&p->lstsq);
 }
@@ -80,20 +82,35 @@ void hrf_hnn_free(hrf_hnn *m) {
     free(m);
 }
 
-size_t hrf_hnn_dim(const hrf_hnn *m) { return m->dim; }
-size_t hrf_hnn_width(const hrf_hnn *m) { return m->width; }
-const double *hrf_hnn_W(const hrf_hnn *m) { return m->W; }
-const double *hrf_hnn_b(const hrf_hnn *m) { return m->b; }
-const double *hrf_hnn_c(const hrf_hnn *m) { return m->c; }
-double hrf_hnn_c0(const hrf_hnn *m) { return m->c0; }
-const hrf_activation *hrf_hnn_activation(const hrf_hnn *m) { return m->act; }
+size_t hrf_hnn_dim(const hrf_hnn *m) {
+    return m->dim;
+}
+size_t hrf_hnn_width(const hrf_hnn *m) {
+    return m->width;
+}
+const double *hrf_hnn_W(const hrf_hnn *m) {
+    return m->W;
+}
+const double *hrf_hnn_b(const hrf_hnn *m) {
+    return m->b;
+}
+const double *hrf_hnn_c(const hrf_hnn *m) {
+    return m->c;
+}
+double hrf_hnn_c0(const hrf_hnn *m) {
+    return m->c0;
+}
+const hrf_activation *hrf_hnn_activation(const hrf_hnn *m) {
+    return m->act;
+}
 
 /* Pre-activations z_k = w_k·x + b_k for one point x (dim); z (M). */
 static inline void preact(size_t M, size_t dim, const double *W, const double *b, const double *x,
                           double *z) {
     for (size_t k = 0; k < M; k++) {
         double s = b[k];
-        for (size_t a = 0; a < dim; a++) s += W[k * dim + a] * x[a];
+        for (size_t a = 0; a < dim; a++)
+            s += W[k * dim + a] * x[a];
         z[k] = s;
     }
 }
@@ -114,36 +131,195 @@ static void features(const hrf_activation *act, size_t M, size_t dim, const doub
     }
 }
 
+/* Rows per block of the batched evaluation: Z, σ(Z), σ'(Z) of one block
+ * (3 x 256 x M doubles, 6 MiB at M = 1000) stay in the last-level cache. */
+#define EVAL_BLOCK 256
+
+/* Z = X Wᵀ + 1 bᵀ for nb points X (nb, dim): Z (nb, M). */
+static void preact_block(const hrf_hnn *m, size_t nb, const double *X, double *Z) {
+    const size_t M = m->width, dim = m->dim;
+    for (size_t i = 0; i < nb; i++)
+        memcpy(Z + i * M, m->b, M * sizeof *Z);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)M, (int)dim, 1.0, X,
+                (int)dim, m->W, (int)dim, 1.0, Z, (int)M);
+}
+
+/* σ(Z), σ'(Z) over nb rows of M, threaded over rows when the block is big
+ * enough to pay for the fork. Either output may be NULL. */
+static void act_block(const hrf_activation *act, size_t nb, size_t M, const double *Z, double *S,
+                      double *D) {
+#pragma omp parallel for schedule(static) if (nb * M >= 65536)
+    for (size_t i = 0; i < nb; i++)
+        act->eval(M, Z + i * M, S ? S + i * M : NULL, D ? D + i * M : NULL);
+}
+
+/* T (nb, M) ⊙= c ⊙ σ''(Z) row by row. */
+static void times_c_d2(const hrf_hnn *m, size_t nb, const double *Z, double *T) {
+    const size_t M = m->width;
+#pragma omp parallel for schedule(static) if (nb * M >= 65536)
+    for (size_t i = 0; i < nb; i++)
+        for (size_t k = 0; k < M; k++)
+            T[i * M + k] *= m->c[k] * m->act->d2(Z[i * M + k]);
+}
+
+/* The uncorrected Ĥ and ∇Ĥ of one block; scratch Z, S, D of (nb, M). The
+ * products are BLAS calls on the whole block, so batched rollouts run at
+ * matrix-product speed. */
+static void eval_block(const hrf_hnn *m, size_t nb, const double *X, double *H, double *grad,
+                       double *Z, double *S, double *D) {
+    const size_t M = m->width, dim = m->dim;
+    preact_block(m, nb, X, Z);
+    act_block(m->act, nb, M, Z, H ? S : NULL, grad ? D : NULL);
+    if (H) {
+        for (size_t i = 0; i < nb; i++)
+            H[i] = m->c0;
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)M, 1.0, S, (int)M, m->c, 1, 1.0, H,
+                    1);
+    }
+    if (grad) {
+        for (size_t i = 0; i < nb; i++)
+            for (size_t k = 0; k < M; k++)
+                D[i * M + k] *= m->c[k];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)dim, (int)M, 1.0, D,
+                    (int)M, m->W, (int)dim, 0.0, grad, (int)dim);
+    }
+}
+
+/* The corrected H̃ = Ĥ + (h/2) ∇_qĤ·∇_pĤ (MATH.md §2.3, docs/math.md) and
+ *   ∇H̃ = ∇Ĥ + (h/2) ∇²Ĥ v,   v = (∇_pĤ, ∇_qĤ),   ∇²Ĥ v = Wᵀ [c ⊙ σ''(Z) ⊙ (W v)]
+ * for one block; G and V (nb, dim) are scratch. */
+static void eval_block_corrected(const hrf_hnn *m, size_t nb, const double *X, double *H,
+                                 double *grad, double *Z, double *S, double *D, double *G,
+                                 double *V) {
+    const size_t M = m->width, dim = m->dim, d = dim / 2;
+    const double h = m->corr_h;
+    eval_block(m, nb, X, H, G, Z, S, D);
+    if (H)
+        for (size_t i = 0; i < nb; i++) {
+            double t = 0.0;
+            for (size_t a = 0; a < d; a++)
+                t += G[i * dim + a] * G[i * dim + d + a];
+            H[i] += 0.5 * h * t;
+        }
+    if (!grad) return;
+    for (size_t i = 0; i < nb; i++)
+        for (size_t a = 0; a < d; a++) {
+            V[i * dim + a] = G[i * dim + d + a];
+            V[i * dim + d + a] = G[i * dim + a];
+        }
+    /* S ← V Wᵀ (nb, M), ⊙ c σ''(Z), then grad = G + (h/2) S W. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)M, (int)dim, 1.0, V,
+                (int)dim, m->W, (int)dim, 0.0, S, (int)M);
+    times_c_d2(m, nb, Z, S);
+    memcpy(grad, G, nb * dim * sizeof *grad);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)dim, (int)M, 0.5 * h, S,
+                (int)M, m->W, (int)dim, 1.0, grad, (int)dim);
+}
+
 int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad) {
     const size_t M = m->width, dim = m->dim;
-    int oom = 0;
-#pragma omp parallel reduction(| : oom)
-    {
-        double *z = malloc(M * sizeof *z), *s = malloc(M * sizeof *s), *ds = malloc(M * sizeof *ds);
-        if (!z || !s || !ds) oom = 1;
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < n; i++) {
-            if (oom) continue;
-            preact(M, dim, m->W, m->b, x + i * dim, z);
-            m->act->eval(M, z, H ? s : NULL, grad ? ds : NULL);
-            if (H) {
-                double h = 0.0;
-                for (size_t k = 0; k < M; k++) h += m->c[k] * s[k];
-                H[i] = h + m->c0;
-            }
-            if (grad) {
-                double *g = grad + i * dim;
-                for (size_t a = 0; a < dim; a++) g[a] = 0.0;
-                for (size_t k = 0; k < M; k++) {
-                    double f = m->c[k] * ds[k];
-                    for (size_t a = 0; a < dim; a++) g[a] += f * m->W[k * dim + a];
-                }
-            }
-        }
-        free(z), free(s), free(ds);
+    const size_t nb0 = n < EVAL_BLOCK ? n : EVAL_BLOCK;
+    if (n == 0 || (!H && !grad)) return HRF_OK;
+    double *work = malloc((3 * nb0 * M + 2 * nb0 * dim) * sizeof *work);
+    if (!work) return hrf_error(HRF_ENOMEM, "out of memory evaluating a width-%zu network", M);
+    double *Z = work, *S = Z + nb0 * M, *D = S + nb0 * M, *G = D + nb0 * M, *V = G + nb0 * dim;
+    for (size_t r0 = 0; r0 < n; r0 += nb0) {
+        size_t nb = n - r0 < nb0 ? n - r0 : nb0;
+        const double *X = x + r0 * dim;
+        double *Hb = H ? H + r0 : NULL, *gb = grad ? grad + r0 * dim : NULL;
+        if (m->corr_h != 0.0)
+            eval_block_corrected(m, nb, X, Hb, gb, Z, S, D, G, V);
+        else
+            eval_block(m, nb, X, Hb, gb, Z, S, D);
     }
-    if (oom) return hrf_error(HRF_ENOMEM, "out of memory evaluating a width-%zu network", M);
+    free(work);
     return HRF_OK;
+}
+
+int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess) {
+    const size_t M = m->width, dim = m->dim, dd = dim * dim;
+    if (m->corr_h != 0.0)
+        return hrf_error(HRF_EINVAL,
+                         "the Hessian of a corrected Hamiltonian needs the third "
+                         "derivative of the activation; use finite differences of the gradient");
+    if (n == 0) return HRF_OK;
+    const size_t nb0 = n < EVAL_BLOCK ? n : EVAL_BLOCK;
+    /* P (M, dim²): P_k,(a,b) = W_ka W_kb, so ∇²Ĥ of a block is (c ⊙ σ''(Z)) P. */
+    double *work = malloc((2 * nb0 * M + M * dd) * sizeof *work);
+    if (!work) return hrf_error(HRF_ENOMEM, "out of memory for a width-%zu Hessian", M);
+    double *Z = work, *T = Z + nb0 * M, *P = T + nb0 * M;
+    for (size_t k = 0; k < M; k++)
+        for (size_t a = 0; a < dim; a++)
+            for (size_t b = 0; b < dim; b++)
+                P[k * dd + a * dim + b] = m->W[k * dim + a] * m->W[k * dim + b];
+    for (size_t r0 = 0; r0 < n; r0 += nb0) {
+        size_t nb = n - r0 < nb0 ? n - r0 : nb0;
+        preact_block(m, nb, x + r0 * dim, Z);
+        for (size_t i = 0; i < nb * M; i++)
+            T[i] = 1.0;
+        times_c_d2(m, nb, Z, T);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)dd, (int)M, 1.0, T,
+                    (int)M, P, (int)dd, 0.0, hess + r0 * dd, (int)dd);
+    }
+    free(work);
+    return HRF_OK;
+}
+
+int hrf_hnn_set_correction(hrf_hnn *m, double h) {
+    if (!isfinite(h))
+        return hrf_error(HRF_EINVAL, "the correction step h must be finite, got %g", h);
+    m->corr_h = h;
+    return HRF_OK;
+}
+
+double hrf_hnn_correction(const hrf_hnn *m) {
+    return m->corr_h;
+}
+
+int hrf_hnn_pin(hrf_hnn *m, const double *x0, double H0) {
+    double H;
+    int rc = hrf_hnn_eval(m, 1, x0, &H, NULL);
+    if (rc) return rc;
+    m->c0 += H0 - H;
+    return HRF_OK;
+}
+
+/* ---- the hamrf/field.h adapter ---- */
+static int field_rhs(void *ctx, size_t n, const double *x, double *dxdt) {
+    return hrf_hnn_vector_field(ctx, n, x, dxdt);
+}
+
+static int field_energy(void *ctx, size_t n, const double *x, double *H) {
+    return hrf_hnn_eval(ctx, n, x, H, NULL);
+}
+
+/* Jacobian of J∇Ĥ = (∂Ĥ/∂p, −∂Ĥ/∂q): from the Hessian, row q_a takes
+ * row p_a and row p_a takes minus row q_a. */
+static int field_jac(void *ctx, size_t n, const double *x, double *jac) {
+    const hrf_hnn *m = ctx;
+    const size_t dim = m->dim, d = dim / 2;
+    int rc = hrf_hnn_hessian(m, n, x, jac);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) {
+        double *Jm = jac + i * dim * dim;
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < dim; b++) {
+                double hq = Jm[a * dim + b], hp = Jm[(d + a) * dim + b];
+                Jm[a * dim + b] = hp;
+                Jm[(d + a) * dim + b] = -hq;
+            }
+    }
+    return HRF_OK;
+}
+
+void hrf_hnn_field(const hrf_hnn *m, hrf_field *f) {
+    f->dim = m->dim;
+    f->separable = 0; /* every neuron of a shallow network mixes q and p */
+    f->hamiltonian = 1;
+    f->ctx = (void *)m;
+    f->rhs = field_rhs;
+    f->jac = m->corr_h != 0.0 ? NULL : field_jac; /* corrected: central differences */
+    f->energy = field_energy;
 }
 
 int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dxdt) {
@@ -163,8 +339,10 @@ int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dx
 
 int hrf_hnn_errors_on(const hrf_hnn *m, const hrf_dataset *d, hrf_hnn_errors *out) {
     if (m->dim != d->dim)
-        return hrf_error(HRF_EINVAL, "the model has input dimension %zu but the data set has "
-                         "dimension %zu (x has shape (%zu, %zu))", m->dim, d->dim, d->n, d->dim);
+        return hrf_error(HRF_EINVAL,
+                         "the model has input dimension %zu but the data set has "
+                         "dimension %zu (x has shape (%zu, %zu))",
+                         m->dim, d->dim, d->n, d->dim);
     const size_t n = d->n, dim = d->dim, half = dim / 2;
     double *H = malloc(n * sizeof *H), *grad = malloc(n * dim * sizeof *grad);
     double *g = malloc(n * dim * sizeof *g);
@@ -194,21 +372,21 @@ done:
 typedef struct {
     const hrf_activation *act;
     size_t K, M, dim;
-    const double *X;   /* (K, dim) training inputs */
-    const double *G;   /* (K, dim) gradient targets */
+    const double *X; /* (K, dim) training inputs */
+    const double *G; /* (K, dim) gradient targets */
     const double *W, *b;
-    double *s0;        /* (M) σ(W x0 + b): the anchor row */
+    double *s0; /* (M) σ(W x0 + b): the anchor row */
     double H0;
-    double *D;         /* (K, M) cached σ'(Z), or NULL: recompute per block */
-    double *blk;       /* (B, M) block buffer when not cached */
-    size_t B;          /* rows per block */
-    double *T;         /* (M, dim) scratch */
-    double *u;         /* (K·dim + 1) right-hand side */
-    double *part;      /* (nthreads, dim, M) per-thread partial sums */
-    double *zbuf;      /* (nthreads, M) pre-activation scratch */
-    float *Df;         /* (K, M) σ'(Z) in single precision (first A-SWIM pass), or NULL */
-    float *Gf;         /* (M, M) single-precision Gram scratch */
-    float *Gtf;        /* (K, dim) targets in single precision */
+    double *D;                /* (K, M) cached σ'(Z), or NULL: recompute per block */
+    double *blk;              /* (B, M) block buffer when not cached */
+    size_t B;                 /* rows per block */
+    double *T;                /* (M, dim) scratch */
+    double *u;                /* (K·dim + 1) right-hand side */
+    double *part;             /* (nthreads, dim, M) per-thread partial sums */
+    double *zbuf;             /* (nthreads, M) pre-activation scratch */
+    float *Df;                /* (K, M) σ'(Z) in single precision (first A-SWIM pass), or NULL */
+    float *Gf;                /* (M, M) single-precision Gram scratch */
+    float *Gtf;               /* (K, dim) targets in single precision */
     hrf_progress_fn progress; /* per-block progress of streamed Gram passes, or NULL */
     void *progress_user;
     const char *stage;
@@ -229,14 +407,16 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     memset(q->T, 0, M * dim * sizeof *q->T);
     size_t B = q->D ? q->K : q->B;
     if (q->Df) { /* single-precision Gram (A-SWIM's first pass; see hnn_solve) */
-        cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)M, (int)q->K, 1.0f, q->Df,
-                    (int)M, 0.0f, q->Gf, (int)M);
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)M, (int)q->K, 1.0f, q->Df, (int)M,
+                    0.0f, q->Gf, (int)M);
         for (size_t j = 0; j < M; j++)
-            for (size_t i = 0; i <= j; i++) Gm[i + j * n] = q->Gf[i + j * M];
+            for (size_t i = 0; i <= j; i++)
+                Gm[i + j * n] = q->Gf[i + j * M];
         float *Tf = q->Gf; /* reuse: M x dim */
         cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)M, (int)dim, (int)q->K, 1.0f,
                     q->Df, (int)M, q->Gtf, (int)dim, 0.0f, Tf, (int)M);
-        for (size_t j = 0; j < M * dim; j++) q->T[j] = Tf[j];
+        for (size_t j = 0; j < M * dim; j++)
+            q->T[j] = Tf[j];
         B = q->K + 1; /* skip the double loop */
     }
     for (size_t r0 = 0; r0 < q->K && !q->Df; r0 += B) {
@@ -255,19 +435,22 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     for (size_t j = 0; j < M; j++)
         for (size_t i = 0; i <= j; i++) {
             double ww = 0.0;
-            for (size_t a = 0; a < dim; a++) ww += q->W[i * dim + a] * q->W[j * dim + a];
+            for (size_t a = 0; a < dim; a++)
+                ww += q->W[i * dim + a] * q->W[j * dim + a];
             Gm[i + j * n] *= ww;
         }
     for (size_t k = 0; k < M; k++) {
         double s = 0.0;
-        for (size_t a = 0; a < dim; a++) s += q->W[k * dim + a] * q->T[k + a * M];
+        for (size_t a = 0; a < dim; a++)
+            s += q->W[k * dim + a] * q->T[k + a * M];
         Atu[k] = s;
     }
     Atu[M] = 0.0;
     /* Anchor row a0 = [s0, 1] with target H0. */
     for (size_t j = 0; j < n; j++) {
         double aj = j < M ? q->s0[j] : 1.0;
-        for (size_t i = 0; i <= j; i++) Gm[i + j * n] += (i < M ? q->s0[i] : 1.0) * aj;
+        for (size_t i = 0; i <= j; i++)
+            Gm[i + j * n] += (i < M ? q->s0[i] : 1.0) * aj;
         Atu[j] += aj * q->H0;
     }
     *utu = cblas_ddot((int)(q->K * dim + 1), q->u, 1, q->u, 1);
@@ -280,7 +463,8 @@ static inline void row_dots(const double *d, size_t M, size_t dim, const double 
         const double *v = Vc + a * M;
         double s = 0.0;
 #pragma omp simd reduction(+ : s)
-        for (size_t k = 0; k < M; k++) s += d[k] * v[k];
+        for (size_t k = 0; k < M; k++)
+            s += d[k] * v[k];
         y[a] = s;
     }
 }
@@ -289,7 +473,8 @@ static inline void row_dots(const double *d, size_t M, size_t dim, const double 
 static void add_partials(const double *part, int nthreads, size_t len, double *Tc) {
     for (int t = 0; t < nthreads; t++) {
         const double *P = part + (size_t)t * len;
-        for (size_t j = 0; j < len; j++) Tc[j] += P[j];
+        for (size_t j = 0; j < len; j++)
+            Tc[j] += P[j];
     }
 }
 
@@ -299,7 +484,8 @@ static void add_partials(const double *part, int nthreads, size_t len, double *T
 static void rows_times(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
                        double *y) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < nb; i++) row_dots(Db + i * M, M, dim, Vc, y + i * dim);
+    for (size_t i = 0; i < nb; i++)
+        row_dots(Db + i * M, M, dim, Vc, y + i * dim);
 }
 
 /* Tc[a·M + k] += Σ_i D_ik y_i,a over the nb rows of Db. Each thread sums its
@@ -320,7 +506,8 @@ static void rows_transpose_times(const double *Db, size_t nb, size_t M, size_t d
                 double ya = y[i * dim + a];
                 double *pa = P + a * M;
 #pragma omp simd
-                for (size_t k = 0; k < M; k++) pa[k] += ya * d[k];
+                for (size_t k = 0; k < M; k++)
+                    pa[k] += ya * d[k];
             }
         }
     }
@@ -346,7 +533,8 @@ static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const
 #pragma omp for schedule(static)
         for (size_t tile = 0; tile < ntiles; tile++) {
             size_t i0 = tile * ROW_TILE, i1 = i0 + ROW_TILE < nb ? i0 + ROW_TILE : nb;
-            for (size_t i = i0; i < i1; i++) row_dots(Db + i * M, M, dim, Vc, y + i * dim);
+            for (size_t i = i0; i < i1; i++)
+                row_dots(Db + i * M, M, dim, Vc, y + i * dim);
             for (size_t k0 = 0; k0 < M; k0 += K_CHUNK) {
                 size_t k1 = k0 + K_CHUNK < M ? k0 + K_CHUNK : M;
                 for (size_t a = 0; a < dim; a++) {
@@ -354,7 +542,8 @@ static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const
                     if (i1 - i0 == ROW_TILE) {
                         const double *d0 = Db + i0 * M;
                         double c[ROW_TILE];
-                        for (int r = 0; r < ROW_TILE; r++) c[r] = y[(i0 + r) * dim + a];
+                        for (int r = 0; r < ROW_TILE; r++)
+                            c[r] = y[(i0 + r) * dim + a];
 #pragma omp simd
                         for (size_t k = k0; k < k1; k++)
                             pa[k] += c[0] * d0[k] + c[1] * d0[M + k] + c[2] * d0[2 * M + k] +
@@ -366,7 +555,8 @@ static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const
                             const double *d = Db + i * M;
                             double ya = y[i * dim + a];
 #pragma omp simd
-                            for (size_t k = k0; k < k1; k++) pa[k] += ya * d[k];
+                            for (size_t k = k0; k < k1; k++)
+                                pa[k] += ya * d[k];
                         }
                     }
                 }
@@ -381,7 +571,8 @@ static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
     const size_t M = q->M, dim = q->dim;
     double *Vc = q->T, *Tc = q->T + M * dim;
     for (size_t k = 0; k < M; k++)
-        for (size_t a = 0; a < dim; a++) Vc[a * M + k] = v[k] * q->W[k * dim + a];
+        for (size_t a = 0; a < dim; a++)
+            Vc[a * M + k] = v[k] * q->W[k * dim + a];
     memset(Tc, 0, M * dim * sizeof *Tc);
     size_t B = q->D ? q->K : q->B;
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
@@ -393,7 +584,8 @@ static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
     y[q->K * dim] = ya;
     for (size_t k = 0; k < M; k++) {
         double s = 0.0;
-        for (size_t a = 0; a < dim; a++) s += q->W[k * dim + a] * Tc[k + a * M];
+        for (size_t a = 0; a < dim; a++)
+            s += q->W[k * dim + a] * Tc[k + a * M];
         z[k] = s + q->s0[k] * ya;
     }
     z[M] = ya;
@@ -405,7 +597,8 @@ static int hnn_apply(void *ctx, const double *v, double *y) {
     const size_t M = q->M, dim = q->dim;
     /* Vc = (diag(v) W)ᵀ, dim x M */
     for (size_t k = 0; k < M; k++)
-        for (size_t a = 0; a < dim; a++) q->T[a * M + k] = v[k] * q->W[k * dim + a];
+        for (size_t a = 0; a < dim; a++)
+            q->T[a * M + k] = v[k] * q->W[k * dim + a];
     size_t B = q->D ? q->K : q->B;
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
@@ -429,7 +622,8 @@ static int hnn_apply_t(void *ctx, const double *y, double *v) {
     double ya = y[q->K * dim];
     for (size_t k = 0; k < M; k++) {
         double s = 0.0;
-        for (size_t a = 0; a < dim; a++) s += q->W[k * dim + a] * q->T[k + a * M];
+        for (size_t a = 0; a < dim; a++)
+            s += q->W[k * dim + a] * q->T[k + a * M];
         v[k] = s + q->s0[k] * ya;
     }
     v[M] = ya;
@@ -451,7 +645,8 @@ static int hnn_assemble(void *ctx, double *A, double *u) {
                     col[(r0 + i) * dim + a] = Db[i * M + k] * q->W[k * dim + a];
         }
     }
-    for (size_t k = 0; k < M; k++) A[k * m + m - 1] = q->s0[k];
+    for (size_t k = 0; k < M; k++)
+        A[k * m + m - 1] = q->s0[k];
     memset(A + M * m, 0, (m - 1) * sizeof *A); /* c_0 column: zero in gradient rows */
     A[M * m + m - 1] = 1.0;
     memcpy(u, q->u, m * sizeof *u);
@@ -473,7 +668,8 @@ static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     double *rows = NULL;
     int rc = HRF_OK;
     if (!Dc || !tau || !Cg || !A || !u) {
-        rc = hrf_error(HRF_ENOMEM, "out of memory for the QR of the %zu x %zu feature matrix", K, M);
+        rc =
+            hrf_error(HRF_ENOMEM, "out of memory for the QR of the %zu x %zu feature matrix", K, M);
         goto fail;
     }
     /* D as a column-major K x M matrix (Householder QR works on contiguous
@@ -492,18 +688,20 @@ static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         if (!q->D) features(q->act, M, dim, q->W, q->b, q->X, r0, r0 + nb, NULL, rows, q->zbuf);
 #pragma omp parallel for schedule(static)
         for (size_t k = 0; k < M; k++)
-            for (size_t i = 0; i < nb; i++) Dc[(r0 + i) + k * K] = blk[i * M + k];
+            for (size_t i = 0; i < nb; i++)
+                Dc[(r0 + i) + k * K] = blk[i * M + k];
     }
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)K, (lapack_int)M, Dc,
-                                     (lapack_int)K, tau);
+    lapack_int info =
+        LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)K, (lapack_int)M, Dc, (lapack_int)K, tau);
     if (info != 0) {
         rc = hrf_error(HRF_ENUMERIC, "LAPACK dgeqrf failed (info %d)", (int)info);
         goto fail;
     }
     for (size_t i = 0; i < K; i++) /* targets as a column-major K x dim matrix */
-        for (size_t a = 0; a < dim; a++) Cg[i + a * K] = q->G[i * dim + a];
-    info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)K, (lapack_int)dim,
-                          (lapack_int)M, Dc, (lapack_int)K, tau, Cg, (lapack_int)K);
+        for (size_t a = 0; a < dim; a++)
+            Cg[i + a * K] = q->G[i * dim + a];
+    info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)K, (lapack_int)dim, (lapack_int)M,
+                          Dc, (lapack_int)K, tau, Cg, (lapack_int)K);
     if (info != 0) {
         rc = hrf_error(HRF_ENUMERIC, "LAPACK dormqr failed (info %d)", (int)info);
         goto fail;
@@ -512,11 +710,14 @@ static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         for (size_t k = 0; k < M; k++) {
             double *col = A + k * mr + a * M;
             double w = q->W[k * dim + a];
-            for (size_t i = 0; i <= k; i++) col[i] = Dc[i + k * K] * w; /* R diag(W_:a) */
+            for (size_t i = 0; i <= k; i++)
+                col[i] = Dc[i + k * K] * w; /* R diag(W_:a) */
         }
-        for (size_t i = 0; i < M; i++) u[a * M + i] = Cg[i + a * K];
+        for (size_t i = 0; i < M; i++)
+            u[a * M + i] = Cg[i + a * K];
     }
-    for (size_t k = 0; k < M; k++) A[k * mr + mr - 1] = q->s0[k];
+    for (size_t k = 0; k < M; k++)
+        A[k * mr + mr - 1] = q->s0[k];
     A[M * mr + mr - 1] = 1.0;
     u[mr - 1] = q->H0;
     free(Dc), free(tau), free(Cg), free(rows);
@@ -578,13 +779,14 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         q.Gf = malloc(M * (M > dim ? M : dim) * sizeof *q.Gf);
         q.Gtf = malloc(K * dim * sizeof *q.Gtf);
         q.B = block_rows(M) < K ? block_rows(M) : K;
-        q.blk = malloc(2 * (q.B > (size_t)q.nthreads ? q.B : (size_t)q.nthreads) * M *
-                       sizeof *q.blk);
+        q.blk =
+            malloc(2 * (q.B > (size_t)q.nthreads ? q.B : (size_t)q.nthreads) * M * sizeof *q.blk);
         if (!q.Df || !Sf || !q.Gf || !q.Gtf || !q.blk) {
             free(q.Gf), free(q.Gtf), free(q.blk);
             q.Df = NULL, Sf = NULL, q.Gf = NULL, q.Gtf = NULL, q.blk = NULL;
         } else {
-            for (size_t j = 0; j < K * dim; j++) q.Gtf[j] = (float)G[j];
+            for (size_t j = 0; j < K * dim; j++)
+                q.Gtf[j] = (float)G[j];
             /* Pre-activations in double; σ, σ' by the activation's single
              * precision kernel when it has one (about half the cost). */
             const hrf_activation *act = m->act;
@@ -639,8 +841,8 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     prob.apply_normal = hnn_apply_normal;
     if (K >= M) {
         prob.reduce = hnn_reduce;
-        prob.reduce_flops = 2.0 * (double)K * (double)M * (double)M - 2.0 * (double)M * M * M / 3.0 +
-                            4.0 * (double)K * (double)M * dim;
+        prob.reduce_flops = 2.0 * (double)K * (double)M * (double)M -
+                            2.0 * (double)M * M * M / 3.0 + 4.0 * (double)K * (double)M * dim;
         prob.reduce_rows = dim * M + 1;
         prob.reduce_bytes = 8.0 * ((double)K * (double)M + (double)K * dim +
                                    (double)(dim * M + 1) * (double)(M + 2));
@@ -679,22 +881,24 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         for (size_t i = 0; i < K; i++) {
             double h = m->c0;
             const float *si = Sf + i * M;
-            for (size_t k = 0; k < M; k++) h += (double)si[k] * m->c[k];
+            for (size_t k = 0; k < M; k++)
+                h += (double)si[k] * m->c[k];
             Hhat[i] = h;
         }
         *have_Hhat = 1;
     }
     if (S) { /* Ĥ = σ(Z) c + c0 */
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)K, (int)M, 1.0, S, (int)M, m->c, 1, 0.0,
-                    Hhat, 1);
-        for (size_t i = 0; i < K; i++) Hhat[i] += m->c0;
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)K, (int)M, 1.0, S, (int)M, m->c, 1, 0.0, Hhat,
+                    1);
+        for (size_t i = 0; i < K; i++)
+            Hhat[i] += m->c0;
         *have_Hhat = 1;
     }
     rep->solve_seconds += rep->lstsq.seconds + (q.D ? feat_seconds : 0.0);
     rep->solve_flops += rep->lstsq.flops;
 done:
-    free(theta), free(q.s0), free(q.T), free(q.u), free(q.blk), free(q.part), free(q.zbuf),
-        free(S), free(q.Gf), free(q.Gtf);
+    free(theta), free(q.s0), free(q.T), free(q.u), free(q.blk), free(q.part), free(q.zbuf), free(S),
+        free(q.Gf), free(q.Gtf);
     return rc;
 }
 
@@ -713,18 +917,23 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     const size_t K = data->n, dim = data->dim, M = p->width;
     if (K == 0) return hrf_error(HRF_EDATA, "the training set is empty");
     if (p->sampler->density != HRF_PAIRS_NONE && K < 2)
-        return hrf_error(HRF_EDATA, "sampler '%s' draws pairs of training points and needs at "
-                         "least 2, the data set has %zu", p->sampler->name, K);
+        return hrf_error(HRF_EDATA,
+                         "sampler '%s' draws pairs of training points and needs at "
+                         "least 2, the data set has %zu",
+                         p->sampler->name, K);
     if (p->sampler->needs_values && !data->H)
-        return hrf_error(HRF_EDATA, "sampler '%s' needs the true energy 'H' at the training points "
+        return hrf_error(HRF_EDATA,
+                         "sampler '%s' needs the true energy 'H' at the training points "
                          "(the SWIM oracle), and the data set has none; use aswim or uswim",
                          p->sampler->name);
     /* Refuse absurd sizes before allocating anything large (and before any
      * size arithmetic could overflow). */
     if (M > ((size_t)1 << 32) || K > ((size_t)1 << 40))
-        return hrf_error(HRF_ETOOBIG, "width %zu on %zu points is beyond what hamrf supports "
+        return hrf_error(HRF_ETOOBIG,
+                         "width %zu on %zu points is beyond what hamrf supports "
                          "(width at most 2^32, at most 2^40 points): it needs about %.3g GiB",
-                         M, K, 8.0 * ((double)M * (double)M + (double)K * (double)M) / 1073741824.0);
+                         M, K,
+                         8.0 * ((double)M * (double)M + (double)K * (double)M) / 1073741824.0);
     double avail = (double)hrf_mem_available();
     hrf_solver s = p->lstsq.solver;
     double rows = (double)K * dim + 1.0, cols = (double)M + 1.0;
@@ -739,8 +948,10 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     double pool = (double)K * (double)((M + K - 1) / K) * 25.0; /* SWIM pool: 2 indices, 1 weight */
     double need = 8.0 * (double)M * (dim + 2) + 8.0 * (rows + K * dim) + need_solver + pool;
     if (M > ((size_t)1 << 32) || (avail > 0.0 && need > avail))
-        return hrf_error(HRF_ETOOBIG, "width %zu on %zu points needs about %.3g GiB, but only "
-                         "%.3g GiB are available", M, K, need / 1073741824.0, avail / 1073741824.0);
+        return hrf_error(HRF_ETOOBIG,
+                         "width %zu on %zu points needs about %.3g GiB, but only "
+                         "%.3g GiB are available",
+                         M, K, need / 1073741824.0, avail / 1073741824.0);
     double cache_budget = (double)p->cache_bytes;
     if (avail > 0.0 && cache_budget > 0.5 * (avail - need)) cache_budget = 0.5 * (avail - need);
 
@@ -834,8 +1045,8 @@ int hrf_hnn_save(const hrf_hnn *m, const char *path, const cJSON *extra) {
         cJSON_Delete(meta);
         return hrf_error(HRF_ENOMEM, "out of memory");
     }
-    static const char *const fixed[] = {"format", "kind", "version", "model", "activation",
-                                        "width", "dim"};
+    static const char *const fixed[] = {"format",     "kind",  "version", "model",
+                                        "activation", "width", "dim",     "correction_h"};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(meta, fixed[i]);
     cJSON_AddStringToObject(meta, "format", "hamrf");
@@ -845,6 +1056,7 @@ int hrf_hnn_save(const hrf_hnn *m, const char *path, const cJSON *extra) {
     cJSON_AddStringToObject(meta, "activation", m->act->name);
     cJSON_AddNumberToObject(meta, "width", (double)m->width);
     cJSON_AddNumberToObject(meta, "dim", (double)m->dim);
+    if (m->corr_h != 0.0) cJSON_AddNumberToObject(meta, "correction_h", m->corr_h);
     size_t sW[2] = {m->width, m->dim}, sM[1] = {m->width};
     int rc = hrf_npz_writer_add(w, "W", 2, sW, m->W);
     if (!rc) rc = hrf_npz_writer_add(w, "b", 1, sM, m->b);
@@ -885,8 +1097,10 @@ int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta_out) {
     size_t sW[2] = {0, 0};
     if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
     if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {
-        rc = hrf_error(HRF_EFORMAT, "%s: entry 'W': expected shape (width > 0, 2d), found "
-                       "(%zu, %zu)", path, sW[0], sW[1]);
+        rc = hrf_error(HRF_EFORMAT,
+                       "%s: entry 'W': expected shape (width > 0, 2d), found "
+                       "(%zu, %zu)",
+                       path, sW[0], sW[1]);
         goto done;
     }
     size_t sM[1] = {sW[0]};
@@ -906,6 +1120,14 @@ int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta_out) {
     memcpy(m->b, b, sW[0] * sizeof *b);
     memcpy(m->c, c, sW[0] * sizeof *c);
     m->c0 = *c0;
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(meta, "correction_h");
+    if (ch) {
+        if (!cJSON_IsNumber(ch) || !isfinite(ch->valuedouble)) {
+            rc = hrf_error(HRF_EFORMAT, "%s: meta: \"correction_h\" must be a finite number", path);
+            goto done;
+        }
+        m->corr_h = ch->valuedouble;
+    }
     *out = m;
     m = NULL;
     if (meta_out) {

@@ -1,4 +1,5 @@
-/* Relative L2 error and mean squared error (MATH.md §5). Sums are taken in
+/* Relative L2 error, mean squared error, energy drift and the rollout
+ * errors of the NeurIPS 2022 benchmark (MATH.md §5). Sums are taken in
  * a fixed order with scaling (hypot-style) so that they neither overflow nor
  * depend on the thread count. */
 #include "hamrf/metrics.h"
@@ -30,4 +31,51 @@ double hrf_mse(size_t n, const double *a, const double *b) {
     if (n == 0) return 0.0;
     double r = scaled_norm(n, a, b);
     return r * r / (double)n;
+}
+
+double hrf_energy_drift(size_t nt, size_t n, const double *H) {
+    double worst = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        double H0 = H[k], den = H0 != 0.0 ? fabs(H0) : 1.0;
+        for (size_t t = 0; t < nt; t++) {
+            double v = H[t * n + k];
+            if (!isfinite(v)) return NAN;
+            double e = fabs(v - H0) / den;
+            if (e > worst) worst = e;
+        }
+    }
+    return worst;
+}
+
+/* RelErr(a, b) = ‖a − b‖ / (‖a‖ + ‖b‖) over len entries with stride 1. */
+static double rel_err_sym(size_t len, const double *a, const double *b) {
+    double num = scaled_norm(len, a, b),
+           den = scaled_norm(len, a, NULL) + scaled_norm(len, b, NULL);
+    return den > 0.0 ? num / den : 0.0;
+}
+
+#define LOG_FLOOR 1e-300
+
+void hrf_rollout_errors_compute(size_t nt, size_t n, size_t dim, const double *x_pred,
+                                const double *x_true, const double *H_pred, const double *H_true,
+                                double *zerr_t, double *herr_t, hrf_rollout_errors *out) {
+    const size_t d = dim / 2;
+    double zsum = 0.0, hsum = 0.0;
+    for (size_t t = 0; t < nt; t++) {
+        double zl = 0.0, hl = 0.0;
+        for (size_t k = 0; k < n; k++) {
+            const double *a = x_true + (t * n + k) * dim, *b = x_pred + (t * n + k) * dim;
+            zl += log(fmax(rel_err_sym(d, a, b), LOG_FLOOR));
+            if (H_pred)
+                hl += log(fmax(rel_err_sym(1, H_true + t * n + k, H_pred + t * n + k), LOG_FLOOR));
+        }
+        double zg = exp(zl / (double)n), hg = H_pred ? exp(hl / (double)n) : NAN;
+        if (zerr_t) zerr_t[t] = zg;
+        if (herr_t) herr_t[t] = hg;
+        if (t >= 1) zsum += zg, hsum += hg;
+    }
+    out->zerr_gmean = nt > 1 ? zsum / (double)(nt - 1) : 0.0;
+    out->herr_gmean = !H_pred ? NAN : nt > 1 ? hsum / (double)(nt - 1) : 0.0;
+    size_t last = (nt - 1) * n * dim;
+    out->final_state_error = hrf_rel_l2(n * dim, x_pred + last, x_true + last);
 }

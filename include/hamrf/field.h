@@ -1,0 +1,44 @@
+/* Vector fields that the integrators advance (MATH.md §1, §4).
+ *
+ * A field is a small table of callbacks over a batch of n states
+ * x (n, dim) row-major, dim = 2d, x = (q_1..q_d, p_1..p_d):
+ *   rhs     dx/dt (n, dim)                                   required
+ *   jac     ∂(dx/dt)_a/∂x_b, (n, dim, dim) row-major          optional
+ *   energy  the conserved Hamiltonian H (n)                   optional
+ * Built-in systems (hamrf/systems.h), trained HNNs (hamrf/hnn.h) and trained
+ * ODE-nets (hamrf/odenet.h) each provide one, so every integrator works on
+ * every model. Batched calls let a model use BLAS over the whole batch. */
+#ifndef HAMRF_FIELD_H
+#define HAMRF_FIELD_H
+
+#include <stddef.h>
+
+#include "hamrf/systems.h"
+
+typedef struct hrf_field {
+    size_t dim;      /* state dimension 2d */
+    int separable;   /* 1: dq/dt depends on p only and dp/dt on q only
+                        (H = T(p) + V(q)); explicit symplectic schemes apply */
+    int hamiltonian; /* 1: the flow is Hamiltonian and `energy` is its H */
+    void *ctx;       /* passed to every callback; owned by the caller */
+    /* dxdt (n, dim) at x (n, dim). Returns HRF_OK or an error code with the
+     * last-error message set. Required. */
+    int (*rhs)(void *ctx, size_t n, const double *x, double *dxdt);
+    /* Jacobian of rhs at x: jac (n, dim, dim), jac[i][a][b] = ∂f_a/∂x_b.
+     * May be NULL: implicit schemes then use central differences of rhs. */
+    int (*jac)(void *ctx, size_t n, const double *x, double *jac);
+    /* H (n) at x (n, dim). May be NULL (no Hamiltonian, e.g. an ODE-net). */
+    int (*energy)(void *ctx, size_t n, const double *x, double *H);
+} hrf_field;
+
+/* The exact field of a built-in system: rhs = J ∇H, energy = H, separable as
+ * the system type says, jac = NULL (central differences). `sys` must outlive
+ * the field. */
+void hrf_field_from_system(hrf_field *f, const hrf_system *sys);
+
+/* Central-difference Jacobian of f->rhs at x (n, dim) into jac (n, dim, dim);
+ * step ε_b = 2^-20 · max(1, |x_b|) (truncation O(ε²) ≈ 1e-12 relative,
+ * rounding O(u/ε) ≈ 1e-10). work holds 2·n·dim doubles. */
+int hrf_field_jac_fd(const hrf_field *f, size_t n, const double *x, double *jac, double *work);
+
+#endif
