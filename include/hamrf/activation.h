@@ -16,6 +16,10 @@ typedef struct hrf_activation {
      * pre-activations, for A-SWIM's first pass; NULL falls back to eval. */
     void (*eval_f32)(size_t n, const double *z, float *s, float *ds);
     double (*d2)(double z); /* σ''(z), for gradient-trained baselines */
+    /* Optional vectorised σ'': out[i] = σ''(z[i]); out may alias z. NULL
+     * falls back to d2 element by element. Used by Hessians (implicit
+     * integrators) and the error correction. */
+    void (*eval_d2)(size_t n, const double *z, double *out);
     double s1, s2;          /* SWIM constants (MATH.md §2.1) */
 } hrf_activation;
 

@@ -47,6 +47,17 @@ static void tanh_eval_f32(size_t n, const double *z, float *s, float *ds) {
     }
 }
 
+/* σ'' = −2 σ σ' from the same exponential as tanh_eval. */
+static void tanh_eval_d2(size_t n, const double *z, double *out) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        double m = expm1(-2.0 * fabs(z[i]));
+        double inv = 1.0 / (2.0 + m);
+        double s = copysign(-m * inv, z[i]);
+        out[i] = -8.0 * s * (1.0 + m) * inv * inv;
+    }
+}
+
 static double tanh_d2(double z) {
     double t = tanh(z);
     return -2.0 * t * (1.0 - t * t);
@@ -58,6 +69,7 @@ const hrf_activation hrf_activation_tanh = {
     .eval = tanh_eval,
     .eval_f32 = tanh_eval_f32,
     .d2 = tanh_d2,
+    .eval_d2 = tanh_eval_d2,
     .s1 = 1.0986122886681098,
     .s2 = 0.5493061443340549,
 };

@@ -30,6 +30,7 @@ struct hrf_hnn {
     double *W, *b, *c;
     double c0;
     double corr_h; /* 0, or the step h of the backward-error correction (MATH.md §2.3) */
+    double *P;     /* (M, dim²) P_k,(a,b) = W_ka W_kb for the Hessian, or NULL (too big) */
 };
 
 static double now_seconds(void) {
@@ -79,7 +80,25 @@ static hrf_hnn *hnn_alloc(size_t dim, size_t width, const hrf_activation *act) {
 void hrf_hnn_free(hrf_hnn *m) {
     if (!m) return;
     free(m->slab);
+    free(m->P);
     free(m);
+}
+
+/* Entries of the cached Hessian products P; beyond this P is formed per call. */
+#define P_CACHE_MAX ((size_t)1 << 22)
+
+/* Work derived from W once it is final (end of fit and load): the products
+ * P_k,(a,b) = W_ka W_kb, so that a Hessian costs one GEMM. Best effort: P
+ * stays NULL when it is too big or memory is short. */
+static void hnn_prepare(hrf_hnn *m) {
+    const size_t M = m->width, dim = m->dim, dd = dim * dim;
+    free(m->P);
+    m->P = NULL;
+    if (M * dd > P_CACHE_MAX || !(m->P = malloc(M * dd * sizeof *m->P))) return;
+    for (size_t k = 0; k < M; k++)
+        for (size_t a = 0; a < dim; a++)
+            for (size_t b = 0; b < dim; b++)
+                m->P[k * dd + a * dim + b] = m->W[k * dim + a] * m->W[k * dim + b];
 }
 
 size_t hrf_hnn_dim(const hrf_hnn *m) {
@@ -144,22 +163,35 @@ static void preact_block(const hrf_hnn *m, size_t nb, const double *X, double *Z
                 (int)dim, m->W, (int)dim, 1.0, Z, (int)M);
 }
 
-/* σ(Z), σ'(Z) over nb rows of M, threaded over rows when the block is big
- * enough to pay for the fork. Either output may be NULL. */
+/* Blocks below this many entries run on one thread: forking costs more. */
+#define PAR_MIN 65536
+
+/* σ(Z), σ'(Z) over nb rows of M, threaded over rows for big blocks. Either
+ * output may be NULL. */
 static void act_block(const hrf_activation *act, size_t nb, size_t M, const double *Z, double *S,
                       double *D) {
-#pragma omp parallel for schedule(static) if (nb * M >= 65536)
+    if (nb * M < PAR_MIN) {
+        act->eval(nb * M, Z, S, D);
+        return;
+    }
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < nb; i++)
         act->eval(M, Z + i * M, S ? S + i * M : NULL, D ? D + i * M : NULL);
 }
 
-/* T (nb, M) ⊙= c ⊙ σ''(Z) row by row. */
-static void times_c_d2(const hrf_hnn *m, size_t nb, const double *Z, double *T) {
+/* Z (nb, M) ← c ⊙ σ''(Z), row by row (Z's pre-activations are consumed). */
+static void c_d2_inplace(const hrf_hnn *m, size_t nb, double *Z) {
     const size_t M = m->width;
-#pragma omp parallel for schedule(static) if (nb * M >= 65536)
-    for (size_t i = 0; i < nb; i++)
-        for (size_t k = 0; k < M; k++)
-            T[i * M + k] *= m->c[k] * m->act->d2(Z[i * M + k]);
+    const hrf_activation *act = m->act;
+#pragma omp parallel for schedule(static) if (nb * M >= PAR_MIN)
+    for (size_t i = 0; i < nb; i++) {
+        double *z = Z + i * M;
+        if (act->eval_d2)
+            act->eval_d2(M, z, z);
+        else
+            for (size_t k = 0; k < M; k++) z[k] = act->d2(z[k]);
+        for (size_t k = 0; k < M; k++) z[k] *= m->c[k];
+    }
 }
 
 /* The uncorrected Ĥ and ∇Ĥ of one block; scratch Z, S, D of (nb, M). The
@@ -210,7 +242,8 @@ static void eval_block_corrected(const hrf_hnn *m, size_t nb, const double *X, d
     /* S ← V Wᵀ (nb, M), ⊙ c σ''(Z), then grad = G + (h/2) S W. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)M, (int)dim, 1.0, V,
                 (int)dim, m->W, (int)dim, 0.0, S, (int)M);
-    times_c_d2(m, nb, Z, S);
+    c_d2_inplace(m, nb, Z);
+    for (size_t i = 0; i < nb * M; i++) S[i] *= Z[i];
     memcpy(grad, G, nb * dim * sizeof *grad);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)dim, (int)M, 0.5 * h, S,
                 (int)M, m->W, (int)dim, 1.0, grad, (int)dim);
@@ -244,21 +277,23 @@ int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess) {
                          "derivative of the activation; use finite differences of the gradient");
     if (n == 0) return HRF_OK;
     const size_t nb0 = n < EVAL_BLOCK ? n : EVAL_BLOCK;
-    /* P (M, dim²): P_k,(a,b) = W_ka W_kb, so ∇²Ĥ of a block is (c ⊙ σ''(Z)) P. */
-    double *work = malloc((2 * nb0 * M + M * dd) * sizeof *work);
+    /* ∇²Ĥ of a block is (c ⊙ σ''(Z)) P with P (M, dim²), P_k,(a,b) = W_ka W_kb,
+     * cached by hnn_prepare or formed here when it was too big to keep. */
+    double *work = malloc((nb0 * M + (m->P ? 0 : M * dd)) * sizeof *work);
     if (!work) return hrf_error(HRF_ENOMEM, "out of memory for a width-%zu Hessian", M);
-    double *Z = work, *T = Z + nb0 * M, *P = T + nb0 * M;
-    for (size_t k = 0; k < M; k++)
-        for (size_t a = 0; a < dim; a++)
-            for (size_t b = 0; b < dim; b++)
-                P[k * dd + a * dim + b] = m->W[k * dim + a] * m->W[k * dim + b];
+    double *Z = work, *P = m->P;
+    if (!P) {
+        P = Z + nb0 * M;
+        for (size_t k = 0; k < M; k++)
+            for (size_t a = 0; a < dim; a++)
+                for (size_t b = 0; b < dim; b++)
+                    P[k * dd + a * dim + b] = m->W[k * dim + a] * m->W[k * dim + b];
+    }
     for (size_t r0 = 0; r0 < n; r0 += nb0) {
         size_t nb = n - r0 < nb0 ? n - r0 : nb0;
         preact_block(m, nb, x + r0 * dim, Z);
-        for (size_t i = 0; i < nb * M; i++)
-            T[i] = 1.0;
-        times_c_d2(m, nb, Z, T);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)dd, (int)M, 1.0, T,
+        c_d2_inplace(m, nb, Z);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)dd, (int)M, 1.0, Z,
                     (int)M, P, (int)dd, 0.0, hess + r0 * dd, (int)dd);
     }
     free(work);
@@ -1028,6 +1063,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     rep->repeated_pairs = repeated;
     rep->fit_seconds = now_seconds() - t_start;
     free(G), free(Hhat), free(ws);
+    hnn_prepare(m);
     *out = m;
     return HRF_OK;
 fail:
@@ -1128,6 +1164,7 @@ int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta_out) {
         }
         m->corr_h = ch->valuedouble;
     }
+    hnn_prepare(m);
     *out = m;
     m = NULL;
     if (meta_out) {
