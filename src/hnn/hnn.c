@@ -30,7 +30,8 @@ struct hrf_hnn {
     double *W, *b, *c;
     double c0;
     double corr_h; /* 0, or the step h of the backward-error correction (MATH.md §2.3) */
-    double *P;     /* (M, dim²) P_k,(a,b) = W_ka W_kb for the Hessian, or NULL (too big) */
+    double *Pt;    /* (dim², M) P_(a,b),k = W_ka W_kb for Hessians of small dimension, or NULL */
+    double *Wt;    /* (dim, M) Wᵀ for the row loops of small dimensions, or NULL */
 };
 
 static double now_seconds(void) {
@@ -80,11 +81,21 @@ static hrf_hnn *hnn_alloc(size_t dim, size_t width, const hrf_activation *act) {
 void hrf_hnn_free(hrf_hnn *m) {
     if (!m) return;
     free(m->slab);
-    free(m->P);
+    free(m->Pt);
+    free(m->Wt);
     free(m);
 }
 
-/* Entries of the cached Hessian products P; beyond this P is formed per call. */
+/* Inner dimensions up to this use the OpenMP row loops (eval_small) instead of
+ * BLAS: with k = dim = 2..16 the products Z = X Wᵀ and ∇Ĥ = (D ⊙ c) W are
+ * memory-bound, and OpenBLAS's spinning threads contend with the
+ * activation's OpenMP threads (bench_rollout, batch 10 000, 2 cores: the
+ * BLAS version reached 0.3x the state-steps per second of these loops). */
+#define SMALL_DIM 16
+/* Rows per task of the row loops. */
+#define SMALL_ROWS 32
+
+/* Entries of the cached Hessian products; beyond this they are formed per call. */
 #define P_CACHE_MAX ((size_t)1 << 22)
 
 /* Work derived from W once it is final (end of fit and load): the products
@@ -92,13 +103,20 @@ void hrf_hnn_free(hrf_hnn *m) {
  * stays NULL when it is too big or memory is short. */
 static void hnn_prepare(hrf_hnn *m) {
     const size_t M = m->width, dim = m->dim, dd = dim * dim;
-    free(m->P);
-    m->P = NULL;
-    if (M * dd > P_CACHE_MAX || !(m->P = malloc(M * dd * sizeof *m->P))) return;
-    for (size_t k = 0; k < M; k++)
-        for (size_t a = 0; a < dim; a++)
-            for (size_t b = 0; b < dim; b++)
-                m->P[k * dd + a * dim + b] = m->W[k * dim + a] * m->W[k * dim + b];
+    free(m->Wt);
+    m->Wt = malloc(M * dim * sizeof *m->Wt);
+    if (m->Wt)
+        for (size_t k = 0; k < M; k++)
+            for (size_t a = 0; a < dim; a++)
+                m->Wt[a * M + k] = m->W[k * dim + a];
+    free(m->Pt);
+    m->Pt = NULL;
+    if (dim > SMALL_DIM || M * dd > P_CACHE_MAX || !(m->Pt = malloc(M * dd * sizeof *m->Pt)))
+        return;
+    for (size_t a = 0; a < dim; a++)
+        for (size_t b = 0; b < dim; b++)
+            for (size_t k = 0; k < M; k++)
+                m->Pt[(a * dim + b) * M + k] = m->W[k * dim + a] * m->W[k * dim + b];
 }
 
 size_t hrf_hnn_dim(const hrf_hnn *m) {
@@ -189,8 +207,10 @@ static void c_d2_inplace(const hrf_hnn *m, size_t nb, double *Z) {
         if (act->eval_d2)
             act->eval_d2(M, z, z);
         else
-            for (size_t k = 0; k < M; k++) z[k] = act->d2(z[k]);
-        for (size_t k = 0; k < M; k++) z[k] *= m->c[k];
+            for (size_t k = 0; k < M; k++)
+                z[k] = act->d2(z[k]);
+        for (size_t k = 0; k < M; k++)
+            z[k] *= m->c[k];
     }
 }
 
@@ -243,16 +263,83 @@ static void eval_block_corrected(const hrf_hnn *m, size_t nb, const double *X, d
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)M, (int)dim, 1.0, V,
                 (int)dim, m->W, (int)dim, 0.0, S, (int)M);
     c_d2_inplace(m, nb, Z);
-    for (size_t i = 0; i < nb * M; i++) S[i] *= Z[i];
+    for (size_t i = 0; i < nb * M; i++)
+        S[i] *= Z[i];
     memcpy(grad, G, nb * dim * sizeof *grad);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)dim, (int)M, 0.5 * h, S,
                 (int)M, m->W, (int)dim, 1.0, grad, (int)dim);
+}
+
+/* Ĥ and ∇Ĥ of rows [r0, r1) by plain loops over the cached Wᵀ (dim, M);
+ * scratch z, s, ds of SMALL_ROWS x M. */
+static void eval_rows_small(const hrf_hnn *m, size_t r0, size_t r1, const double *x, double *H,
+                            double *grad, double *z, double *s, double *ds) {
+    const size_t M = m->width, dim = m->dim, nb = r1 - r0;
+    const double *Wt = m->Wt;
+    for (size_t i = 0; i < nb; i++) {
+        double *zi = z + i * M;
+        const double *xi = x + (r0 + i) * dim;
+        memcpy(zi, m->b, M * sizeof *zi);
+        for (size_t a = 0; a < dim; a++) {
+            const double xa = xi[a], *wa = Wt + a * M;
+#pragma omp simd
+            for (size_t k = 0; k < M; k++)
+                zi[k] += wa[k] * xa;
+        }
+    }
+    m->act->eval(nb * M, z, H ? s : NULL, grad ? ds : NULL);
+    for (size_t i = 0; i < nb; i++) {
+        if (H) {
+            const double *si = s + i * M;
+            double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+            for (size_t k = 0; k < M; k++)
+                acc += m->c[k] * si[k];
+            H[r0 + i] = acc + m->c0;
+        }
+        if (grad) {
+            double *di = ds + i * M, *gi = grad + (r0 + i) * dim;
+#pragma omp simd
+            for (size_t k = 0; k < M; k++)
+                di[k] *= m->c[k];
+            for (size_t a = 0; a < dim; a++) {
+                const double *wa = Wt + a * M;
+                double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+                for (size_t k = 0; k < M; k++)
+                    acc += di[k] * wa[k];
+                gi[a] = acc;
+            }
+        }
+    }
+}
+
+static int eval_small(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad) {
+    const size_t M = m->width;
+    const size_t ntask = (n + SMALL_ROWS - 1) / SMALL_ROWS;
+    const size_t rows = n < SMALL_ROWS ? n : SMALL_ROWS;
+    int oom = 0;
+#pragma omp parallel if (n * M >= PAR_MIN) reduction(| : oom)
+    {
+        double *z = malloc(3 * rows * M * sizeof *z);
+        if (!z) oom = 1;
+#pragma omp for schedule(static)
+        for (size_t t = 0; t < ntask; t++) {
+            if (!z) continue;
+            size_t r0 = t * SMALL_ROWS, r1 = r0 + SMALL_ROWS < n ? r0 + SMALL_ROWS : n;
+            eval_rows_small(m, r0, r1, x, H, grad, z, z + rows * M, z + 2 * rows * M);
+        }
+        free(z);
+    }
+    if (oom) return hrf_error(HRF_ENOMEM, "out of memory evaluating a width-%zu network", M);
+    return HRF_OK;
 }
 
 int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad) {
     const size_t M = m->width, dim = m->dim;
     const size_t nb0 = n < EVAL_BLOCK ? n : EVAL_BLOCK;
     if (n == 0 || (!H && !grad)) return HRF_OK;
+    if (m->corr_h == 0.0 && m->Wt && dim <= SMALL_DIM) return eval_small(m, n, x, H, grad);
     double *work = malloc((3 * nb0 * M + 2 * nb0 * dim) * sizeof *work);
     if (!work) return hrf_error(HRF_ENOMEM, "out of memory evaluating a width-%zu network", M);
     double *Z = work, *S = Z + nb0 * M, *D = S + nb0 * M, *G = D + nb0 * M, *V = G + nb0 * dim;
@@ -269,6 +356,43 @@ int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double 
     return HRF_OK;
 }
 
+/* Rows [r0, r1) of the Hessian by loops over the cached Wᵀ and Pᵀ; z of
+ * SMALL_ROWS x M scratch. */
+static void hessian_rows_small(const hrf_hnn *m, size_t r0, size_t r1, const double *x,
+                               double *hess, double *z) {
+    const size_t M = m->width, dim = m->dim, dd = dim * dim, nb = r1 - r0;
+    for (size_t i = 0; i < nb; i++) {
+        double *zi = z + i * M;
+        const double *xi = x + (r0 + i) * dim;
+        memcpy(zi, m->b, M * sizeof *zi);
+        for (size_t a = 0; a < dim; a++) {
+            const double xa = xi[a], *wa = m->Wt + a * M;
+#pragma omp simd
+            for (size_t k = 0; k < M; k++)
+                zi[k] += wa[k] * xa;
+        }
+    }
+    if (m->act->eval_d2)
+        m->act->eval_d2(nb * M, z, z);
+    else
+        for (size_t k = 0; k < nb * M; k++)
+            z[k] = m->act->d2(z[k]);
+    for (size_t i = 0; i < nb; i++) {
+        double *zi = z + i * M, *hi = hess + (r0 + i) * dd;
+#pragma omp simd
+        for (size_t k = 0; k < M; k++)
+            zi[k] *= m->c[k];
+        for (size_t ab = 0; ab < dd; ab++) {
+            const double *p = m->Pt + ab * M;
+            double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+            for (size_t k = 0; k < M; k++)
+                acc += zi[k] * p[k];
+            hi[ab] = acc;
+        }
+    }
+}
+
 int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess) {
     const size_t M = m->width, dim = m->dim, dd = dim * dim;
     if (m->corr_h != 0.0)
@@ -276,19 +400,35 @@ int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess) {
                          "the Hessian of a corrected Hamiltonian needs the third "
                          "derivative of the activation; use finite differences of the gradient");
     if (n == 0) return HRF_OK;
-    const size_t nb0 = n < EVAL_BLOCK ? n : EVAL_BLOCK;
-    /* ∇²Ĥ of a block is (c ⊙ σ''(Z)) P with P (M, dim²), P_k,(a,b) = W_ka W_kb,
-     * cached by hnn_prepare or formed here when it was too big to keep. */
-    double *work = malloc((nb0 * M + (m->P ? 0 : M * dd)) * sizeof *work);
-    if (!work) return hrf_error(HRF_ENOMEM, "out of memory for a width-%zu Hessian", M);
-    double *Z = work, *P = m->P;
-    if (!P) {
-        P = Z + nb0 * M;
-        for (size_t k = 0; k < M; k++)
-            for (size_t a = 0; a < dim; a++)
-                for (size_t b = 0; b < dim; b++)
-                    P[k * dd + a * dim + b] = m->W[k * dim + a] * m->W[k * dim + b];
+    if (m->Wt && m->Pt) {
+        const size_t ntask = (n + SMALL_ROWS - 1) / SMALL_ROWS;
+        const size_t rows = n < SMALL_ROWS ? n : SMALL_ROWS;
+        int oom = 0;
+#pragma omp parallel if (n * M >= PAR_MIN) reduction(| : oom)
+        {
+            double *z = malloc(rows * M * sizeof *z);
+            if (!z) oom = 1;
+#pragma omp for schedule(static)
+            for (size_t t = 0; t < ntask; t++) {
+                if (!z) continue;
+                size_t r0 = t * SMALL_ROWS, r1 = r0 + SMALL_ROWS < n ? r0 + SMALL_ROWS : n;
+                hessian_rows_small(m, r0, r1, x, hess, z);
+            }
+            free(z);
+        }
+        if (oom) return hrf_error(HRF_ENOMEM, "out of memory for a width-%zu Hessian", M);
+        return HRF_OK;
     }
+    /* Large dimensions: ∇²Ĥ of a block is (c ⊙ σ''(Z)) P, one GEMM, with
+     * P (M, dim²), P_k,(a,b) = W_ka W_kb. */
+    const size_t nb0 = n < EVAL_BLOCK ? n : EVAL_BLOCK;
+    double *work = malloc((nb0 * M + M * dd) * sizeof *work);
+    if (!work) return hrf_error(HRF_ENOMEM, "out of memory for a width-%zu Hessian", M);
+    double *Z = work, *P = Z + nb0 * M;
+    for (size_t k = 0; k < M; k++)
+        for (size_t a = 0; a < dim; a++)
+            for (size_t b = 0; b < dim; b++)
+                P[k * dd + a * dim + b] = m->W[k * dim + a] * m->W[k * dim + b];
     for (size_t r0 = 0; r0 < n; r0 += nb0) {
         size_t nb = n - r0 < nb0 ? n - r0 : nb0;
         preact_block(m, nb, x + r0 * dim, Z);
