@@ -60,7 +60,16 @@ def main():
               f"{t['fit_seconds']:6.2f} {e['rel_l2_H']:9.2e} {ps}", flush=True)
     print("\npaper: RF-HNN (Rahma, Datar, Dietrich 2024), mean of 10 runs; Henon-Heiles at width "
           "2000 has no published value (the authors' code reaches 4.6e-6 on a 2-core machine).")
+    # Trajectory data, error correction and rollouts (examples/, issue 3).
+    here = os.path.dirname(os.path.abspath(__file__))
+    status = 0
+    for ex in ("error_correction.py", "energy_demo.py"):
+        print(flush=True)
+        r = subprocess.run([sys.executable, os.path.join(here, "..", "examples", ex), hamrf,
+                            "--out", os.path.join(out, ex[:-3])])
+        status = status or r.returncode
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
