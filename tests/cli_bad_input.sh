@@ -166,6 +166,13 @@ elif case == "version_2":
     meta = json.dumps(m).encode()
 elif case == "no_meta":
     pass
+elif case == "no_system":
+    m.pop("system", None)
+    m.pop("params", None)
+    meta = json.dumps(m).encode()
+elif case == "no_h":
+    m.pop("h", None)
+    meta = json.dumps(m).encode()
 elif case == "model_nope":
     m["model"] = "nope"
     meta = json.dumps(m).encode()
@@ -523,8 +530,38 @@ good "generate repro a" generate --system henon_heiles --n 50 --seed 3 -o gen_a.
 good "generate repro b" generate --system henon_heiles --n 50 --seed 3 -o gen_b.npz
 cmp -s gen_a.npz gen_b.npz && pass || fail "generate: same seed gave different files"
 
+# Trajectory pairs, the correction, rollouts (issue 3).
+bad "pairs without --h" 2 pairs.npz 'needs --h' -- generate --system pendulum --n 10 --pairs -o pairs.npz
+bad "--h without --pairs" 2 pairs.npz 'only meaningful with --pairs' -- generate --system pendulum --n 10 --h 0.1 -o pairs.npz
+bad "--h zero" 2 pairs.npz '--h must be > 0' -- generate --system pendulum --n 10 --pairs --h 0 -o pairs.npz
+bad "--h negative" 2 pairs.npz '--h must be > 0' -- generate --system pendulum --n 10 --pairs --h -0.5 -o pairs.npz
+bad "--h nan" 2 pairs.npz 'h' -- generate --system pendulum --n 10 --pairs --h nan -o pairs.npz
+bad "--flow-tol too loose" 2 pairs.npz 'flow-tol' -- generate --system pendulum --n 10 --pairs --h 0.1 --flow-tol 0.1 -o pairs.npz
+good "generate pairs" generate --system pendulum --n 200 --pairs --h 0.1 -o pairs.npz
+bad "--correct on box data" 2 corr.npz '--correct needs trajectory pairs' 'flow\.npz' -- train --data flow.npz --correct -o corr.npz
+bad "odenet on pairs" 2 corr.npz 'pairs' '--model hnn' -- train --data pairs.npz --model odenet -o corr.npz
+bad "swim on pairs" 1 corr.npz 'swim' 'aswim' -- train --data pairs.npz --sampler swim --width 20 -o corr.npz
+good "train pairs --correct" train --data pairs.npz --width 30 --correct -o corr.npz
+good "rollout corrected" rollout --model corr.npz --x0=0.5,0 --dt 0.05 --steps 20 -o traj.npz
+bad "rollout no model" 2 traj2.npz '--model' -- rollout --x0=1,0 --dt 0.1 --steps 3 -o traj2.npz
+bad "rollout both x0 and data" 2 traj2.npz 'exactly one of --x0 and --data' -- rollout --model corr.npz --x0=1,0 --data flow.npz --dt 0.1 --steps 3 -o traj2.npz
+bad "rollout x0 not a number" 2 traj2.npz 'x0' -- rollout --model corr.npz --x0=1,abc --dt 0.1 --steps 3 -o traj2.npz
+bad "rollout x0 inf" 2 traj2.npz 'x0' -- rollout --model corr.npz --x0=1,inf --dt 0.1 --steps 3 -o traj2.npz
+bad "rollout count without data" 2 traj2.npz '--count only applies to --data' -- rollout --model corr.npz --x0=1,0 --count 3 --dt 0.1 --steps 3 -o traj2.npz
+bad "rollout dim mismatch" 1 traj2.npz 'dimension 4' 'dimension 2' -- rollout --model corr.npz --data gen_a.npz --dt 0.1 --steps 3 -o traj2.npz
+craft corr.npz nosys_model.npz no_system
+craft pairs.npz pairs_no_h.npz no_h
+craft pairs.npz pairs_nan_x1.npz nan_x1
+bad "pairs without meta h" 1 corr2.npz 'pairs_no_h\.npz' '"h"' -- train --data pairs_no_h.npz -o corr2.npz
+bad "pairs NaN in x1" 1 corr2.npz 'pairs_nan_x1\.npz' 'x1' -- train --data pairs_nan_x1.npz -o corr2.npz
+bad "rollout truth without system" 1 traj2.npz 'does not name' -- rollout --model nosys_model.npz --x0=1,0 --dt 0.1 --steps 3 --truth -o traj2.npz
+bad "rollout every 0" 2 traj2.npz 'every' -- rollout --model corr.npz --x0=1,0 --dt 0.1 --steps 3 --every 0 -o traj2.npz
+bad "rollout solve-max 0" 2 traj2.npz 'solve-max' -- rollout --model corr.npz --x0=1,0 --dt 0.1 --steps 3 --solve-max 0 -o traj2.npz
+bad "rollout rtol negative" 2 traj2.npz 'rtol' -- rollout --model corr.npz --x0=1,0 --dt 0.1 --steps 3 --rtol -1 -o traj2.npz
+bad "rollout model is a data set" 1 traj2.npz 'flow\.npz' 'model' -- rollout --model flow.npz --x0=1,0 --dt 0.1 --steps 3 -o traj2.npz
+
 # --help of each command: exit 0, text on stdout, nothing on stderr.
-for c in systems generate train eval; do
+for c in systems generate train eval rollout; do
     run $c --help
     if [ "$rc" = 0 ] && grep -q "usage: hamrf $c" out.txt && [ ! -s err.txt ]; then
         pass

@@ -50,7 +50,9 @@ int hrf_integrator_find(const char *name, const hrf_integrator_type **type);
 
 typedef struct hrf_integrator_params {
     /* Implicit solves: converged when ‖Δ‖∞ ≤ solve_tol · (1 + ‖x‖∞) for every
-     * state; HRF_ENUMERIC after solve_max iterations. Default 1e-14, 50. */
+     * state, or when the update no longer halves per iteration while below
+     * 1e-10 · (1 + ‖x‖∞) (the rounding floor of the field); HRF_ENUMERIC
+     * after solve_max iterations. Default 1e-14, 50. */
     double solve_tol;
     int solve_max;
     int fixed_point; /* 1: fixed-point iteration instead of Newton; default 0 */

@@ -286,3 +286,28 @@ def test_bad_rollout_input(work, pend_model):
     assert r.returncode == 2 and "--x0" in r.stderr
     r = hamrf(*base, "--x0=1,0", "--dt", 0.1, "--steps", 5, "--truth", "--bogus", check=False)
     assert r.returncode == 2
+
+
+def test_every_model_kind_and_integrator(work, pend_model):
+    """hamrf rollout runs every integrator that applies on every model kind:
+    a 20-step rollout from (1, 0) completes and stays within a model-error
+    distance of the true pendulum (rtol-level agreement is checked above)."""
+    data = work / "pend_k.npz"
+    hamrf("generate", "--system", "pendulum", "--q-range=-3.2,3.2", "--p-range=-2,2",
+          "--n", 2000, "-o", data)
+    ode = work / "pend_ode.npz"
+    hamrf("train", "--model", "odenet", "--data", data, "--width", 100, "--sampler", "elm",
+          "-o", ode)
+    pairs = work / "pend_pairs_k.npz"
+    hamrf("generate", "--system", "pendulum", "--q-range=-3.2,3.2", "--p-range=-2,2",
+          "--n", 2000, "--pairs", "--h", 0.05, "-o", pairs)
+    corr = work / "pend_corr_k.npz"
+    hamrf("train", "--data", pairs, "--width", 100, "--correct", "-o", corr)
+    for model in (pend_model, ode, corr):
+        for integ in ("symplectic_euler", "symplectic_euler_p", "midpoint", "rk4", "rk45"):
+            info = hamrf_json("rollout", "--model", model, "--x0=1,0", "--dt", 0.05,
+                              "--steps", 20, "--integrator", integ, "--truth",
+                              "-o", work / "k.npz")
+            assert info["complete"] and info["integrator"] == integ, (model, integ)
+            # Model error (~1e-3) plus the first-order schemes' O(h) = 5e-2 error.
+            assert info["final_state_error"] < 0.1, (model, integ, info)

@@ -184,6 +184,7 @@ struct hrf_integrator {
     double *r;             /* (dim) residual, then Newton update, of one state */
     lapack_int *ipiv;      /* (dim) */
     unsigned char *active; /* (nmax) 1 while a state's implicit solve iterates */
+    double *prev_upd;      /* (nmax) a state's previous implicit update ‖Δ‖∞ */
     /* Leapfrog/yoshida: w[0] holds the rhs at the current state, whose dp/dt
      * half is the force at the current q (first same as last). Only valid
      * inside one advance() call. */
@@ -235,6 +236,11 @@ static size_t first_nonfinite(size_t n, size_t dim, const double *x) {
 
 /* ---- implicit solve ------------------------------------------------------- */
 
+/* An implicit solve whose update has stopped shrinking (no longer halves per
+ * iteration) counts as converged once the update is below this relative
+ * size: the iterations have reached the rounding level of the field. */
+#define STAGNATION_TOL 1e-10
+
 /* Solves, for every state i, the m unknowns u = x1[i][off .. off+m) of
  *   u = x0[i][off..) + h f_off(y),   y = x1 with the u block, or for the
  *                                    midpoint rule y = (x0 + x1)/2,
@@ -251,7 +257,7 @@ static int implicit_solve(hrf_integrator *it, double h, size_t n, const double *
     size_t worst = 0; /* the unconverged state furthest from its tolerance */
     double worst_upd = 0.0, worst_tol = 1.0;
     for (size_t i = 0; i < n; i++)
-        it->active[i] = 1;
+        it->active[i] = 1, it->prev_upd[i] = INFINITY;
     for (int iter = 1; iter <= it->par.solve_max; iter++) {
         if (midpoint)
             for (size_t j = 0; j < n * dim; j++)
@@ -297,7 +303,14 @@ static int implicit_solve(hrf_integrator *it, double h, size_t n, const double *
                                  "|h| = %g",
                                  it->type->name, i, it->step_no, it->t_no, iter, method, fabs(h));
             const double toli = tol * (1.0 + unorm);
-            if (upd <= toli) {
+            /* Converged at the tolerance, or at the rounding floor of the
+             * field: the update stopped shrinking while already below
+             * STAGNATION_TOL (a model whose evaluation carries more rounding
+             * than solve_tol, e.g. a corrected HNN, cannot do better). */
+            const int stagnated =
+                upd >= 0.5 * it->prev_upd[i] && upd <= STAGNATION_TOL * (1.0 + unorm);
+            it->prev_upd[i] = upd;
+            if (upd <= toli || stagnated) {
                 it->active[i] = 0;
             } else {
                 if (nactive == 0 || upd / toli > worst_upd / worst_tol)
@@ -671,7 +684,8 @@ int hrf_integrator_new(const hrf_integrator_type *type, const hrf_field *field, 
     it->slab = malloc(total * sizeof(double));
     it->ipiv = malloc(dim * sizeof *it->ipiv);
     it->active = malloc(nmax);
-    if (!it->slab || !it->ipiv || !it->active) {
+    it->prev_upd = malloc(nmax * sizeof *it->prev_upd);
+    if (!it->slab || !it->ipiv || !it->active || !it->prev_upd) {
         hrf_integrator_free(it);
         return hrf_error(HRF_ENOMEM,
                          "integrator '%s': out of memory for %zu states of dimension %zu",
@@ -706,6 +720,7 @@ void hrf_integrator_free(hrf_integrator *it) {
     free(it->slab);
     free(it->ipiv);
     free(it->active);
+    free(it->prev_upd);
     free(it);
 }
 
