@@ -55,6 +55,12 @@ typedef struct hrf_hnn hrf_hnn;
 
 int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
                 hrf_hnn_fit_report *rep);
+
+/* A model from given parameters (copied): W (width, dim), b (width),
+ * c (width), c0 — e.g. the result of gradient training (hamrf/baseline.h).
+ * HRF_EINVAL for width 0, an odd or zero dim, or non-finite values. */
+int hrf_hnn_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
+                        const double *b, const double *c, double c0, hrf_hnn **out);
 void hrf_hnn_free(hrf_hnn *m);
 
 size_t hrf_hnn_dim(const hrf_hnn *m);

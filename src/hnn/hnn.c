@@ -119,6 +119,29 @@ static void hnn_prepare(hrf_hnn *m) {
                 m->Pt[(a * dim + b) * M + k] = m->W[k * dim + a] * m->W[k * dim + b];
 }
 
+int hrf_hnn_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
+                        const double *b, const double *c, double c0, hrf_hnn **out) {
+    *out = NULL;
+    if (width == 0 || dim == 0 || dim % 2)
+        return hrf_error(HRF_EINVAL, "a network needs width > 0 and an even input dimension > 0 "
+                         "(got width %zu, dim %zu)", width, dim);
+    for (size_t i = 0; i < width * dim; i++)
+        if (!isfinite(W[i])) return hrf_error(HRF_EDATA, "W has a non-finite entry %zu", i);
+    for (size_t k = 0; k < width; k++)
+        if (!isfinite(b[k]) || !isfinite(c[k]))
+            return hrf_error(HRF_EDATA, "b or c has a non-finite entry %zu", k);
+    if (!isfinite(c0)) return hrf_error(HRF_EDATA, "c0 is not finite");
+    hrf_hnn *m = hnn_alloc(dim, width, act ? act : &hrf_activation_tanh);
+    if (!m) return hrf_error(HRF_ENOMEM, "out of memory for a width-%zu network", width);
+    memcpy(m->W, W, width * dim * sizeof *W);
+    memcpy(m->b, b, width * sizeof *b);
+    memcpy(m->c, c, width * sizeof *c);
+    m->c0 = c0;
+    hnn_prepare(m);
+    *out = m;
+    return HRF_OK;
+}
+
 size_t hrf_hnn_dim(const hrf_hnn *m) {
     return m->dim;
 }

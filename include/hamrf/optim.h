@@ -1,0 +1,70 @@
+/* Gradient-descent optimizers (MATH.md §7), each a const type object with
+ * PyTorch's default hyper-parameters and update rules (docs/optimizers.md
+ * states every rule). They minimise a loss over a flat float64 parameter
+ * vector θ (n) through a closure that returns the loss and its gradient, so
+ * L-BFGS can re-evaluate inside its line search and every other method calls
+ * the closure exactly once per step.
+ *
+ * Lifecycle: hrf_optim_params_default(type, &p) → edit → hrf_optim_params_check
+ * → hrf_optimizer_new(type, n, &p, &opt) → hrf_optimizer_step ... → free. */
+#ifndef HAMRF_OPTIM_H
+#define HAMRF_OPTIM_H
+
+#include <stddef.h>
+
+/* loss(θ) and its gradient grad (n) at θ (n); returns HRF_OK or an error
+ * code with the last-error message set. */
+typedef int (*hrf_loss_fn)(void *ctx, const double *theta, double *loss, double *grad);
+
+typedef struct hrf_optim_params {
+    double lr;           /* learning rate */
+    double weight_decay; /* L2 penalty (decoupled for AdamW) */
+    double momentum;     /* SGD momentum / NAdam momentum_decay, see docs */
+    double beta1, beta2; /* Adam family; RMSprop's alpha in beta2; Adadelta's rho in beta2 */
+    double eps;
+    /* Rprop */
+    double eta_minus, eta_plus, step_min, step_max;
+    /* L-BFGS */
+    int max_iter;          /* inner iterations per step (PyTorch max_iter, default 20) */
+    int history;           /* history size (default 100) */
+    double tolerance_grad; /* default 1e-7 */
+    double tolerance_change; /* default 1e-9 */
+    int line_search;       /* 1: strong Wolfe (default), 0: fixed step lr */
+} hrf_optim_params;
+
+typedef struct hrf_optimizer_type {
+    const char *name;        /* "sgd", "momentum", "nesterov", "adagrad", "adadelta",
+                                "rmsprop", "adam", "adamw", "adamax", "nadam", "radam",
+                                "amsgrad", "adafactor", "rprop", "lbfgs" */
+    const char *description; /* one line: the update rule's name and defaults */
+    int full_batch;          /* 1: meant for full-batch training (Rprop, L-BFGS) */
+} hrf_optimizer_type;
+
+const hrf_optimizer_type *const *hrf_optimizer_types(void); /* NULL-terminated, 15 entries */
+/* HRF_ENOTFOUND with the list of known names. */
+int hrf_optimizer_find(const char *name, const hrf_optimizer_type **type);
+
+/* PyTorch's defaults for `type` (e.g. Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8). */
+void hrf_optim_params_default(const hrf_optimizer_type *type, hrf_optim_params *p);
+const char *hrf_optim_params_check(const hrf_optimizer_type *type, const hrf_optim_params *p);
+
+typedef struct hrf_optimizer hrf_optimizer;
+
+/* State for n parameters (moments etc. allocated once). HRF_EINVAL for a bad
+ * parameter set (message from _check), HRF_ENOMEM. */
+int hrf_optimizer_new(const hrf_optimizer_type *type, size_t n, const hrf_optim_params *p,
+                      hrf_optimizer **out);
+void hrf_optimizer_free(hrf_optimizer *opt); /* NULL-safe */
+
+/* One optimizer step on θ (n) in place, like PyTorch's optimizer.step(closure):
+ * first-order methods evaluate the closure once at θ and update θ; L-BFGS runs
+ * up to max_iter inner iterations with its line search. *loss (may be NULL)
+ * receives the loss at θ before the update (PyTorch's return value). A
+ * closure error is returned unchanged; a non-finite loss or gradient gives
+ * HRF_ENUMERIC and leaves θ unchanged. */
+int hrf_optimizer_step(hrf_optimizer *opt, double *theta, hrf_loss_fn f, void *ctx, double *loss);
+
+/* Closure evaluations so far (L-BFGS counts its line-search evaluations). */
+size_t hrf_optimizer_evals(const hrf_optimizer *opt);
+
+#endif
