@@ -47,5 +47,6 @@ int cmd_generate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
 
 #endif

@@ -1,10 +1,14 @@
 /* hamrf train: sample the hidden layer, solve the outer layer, save the model
- * (an HNN, or with --model odenet the ODE-net baseline). */
+ * (an HNN, or with --model odenet the ODE-net baseline); with --optimizer,
+ * train every parameter of the same network by gradient descent instead
+ * (hamrf/baseline.h, MATH.md §7). */
 #include "cli.h"
 
+#include "hamrf/baseline.h"
 #include "hamrf/dataset.h"
 #include "hamrf/hnn.h"
 #include "hamrf/odenet.h"
+#include "hamrf/optim.h"
 #include "hamrf/status.h"
 
 #include <getopt.h>
@@ -17,7 +21,12 @@ static const char help[] =
     "usage: hamrf train --data FILE.npz [--model hnn|odenet] [--width M]\n"
     "                   [--sampler elm|uswim|swim|aswim] [--solver auto|svd|qr|normal]\n"
     "                   [--rcond R] [--ridge L] [--seed S] -o MODEL.npz [--json]\n"
-    "Fits a shallow network: sampled hidden layer, least-squares outer layer.\n"
+    "       hamrf train --data FILE.npz --optimizer NAME [--lr LR] [--batch B] [--steps N]\n"
+    "                   [--weight-decay W] [--shuffle] [--time-limit S] [--model hnn|odenet]\n"
+    "                   [--width M] [--seed S] -o MODEL.npz [--json]\n"
+    "Fits a shallow network: sampled hidden layer, least-squares outer layer; with\n"
+    "--optimizer, every parameter of the same network trained by gradient descent\n"
+    "on the mean squared error of grad H (odenet: of dx/dt), the papers' baseline.\n"
     "On trajectory pairs (hamrf generate --pairs) the HNN is fitted so that one\n"
     "symplectic Euler step of size h maps each x to its x1.\n"
     "  --data FILE        training data set (from 'hamrf generate')\n"
@@ -37,11 +46,141 @@ static const char help[] =
     "  --allow-duplicates do not resample duplicate SWIM pairs\n"
     "  --correct          trajectory pairs only: store the backward-error corrected\n"
     "                     H~ = H_hat + (h/2) grad_q H_hat . grad_p H_hat (O(h^2) instead of O(h))\n"
-    "  --seed S           random seed (default 1)\n"
+    "  --seed S           random seed (default 1; gradient training: initialisation\n"
+    "                     and shuffling)\n"
+    "Gradient training (only with --optimizer; sampling options are then errors):\n"
+    "  --optimizer NAME   sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam,\n"
+    "                     adamw, adamax, nadam, radam, amsgrad, adafactor, rprop, lbfgs\n"
+    "  --lr LR            learning rate (default: PyTorch's for the optimizer, adam 1e-3)\n"
+    "  --weight-decay W   L2 penalty (default 0; RF-HNN used 1e-13 with adam)\n"
+    "  --steps N          optimizer steps (default 1000)\n"
+    "  --batch B          points per step (default 2048, rprop/lbfgs 0); 0 = all;\n"
+    "                     B above the number of points means all\n"
+    "  --shuffle          new random order every epoch (default: sequential batches)\n"
+    "  --time-limit S     stop after the step that reaches S seconds (default 0 = none)\n"
     "  --threads N        threads for BLAS and OpenMP (default: all cores)\n"
     "  -o, --output FILE  model .npz (written atomically)\n"
     "  --json             one JSON object on stdout (fit_seconds, solver, width, ...)\n"
     "  --quiet            no progress line\n";
+
+/* Progress of gradient training through the shared progress line: the
+ * stage shows the step and the latest mini-batch loss; the fraction is the
+ * larger of the steps done and the time limit used. */
+typedef struct gd_progress {
+    cli_progress line;
+    size_t steps;
+    double time_limit;
+} gd_progress;
+
+static void gd_progress_cb(void *user, size_t step, double loss, double rate) {
+    (void)rate;
+    gd_progress *g = user;
+    char stage[48];
+    snprintf(stage, sizeof stage, "step %zu loss %.3g", step, loss);
+    double f = (double)step / (double)g->steps;
+    if (g->time_limit > 0) f = fmax(f, (cli_now() - g->line.start) / g->time_limit);
+    cli_progress_cb(&g->line, stage, fmin(f, 1.0));
+}
+
+/* The --optimizer path: train, save with the same file kinds as sampling
+ * (meta "trained_by": "gradient"), report. */
+static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
+                          const hrf_dataset *pairs, int odenet, int correct, const char *out,
+                          int json, int quiet) {
+    const char *C = "train";
+    hrf_gd_params p = *gp;
+    gd_progress prog;
+    cli_progress_init(&prog.line, quiet);
+    prog.steps = p.steps;
+    prog.time_limit = p.time_limit_seconds;
+    p.progress = gd_progress_cb;
+    p.progress_user = &prog;
+    hrf_hnn *model = NULL;
+    hrf_odenet *ode = NULL;
+    hrf_gd_report rep;
+    int rc = odenet ? hrf_gd_train_odenet(&p, data, &ode, &rep)
+                    : hrf_gd_train_hnn(&p, data, &model, &rep);
+    cli_progress_done(&prog.line);
+    if (rc) return cli_lib_error(C, rc);
+    if (correct && ((rc = hrf_hnn_set_correction(model, pairs->h)) ||
+                    (rc = hrf_hnn_pin(model, pairs->x0, pairs->H0)))) {
+        hrf_hnn_free(model);
+        return cli_lib_error(C, rc);
+    }
+    /* Model meta: how it was made (no timings; with --time-limit the number
+     * of steps, and so the file, depends on the machine). */
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "trained_by", "gradient");
+    cJSON_AddStringToObject(extra, "optimizer", p.optimizer->name);
+    cJSON_AddNumberToObject(extra, "lr", p.optim.lr);
+    cJSON_AddNumberToObject(extra, "weight_decay", p.optim.weight_decay);
+    cJSON_AddNumberToObject(extra, "steps", (double)rep.steps);
+    cJSON_AddNumberToObject(extra, "batch", (double)rep.batch);
+    cJSON_AddBoolToObject(extra, "shuffle", p.shuffle);
+    cJSON_AddStringToObject(extra, "init", "pytorch");
+    cJSON_AddNumberToObject(extra, "seed", (double)p.seed);
+    cJSON_AddNumberToObject(extra, "n_train", (double)data->n);
+    const hrf_dataset *src = pairs ? pairs : data;
+    if (src->meta) {
+        const cJSON *sys = cJSON_GetObjectItemCaseSensitive(src->meta, "system");
+        const cJSON *par = cJSON_GetObjectItemCaseSensitive(src->meta, "params");
+        if (cJSON_IsString(sys)) cJSON_AddStringToObject(extra, "system", sys->valuestring);
+        if (cJSON_IsObject(par)) cJSON_AddItemToObject(extra, "params", cJSON_Duplicate(par, 1));
+    }
+    if (pairs) {
+        cJSON_AddBoolToObject(extra, "pairs", 1);
+        cJSON_AddNumberToObject(extra, "h", pairs->h);
+        cJSON_AddStringToObject(extra, "fitted_through", "symplectic_euler");
+    }
+    rc = odenet ? hrf_odenet_save(ode, out, extra) : hrf_hnn_save(model, out, extra);
+    cJSON_Delete(extra);
+    hrf_hnn_free(model);
+    hrf_odenet_free(ode);
+    if (rc) return cli_lib_error(C, rc);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "output", out);
+        cJSON_AddStringToObject(o, "model", odenet ? "odenet" : "hnn");
+        cJSON_AddStringToObject(o, "trained_by", "gradient");
+        cJSON_AddBoolToObject(o, "pairs", pairs != NULL);
+        if (pairs) cJSON_AddNumberToObject(o, "h", pairs->h);
+        cJSON_AddBoolToObject(o, "corrected", correct);
+        cJSON_AddNumberToObject(o, "fit_seconds", rep.total_seconds);
+        cJSON_AddNumberToObject(o, "train_seconds", rep.train_seconds);
+        cJSON_AddNumberToObject(o, "step_seconds",
+                                rep.steps ? rep.train_seconds / (double)rep.steps : 0.0);
+        cJSON_AddStringToObject(o, "optimizer", p.optimizer->name);
+        cJSON_AddNumberToObject(o, "lr", p.optim.lr);
+        cJSON_AddNumberToObject(o, "weight_decay", p.optim.weight_decay);
+        cJSON_AddNumberToObject(o, "batch", (double)rep.batch);
+        cJSON_AddBoolToObject(o, "shuffle", p.shuffle);
+        cJSON_AddNumberToObject(o, "steps", (double)rep.steps);
+        cJSON_AddNumberToObject(o, "steps_requested", (double)p.steps);
+        cJSON_AddBoolToObject(o, "stopped_early", rep.stopped_early);
+        cJSON_AddNumberToObject(o, "evals", (double)rep.evals);
+        cJSON_AddNumberToObject(o, "initial_loss", rep.initial_loss);
+        cJSON_AddNumberToObject(o, "final_loss", rep.final_loss);
+        cJSON_AddNumberToObject(o, "full_loss", rep.full_loss);
+        cJSON_AddNumberToObject(o, "width", (double)p.width);
+        cJSON_AddNumberToObject(o, "seed", (double)p.seed);
+        cJSON_AddNumberToObject(o, "n_train", (double)data->n);
+        cJSON_AddNumberToObject(o, "dim", (double)data->dim);
+        cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
+        cli_print_json(o);
+    } else if (!quiet) {
+        fprintf(stderr,
+                "hamrf train: %s%s width %zu on %zu points: %zu steps of %zu points in %.3f s "
+                "(%.3g ms/step), loss %.3g -> %.3g (all points)\n",
+                odenet ? "odenet " : "", p.optimizer->name, p.width, data->n, rep.steps, rep.batch,
+                rep.train_seconds, rep.steps ? 1e3 * rep.train_seconds / (double)rep.steps : 0.0,
+                rep.initial_loss, rep.full_loss);
+        if (rep.stopped_early)
+            fprintf(stderr, "hamrf train: stopped by --time-limit after %zu of %zu steps\n",
+                    rep.steps, p.steps);
+        fprintf(stderr, "hamrf train: wrote %s\n", out);
+    }
+    return CLI_OK;
+}
 
 int cmd_train(int argc, char **argv) {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
@@ -63,12 +202,27 @@ int cmd_train(int argc, char **argv) {
                                          {"model", required_argument, 0, 'M'},
                                          {"help", no_argument, 0, 'h'},
                                          {"correct", no_argument, 0, 'C'},
+                                         {"optimizer", required_argument, 0, 'O'},
+                                         {"lr", required_argument, 0, 'L'},
+                                         {"batch", required_argument, 0, 'B'},
+                                         {"steps", required_argument, 0, 'N'},
+                                         {"weight-decay", required_argument, 0, 'W'},
+                                         {"shuffle", no_argument, 0, 'F'},
+                                         {"time-limit", required_argument, 0, 't'},
                                          {0, 0, 0, 0}};
     const char *C = "train";
     const char *data_path = NULL, *out = NULL;
     int json = 0, quiet = 0, rc, odenet = 0, correct = 0;
     hrf_hnn_params hp;
     hrf_hnn_params_default(&hp);
+    /* Gradient training: options are collected first, applied after parsing
+     * (--lr may come before --optimizer). The first option of each kind is
+     * remembered to name it in a conflict. */
+    const hrf_optimizer_type *opt_type = NULL;
+    const char *sampling_opt = NULL, *gradient_opt = NULL;
+    double lr_opt = NAN, weight_decay = NAN, time_limit = 0.0;
+    size_t steps = 1000, batch = 2048;
+    int batch_set = 0, shuffle = 0;
     opterr = 0;
     optind = 1;
     int c;
@@ -90,20 +244,25 @@ int cmd_train(int argc, char **argv) {
             if (cli_parse_size(C, "width", optarg, &hp.width)) return CLI_USAGE;
             break;
         case 's':
+            if (!sampling_opt) sampling_opt = "--sampler";
             if (hrf_sampler_find(optarg, &hp.sampler))
                 return cli_usage_error(C, "%s", hrf_last_error());
             break;
         case 'v':
+            if (!sampling_opt) sampling_opt = "--solver";
             if (hrf_solver_find(optarg, &hp.lstsq.solver))
                 return cli_usage_error(C, "%s", hrf_last_error());
             break;
         case 'r':
+            if (!sampling_opt) sampling_opt = "--rcond";
             if (cli_parse_double(C, "rcond", optarg, &hp.lstsq.rcond)) return CLI_USAGE;
             break;
         case 'l':
+            if (!sampling_opt) sampling_opt = "--ridge";
             if (cli_parse_double(C, "ridge", optarg, &hp.lstsq.ridge)) return CLI_USAGE;
             break;
         case 'f':
+            if (!sampling_opt) sampling_opt = "--refine";
             if (!strcmp(optarg, "0")) {
                 hp.lstsq.refine_max = hp.lstsq.stream_refine_max = 0;
             } else {
@@ -113,15 +272,19 @@ int cmd_train(int argc, char **argv) {
             }
             break;
         case 'E':
+            if (!sampling_opt) sampling_opt = "--elm-range";
             if (cli_parse_range(C, "elm-range", optarg, &hp.elm_lo, &hp.elm_hi)) return CLI_USAGE;
             break;
         case 'A':
+            if (!sampling_opt) sampling_opt = "--allow-duplicates";
             hp.resample_duplicates = 0;
             break;
         case 'R':
+            if (!sampling_opt) sampling_opt = "--reduce";
             hp.lstsq.use_reduce = 1;
             break;
         case 'e':
+            if (!sampling_opt) sampling_opt = "--equilibrate";
             hp.lstsq.equilibrate = 1;
             break;
         case 'S':
@@ -132,6 +295,38 @@ int cmd_train(int argc, char **argv) {
             break;
         case 'C':
             correct = 1;
+            break;
+        case 'O':
+            if (hrf_optimizer_find(optarg, &opt_type))
+                return cli_usage_error(C, "%s", hrf_last_error());
+            break;
+        case 'L':
+            if (!gradient_opt) gradient_opt = "--lr";
+            if (cli_parse_double(C, "lr", optarg, &lr_opt)) return CLI_USAGE;
+            break;
+        case 'W':
+            if (!gradient_opt) gradient_opt = "--weight-decay";
+            if (cli_parse_double(C, "weight-decay", optarg, &weight_decay)) return CLI_USAGE;
+            break;
+        case 'N':
+            if (!gradient_opt) gradient_opt = "--steps";
+            if (cli_parse_size(C, "steps", optarg, &steps)) return CLI_USAGE;
+            break;
+        case 'B':
+            if (!gradient_opt) gradient_opt = "--batch";
+            if (!strcmp(optarg, "0"))
+                batch = 0;
+            else if (cli_parse_size(C, "batch", optarg, &batch))
+                return CLI_USAGE;
+            batch_set = 1;
+            break;
+        case 'F':
+            if (!gradient_opt) gradient_opt = "--shuffle";
+            shuffle = 1;
+            break;
+        case 't':
+            if (!gradient_opt) gradient_opt = "--time-limit";
+            if (cli_parse_double(C, "time-limit", optarg, &time_limit)) return CLI_USAGE;
             break;
         case 'o':
             out = optarg;
@@ -152,7 +347,33 @@ int cmd_train(int argc, char **argv) {
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
     if (!data_path) return cli_usage_error(C, "--data FILE is required");
     if (!out) return cli_usage_error(C, "-o MODEL.npz is required");
-    const char *msg = odenet ? hrf_odenet_params_check(&hp) : hrf_hnn_params_check(&hp);
+    hrf_gd_params gp;
+    const char *msg;
+    if (opt_type) {
+        if (sampling_opt)
+            return cli_usage_error(C,
+                                   "%s applies to sampled training and conflicts with "
+                                   "--optimizer (gradient training)",
+                                   sampling_opt);
+        hrf_gd_params_default(&gp);
+        gp.optimizer = opt_type;
+        hrf_optim_params_default(opt_type, &gp.optim);
+        if (!isnan(lr_opt)) gp.optim.lr = lr_opt;
+        if (!isnan(weight_decay)) gp.optim.weight_decay = weight_decay;
+        gp.steps = steps;
+        gp.batch = batch_set ? batch : opt_type->full_batch ? 0 : batch;
+        gp.shuffle = shuffle;
+        gp.time_limit_seconds = time_limit;
+        gp.seed = hp.seed;
+        gp.width = hp.width;
+        gp.act = hp.act;
+        msg = hrf_gd_params_check(&gp);
+    } else {
+        if (gradient_opt)
+            return cli_usage_error(C, "%s needs --optimizer NAME (gradient training)",
+                                   gradient_opt);
+        msg = odenet ? hrf_odenet_params_check(&hp) : hrf_hnn_params_check(&hp);
+    }
     if (msg) return cli_usage_error(C, "%s", msg);
 
     hrf_dataset *data = NULL;
@@ -178,6 +399,12 @@ int cmd_train(int argc, char **argv) {
                                "--correct needs trajectory pairs (hamrf generate --pairs), but "
                                "%s has no entry x1",
                                data_path);
+    }
+    if (opt_type) {
+        int r = train_gradient(&gp, data, pairs, odenet, correct, out, json, quiet);
+        hrf_dataset_free(data);
+        hrf_dataset_free(pairs);
+        return r;
     }
     cli_progress prog;
     cli_progress_init(&prog, quiet);

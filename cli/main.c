@@ -17,6 +17,7 @@ static const char usage[] =
     "  train      fit a sampled Hamiltonian neural network (one least-squares solve)\n"
     "  eval       errors of a model on a data set\n"
     "  rollout    integrate a model from initial states (trajectories, energy drift)\n"
+    "  reproduce  run the papers' experiments and print our numbers beside theirs\n"
     "\n"
     "'hamrf <command> --help' shows the options of a command.\n"
     "Exit status: 0 success, 2 usage error, 1 any other failure.\n";
@@ -46,11 +47,8 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"systems", cmd_systems},
-                {"generate", cmd_generate},
-                {"train", cmd_train},
-                {"eval", cmd_eval},
-                {"rollout", cmd_rollout}};
+    } cmds[] = {{"systems", cmd_systems}, {"generate", cmd_generate}, {"train", cmd_train},
+                {"eval", cmd_eval},       {"rollout", cmd_rollout},   {"reproduce", cmd_reproduce}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "hamrf: unknown command '%s'\n\n%s", cmd, usage);

@@ -560,6 +560,26 @@ bad "rollout solve-max 0" 2 traj2.npz 'solve-max' -- rollout --model corr.npz --
 bad "rollout rtol negative" 2 traj2.npz 'rtol' -- rollout --model corr.npz --x0=1,0 --dt 0.1 --steps 3 --rtol -1 -o traj2.npz
 bad "rollout model is a data set" 1 traj2.npz 'flow\.npz' 'model' -- rollout --model flow.npz --x0=1,0 --dt 0.1 --steps 3 -o traj2.npz
 
+# Gradient training (train --optimizer, hamrf/baseline.h): names, conflicts
+# with the sampling options, and a tiny run whose model eval and rollout read.
+bad "optimizer unknown" 2 gd.npz 'nope' 'adam' -- train --data pend.npz --optimizer nope -o gd.npz
+bad "lr without optimizer" 2 gd.npz '--lr' '--optimizer' -- train --data pend.npz --lr 1e-3 -o gd.npz
+bad "steps without optimizer" 2 gd.npz '--steps' '--optimizer' -- train --data pend.npz --steps 5 -o gd.npz
+bad "optimizer with sampler" 2 gd.npz '--sampler' '--optimizer' -- train --data pend.npz --optimizer adam --sampler swim -o gd.npz
+bad "optimizer with solver" 2 gd.npz '--solver' -- train --data pend.npz --optimizer sgd --solver qr -o gd.npz
+bad "optimizer lr negative" 2 gd.npz 'lr' -- train --data pend.npz --optimizer adam --lr -1 -o gd.npz
+bad "optimizer steps 0" 2 gd.npz 'steps' -- train --data pend.npz --optimizer adam --steps 0 -o gd.npz
+good "train --optimizer adam" train --data pend.npz --optimizer adam --steps 20 --width 20 --batch 64 -o gd.npz
+good "eval gradient-trained hnn" eval --model gd.npz --data pend_test.npz
+good "rollout gradient-trained hnn" rollout --model gd.npz --x0=0.5,0 --dt 0.05 --steps 10 -o gd_traj.npz
+good "train --optimizer odenet" train --data pend.npz --model odenet --optimizer adam --steps 10 --width 20 --shuffle -o gd_ode.npz
+good "eval gradient-trained odenet" eval --model gd_ode.npz --data pend_test.npz
+"$PY" - <<'PYEOF' && pass || fail "gradient-trained model: meta lacks trained_by or optimizer"
+import sys, zipfile
+meta = zipfile.ZipFile("gd.npz").read("meta").decode()
+sys.exit(0 if '"trained_by":"gradient"' in meta and '"optimizer":"adam"' in meta else 1)
+PYEOF
+
 # --help of each command: exit 0, text on stdout, nothing on stderr.
 for c in systems generate train eval rollout; do
     run $c --help

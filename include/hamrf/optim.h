@@ -18,14 +18,25 @@ typedef int (*hrf_loss_fn)(void *ctx, const double *theta, double *loss, double 
 
 typedef struct hrf_optim_params {
     double lr;           /* learning rate */
-    double weight_decay; /* L2 penalty (decoupled for AdamW) */
+    double weight_decay; /* L2 penalty: coupled (grad += wd θ) except AdamW and
+                            Adafactor, decoupled (θ *= 1 - lr wd) as in PyTorch;
+                            must be 0 for Rprop and L-BFGS (PyTorch has none) */
     double momentum;     /* SGD momentum / NAdam momentum_decay, see docs */
     double beta1, beta2; /* Adam family; RMSprop's alpha in beta2; Adadelta's rho in beta2 */
-    double eps;
+    double eps;          /* Adafactor: eps1 (PyTorch None = DBL_EPSILON) */
+    double dampening;    /* SGD with momentum (default 0; Nesterov needs 0) */
+    /* Adagrad */
+    double lr_decay;            /* default 0 */
+    double initial_accumulator; /* initial_accumulator_value, default 0 */
+    /* Adafactor */
+    double beta2_decay; /* default -0.8 */
+    double eps2;        /* default 1e-3 */
+    double clip_d;      /* clipping threshold d, default 1 */
     /* Rprop */
     double eta_minus, eta_plus, step_min, step_max;
     /* L-BFGS */
     int max_iter;          /* inner iterations per step (PyTorch max_iter, default 20) */
+    int max_eval;          /* closure evaluations per step; 0 (default): max_iter*5/4 */
     int history;           /* history size (default 100) */
     double tolerance_grad; /* default 1e-7 */
     double tolerance_change; /* default 1e-9 */

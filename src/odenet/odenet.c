@@ -105,6 +105,32 @@ static void update_products(hrf_odenet *m) {
                 m->P[(k * dim + a) * dim + c] = m->C[k * dim + a] * m->W[k * dim + c];
 }
 
+int hrf_odenet_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
+                           const double *b, const double *C, const double *C0, hrf_odenet **out) {
+    *out = NULL;
+    if (width == 0 || dim == 0 || dim % 2)
+        return hrf_error(HRF_EINVAL,
+                         "a network needs width > 0 and an even input dimension > 0 "
+                         "(got width %zu, dim %zu)",
+                         width, dim);
+    for (size_t i = 0; i < width * dim; i++)
+        if (!isfinite(W[i]) || !isfinite(C[i]))
+            return hrf_error(HRF_EDATA, "W or C has a non-finite entry %zu", i);
+    for (size_t k = 0; k < width; k++)
+        if (!isfinite(b[k])) return hrf_error(HRF_EDATA, "b has a non-finite entry %zu", k);
+    for (size_t a = 0; a < dim; a++)
+        if (!isfinite(C0[a])) return hrf_error(HRF_EDATA, "C0 has a non-finite entry %zu", a);
+    hrf_odenet *m = odenet_alloc(dim, width, act ? act : &hrf_activation_tanh);
+    if (!m) return hrf_error(HRF_ENOMEM, "out of memory for a width-%zu ODE-net", width);
+    memcpy(m->W, W, width * dim * sizeof *W);
+    memcpy(m->b, b, width * sizeof *b);
+    memcpy(m->C, C, width * dim * sizeof *C);
+    memcpy(m->C0, C0, dim * sizeof *C0);
+    update_products(m);
+    *out = m;
+    return HRF_OK;
+}
+
 void hrf_odenet_free(hrf_odenet *m) {
     if (!m) return;
     free(m->slab);

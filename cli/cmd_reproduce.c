@@ -1,0 +1,304 @@
+/* hamrf reproduce: run the papers' experiments and print our numbers beside
+ * the published ones (REFERENCE_RESULTS.md); tables on stdout, optional CSV
+ * and JSON files. The experiments themselves are library code
+ * (src/reproduce/). */
+#include "cli.h"
+
+#include "hamrf/reproduce.h"
+#include "hamrf/status.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char help[] =
+    "usage: hamrf reproduce [paper1] [--quick | --full] [--only EXPERIMENT] [--no-adam]\n"
+    "                       [--adam-seconds S] [--seed S] [--threads N] [--out DIR] [--json]\n"
+    "Runs the experiments of the source papers on this machine and prints, per experiment,\n"
+    "our error and fit time beside the paper's error, and each sampler's speed-up over the\n"
+    "Adam-trained network measured in this run (Adam time / fit time). Without a paper name\n"
+    "every implemented paper runs (paper1: RF-HNN).\n"
+    "  --quick            reduced sizes (each table says which); under 10 minutes on 2 cores\n"
+    "                     (default)\n"
+    "  --full             the paper's sizes and Adam step counts (hours)\n"
+    "  --only NAME        one experiment: pendulum_width, pendulum_frequency, lotka_volterra,\n"
+    "                     double_pendulum, henon_heiles, error_correction, energy\n"
+    "  --no-adam          skip the Adam baselines (no speed-ups)\n"
+    "  --adam-seconds S   time budget of each Adam baseline (quick default: 120x the slowest\n"
+    "                     sampler, 60..360 s; full: none)\n"
+    "  --seed S           seed of data, samplers and Adam (default 1)\n"
+    "  --threads N        threads (default: all cores)\n"
+    "  --out DIR          also write DIR/paper1.csv and DIR/paper1.json (atomically)\n"
+    "  --json             one JSON object on stdout instead of the tables\n"
+    "  --quiet            no progress line\n";
+
+typedef struct {
+    int json, quiet;
+    const char *last_exp;
+    cJSON *rows; /* array of every row, for --json and --out */
+    cli_progress prog;
+} repro_state;
+
+static cJSON *num_or_null(double v) {
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static void on_progress(void *user, const char *what) {
+    repro_state *st = user;
+    cli_progress_cb(&st->prog, what, 0.0);
+}
+
+static void fmt_num(char *buf, size_t len, double v, const char *fmt) {
+    if (isfinite(v))
+        snprintf(buf, len, fmt, v);
+    else
+        snprintf(buf, len, "-");
+}
+
+static void on_row(void *user, const hrf_repro_row *r) {
+    repro_state *st = user;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "experiment", r->experiment);
+    cJSON_AddStringToObject(o, "config", r->config);
+    cJSON_AddStringToObject(o, "method", r->method);
+    cJSON_AddStringToObject(o, "metric", r->metric);
+    cJSON_AddItemToObject(o, "value", num_or_null(r->value));
+    cJSON_AddItemToObject(o, "paper", num_or_null(r->paper));
+    cJSON_AddItemToObject(o, "seconds", num_or_null(r->seconds));
+    cJSON_AddItemToObject(o, "adam_seconds", num_or_null(r->adam_seconds));
+    cJSON_AddItemToObject(o, "speedup_vs_adam", num_or_null(r->speedup));
+    cJSON_AddStringToObject(o, "note", r->note);
+    cJSON_AddStringToObject(o, "title", r->title);
+    cJSON_AddItemToArray(st->rows, o);
+    if (st->json) return;
+    cli_progress_done(&st->prog);
+    if (!st->last_exp || strcmp(st->last_exp, r->experiment) != 0) {
+        st->last_exp = r->experiment;
+        printf("\n== %s: %s\n", r->experiment, r->title);
+        printf("%-22s %-12s %-13s %10s %10s %7s %9s %9s  %s\n", "config", "method", "metric",
+               "ours", "paper", "ratio", "fit s", "vs Adam", "note");
+    }
+    char v[32], pp[32], ratio[32], secs[32], sp[32];
+    fmt_num(v, sizeof v, r->value,
+            strcmp(r->metric, "slope") && strcmp(r->metric, "drift_growth") ? "%.3e" : "%.3f");
+    fmt_num(pp, sizeof pp, r->paper, strcmp(r->metric, "slope") ? "%.3e" : "%.3f");
+    fmt_num(ratio, sizeof ratio, isfinite(r->paper) && r->paper != 0 ? r->value / r->paper : NAN,
+            "%.2f");
+    fmt_num(secs, sizeof secs, r->seconds, "%.3f");
+    fmt_num(sp, sizeof sp, r->speedup, "%.0fx");
+    printf("%-22s %-12s %-13s %10s %10s %7s %9s %9s  %s\n", r->config, r->method, r->metric, v, pp,
+           ratio, secs, sp, r->note);
+    fflush(stdout);
+}
+
+/* Writes `text` to path atomically (temporary file in the same folder, then rename). */
+static int write_atomic(const char *path, const char *text) {
+    size_t len = strlen(path) + 32;
+    char *tmp = malloc(len);
+    if (!tmp) return -1;
+    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (!ok) {
+        fprintf(stderr, "hamrf reproduce: error: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+/* CSV field: quoted, with doubled quotes. */
+static void csv_field(char **buf, size_t *len, size_t *cap, const char *s, int last) {
+    size_t need = 2 * strlen(s) + 4;
+    if (*len + need >= *cap) {
+        *cap = 2 * (*cap + need);
+        *buf = realloc(*buf, *cap);
+    }
+    char *p = *buf + *len;
+    *p++ = '"';
+    for (; *s; s++) {
+        if (*s == '"') *p++ = '"';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    *p++ = last ? '\n' : ',';
+    *len = (size_t)(p - *buf);
+    (*buf)[*len] = '\0';
+}
+
+static char *rows_csv(const cJSON *rows) {
+    static const char *const cols[] = {"experiment",      "config", "method",  "metric",
+                                       "value",           "paper",  "seconds", "adam_seconds",
+                                       "speedup_vs_adam", "note"};
+    const int nc = sizeof cols / sizeof *cols;
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    buf[0] = '\0';
+    for (int c = 0; c < nc; c++)
+        csv_field(&buf, &len, &cap, cols[c], c == nc - 1);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows) {
+        for (int c = 0; c < nc; c++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, cols[c]);
+            char num[64] = "";
+            const char *s = num;
+            if (cJSON_IsString(v))
+                s = v->valuestring;
+            else if (cJSON_IsNumber(v))
+                snprintf(num, sizeof num, "%.17g", v->valuedouble);
+            csv_field(&buf, &len, &cap, s, c == nc - 1);
+            if (!buf) return NULL;
+        }
+    }
+    return buf;
+}
+
+int cmd_reproduce(int argc, char **argv) {
+    static const struct option opts[] = {{"quick", no_argument, 0, 'q'},
+                                         {"full", no_argument, 0, 'f'},
+                                         {"only", required_argument, 0, 'O'},
+                                         {"no-adam", no_argument, 0, 'N'},
+                                         {"adam-seconds", required_argument, 0, 'A'},
+                                         {"seed", required_argument, 0, 'S'},
+                                         {"threads", required_argument, 0, 'T'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'Q'},
+                                         {"scale-down", required_argument, 0, 'D'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *C = "reproduce";
+    const char *out_dir = NULL;
+    int quick = 0, full = 0, c;
+    repro_state st = {0};
+    hrf_repro_params rp;
+    hrf_repro_params_default(&rp);
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q':
+            quick = 1;
+            break;
+        case 'f':
+            full = 1;
+            break;
+        case 'O':
+            rp.only = optarg;
+            break;
+        case 'N':
+            rp.adam = 0;
+            break;
+        case 'A':
+            if (cli_parse_double(C, "adam-seconds", optarg, &rp.adam_seconds)) return CLI_USAGE;
+            if (!(rp.adam_seconds > 0))
+                return cli_usage_error(C, "--adam-seconds must be > 0, got '%s'", optarg);
+            break;
+        case 'S':
+            if (cli_parse_u64(C, "seed", optarg, &rp.seed)) return CLI_USAGE;
+            break;
+        case 'T':
+            if (cli_parse_threads(C, optarg)) return CLI_USAGE;
+            break;
+        case 'D': /* undocumented: shrink the data sets for tests */
+            if (cli_parse_size(C, "scale-down", optarg, &rp.scale_down)) return CLI_USAGE;
+            if (rp.scale_down == 0) return cli_usage_error(C, "--scale-down must be >= 1");
+            break;
+        case 'o':
+            out_dir = optarg;
+            break;
+        case 'j':
+            st.json = 1;
+            break;
+        case 'Q':
+            st.quiet = 1;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return CLI_OK;
+        default:
+            return cli_unknown_option(C, argv, optind, optopt);
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (strcmp(argv[optind], "paper1") != 0)
+            return cli_usage_error(C, "unknown paper '%s' (implemented: paper1)", argv[optind]);
+    }
+    if (quick && full) return cli_usage_error(C, "--quick and --full exclude each other");
+    rp.full = full;
+    if (rp.only) {
+        int ok = 0;
+        for (const char *const *e = hrf_repro_paper1_experiments(); *e; e++)
+            ok |= !strcmp(*e, rp.only);
+        if (!ok) return cli_usage_error(C, "--only: unknown experiment '%s' (see --help)", rp.only);
+    }
+    if (out_dir) {
+        struct stat sb;
+        if (stat(out_dir, &sb) != 0 && mkdir(out_dir, 0777) != 0) {
+            fprintf(stderr, "hamrf reproduce: error: cannot create --out folder %s: %s\n", out_dir,
+                    strerror(errno));
+            return CLI_FAIL;
+        }
+        if (stat(out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "hamrf reproduce: error: --out %s is not a folder\n", out_dir);
+            return CLI_FAIL;
+        }
+    }
+    st.rows = cJSON_CreateArray();
+    cli_progress_init(&st.prog, st.quiet || st.json);
+    rp.row = on_row;
+    rp.progress = on_progress;
+    rp.user = &st;
+    if (!st.json)
+        printf(
+            "hamrf reproduce paper1 (%s): RF-HNN, Rahma, Datar, Dietrich 2024; paper values from "
+            "REFERENCE_RESULTS.md (mean of 10 runs); ours: one seed (%llu), this machine.\n"
+            "ratio = ours / paper; 'vs Adam' = Adam's training time / this fit's time, both "
+            "measured in this run.\n",
+            full ? "full" : "quick", (unsigned long long)rp.seed);
+    double t0 = cli_now();
+    int rc = hrf_reproduce_paper1(&rp);
+    double secs = cli_now() - t0;
+    cli_progress_done(&st.prog);
+    if (rc) {
+        cJSON_Delete(st.rows);
+        return cli_lib_error(C, rc);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "paper", "paper1");
+    cJSON_AddStringToObject(o, "mode", full ? "full" : "quick");
+    cJSON_AddNumberToObject(o, "seed", (double)rp.seed);
+    cJSON_AddNumberToObject(o, "seconds", secs);
+    cJSON_AddItemToObject(o, "rows", st.rows);
+    int status = CLI_OK;
+    if (out_dir) {
+        size_t len = strlen(out_dir) + 32;
+        char *path = malloc(len);
+        char *json = cJSON_PrintUnformatted(o), *csv = rows_csv(st.rows);
+        if (!path || !json || !csv) {
+            fprintf(stderr, "hamrf reproduce: error: out of memory\n");
+            status = CLI_FAIL;
+        } else {
+            snprintf(path, len, "%s/paper1.json", out_dir);
+            if (write_atomic(path, json)) status = CLI_FAIL;
+            snprintf(path, len, "%s/paper1.csv", out_dir);
+            if (write_atomic(path, csv)) status = CLI_FAIL;
+        }
+        free(path), free(json), free(csv);
+    }
+    if (st.json) {
+        cli_print_json(o);
+    } else {
+        printf("\ntotal %.1f s\n", secs);
+        cJSON_Delete(o);
+    }
+    return status;
+}

@@ -1,0 +1,50 @@
+/* `hamrf reproduce`: the experiments of the source papers, run on this
+ * machine, each result reported as one row beside the published number
+ * (REFERENCE_RESULTS.md). The library runs the experiments and hands every
+ * row to a callback; the command line prints tables and writes CSV/JSON. */
+#ifndef HAMRF_REPRODUCE_H
+#define HAMRF_REPRODUCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hrf_repro_row {
+    const char *experiment; /* e.g. "pendulum_width" */
+    const char *title;      /* one line describing the experiment (same for all its rows) */
+    char config[96];        /* e.g. "width 1000" */
+    char method[32];        /* "elm", "uswim", "aswim", "swim", "adam", "corrected", ... */
+    const char *metric;     /* "rel_l2_H", "energy_drift", "slope", ... */
+    double value;           /* our measurement of `metric` */
+    double paper;           /* the published value, NaN when there is none */
+    double seconds;         /* training (fit) time of this row, NaN when not a fit */
+    double adam_seconds;    /* training time of the Adam baseline of this config, or NaN */
+    double speedup;         /* adam_seconds / seconds, or NaN */
+    char note[160];         /* e.g. the solver used, Adam's steps */
+} hrf_repro_row;
+
+typedef void (*hrf_repro_row_fn)(void *user, const hrf_repro_row *row);
+typedef void (*hrf_repro_progress_fn)(void *user, const char *what);
+
+typedef struct hrf_repro_params {
+    int full;            /* 0: --quick (reduced sizes, stated in each title); 1: the paper's sizes */
+    const char *only;    /* run only this experiment (name), or NULL for all */
+    int adam;            /* 1 (default): run the Adam baselines */
+    double adam_seconds; /* time budget of each Adam baseline; 0 = the mode's default
+                            (quick 60 s; full: none, the paper's step counts) */
+    size_t scale_down;   /* ≥ 1: divide point counts by this (tests); default 1 */
+    uint64_t seed;       /* default 1 */
+    hrf_repro_row_fn row;
+    hrf_repro_progress_fn progress; /* may be NULL */
+    void *user;
+} hrf_repro_params;
+
+void hrf_repro_params_default(hrf_repro_params *p);
+
+/* The experiment names of paper 1, NULL-terminated. */
+const char *const *hrf_repro_paper1_experiments(void);
+
+/* Runs RF-HNN's experiments (REFERENCE_RESULTS.md, "RF-HNN"). HRF_ENOTFOUND
+ * for an unknown `only`; errors of the library calls otherwise. */
+int hrf_reproduce_paper1(const hrf_repro_params *p);
+
+#endif
