@@ -19,12 +19,13 @@ build: bootstrap $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@/usr/bin/python3 scripts/run_demo.py $(BUILD)/hamrf
+	@$(BUILD)/hamrf reproduce --quick
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
+	@sh scripts/bootstrap.sh --bench
 	@sh bench/run_all.sh $(BUILD)/hamrf
 
 format:

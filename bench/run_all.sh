@@ -6,10 +6,11 @@
 # the memory check (1 000 000 pendulum points, solver normal, peak RSS <= 1 GiB), on all
 # cores: OPENBLAS_NUM_THREADS and OMP_NUM_THREADS are unset. Extra arguments (e.g.
 # --quick, --seeds 3, --openblas-coretype SkylakeX) go to both bench_train.py runs.
-# Last, the rollout throughput benchmark (bench_rollout: 1, 100, 10 000 states batched
-# against the unbatched loop).
-# Results are saved next to the tool as bench_train.json, bench_memory.json and
-# bench_rollout.jsonl.
+# Then one Adam step of hamrf against PyTorch (bench_adam_step.py, needs Debian's
+# python3-torch, which `make bench` installs), and last the rollout throughput
+# benchmark (bench_rollout: 1, 100, 10 000 states batched against the unbatched loop).
+# Results are saved next to the tool as bench_train.json, bench_memory.json,
+# bench_adam_step.json and bench_rollout.jsonl.
 # Exit status: 0 when everything passes, else the worst status of the runs.
 set -u
 
@@ -34,6 +35,12 @@ rc=$?
 [ $rc -gt $status ] && status=$rc
 
 "$PY" "$HERE/bench_train.py" --hamrf "$HAMRF" --memory --json-out "$BUILD/bench_memory.json" "$@"
+rc=$?
+[ $rc -gt $status ] && status=$rc
+
+# The gradient baseline's honesty: one Adam step of ours vs PyTorch's (skips
+# without python3-torch).
+"$PY" "$HERE/bench_adam_step.py" --hamrf "$HAMRF" >"$BUILD/bench_adam_step.json"
 rc=$?
 [ $rc -gt $status ] && status=$rc
 

@@ -130,8 +130,11 @@ static int fit_eval(const hrf_repro_params *p, const char *sampler, size_t width
     return HRF_OK;
 }
 
-/* The Adam baseline: same width, batch 2048 (shuffled), lr 1e-3, at most
- * `steps` steps and `budget` seconds (0: none). */
+/* The Adam baseline: same width, full batch, lr 1e-3 (PyTorch's defaults), at
+ * most `steps` steps and `budget` seconds (0: none). Full batch because it
+ * reproduces the paper's Adam number: 15 000 full-batch steps on the
+ * pendulum give 2.48e-3 here against the paper's 2.17e-3, while 31 000
+ * shuffled steps of batch 2048 give 2.5e-2. */
 static int adam_eval(const hrf_repro_params *p, size_t width, size_t steps, double budget,
                      const hrf_dataset *tr, const hrf_dataset *te, double *err, double *secs,
                      char *note, size_t note_len) {
@@ -142,8 +145,7 @@ static int adam_eval(const hrf_repro_params *p, size_t width, size_t steps, doub
     hrf_optim_params_default(gp.optimizer, &gp.optim);
     gp.width = width;
     gp.steps = steps;
-    gp.batch = 2048;
-    gp.shuffle = 1;
+    gp.batch = 0; /* full batch */
     gp.seed = p->seed;
     gp.time_limit_seconds = budget;
     hrf_hnn *m = NULL;
@@ -154,7 +156,7 @@ static int adam_eval(const hrf_repro_params *p, size_t width, size_t steps, doub
     hrf_hnn_free(m);
     if (rc) return rc;
     *err = e.rel_l2_H, *secs = rep.train_seconds;
-    snprintf(note, note_len, "%zu steps of batch 2048%s, loss %.3g", rep.steps,
+    snprintf(note, note_len, "%zu full-batch steps%s, loss %.3g", rep.steps,
              rep.stopped_early ? " (time budget)" : "", rep.full_loss);
     return HRF_OK;
 }
