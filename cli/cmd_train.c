@@ -64,7 +64,7 @@ static const char help[] =
     "  --quiet            no progress line\n";
 
 /* Progress of gradient training through the shared progress line: the
- * stage shows the step and the latest mini-batch loss; the fraction is the
+ * stage shows the step, the latest mini-batch loss and the rate; the fraction is the
  * larger of the steps done and the time limit used. */
 typedef struct gd_progress {
     cli_progress line;
@@ -73,10 +73,9 @@ typedef struct gd_progress {
 } gd_progress;
 
 static void gd_progress_cb(void *user, size_t step, double loss, double rate) {
-    (void)rate;
     gd_progress *g = user;
-    char stage[48];
-    snprintf(stage, sizeof stage, "step %zu loss %.3g", step, loss);
+    char stage[80];
+    snprintf(stage, sizeof stage, "step %zu loss %.3g %.0f steps/s", step, loss, rate);
     double f = (double)step / (double)g->steps;
     if (g->time_limit > 0) f = fmax(f, (cli_now() - g->line.start) / g->time_limit);
     cli_progress_cb(&g->line, stage, fmin(f, 1.0));
