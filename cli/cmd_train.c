@@ -1,12 +1,16 @@
 /* hamrf train: sample the hidden layer, solve the outer layer, save the model
  * (an HNN, or with --model odenet the ODE-net baseline); with --optimizer,
  * train every parameter of the same network by gradient descent instead
- * (hamrf/baseline.h, MATH.md §7). */
+ * (hamrf/baseline.h, MATH.md §7). On a particle data set (kind "particles")
+ * it fits the sampled Hamiltonian graph network (--model hgn, hamrf/hgn.h,
+ * MATH.md §6.2). */
 #include "cli.h"
 
 #include "hamrf/baseline.h"
 #include "hamrf/dataset.h"
+#include "hamrf/hgn.h"
 #include "hamrf/hnn.h"
+#include "hamrf/npz.h"
 #include "hamrf/odenet.h"
 #include "hamrf/optim.h"
 #include "hamrf/status.h"
@@ -24,15 +28,23 @@ static const char help[] =
     "       hamrf train --data FILE.npz --optimizer NAME [--lr LR] [--batch B] [--steps N]\n"
     "                   [--weight-decay W] [--shuffle] [--time-limit S] [--model hnn|odenet]\n"
     "                   [--width M] [--seed S] -o MODEL.npz [--json]\n"
+    "       hamrf train --data PARTICLES.npz [--model hgn] [--mode pair|mp] [--edge-width M]\n"
+    "                   [--node-width M] [--kinetic-width M] [--no-kinetic-linear]\n"
+    "                   [--sampler NAME] [--solver NAME] [--seed S] -o MODEL.npz [--json]\n"
     "Fits a shallow network: sampled hidden layer, least-squares outer layer; with\n"
     "--optimizer, every parameter of the same network trained by gradient descent\n"
     "on the mean squared error of grad H (odenet: of dx/dt), the papers' baseline.\n"
     "On trajectory pairs (hamrf generate --pairs) the HNN is fitted so that one\n"
     "symplectic Euler step of size h maps each x to its x1.\n"
+    "On a particle data set (hamrf generate --system springs|benchmark_ring|lj) it fits\n"
+    "the sampled Hamiltonian graph network (hgn): shared edge and kinetic encoders,\n"
+    "sampled, and two least-squares solves (potential and kinetic part).\n"
     "  --data FILE        training data set (from 'hamrf generate')\n"
-    "  --model NAME       hnn (default): Hamiltonian network, dx/dt = J grad H_hat;\n"
-    "                     odenet: regresses dx/dt directly (the S-MLP baseline)\n"
-    "  --width M          hidden neurons (default 1000)\n"
+    "  --model NAME       hnn (default for box data sets): Hamiltonian network,\n"
+    "                     dx/dt = J grad H_hat; odenet: regresses dx/dt directly (the\n"
+    "                     S-MLP baseline); hgn (default for particle data sets): the\n"
+    "                     graph network, for any number of particles\n"
+    "  --width M          hidden neurons (default 1000; not hgn)\n"
     "  --sampler NAME     elm, uswim, swim (hnn: needs H in the data; odenet: weighs\n"
     "                     pairs by dx/dt), aswim (default)\n"
     "  --solver NAME      auto (default), svd, qr, normal\n"
@@ -48,6 +60,16 @@ static const char help[] =
     "                     H~ = H_hat + (h/2) grad_q H_hat . grad_p H_hat (O(h^2) instead of O(h))\n"
     "  --seed S           random seed (default 1; gradient training: initialisation\n"
     "                     and shuffling)\n"
+    "Graph network (--model hgn, particle data sets only):\n"
+    "  --mode NAME        pair (default): pairwise-additive potential; mp: message passing\n"
+    "  --edge-width M     edge-encoder neurons (default 200)\n"
+    "  --node-width M     node-update neurons (mode mp only)\n"
+    "  --kinetic-width M  kinetic-encoder neurons (default 50)\n"
+    "  --no-kinetic-linear  without the exact Newtonian feature sum |p|^2/(2m) in the\n"
+    "                     kinetic part (the sampled encoder alone, as in MATH.md 6.2)\n"
+    "  (--sampler, --solver, --rcond, --ridge, --refine, --reduce, --equilibrate,\n"
+    "   --allow-duplicates and --seed apply as above, to both solves; swim uses the\n"
+    "   data set's true pair potential)\n"
     "Gradient training (only with --optimizer; sampling options are then errors):\n"
     "  --optimizer NAME   sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam,\n"
     "                     adamw, adamax, nadam, radam, amsgrad, adafactor, rprop, lbfgs\n"
@@ -181,6 +203,131 @@ static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
     return CLI_OK;
 }
 
+/* The kind of data set in `path` (meta "kind"), or NULL when it cannot be
+ * read here (the loader then reports why); the string is owned by *meta. */
+static const char *data_kind(const char *path, cJSON **meta) {
+    hrf_npz *z = NULL;
+    *meta = NULL;
+    if (hrf_npz_open(path, &z)) {
+        hrf_clear_error();
+        return NULL;
+    }
+    int rc = hrf_npz_read_meta(z, NULL, meta);
+    hrf_npz_close(z);
+    if (rc) {
+        hrf_clear_error();
+        return NULL;
+    }
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(*meta, "kind");
+    return cJSON_IsString(k) ? k->valuestring : NULL;
+}
+
+/* One least-squares part of the graph network's fit, with the HNN's keys. */
+static cJSON *lstsq_json(const hrf_lstsq_report *lr) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "solver", hrf_solver_name(lr->used));
+    cJSON_AddStringToObject(o, "solver_reason", lr->reason);
+    if (lr->rank >= 0) cJSON_AddNumberToObject(o, "rank", lr->rank);
+    if (lr->used == HRF_SOLVER_NORMAL) {
+        cJSON_AddNumberToObject(o, "ridge_used", lr->ridge_used);
+        cJSON_AddNumberToObject(o, "refine_iterations", lr->iterations);
+    }
+    cJSON_AddNumberToObject(o, "rel_residual", lr->rel_residual);
+    cJSON_AddNumberToObject(o, "seconds", lr->seconds);
+    return o;
+}
+
+/* The graph-network path: load the particle data set, fit, save (meta: how
+ * it was made and the training system's description), report. */
+static int train_hgn(const hrf_hgn_params *gp, const char *data_path, const char *out, int json,
+                     int quiet) {
+    const char *C = "train";
+    hrf_pdata *d = NULL;
+    int rc = hrf_pdata_load(data_path, &d);
+    if (rc) return cli_lib_error(C, rc);
+    hrf_hgn *m = NULL;
+    hrf_hgn_fit_report rep;
+    if ((rc = hrf_hgn_fit(gp, d, &m, &rep))) {
+        hrf_pdata_free(d);
+        return cli_lib_error(C, rc);
+    }
+    /* Model meta: deterministic (no timings). "system" names the training
+     * system; "data_meta" is the training data set's own description
+     * (topology, shape, dim, n_particles, potential, masses or box ...). */
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "sampler", gp->sampler->name);
+    cJSON_AddStringToObject(extra, "solver_requested", hrf_solver_name(gp->lstsq.solver));
+    cJSON_AddStringToObject(extra, "solver_potential", hrf_solver_name(rep.lstsq_E.used));
+    if (!gp->joint)
+        cJSON_AddStringToObject(extra, "solver_kinetic", hrf_solver_name(rep.lstsq_K.used));
+    cJSON_AddNumberToObject(extra, "seed", (double)gp->seed);
+    cJSON_AddNumberToObject(extra, "rcond", gp->lstsq.rcond);
+    cJSON_AddNumberToObject(extra, "ridge", gp->lstsq.ridge);
+    cJSON_AddNumberToObject(extra, "refine", gp->lstsq.refine_max);
+    cJSON_AddBoolToObject(extra, "resample_duplicates", gp->resample_duplicates);
+    cJSON_AddNumberToObject(extra, "sample_points", (double)gp->sample_points);
+    cJSON_AddNumberToObject(extra, "n_snapshots", (double)d->S);
+    cJSON_AddNumberToObject(extra, "n_particles", (double)d->N);
+    cJSON_AddNumberToObject(extra, "dim", d->D);
+    cJSON *dm = d->meta ? cJSON_Duplicate(d->meta, 1) : cJSON_CreateObject();
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "format");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "kind");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "version");
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(dm, "system");
+    if (cJSON_IsString(sys)) cJSON_AddStringToObject(extra, "system", sys->valuestring);
+    cJSON_AddItemToObject(extra, "data_meta", dm);
+    rc = hrf_hgn_save(m, out, extra);
+    cJSON_Delete(extra);
+    if (rc) {
+        hrf_hgn_free(m);
+        hrf_pdata_free(d);
+        return cli_lib_error(C, rc);
+    }
+    const char *sname =
+        d->meta && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d->meta, "system"))
+            ? cJSON_GetObjectItemCaseSensitive(d->meta, "system")->valuestring
+            : NULL;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "output", out);
+        cJSON_AddStringToObject(o, "model", "hgn");
+        cJSON_AddStringToObject(o, "mode", hrf_hgn_mode_name(gp->mode));
+        cJSON_AddNumberToObject(o, "fit_seconds", rep.fit_seconds);
+        cJSON_AddNumberToObject(o, "sample_seconds", rep.sample_seconds);
+        cJSON_AddNumberToObject(o, "solve_seconds", rep.solve_seconds);
+        cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(gp->lstsq.solver));
+        cJSON_AddItemToObject(o, gp->joint ? "joint" : "potential", lstsq_json(&rep.lstsq_E));
+        if (!gp->joint) cJSON_AddItemToObject(o, "kinetic", lstsq_json(&rep.lstsq_K));
+        cJSON_AddNumberToObject(o, "edge_width", (double)gp->edge_width);
+        cJSON_AddNumberToObject(o, "kinetic_width", (double)gp->kinetic_width);
+        cJSON_AddBoolToObject(o, "kinetic_linear", hrf_hgn_kinetic_linear(m));
+        cJSON_AddStringToObject(o, "sampler", gp->sampler->name);
+        cJSON_AddNumberToObject(o, "seed", (double)gp->seed);
+        if (sname) cJSON_AddStringToObject(o, "system", sname);
+        cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
+        cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
+        cJSON_AddNumberToObject(o, "dim", d->D);
+        cJSON_AddNumberToObject(o, "edges", (double)rep.edges);
+        cJSON_AddNumberToObject(o, "passes", rep.passes);
+        cJSON_AddNumberToObject(o, "repeated_pairs", (double)rep.repeated_pairs);
+        cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
+        cli_print_json(o);
+    } else if (!quiet) {
+        fprintf(stderr,
+                "hamrf train: hgn %s %s edge width %zu, kinetic width %zu on %zu snapshots of %zu "
+                "particles (D = %d, %zu edges): fit %.3f s (solve %.3f s), solvers %s/%s, "
+                "relative residuals %.3g (potential), %.3g (kinetic)\n",
+                hrf_hgn_mode_name(gp->mode), gp->sampler->name, gp->edge_width, gp->kinetic_width,
+                d->S, d->N, d->D, rep.edges, rep.fit_seconds, rep.solve_seconds,
+                hrf_solver_name(rep.lstsq_E.used), hrf_solver_name(rep.lstsq_K.used),
+                rep.lstsq_E.rel_residual, rep.lstsq_K.rel_residual);
+        fprintf(stderr, "hamrf train: wrote %s\n", out);
+    }
+    hrf_hgn_free(m);
+    hrf_pdata_free(d);
+    return CLI_OK;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"width", required_argument, 0, 'w'},
@@ -208,12 +355,27 @@ int cmd_train(int argc, char **argv) {
                                          {"weight-decay", required_argument, 0, 'W'},
                                          {"shuffle", no_argument, 0, 'F'},
                                          {"time-limit", required_argument, 0, 't'},
+                                         {"mode", required_argument, 0, 1001},
+                                         {"edge-width", required_argument, 0, 1002},
+                                         {"node-width", required_argument, 0, 1003},
+                                         {"kinetic-width", required_argument, 0, 1004},
+                                         {"no-kinetic-linear", no_argument, 0, 1005},
                                          {0, 0, 0, 0}};
     const char *C = "train";
     const char *data_path = NULL, *out = NULL;
     int json = 0, quiet = 0, rc, odenet = 0, correct = 0;
     hrf_hnn_params hp;
     hrf_hnn_params_default(&hp);
+    /* The graph network: its own parameters; the sampling and solver
+     * options below set both structs. model_given: --model was named (the
+     * default depends on the data set's kind); hgn_opt / width_opt: the
+     * first option that applies only to the graph network / only to the
+     * HNN and ODE-net, to name it in a conflict. */
+    hrf_hgn_params gn;
+    hrf_hgn_params_default(&gn);
+    int hgn = 0, model_given = 0;
+    size_t node_width = 0;
+    const char *hgn_opt = NULL, *width_opt = NULL;
     /* Gradient training: options are collected first, applied after parsing
      * (--lr may come before --optimizer). The first option of each kind is
      * remembered to name it in a conflict. */
@@ -233,32 +395,40 @@ int cmd_train(int argc, char **argv) {
             break;
         case 'M':
             if (!strcmp(optarg, "hnn"))
-                odenet = 0;
+                odenet = 0, hgn = 0;
             else if (!strcmp(optarg, "odenet"))
-                odenet = 1;
+                odenet = 1, hgn = 0;
+            else if (!strcmp(optarg, "hgn"))
+                odenet = 0, hgn = 1;
             else
-                return cli_usage_error(C, "unknown model '%s' (known: hnn, odenet)", optarg);
+                return cli_usage_error(C, "unknown model '%s' (known: hnn, odenet, hgn)", optarg);
+            model_given = 1;
             break;
         case 'w':
+            if (!width_opt) width_opt = "--width";
             if (cli_parse_size(C, "width", optarg, &hp.width)) return CLI_USAGE;
             break;
         case 's':
             if (!sampling_opt) sampling_opt = "--sampler";
             if (hrf_sampler_find(optarg, &hp.sampler))
                 return cli_usage_error(C, "%s", hrf_last_error());
+            gn.sampler = hp.sampler;
             break;
         case 'v':
             if (!sampling_opt) sampling_opt = "--solver";
             if (hrf_solver_find(optarg, &hp.lstsq.solver))
                 return cli_usage_error(C, "%s", hrf_last_error());
+            gn.lstsq.solver = hp.lstsq.solver;
             break;
         case 'r':
             if (!sampling_opt) sampling_opt = "--rcond";
             if (cli_parse_double(C, "rcond", optarg, &hp.lstsq.rcond)) return CLI_USAGE;
+            gn.lstsq.rcond = hp.lstsq.rcond;
             break;
         case 'l':
             if (!sampling_opt) sampling_opt = "--ridge";
             if (cli_parse_double(C, "ridge", optarg, &hp.lstsq.ridge)) return CLI_USAGE;
+            gn.lstsq.ridge = hp.lstsq.ridge;
             break;
         case 'f':
             if (!sampling_opt) sampling_opt = "--refine";
@@ -269,33 +439,59 @@ int cmd_train(int argc, char **argv) {
                 if (sz > 100000) return cli_usage_error(C, "--refine must be at most 100000");
                 hp.lstsq.refine_max = hp.lstsq.stream_refine_max = (int)sz;
             }
+            gn.lstsq.refine_max = gn.lstsq.stream_refine_max = hp.lstsq.refine_max;
             break;
         case 'E':
             if (!sampling_opt) sampling_opt = "--elm-range";
+            if (!width_opt) width_opt = "--elm-range";
             if (cli_parse_range(C, "elm-range", optarg, &hp.elm_lo, &hp.elm_hi)) return CLI_USAGE;
             break;
         case 'A':
             if (!sampling_opt) sampling_opt = "--allow-duplicates";
-            hp.resample_duplicates = 0;
+            hp.resample_duplicates = gn.resample_duplicates = 0;
             break;
         case 'R':
             if (!sampling_opt) sampling_opt = "--reduce";
-            hp.lstsq.use_reduce = 1;
+            hp.lstsq.use_reduce = gn.lstsq.use_reduce = 1;
             break;
         case 'e':
             if (!sampling_opt) sampling_opt = "--equilibrate";
-            hp.lstsq.equilibrate = 1;
+            hp.lstsq.equilibrate = gn.lstsq.equilibrate = 1;
             break;
         case 'S':
             if (cli_parse_u64(C, "seed", optarg, &hp.seed)) return CLI_USAGE;
+            gn.seed = hp.seed;
+            break;
+        case 1001:
+            if (!hgn_opt) hgn_opt = "--mode";
+            if (hrf_hgn_mode_find(optarg, &gn.mode))
+                return cli_usage_error(C, "--mode: %s", hrf_last_error());
+            break;
+        case 1002:
+            if (!hgn_opt) hgn_opt = "--edge-width";
+            if (cli_parse_size(C, "edge-width", optarg, &gn.edge_width)) return CLI_USAGE;
+            break;
+        case 1003:
+            if (!hgn_opt) hgn_opt = "--node-width";
+            if (cli_parse_size(C, "node-width", optarg, &node_width)) return CLI_USAGE;
+            break;
+        case 1004:
+            if (!hgn_opt) hgn_opt = "--kinetic-width";
+            if (cli_parse_size(C, "kinetic-width", optarg, &gn.kinetic_width)) return CLI_USAGE;
+            break;
+        case 1005:
+            if (!hgn_opt) hgn_opt = "--no-kinetic-linear";
+            gn.kinetic_linear = 0;
             break;
         case 'T':
             if (cli_parse_threads(C, optarg)) return CLI_USAGE;
             break;
         case 'C':
+            if (!width_opt) width_opt = "--correct";
             correct = 1;
             break;
         case 'O':
+            if (!width_opt) width_opt = "--optimizer";
             if (hrf_optimizer_find(optarg, &opt_type))
                 return cli_usage_error(C, "%s", hrf_last_error());
             break;
@@ -346,6 +542,50 @@ int cmd_train(int argc, char **argv) {
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
     if (!data_path) return cli_usage_error(C, "--data FILE is required");
     if (!out) return cli_usage_error(C, "-o MODEL.npz is required");
+    /* The data set's kind picks the model family: particle data sets take
+     * the graph network, box data sets the HNN or ODE-net. A file that
+     * cannot be read here counts as a box data set (its loader says why). */
+    {
+        cJSON *dmeta = NULL;
+        const char *kind = data_kind(data_path, &dmeta);
+        int particles = kind && !strcmp(kind, "particles");
+        char kind_s[64];
+        snprintf(kind_s, sizeof kind_s, "%s", kind ? kind : "unknown");
+        cJSON_Delete(dmeta);
+        if (!model_given) hgn = particles;
+        if (hgn && !particles && kind)
+            return cli_usage_error(C,
+                                   "--model hgn needs a particle data set (hamrf generate "
+                                   "--system springs|benchmark_ring|lj), but %s is of kind '%s'; "
+                                   "use --model hnn or odenet there",
+                                   data_path, kind_s);
+        if (!hgn && particles)
+            return cli_usage_error(C,
+                                   "%s is a particle data set; --model %s needs a box data set "
+                                   "(hamrf generate --system NAME --n N); train the graph "
+                                   "network with --model hgn",
+                                   data_path, odenet ? "odenet" : "hnn");
+    }
+    if (hgn) {
+        if (width_opt)
+            return cli_usage_error(C,
+                                   "%s does not apply to --model hgn (its widths are "
+                                   "--edge-width, --kinetic-width, --node-width)",
+                                   width_opt);
+        if (gradient_opt)
+            return cli_usage_error(C, "%s does not apply to --model hgn", gradient_opt);
+        if (node_width && gn.mode != HRF_HGN_MP)
+            return cli_usage_error(C, "--node-width only applies to --mode mp");
+        /* hrf_hgn_params has no node width yet: refuse rather than ignore it. */
+        if (node_width)
+            return cli_usage_error(C, "--node-width: the graph network library does not take a "
+                                      "node width yet (include/hamrf/hgn.h)");
+        const char *gmsg = hrf_hgn_params_check(&gn);
+        if (gmsg) return cli_usage_error(C, "%s", gmsg);
+        return train_hgn(&gn, data_path, out, json, quiet);
+    }
+    if (hgn_opt)
+        return cli_usage_error(C, "%s only applies to --model hgn (particle data sets)", hgn_opt);
     hrf_gd_params gp;
     const char *msg;
     if (opt_type) {

@@ -580,6 +580,77 @@ meta = zipfile.ZipFile("gd.npz").read("meta").decode()
 sys.exit(0 if '"trained_by":"gradient"' in meta and '"optimizer":"adam"' in meta else 1)
 PYEOF
 
+# Particle systems (hamrf/particles.h, docs/formats.md "particles"): a small
+# chain data set checked from NumPy, LJ and the benchmark ring, bad options.
+good "generate springs chain" generate --system springs --topology chain --shape 8 --dim 2 \
+    --trajectories 2 --snapshots 3 --every 5 --seed 3 -o part_chain.npz
+"$PY" - <<'PYEOF' && pass || fail "springs chain file: wrong entries or meta"
+import json, sys
+import numpy as np
+z = np.load("part_chain.npz")
+m = json.loads(bytes(z["meta"]))
+ok = (z["q"].shape == (6, 8, 2) and z["p"].shape == (6, 8, 2) and z["dpdt"].shape == (6, 8, 2)
+      and z["H"].shape == (6,) and z["t"].shape == (6,) and z["bonds"].shape == (7, 2)
+      and m["kind"] == "particles" and m["system"] == "springs" and m["topology"] == "chain"
+      and m["trajectories"] == 2 and "box" not in z.files
+      and np.array_equal(z["dqdt"], z["p"] / z["mass"][None, :, None])
+      and abs(z["dpdt"].sum(axis=1)).max() < 1e-12)
+sys.exit(0 if ok else 1)
+PYEOF
+good "generate lj" generate --system lj --particles 108 --snapshots 2 --every 2 -o part_lj.npz
+good "generate benchmark_ring" generate --system benchmark_ring --trajectories 2 --snapshots 3 -o part_ring.npz
+bad "generate bad topology" 2 part.npz 'star' 'chain, ring, lattice' -- \
+    generate --system springs --topology star --shape 8 -o part.npz
+bad "generate chain with a 3x3 shape" 2 part.npz '--topology chain' '3x3' -- \
+    generate --system springs --topology chain --shape 3x3 -o part.npz
+bad "generate lattice shape/dim mismatch" 2 part.npz '3x3' '--dim' -- \
+    generate --system springs --topology lattice --shape 3x3 --dim 3 -o part.npz
+bad "generate bad potential" 2 part.npz 'nope' 'morse' -- \
+    generate --system springs --shape 8 --potential nope -o part.npz
+bad "generate lj bad density" 2 part.npz '--density' -- \
+    generate --system lj --particles 108 --density -1 -o part.npz
+bad "generate lj not 4n^3" 2 part.npz '4 n\^3' '108' -- generate --system lj --particles 100 -o part.npz
+bad "generate lj box below 2 rc" 2 part.npz 'cutoff' -- generate --system lj --particles 32 -o part.npz
+bad "generate lj absurd size" 1 part.npz 'GiB|2\^32' -- generate --system lj --particles 4000000000000 -o part.npz
+bad "generate --n for particles" 2 part.npz '--n' -- generate --system lj --particles 108 --n 10 -o part.npz
+bad "generate --shape for lj" 2 part.npz '--shape' 'lj' -- generate --system lj --particles 108 --shape 8 -o part.npz
+bad "generate --topology for pendulum" 2 part.npz '--topology' -- generate --system pendulum --n 10 --topology chain -o part.npz
+
+# The graph network on the command line (--model hgn): particle data sets
+# only; box models refuse particle data sets. Kind mismatches are usage errors.
+good "hgn: generate chain" generate --system springs --topology chain --shape 6 \
+    --trajectories 2 --snapshots 5 --seed 4 -o hgn_chain.npz
+good "hgn: train" train --model hgn --data hgn_chain.npz --edge-width 20 --kinetic-width 10 \
+    --seed 1 -o hgn_model.npz
+good "hgn: eval" eval --model hgn_model.npz --data hgn_chain.npz
+good "hgn: rollout with truth" rollout --model hgn_model.npz --data hgn_chain.npz --count 2 \
+    --dt 0.01 --steps 5 --truth -o hgn_traj.npz
+bad "hgn: train hgn on box data" 2 hgn_x.npz 'hgn' 'particle' 'pend.npz' -- \
+    train --model hgn --data pend.npz -o hgn_x.npz
+bad "hgn: train hnn on particle data" 2 hgn_x.npz 'particle' '--model hgn' -- \
+    train --model hnn --data hgn_chain.npz -o hgn_x.npz
+bad "hgn: train odenet on particle data" 2 hgn_x.npz 'particle' '--model hgn' -- \
+    train --model odenet --data hgn_chain.npz -o hgn_x.npz
+bad "hgn: --edge-width for an hnn" 2 hgn_x.npz '--edge-width' -- \
+    train --data pend.npz --edge-width 10 -o hgn_x.npz
+bad "hgn: --width for an hgn" 2 hgn_x.npz '--width' '--edge-width' -- \
+    train --data hgn_chain.npz --width 10 -o hgn_x.npz
+bad "hgn: unknown mode" 2 hgn_x.npz 'star' 'pair' -- \
+    train --data hgn_chain.npz --mode star -o hgn_x.npz
+bad "hgn: --edge-width 0" 2 hgn_x.npz 'edge' -- \
+    train --data hgn_chain.npz --edge-width 0 -o hgn_x.npz
+bad "hgn: eval on box data" 2 - 'hgn' 'particle' -- eval --model hgn_model.npz --data pend_test.npz
+bad "hgn: eval an hnn on particle data" 2 - 'particle' -- \
+    eval --model pend_model.npz --data hgn_chain.npz
+bad "hgn: rollout without --data" 2 hgn_x.npz '--data' 'hgn' -- \
+    rollout --model hgn_model.npz --x0=0,0 --dt 0.01 --steps 2 -o hgn_x.npz
+bad "hgn: rollout without initial states" 2 hgn_x.npz '--data' -- \
+    rollout --model hgn_model.npz --dt 0.01 --steps 2 -o hgn_x.npz
+bad "hgn: rollout on box data" 2 hgn_x.npz 'particle' -- \
+    rollout --model hgn_model.npz --data pend.npz --dt 0.01 --steps 2 -o hgn_x.npz
+bad "hgn: rollout an hnn on particle data" 2 hgn_x.npz 'particle' -- \
+    rollout --model pend_model.npz --data hgn_chain.npz --dt 0.01 --steps 2 -o hgn_x.npz
+
 # --help of each command: exit 0, text on stdout, nothing on stderr.
 for c in systems generate train eval rollout; do
     run $c --help

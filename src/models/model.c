@@ -13,6 +13,7 @@ struct hrf_model {
     const char *kind;
     hrf_hnn *hnn;
     hrf_odenet *ode;
+    hrf_hgn *hgn;
     cJSON *meta;
 };
 
@@ -37,8 +38,12 @@ int hrf_model_load(const char *path, hrf_model **out) {
     } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "odenet") == 0) {
         m->kind = "odenet";
         rc = hrf_odenet_load(path, &m->ode, &m->meta);
+    } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "hgn") == 0) {
+        m->kind = "hgn";
+        rc = hrf_hgn_load(path, &m->hgn, &m->meta);
     } else {
-        rc = hrf_error(HRF_EFORMAT, "%s: meta: expected \"model\" to be one of \"hnn\", \"odenet\"",
+        rc = hrf_error(HRF_EFORMAT,
+                       "%s: meta: expected \"model\" to be one of \"hnn\", \"odenet\", \"hgn\"",
                        path);
     }
     cJSON_Delete(meta);
@@ -54,6 +59,7 @@ void hrf_model_free(hrf_model *m) {
     if (!m) return;
     hrf_hnn_free(m->hnn);
     hrf_odenet_free(m->ode);
+    hrf_hgn_free(m->hgn);
     cJSON_Delete(m->meta);
     free(m);
 }
@@ -70,19 +76,29 @@ hrf_hnn *hrf_model_hnn(const hrf_model *m) {
 hrf_odenet *hrf_model_odenet(const hrf_model *m) {
     return m->ode;
 }
+hrf_hgn *hrf_model_hgn(const hrf_model *m) {
+    return m->hgn;
+}
 
 size_t hrf_model_dim(const hrf_model *m) {
+    if (m->hgn) return 0; /* any number of particles */
     return m->hnn ? hrf_hnn_dim(m->hnn) : hrf_odenet_dim(m->ode);
 }
 
 void hrf_model_field(const hrf_model *m, hrf_field *f) {
-    if (m->hnn)
+    if (m->hgn) /* needs the particle system: hrf_hgn_field */
+        memset(f, 0, sizeof *f);
+    else if (m->hnn)
         hrf_hnn_field(m->hnn, f);
     else
         hrf_odenet_field(m->ode, f);
 }
 
 int hrf_model_system(const hrf_model *m, hrf_system *sys) {
+    if (m->hgn)
+        return hrf_error(HRF_ENOTFOUND, "a graph network is trained on a particle system, not "
+                                        "on a built-in system; its rollouts take the system "
+                                        "from the particle data set");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(m->meta, "system");
     if (!cJSON_IsString(name))
         return hrf_error(HRF_ENOTFOUND, "the model does not name the built-in system it was "

@@ -1,0 +1,231 @@
+/* The sampled Hamiltonian graph network, "pair" mode (MATH.md §6.2):
+ *
+ *   Ĥ(q, p) = θ_E · Σ_{pairs (i,j)} e(r_ij) + θ_K · Σ_i k_i + θ_T Σ_i |p_i|²/(2 m_i) + c_0,
+ *   e(r)  = σ(w_E r + b_E)                     in R^{M_E}  (edge encoder, input 1-D)
+ *   k_i   = σ(W_K [|p_i|², 1/m_i] + b_K)       in R^{M_K}  (kinetic encoder)
+ *
+ * Deviation from MATH.md §6.2 (ours): the exact kinetic feature. Besides the
+ * sampled kinetic encoder, the read-out has one linear feature, the Newtonian
+ * kinetic energy T_lin(p) = Σ_i |p_i|²/(2 m_i), with its own coefficient θ_T
+ * (in the momentum rows the column p_ia/m_i). θ_T is solved first, alone
+ * (a one-column least squares), and the encoder then fits what is left of
+ * dq/dt; for Newtonian data that remainder is zero, so θ_T = 1, θ_K = 0 and
+ * T(p) is represented exactly at every |p|, also beyond the momenta seen in
+ * training. Why: a tanh encoder fits |p|² only over the range it was sampled
+ * on, and a larger system draws more extreme momenta, so the kinetic part's
+ * extrapolation dominated the zero-shot error (harmonic chain, 8 → 256
+ * particles: mse_dxdt 5.8x the held-out value; with the feature the held-out
+ * and zero-shot errors are at rounding level, 1e-26 to 1e-20). It is solved
+ * first rather than jointly because encoder and feature are then nearly
+ * dependent and a joint solve splits T between them arbitrarily (ELM: θ_T =
+ * 0.16, and the encoder's share extrapolates badly). The encoder stays for
+ * generality (kinetic energies that are not Newtonian). params.kinetic_linear
+ * = 0 gives §6.2 as written. Model files: entry theta_T and meta
+ * "kinetic_linear"; files without them load with θ_T = 0.
+ *
+ * r_ij is the pair distance (minimum image in a periodic box); the pairs are
+ * a bond list or every pair closer than a cutoff. The encoders are sampled
+ * (hamrf/sampler.h: ELM, U-SWIM, SWIM oracle, A-SWIM) and never trained; only
+ * (θ_E, θ_K, c_0) are solved. Ĥ is separable, so the momentum rows
+ * ∂Ĥ/∂p = dq/dt involve only θ_K and the position rows ∂Ĥ/∂q = −dp/dt only
+ * θ_E: two least-squares problems (hamrf/lstsq.h), each with Gram matrix
+ * accumulated snapshot by snapshot, so memory is O(M²) plus one snapshot's
+ * feature block, whatever the number of snapshots.
+ *
+ * Constants (ours): each pair carries a constant energy c_E and each
+ * particle c_K, Ĥ = Σ_pairs (θ_E·e + c_E) + Σ_i (θ_K·k_i + c_K) + c_0. c_K
+ * makes the learned kinetic energy vanish at rest; c_E is set so that Ĥ
+ * equals the exact H of the first snapshot (the anchor), and c_0 = 0 (it
+ * takes the anchor only if that snapshot has no pairs). Unlike a global c_0
+ * this keeps Ĥ extensive, so energies too transfer to another N.
+ *
+ * The unknowns do not depend on N or even on D: a model trained on an
+ * 8-particle chain in 2D evaluates on any number of particles (zero shot).
+ *
+ * Lifecycle: hrf_hgn_params_default → set fields → hrf_hgn_params_check →
+ * hrf_hgn_fit → hrf_hgn_eval / hrf_hgn_errors_on / hrf_hgn_save → hrf_hgn_free. */
+#ifndef HAMRF_HGN_H
+#define HAMRF_HGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "hamrf/activation.h"
+#include "hamrf/lstsq.h"
+#include "hamrf/particles.h"
+#include "hamrf/sampler.h"
+
+typedef enum {
+    HRF_HGN_PAIR = 0, /* pairwise-additive potential (implemented) */
+    HRF_HGN_MP        /* message passing with a node update (MATH.md §6.2; not yet) */
+} hrf_hgn_mode;
+
+const char *hrf_hgn_mode_name(hrf_hgn_mode mode);            /* "pair", "mp" */
+int hrf_hgn_mode_find(const char *name, hrf_hgn_mode *mode); /* HRF_ENOTFOUND with the list */
+
+typedef struct hrf_hgn_params {
+    hrf_hgn_mode mode;                   /* default HRF_HGN_PAIR */
+    size_t edge_width;                   /* M_E > 0, default 200 */
+    size_t kinetic_width;                /* M_K > 0, default 50 */
+    const hrf_sampler_type *sampler;     /* default A-SWIM */
+    const hrf_activation *act;           /* default tanh */
+    int resample_duplicates;             /* default 1 */
+    size_t sample_points;                /* at most this many distances (and kinetic inputs) drawn
+                                            at random from the data set form the sampler's
+                                            training points; default 20000 (bounds the SWIM pool) */
+    const hrf_pair_potential *potential; /* SWIM oracle: the true V(r); NULL (default) = read
+                                            the data set's meta "potential" */
+    int joint;                           /* 1: one joint solve instead of the separable split
+                                            (for comparison; same θ in exact arithmetic); default 0 */
+    int kinetic_linear;                  /* 1 (default): the kinetic part also has the exact
+                                            Newtonian feature Σ_i |p_i|²/(2 m_i) with coefficient
+                                            θ_T (one more column of the kinetic solve); 0: the
+                                            sampled kinetic encoder alone, as in MATH.md §6.2 */
+    uint64_t seed;                       /* default 1 */
+    hrf_lstsq_params lstsq;
+} hrf_hgn_params;
+
+void hrf_hgn_params_default(hrf_hgn_params *p);
+/* NULL or a message a user can act on. */
+const char *hrf_hgn_params_check(const hrf_hgn_params *p);
+
+typedef struct hrf_hgn_fit_report {
+    double fit_seconds;       /* everything */
+    double sample_seconds;    /* gathering the sampler's points and sampling, all passes */
+    double solve_seconds;     /* least squares (Gram accumulation included), all passes */
+    int passes;               /* 2 for A-SWIM */
+    size_t edges;             /* interacting pairs summed over the training snapshots */
+    size_t repeated_pairs;    /* SWIM pairs that had to repeat (pool too small) */
+    hrf_lstsq_report lstsq_E; /* final potential solve (the joint solve when joint = 1) */
+    hrf_lstsq_report lstsq_K; /* final kinetic solve (unset when joint = 1) */
+} hrf_hgn_fit_report;
+
+typedef struct hrf_hgn hrf_hgn; /* opaque */
+
+/* Errors: HRF_EINVAL (parameters, with _check's message), HRF_EDATA (empty
+ * data set, D outside 1..3, missing arrays, no interactions — neither bonds
+ * nor a cutoff —, a SWIM oracle without a known potential). */
+int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
+                hrf_hgn_fit_report *rep);
+
+/* A model from given parameters (copied): W_E (M_E), b_E (M_E), theta_E (M_E),
+ * W_K (M_K, 2) row-major, b_K (M_K), theta_K (M_K), c0; c_E = c_K = 0.
+ * HRF_EINVAL for a zero width or non-finite values. */
+int hrf_hgn_from_params(const hrf_activation *act, size_t edge_width, const double *W_E,
+                        const double *b_E, const double *theta_E, size_t kinetic_width,
+                        const double *W_K, const double *b_K, const double *theta_K, double c0,
+                        hrf_hgn **out);
+void hrf_hgn_free(hrf_hgn *m); /* NULL-safe */
+
+hrf_hgn_mode hrf_hgn_mode_of(const hrf_hgn *m);
+size_t hrf_hgn_edge_width(const hrf_hgn *m);
+size_t hrf_hgn_kinetic_width(const hrf_hgn *m);
+const hrf_activation *hrf_hgn_activation(const hrf_hgn *m);
+/* Read-only views: W_E (M_E), b_E, θ_E (M_E); W_K (M_K, 2), b_K, θ_K (M_K). */
+const double *hrf_hgn_W_E(const hrf_hgn *m);
+const double *hrf_hgn_b_E(const hrf_hgn *m);
+const double *hrf_hgn_theta_E(const hrf_hgn *m);
+const double *hrf_hgn_W_K(const hrf_hgn *m);
+const double *hrf_hgn_b_K(const hrf_hgn *m);
+const double *hrf_hgn_theta_K(const hrf_hgn *m);
+double hrf_hgn_c0(const hrf_hgn *m);
+/* The linear kinetic feature: whether the model has it, and θ_T (0 if not). */
+int hrf_hgn_kinetic_linear(const hrf_hgn *m);
+double hrf_hgn_theta_T(const hrf_hgn *m);
+/* Gives a model (e.g. from hrf_hgn_from_params, which has none) the linear
+ * kinetic feature with coefficient theta_T (on = 1), or removes it (on = 0,
+ * theta_T must be 0). HRF_EINVAL for a non-finite theta_T. */
+int hrf_hgn_set_kinetic_linear(hrf_hgn *m, int on, double theta_T);
+/* The per-pair and per-particle constants c_E, c_K (either may be NULL). */
+void hrf_hgn_offsets(const hrf_hgn *m, double *cE, double *cK);
+
+/* The interaction graph of one state: the pairs (n_pairs, 2) when `pairs`
+ * is not NULL; otherwise every pair with r_ij < cutoff. box > 0 makes the
+ * system periodic in a cube of that side (minimum image, for the pairs too).
+ * Cutoff search: cell lists (O(N)) in a periodic box at least 3 cutoffs wide,
+ * otherwise all pairs (O(N²)). */
+typedef struct hrf_hgn_graph {
+    const uint32_t *pairs; /* (n_pairs, 2) particle indices, or NULL */
+    size_t n_pairs;
+    double box;    /* periodic cube side, 0 = open */
+    double cutoff; /* used when pairs is NULL; > 0 */
+} hrf_hgn_graph;
+
+/* The graph of a data set: its bonds, or its box and cutoff. */
+void hrf_hgn_graph_of(const hrf_pdata *d, hrf_hgn_graph *g);
+
+/* The pairs of g at positions q (N, D), as hrf_hgn_eval uses them: *pairs
+ * (malloc'd, (n, 2), i < j for a cutoff search), caller frees. */
+int hrf_hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q, uint32_t **pairs,
+                        size_t *n_pairs);
+
+/* Ĥ and Hamilton's equations of the model at one state of any N and D:
+ * q, p (N, D) row-major, mass (N) (NULL = unit masses). Outputs (each may be
+ * NULL): *H, dqdt = ∂Ĥ/∂p (N, D), dpdt = −∂Ĥ/∂q (N, D). */
+int hrf_hgn_eval(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
+                 const double *mass, const hrf_hgn_graph *g, double *H, double *dqdt, double *dpdt);
+
+/* The learned pair potential V̂(r) = θ_E · σ(w_E r + b_E) + c_E; *dVdr (may
+ * be NULL) receives V̂'(r). */
+double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr);
+
+/* Errors of a model on a data set (MATH.md §5), over all snapshots. */
+typedef struct hrf_hgn_errors {
+    size_t snapshots, particles;
+    int dim;
+    int has_H;       /* 0 when the data set carries no energies */
+    double rel_l2_H; /* ‖Ĥ − H‖/‖H‖ over snapshots; NaN without H */
+    double rel_l2_grad; /* ‖∇Ĥ − (−dp/dt, dq/dt)‖ / ‖(−dp/dt, dq/dt)‖ over all entries */
+    double mse_dxdt; /* mean over snapshots, particles and 2D coordinates of
+                        (dx̂/dt − dx/dt)² */
+} hrf_hgn_errors;
+
+int hrf_hgn_errors_on(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_errors *out);
+
+/* Saves W_E (M_E, 1), b_E, theta_E, W_K (M_K, 2), b_K, theta_K, c0, c_E, c_K and meta (kind
+ * "model", model "hgn", mode, activation, edge_width, kinetic_width, plus the members of `extra`,
+ * which may be NULL). Atomic. */
+int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra);
+/* Loads and validates a model; *meta (may be NULL) receives the meta object. */
+int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta);
+
+/* ---- the least-squares problems, for diagnostics and tests ---- */
+
+typedef enum {
+    HRF_HGN_PART_POTENTIAL = 0, /* rows ∂Ĥ/∂q_ia = −dp_ia/dt, columns θ_E */
+    HRF_HGN_PART_KINETIC,       /* rows ∂Ĥ/∂p_ia = dq_ia/dt, columns θ_K */
+    HRF_HGN_PART_JOINT          /* both row sets (position rows first per snapshot),
+                                   columns [θ_E, θ_K] */
+} hrf_hgn_part;
+
+/* The explicit matrix of one part for the model's encoders on a data set:
+ * rows ordered (snapshot, [position|momentum,] particle, coordinate); *A
+ * (rows x cols, column-major) and *u (rows) malloc'd, caller frees. */
+int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, size_t *rows,
+                          size_t *cols, double **A, double **u);
+/* The same problem's G = AᵀA (cols x cols, column-major, both triangles) and
+ * Aᵀu (cols), accumulated snapshot by snapshot as the fit does. */
+int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, double *G,
+                         double *Atu);
+
+/* ---- tabulated pair potential (for fast rollouts) ----
+ *
+ * Cubic Hermite interpolation of V̂ and V̂' on n uniform intervals of width
+ * h = (r_max − r_min)/n. Error bounds (Birkhoff & Priver 1967, sharp for
+ * cubic Hermite on one interval):
+ *   |V̂(r) − T(r)|   ≤ h⁴/384   · max |V̂⁗|,
+ *   |V̂'(r) − T'(r)| ≤ √3 h³/216 · max |V̂⁗|,
+ * over [r_min, r_max]; with tanh, max |V̂⁗| ≤ Σ_k |θ_E,k| w_E,k⁴ · max|tanh⁗|
+ * (max|tanh⁗| ≈ 4.086). Outside [r_min, r_max] the network is evaluated
+ * directly (exact, slower). */
+typedef struct hrf_hgn_table hrf_hgn_table;
+
+/* HRF_EINVAL unless r_min < r_max (finite) and n ≥ 1. */
+int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hrf_hgn_table **out);
+/* T(r); *dVdr (may be NULL) receives T'(r). */
+double hrf_hgn_table_eval(const hrf_hgn_table *t, double r, double *dVdr);
+void hrf_hgn_table_free(hrf_hgn_table *t); /* NULL-safe */
+
+#endif

@@ -1,0 +1,28 @@
+/* Particle systems (hamrf/particles.h) as vector fields (hamrf/field.h), so
+ * the integrators and rollouts of MATH.md §4 advance them like any other
+ * system: the exact reference of `hamrf rollout --truth` on particle data.
+ *
+ * State layout (shared with the graph network's field, hamrf/hgn_field.h):
+ * a particle state (q (N, D), p (N, D)) is one vector
+ *   x = (q_1,1 .. q_N,D, p_1,1 .. p_N,D),   dim = 2·N·D,
+ * q first, each row-major (particle, coordinate), so the first half of x is
+ * the positions, as the rollout metrics of MATH.md §5 expect. Positions are
+ * never wrapped into a periodic box (the minimum image applies to pair
+ * distances only), so they stay continuous along a trajectory. */
+#ifndef HAMRF_PFIELD_H
+#define HAMRF_PFIELD_H
+
+#include <stddef.h>
+
+#include "hamrf/field.h"
+#include "hamrf/particles.h"
+
+/* The exact field of s: rhs = (p/m, −∂U/∂q) by hrf_psystem_eval (cell lists
+ * for cutoff systems, O(N) per state), energy = H, separable = 1,
+ * hamiltonian = 1, jac = NULL. s must outlive the field. */
+void hrf_psystem_field(const hrf_psystem *s, hrf_field *f);
+
+/* Flattens snapshots [s0, s0 + n) of d into states x (n, 2·N·D) as above. */
+void hrf_pdata_states(const hrf_pdata *d, size_t s0, size_t n, double *x);
+
+#endif

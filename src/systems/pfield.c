@@ -1,0 +1,51 @@
+/* Particle systems as vector fields (hamrf/pfield.h): Hamilton's equations
+ * of MATH.md §6.1 over flattened states, for the integrators of §4. */
+#include "hamrf/pfield.h"
+
+#include "hamrf/status.h"
+
+#include <string.h>
+
+/* One state after the other: hrf_psystem_eval parallelises within a state
+ * for large N. */
+static int psys_rhs(void *ctx, size_t n, const double *x, double *dxdt) {
+    const hrf_psystem *s = ctx;
+    const size_t nd = hrf_psystem_n(s) * (size_t)hrf_psystem_dim(s);
+    for (size_t k = 0; k < n; k++) {
+        const double *q = x + k * 2 * nd;
+        double *f = dxdt + k * 2 * nd;
+        int rc = hrf_psystem_eval(s, q, q + nd, NULL, f, f + nd);
+        if (rc) return hrf_error_prefix(rc, "particle system, state %zu", k);
+    }
+    return HRF_OK;
+}
+
+static int psys_energy(void *ctx, size_t n, const double *x, double *H) {
+    const hrf_psystem *s = ctx;
+    const size_t nd = hrf_psystem_n(s) * (size_t)hrf_psystem_dim(s);
+    for (size_t k = 0; k < n; k++) {
+        const double *q = x + k * 2 * nd;
+        int rc = hrf_psystem_eval(s, q, q + nd, H + k, NULL, NULL);
+        if (rc) return hrf_error_prefix(rc, "particle system, state %zu", k);
+    }
+    return HRF_OK;
+}
+
+void hrf_psystem_field(const hrf_psystem *s, hrf_field *f) {
+    memset(f, 0, sizeof *f);
+    f->dim = 2 * hrf_psystem_n(s) * (size_t)hrf_psystem_dim(s);
+    f->separable = 1;
+    f->hamiltonian = 1;
+    f->ctx = (void *)s; /* the callbacks only read it */
+    f->rhs = psys_rhs;
+    f->jac = NULL;
+    f->energy = psys_energy;
+}
+
+void hrf_pdata_states(const hrf_pdata *d, size_t s0, size_t n, double *x) {
+    const size_t nd = d->N * (size_t)d->D;
+    for (size_t k = 0; k < n; k++) {
+        memcpy(x + k * 2 * nd, d->q + (s0 + k) * nd, nd * sizeof *x);
+        memcpy(x + k * 2 * nd + nd, d->p + (s0 + k) * nd, nd * sizeof *x);
+    }
+}
