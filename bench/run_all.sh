@@ -51,4 +51,11 @@ if [ -x "$BUILD/bench/bench_rollout" ]; then
   [ $rc -gt $status ] && status=$rc
 fi
 
+# Force evaluations per particle (issue 5): analytic LJ, learned, tabulated.
+if [ -x "$BUILD/bench/bench_forces" ]; then
+  "$BUILD/bench/bench_forces" >"$BUILD/bench_forces.jsonl"
+  rc=$?
+  [ $rc -gt $status ] && status=$rc
+fi
+
 exit $status

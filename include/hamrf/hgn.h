@@ -96,6 +96,8 @@ typedef struct hrf_hgn_fit_report {
     double sample_seconds;    /* gathering the sampler's points and sampling, all passes */
     double solve_seconds;     /* least squares (Gram accumulation included), all passes */
     int passes;               /* 2 for A-SWIM */
+    size_t first_pass_snapshots; /* snapshots A-SWIM's first fit used (every k-th, k chosen so
+                                    that at least 50 rows per unknown remain); S otherwise */
     size_t edges;             /* interacting pairs summed over the training snapshots */
     size_t repeated_pairs;    /* SWIM pairs that had to repeat (pool too small) */
     hrf_lstsq_report lstsq_E; /* final potential solve (the joint solve when joint = 1) */

@@ -29,11 +29,22 @@ typedef struct hrf_hgn_field_ctx {
     size_t N;            /* particles */
     int D;               /* spatial dimension, 1..3 */
     const double *mass;  /* (N) masses, or NULL for unit masses */
+    /* Pair mode only: when not NULL, rhs takes the pair forces from this
+     * tabulated V(r) (hrf_hgn_table: cubic Hermite, network outside its range)
+     * and the kinetic part from the network; energy stays the network's Ĥ. */
+    const hrf_hgn_table *table;
 } hrf_hgn_field_ctx;
 
 /* Fills ctx for the model on the system of data set d (its graph, N, D and
  * masses; d must outlive the field). */
 void hrf_hgn_field_ctx_of(hrf_hgn_field_ctx *ctx, const hrf_hgn *model, const hrf_pdata *d);
+
+/* A table of the model's pair potential for rollouts from the states x0
+ * (n, 2·N·D): r from 0.8 x the smallest pair distance at x0 to the cutoff
+ * (cutoff systems) or 1.25 x the largest bond length, `intervals` intervals.
+ * HRF_EINVAL for an mp-mode model (its energy is not pairwise). */
+int hrf_hgn_field_table(const hrf_hgn_field_ctx *ctx, size_t n, const double *x0, size_t intervals,
+                        hrf_hgn_table **out);
 
 /* The field of ctx (dim = 2·N·D, separable, Hamiltonian, energy Ĥ). */
 void hrf_hgn_field(hrf_hgn_field_ctx *ctx, hrf_field *f);

@@ -282,6 +282,30 @@ def test_lennard_jones_cutoff_system(work):
     assert np.abs(np.diff(q, axis=0)).max() < 0.1 * L
 
 
+# The tabulated V(r) (cubic Hermite, 4096 intervals over [0.8 r_min, rc]) has
+# an interpolation error ~h^4 max|V⁗|/384, about 1e-10 relative to the forces;
+# over 20 leapfrog steps the trajectories may separate by a few times that.
+TAB_TRAJ_TOL = 1e-7
+
+
+def test_tabulated_rollout_matches_direct(work):
+    """--tabulate (pair forces from the tabulated V(r)) follows the direct
+    network's trajectory to the table's interpolation error."""
+    d, _ = work
+    if not (d / "lj_model.npz").exists():
+        pytest.skip("needs test_lennard_jones_cutoff_system's files")
+    args = ["rollout", "--model", d / "lj_model.npz", "--data", d / "lj256.npz", "--count", 1,
+            "--dt", 0.005, "--steps", 20, "--every", 5]
+    hamrf(*args, "-o", d / "lj_direct.npz", "--quiet")
+    r = hamrf_json(*args, "--tabulate", 4096, "-o", d / "lj_tab.npz")
+    assert r["tabulated"] == 4096 and r["complete"]
+    a, b = np.load(d / "lj_direct.npz")["x"], np.load(d / "lj_tab.npz")["x"]
+    assert np.max(np.abs(a - b)) < TAB_TRAJ_TOL * np.max(np.abs(a))
+    bad = hamrf("rollout", "--model", d / "lj_model.npz", "--data", d / "lj256.npz", "--dt", 0.005,
+                "--steps", 2, "--tabulate", 3, "-o", d / "x.npz", check=False)
+    assert bad.returncode == 2 and "tabulate" in bad.stderr
+
+
 def test_kind_mismatches_are_usage_errors(work):
     d, _ = work
     hamrf("generate", "--system", "pendulum", "--n", 20, "--quiet", "-o", d / "box.npz")

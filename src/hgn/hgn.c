@@ -769,12 +769,14 @@ typedef struct {
     int nthreads;
     work *w; /* (nthreads) scratch */
     double res2; /* lsq_reduce: ‖Aθ* − u‖² of the least-squares solution (see there) */
+    size_t stride; /* the problem's snapshot s is the data set's s·stride */
 } hgn_lsq;
 
-/* Rows of snapshot s into b (zeroed here), with scratch w. */
-static int lsq_fill_one(hgn_lsq *c, size_t s, double *b, work *w) {
+/* Rows of the problem's snapshot ps into b (zeroed here), with scratch w. */
+static int lsq_fill_one(hgn_lsq *c, size_t ps, double *b, work *w) {
     const hrf_hgn *m = c->m;
     const hrf_pdata *d = c->d;
+    const size_t s = ps * c->stride;
     memset(b, 0, c->rps * c->cols * sizeof *b);
     const double *q = d->q + s * c->nd, *p = d->p + s * c->nd;
     if (c->part != HRF_HGN_PART_KINETIC) {
@@ -894,14 +896,16 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     /* Sub-blocks of about 1 MB (in cache) are folded into R one after the
      * other by LAPACK's triangular-pentagonal QR (dtpqrt: the QR of [R; B]
      * that uses R's triangle), Qᵀ applied to [u_r; u_B] by dtpmqrt. */
-    size_t sub = (size_t)(131072.0 / (double)n);
+    size_t sub = (size_t)((getenv("HGN_SUB") ? atof(getenv("HGN_SUB")) : 131072.0) / (double)n);
     if (sub < 64) sub = 64;
-    const size_t nbt = n < 32 ? n : 32; /* dtpqrt's inner block size */
+    size_t nbq = getenv("HGN_NB") ? (size_t)atoi(getenv("HGN_NB")) : 32;
+    const size_t nbt = n < nbq ? n : nbq; /* dtpqrt's inner block size */
     double *B = malloc(sub * n * sizeof *B), *ub = malloc(sub * sizeof *ub);
-    double *Tf = malloc(nbt * n * sizeof *Tf), *R = calloc(n * n, sizeof *R);
-    double *ur = calloc(n, sizeof *ur);
+    /* T zeroed: dtpqrt leaves the unused rows of a last narrower block alone */
+    double *Tf = calloc(nbt * n, sizeof *Tf), *R = calloc(n * n, sizeof *R);
+    double *ur = calloc(n, sizeof *ur), *wk = malloc(nbt * n * sizeof *wk);
     int rc = HRF_OK;
-    if (!B || !ub || !Tf || !R || !ur) {
+    if (!B || !ub || !Tf || !R || !ur || !wk) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for the streamed QR (%zu x %zu)", sub, n);
         goto fail;
     }
@@ -918,13 +922,15 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
                 for (size_t r = 0; r < mr; r++)
                     B[r + k * mr] = c->blk[(r0 + r) * n + k];
             memcpy(ub, c->u + s0 * c->rps + r0, mr * sizeof *ub);
-            lapack_int info = LAPACKE_dtpqrt(LAPACK_COL_MAJOR, (lapack_int)mr, (lapack_int)n, 0,
-                                             (lapack_int)nbt, R, (lapack_int)n, B, (lapack_int)mr,
-                                             Tf, (lapack_int)nbt);
+            /* the _work forms: no NaN scan of every block (the data are checked) */
+            lapack_int info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)mr, (lapack_int)n,
+                                                  0, (lapack_int)nbt, R, (lapack_int)n, B,
+                                                  (lapack_int)mr, Tf, (lapack_int)nbt, wk);
             if (!info)
-                info = LAPACKE_dtpmqrt(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)mr, 1,
-                                       (lapack_int)n, 0, (lapack_int)nbt, B, (lapack_int)mr, Tf,
-                                       (lapack_int)nbt, ur, (lapack_int)n, ub, (lapack_int)mr);
+                info = LAPACKE_dtpmqrt_work(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)mr, 1,
+                                            (lapack_int)n, 0, (lapack_int)nbt, B, (lapack_int)mr,
+                                            Tf, (lapack_int)nbt, ur, (lapack_int)n, ub,
+                                            (lapack_int)mr, wk);
             if (info) {
                 rc = hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK info %d)", (int)info);
                 goto fail;
@@ -936,11 +942,11 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     if (getenv("HAMRF_DEBUG"))
         fprintf(stderr, "[hamrf debug] hgn streamed QR %zu x %zu: fill %.3f s, QR %.3f s\n",
                 c->S * c->rps, n, t_fill, now_seconds() - t_all - t_fill);
-    free(B), free(ub), free(Tf);
+    free(B), free(ub), free(Tf), free(wk);
     *rows_r = n, *A_r = R, *u_r = ur;
     return HRF_OK;
 fail:
-    free(B), free(ub), free(Tf), free(R), free(ur);
+    free(B), free(ub), free(Tf), free(R), free(ur), free(wk);
     return rc;
 }
 
@@ -958,12 +964,13 @@ static void lsq_free(hgn_lsq *c) {
  * θ_T·p_ia/m_i = thT·∂T_lin/∂p_ia from the momentum rows' targets (the fit's
  * second stage, see solve_theta). */
 static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, int kT,
-                    double thT, const pair_cache *pc) {
+                    double thT, const pair_cache *pc, size_t stride) {
     memset(c, 0, sizeof *c);
-    c->m = m, c->d = d, c->part = part, c->pc = pc;
+    c->m = m, c->d = d, c->part = part, c->pc = pc, c->stride = stride ? stride : 1;
     c->kT = m->klin && kT && part != HRF_HGN_PART_POTENTIAL;
     hrf_hgn_graph_of(d, &c->g);
-    c->S = d->S, c->N = d->N, c->D = d->D, c->nd = d->N * (size_t)d->D;
+    c->S = (d->S + c->stride - 1) / c->stride, c->N = d->N, c->D = d->D;
+    c->nd = d->N * (size_t)d->D;
     c->rps = part == HRF_HGN_PART_JOINT ? 2 * c->nd : c->nd;
     c->cols = part == HRF_HGN_PART_POTENTIAL ? m->ME
               : part == HRF_HGN_PART_KINETIC ? m->MK + (size_t)c->kT
@@ -993,8 +1000,9 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
         lsq_free(c);
         return rc;
     }
-    for (size_t s = 0; s < c->S; s++) {
-        double *us = c->u + s * c->rps;
+    for (size_t ps = 0; ps < c->S; ps++) {
+        const size_t s = ps * c->stride;
+        double *us = c->u + ps * c->rps;
         const double *dq = d->dqdt + s * c->nd, *dp = d->dpdt + s * c->nd;
         if (part != HRF_HGN_PART_KINETIC)
             for (size_t t = 0; t < c->nd; t++)
@@ -1032,7 +1040,7 @@ int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part par
     int rc = check_pdata(d);
     if (rc) return rc;
     hgn_lsq c;
-    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL))) return rc;
+    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL, 1))) return rc;
     *rows = c.S * c.rps, *cols = c.cols;
     *A = malloc(*rows * *cols * sizeof **A);
     *u = malloc(*rows * sizeof **u);
@@ -1049,7 +1057,7 @@ int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part
     int rc = check_pdata(d);
     if (rc) return rc;
     hgn_lsq c;
-    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL))) return rc;
+    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL, 1))) return rc;
     double utu;
     rc = lsq_gram(&c, G, Atu, &utu);
     for (size_t j = 0; j < c.cols; j++) /* mirror the upper triangle */
@@ -1111,12 +1119,12 @@ static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
 }
 
 /* Solves one part into theta (cols), without the θ_T column: its value thT
- * is fixed (see solve_theta). */
+ * is fixed (see solve_theta). Only every stride-th snapshot is used. */
 static int solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d,
-                      const pair_cache *pc, hrf_hgn_part part, double thT, double *theta,
-                      hrf_lstsq_report *rep) {
+                      const pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
+                      double *theta, hrf_lstsq_report *rep) {
     hgn_lsq c;
-    int rc = lsq_init(&c, m, d, part, 0, thT, pc);
+    int rc = lsq_init(&c, m, d, part, 0, thT, pc, stride);
     if (rc) return rc;
     hrf_lsq_problem prob;
     lsq_problem(&c, &prob);
@@ -1270,9 +1278,14 @@ static void fitted_values(const hrf_hgn *m, const reservoir *re, const reservoir
     }
 }
 
-/* Solves θ (split or joint) for the current encoders. */
+/* A-SWIM's first fit uses every stride-th snapshot such that at least this
+ * many rows per unknown remain (its θ only weights the second sampling; the
+ * final fit uses every snapshot). */
+#define FIRST_PASS_ROWS 50
+
+/* Solves θ (split or joint) for the current encoders on every stride-th snapshot. */
 static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
-                       const pair_cache *pc, hrf_hgn_fit_report *rep) {
+                       const pair_cache *pc, size_t stride, hrf_hgn_fit_report *rep) {
     double t0 = now_seconds();
     int rc;
     /* Stage 1: θ_T alone, the one-column least squares
@@ -1292,12 +1305,12 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
     double *theta = malloc((m->ME + m->MK) * sizeof *theta);
     if (!theta) return hrf_error(HRF_ENOMEM, "out of memory");
     if (p->joint) {
-        rc = solve_part(p, m, d, pc, HRF_HGN_PART_JOINT, m->thT, theta, &rep->lstsq_E);
+        rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_JOINT, m->thT, theta, &rep->lstsq_E);
         if (!rc) memcpy(m->thE, theta, m->ME * sizeof *theta);
     } else {
-        rc = solve_part(p, m, d, pc, HRF_HGN_PART_POTENTIAL, 0.0, m->thE, &rep->lstsq_E);
+        rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_POTENTIAL, 0.0, m->thE, &rep->lstsq_E);
         if (!rc)
-            rc = solve_part(p, m, d, pc, HRF_HGN_PART_KINETIC, m->thT, theta + m->ME,
+            rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_KINETIC, m->thT, theta + m->ME,
                             &rep->lstsq_K);
     }
     if (!rc) memcpy(m->thK, theta + m->ME, m->MK * sizeof *theta);
@@ -1382,7 +1395,19 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
             p1.lstsq.gram_refine_max = 0;
             p1.lstsq.skip_residual = 1;
         }
-        if ((rc = solve_theta(&p1, m, data, pc.off ? &pc : NULL, rep))) goto fail;
+        /* It also needs far fewer rows than the data may hold: every
+         * stride-th snapshot, stride the largest that keeps at least
+         * FIRST_PASS_ROWS rows per unknown of the potential part. */
+        size_t stride = 1;
+        if (p->sampler->adaptive) {
+            double rows = (double)data->S * (double)data->N * (double)data->D;
+            double want = (double)FIRST_PASS_ROWS * (double)(p->edge_width + p->kinetic_width);
+            stride = rows > want ? (size_t)(rows / want) : 1;
+            if (stride > data->S) stride = data->S;
+            if (stride < 1) stride = 1;
+        }
+        rep->first_pass_snapshots = (data->S + stride - 1) / stride;
+        if ((rc = solve_theta(&p1, m, data, pc.off ? &pc : NULL, stride, rep))) goto fail;
     }
     rep->passes = 1;
     if (p->sampler->adaptive) {
@@ -1394,7 +1419,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
                                &rep->repeated_pairs)))
             goto fail;
         rep->sample_seconds += now_seconds() - ts;
-        if ((rc = solve_theta(p, m, data, pc.off ? &pc : NULL, rep))) goto fail;
+        if ((rc = solve_theta(p, m, data, pc.off ? &pc : NULL, 1, rep))) goto fail;
         rep->passes = 2;
     }
     /* Anchor (see the top of the file): kinetic energy zero at rest, then
