@@ -17,23 +17,25 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: hamrf reproduce [paper1] [--quick | --full] [--only EXPERIMENT] [--no-adam]\n"
+    "usage: hamrf reproduce [paper1] [paper2] [--quick | --full] [--only EXPERIMENT] [--no-adam]\n"
     "                       [--adam-seconds S] [--seed S] [--threads N] [--out DIR] [--json]\n"
     "Runs the experiments of the source papers on this machine and prints, per experiment,\n"
     "our error and fit time beside the paper's error, and each sampler's speed-up over the\n"
     "Adam-trained network measured in this run (Adam time / fit time). Without a paper name\n"
-    "every implemented paper runs (paper1: RF-HNN).\n"
+    "every implemented paper runs (paper1: RF-HNN; paper2: RF-HGN).\n"
     "  --quick            reduced sizes (each table says which); under 10 minutes on 2 cores\n"
     "                     (default)\n"
     "  --full             the paper's sizes and Adam step counts (hours)\n"
     "  --only NAME        one experiment: pendulum_width, pendulum_frequency, lotka_volterra,\n"
-    "                     double_pendulum, henon_heiles, error_correction, energy\n"
+    "                     double_pendulum, henon_heiles, error_correction, energy (paper1);\n"
+    "                     zero_shot_chain, zero_shot_lattice, lattice_3d, lennard_jones\n"
+    "                     (paper2)\n"
     "  --no-adam          skip the Adam baselines (no speed-ups)\n"
     "  --adam-seconds S   time budget of each Adam baseline (quick default: 120x the slowest\n"
     "                     sampler, 60..360 s; full: none)\n"
     "  --seed S           seed of data, samplers and Adam (default 1)\n"
     "  --threads N        threads (default: all cores)\n"
-    "  --out DIR          also write DIR/paper1.csv and DIR/paper1.json (atomically)\n"
+    "  --out DIR          also write DIR/PAPER.csv and DIR/PAPER.json (atomically)\n"
     "  --json             one JSON object on stdout instead of the tables\n"
     "  --quiet            no progress line\n";
 
@@ -228,16 +230,44 @@ int cmd_reproduce(int argc, char **argv) {
             return cli_unknown_option(C, argv, optind, optopt);
         }
     }
+    /* The papers: named on the command line, else all; --only keeps those
+     * that have the experiment. */
+    static const struct {
+        const char *name, *header;
+        const char *const *(*experiments)(void);
+        int (*run)(const hrf_repro_params *);
+    } papers[] = {
+        {"paper1",
+         "RF-HNN, Rahma, Datar, Dietrich 2024; paper values from REFERENCE_RESULTS.md (mean of 10 "
+         "runs); ours: one seed, this machine.\nratio = ours / paper; 'vs Adam' = Adam's training "
+         "time / this fit's time, both measured in this run.",
+         hrf_repro_paper1_experiments, hrf_reproduce_paper1},
+        {"paper2",
+         "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and the targets of issue 5; paper "
+         "values from REFERENCE_RESULTS.md; ours: one seed, this machine (quick = full here).",
+         hrf_repro_paper2_experiments, hrf_reproduce_paper2}};
+    const int npapers = (int)(sizeof papers / sizeof *papers);
+    int selected[2] = {0, 0}, named = 0;
     for (; optind < argc; optind++) {
-        if (strcmp(argv[optind], "paper1") != 0)
-            return cli_usage_error(C, "unknown paper '%s' (implemented: paper1)", argv[optind]);
+        int found = 0;
+        for (int i = 0; i < npapers; i++)
+            if (!strcmp(argv[optind], papers[i].name)) selected[i] = found = named = 1;
+        if (!found)
+            return cli_usage_error(C, "unknown paper '%s' (implemented: paper1, paper2)",
+                                   argv[optind]);
     }
+    if (!named) selected[0] = selected[1] = 1;
     if (quick && full) return cli_usage_error(C, "--quick and --full exclude each other");
     rp.full = full;
     if (rp.only) {
         int ok = 0;
-        for (const char *const *e = hrf_repro_paper1_experiments(); *e; e++)
-            ok |= !strcmp(*e, rp.only);
+        for (int i = 0; i < npapers; i++) {
+            int has = 0;
+            for (const char *const *e = papers[i].experiments(); *e; e++)
+                has |= !strcmp(*e, rp.only);
+            if (!has) selected[i] = 0;
+            ok |= has && selected[i];
+        }
         if (!ok) return cli_usage_error(C, "--only: unknown experiment '%s' (see --help)", rp.only);
     }
     if (out_dir) {
@@ -252,53 +282,67 @@ int cmd_reproduce(int argc, char **argv) {
             return CLI_FAIL;
         }
     }
-    st.rows = cJSON_CreateArray();
     cli_progress_init(&st.prog, st.quiet || st.json);
     rp.row = on_row;
     rp.progress = on_progress;
     rp.user = &st;
-    if (!st.json)
-        printf(
-            "hamrf reproduce paper1 (%s): RF-HNN, Rahma, Datar, Dietrich 2024; paper values from "
-            "REFERENCE_RESULTS.md (mean of 10 runs); ours: one seed (%llu), this machine.\n"
-            "ratio = ours / paper; 'vs Adam' = Adam's training time / this fit's time, both "
-            "measured in this run.\n",
-            full ? "full" : "quick", (unsigned long long)rp.seed);
-    double t0 = cli_now();
-    int rc = hrf_reproduce_paper1(&rp);
-    double secs = cli_now() - t0;
-    cli_progress_done(&st.prog);
-    if (rc) {
-        cJSON_Delete(st.rows);
-        return cli_lib_error(C, rc);
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "paper", "paper1");
-    cJSON_AddStringToObject(o, "mode", full ? "full" : "quick");
-    cJSON_AddNumberToObject(o, "seed", (double)rp.seed);
-    cJSON_AddNumberToObject(o, "seconds", secs);
-    cJSON_AddItemToObject(o, "rows", st.rows);
     int status = CLI_OK;
-    if (out_dir) {
-        size_t len = strlen(out_dir) + 32;
-        char *path = malloc(len);
-        char *json = cJSON_PrintUnformatted(o), *csv = rows_csv(st.rows);
-        if (!path || !json || !csv) {
-            fprintf(stderr, "hamrf reproduce: error: out of memory\n");
-            status = CLI_FAIL;
-        } else {
-            snprintf(path, len, "%s/paper1.json", out_dir);
-            if (write_atomic(path, json)) status = CLI_FAIL;
-            snprintf(path, len, "%s/paper1.csv", out_dir);
-            if (write_atomic(path, csv)) status = CLI_FAIL;
+    double t_all = cli_now();
+    cJSON *all = cJSON_CreateArray();
+    for (int i = 0; i < npapers && status == CLI_OK; i++) {
+        if (!selected[i]) continue;
+        st.rows = cJSON_CreateArray();
+        st.last_exp = NULL;
+        if (!st.json)
+            printf("%shamrf reproduce %s (%s, seed %llu): %s\n", i ? "\n" : "", papers[i].name,
+                   full ? "full" : "quick", (unsigned long long)rp.seed, papers[i].header);
+        double t0 = cli_now();
+        int rc = papers[i].run(&rp);
+        double secs = cli_now() - t0;
+        cli_progress_done(&st.prog);
+        if (rc) {
+            cJSON_Delete(st.rows);
+            cJSON_Delete(all);
+            return cli_lib_error(C, rc);
         }
-        free(path), free(json), free(csv);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "paper", papers[i].name);
+        cJSON_AddStringToObject(o, "mode", full ? "full" : "quick");
+        cJSON_AddNumberToObject(o, "seed", (double)rp.seed);
+        cJSON_AddNumberToObject(o, "seconds", secs);
+        cJSON_AddItemToObject(o, "rows", st.rows);
+        if (out_dir) {
+            size_t len = strlen(out_dir) + 32;
+            char *path = malloc(len);
+            char *json = cJSON_PrintUnformatted(o), *csv = rows_csv(st.rows);
+            if (!path || !json || !csv) {
+                fprintf(stderr, "hamrf reproduce: error: out of memory\n");
+                status = CLI_FAIL;
+            } else {
+                snprintf(path, len, "%s/%s.json", out_dir, papers[i].name);
+                if (write_atomic(path, json)) status = CLI_FAIL;
+                snprintf(path, len, "%s/%s.csv", out_dir, papers[i].name);
+                if (write_atomic(path, csv)) status = CLI_FAIL;
+            }
+            free(path), free(json), free(csv);
+        }
+        if (!st.json) printf("\n%s: %.1f s\n", papers[i].name, secs);
+        cJSON_AddItemToArray(all, o);
     }
     if (st.json) {
-        cli_print_json(o);
+        if (cJSON_GetArraySize(all) == 1) {
+            cJSON *one = cJSON_DetachItemFromArray(all, 0);
+            cJSON_Delete(all);
+            cli_print_json(one);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "seconds", cli_now() - t_all);
+            cJSON_AddItemToObject(o, "papers", all);
+            cli_print_json(o);
+        }
     } else {
-        printf("\ntotal %.1f s\n", secs);
-        cJSON_Delete(o);
+        printf("\ntotal %.1f s\n", cli_now() - t_all);
+        cJSON_Delete(all);
     }
     return status;
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,10 @@
 #define GRAM_TOL 1e-12
 /* Solvers on a well-conditioned problem (ELM, widths 10 and 6). */
 #define SOLVER_TOL 1e-7
+/* The tall route's residual (R and the QR's sum of squares) against the
+ * explicit ‖Aθ − u‖: same quantity, different rounding; relative residuals
+ * of ~1e-3 leave ~1e-13 of rounding. */
+#define RESIDUAL_TOL 1e-9
 /* The issue: zero-shot mse_dxdt (per coordinate) on 4096 particles within
  * 10x of that on a held-out 8-particle set. */
 #define ZERO_SHOT_FACTOR 10.0
@@ -628,9 +633,91 @@ static void test_solvers_agree(void **state) {
         fprintf(stderr, "%s%s vs svd: theta_E %.3g theta_K %.3g\n", hrf_solver_name(s[i]),
                 reduce[i] ? " (streamed QR)" : "", eE, eK);
         assert_true(eE <= SOLVER_TOL && eK <= SOLVER_TOL);
+        if (s[i] == HRF_SOLVER_AUTO) {
+            /* 960 x 10 is tall: the one-pass streamed QR, whose residual comes
+             * from R and the QR's own sum, not from another pass over A */
+            assert_non_null(strstr(rep.lstsq_E.reason, "tall"));
+            size_t rows, cols;
+            double *A, *u;
+            assert_int_equal(
+                hrf_hgn_problem_dense(m, d, HRF_HGN_PART_POTENTIAL, &rows, &cols, &A, &u), HRF_OK);
+            double r2 = 0, u2 = 0;
+            for (size_t r = 0; r < rows; r++) {
+                double y = -u[r];
+                for (size_t k = 0; k < cols; k++)
+                    y += A[r + k * rows] * hrf_hgn_theta_E(m)[k];
+                r2 += y * y, u2 += u[r] * u[r];
+            }
+            fprintf(stderr, "  tall route residual %.6g, explicit %.6g\n",
+                    rep.lstsq_E.rel_residual, sqrt(r2 / u2));
+            assert_true(fabs(rep.lstsq_E.rel_residual - sqrt(r2 / u2)) <=
+                        RESIDUAL_TOL * sqrt(r2 / u2));
+            free(A), free(u);
+        }
         hrf_hgn_free(m);
     }
     hrf_hgn_free(ref);
+    pdata_free(d);
+}
+
+/* A periodic cutoff system in 2D: S snapshots of n x n particles on a square
+ * grid of spacing 0.8 (box side L = 0.8 n) displaced by U[−0.15, 0.15] per
+ * coordinate, momenta N(0, 0.3²), masses in [0.5, 1.5], derivatives from the
+ * model `truth` (so that the data are exactly representable). */
+static hrf_pdata *make_box(const hrf_hgn *truth, size_t n, size_t S, double rc, uint64_t seed) {
+    hrf_pdata *d = calloc(1, sizeof *d);
+    const int D = 2;
+    const size_t N = n * n, nd = N * D;
+    const double L = 0.8 * (double)n;
+    d->S = S, d->N = N, d->D = D, d->box = L, d->cutoff = rc;
+    d->q = malloc(S * nd * sizeof(double)), d->p = malloc(S * nd * sizeof(double));
+    d->dqdt = malloc(S * nd * sizeof(double)), d->dpdt = malloc(S * nd * sizeof(double));
+    d->H = malloc(S * sizeof(double)), d->mass = malloc(N * sizeof(double));
+    hrf_rng rng;
+    hrf_rng_seed(&rng, seed);
+    for (size_t i = 0; i < N; i++)
+        d->mass[i] = 0.5 + hrf_rng_uniform(&rng);
+    hrf_hgn_graph g = {NULL, 0, L, rc};
+    for (size_t s = 0; s < S; s++) {
+        for (size_t i = 0; i < N; i++)
+            for (int a = 0; a < D; a++)
+                d->q[s * nd + i * D + a] = 0.8 * (double)(a == 0 ? i / n : i % n) +
+                                           hrf_rng_uniform_range(&rng, -0.15, 0.15);
+        for (size_t t = 0; t < nd; t++)
+            d->p[s * nd + t] = 0.3 * hrf_rng_normal(&rng);
+        assert_int_equal(hrf_hgn_eval(truth, N, D, d->q + s * nd, d->p + s * nd, d->mass, &g,
+                                      d->H + s, d->dqdt + s * nd, d->dpdt + s * nd),
+                         HRF_OK);
+    }
+    return d;
+}
+
+/* The parallel feature fill gives the same fit whatever the number of
+ * threads (each snapshot's rows are made by one thread as they would be by
+ * one alone, and the BLAS calls see the same groups of snapshots), and the
+ * same fit twice. 400 particles: 800 rows per snapshot, so a block holds one
+ * snapshot per thread (the case where blocks depend on the threads). */
+static void test_threads_deterministic(void **state) {
+    (void)state;
+    hrf_hgn *truth = random_model(8, 4, 41);
+    assert_int_equal(hrf_hgn_set_kinetic_linear(truth, 1, 1.0), HRF_OK);
+    hrf_pdata *d = make_box(truth, 20, 5, 1.5, 6);
+    const int saved = omp_get_max_threads();
+    hrf_hgn *m[3];
+    const int threads[3] = {1, 2, 2};
+    for (int i = 0; i < 3; i++) {
+        omp_set_num_threads(threads[i]);
+        m[i] = fit(d, "aswim", 40, 10, HRF_SOLVER_AUTO, 0, 0, NULL);
+    }
+    omp_set_num_threads(saved);
+    for (int i = 1; i < 3; i++) {
+        assert_memory_equal(hrf_hgn_W_E(m[i]), hrf_hgn_W_E(m[0]), 40 * sizeof(double));
+        assert_memory_equal(hrf_hgn_theta_E(m[i]), hrf_hgn_theta_E(m[0]), 40 * sizeof(double));
+        assert_memory_equal(hrf_hgn_theta_K(m[i]), hrf_hgn_theta_K(m[0]), 10 * sizeof(double));
+    }
+    for (int i = 0; i < 3; i++)
+        hrf_hgn_free(m[i]);
+    hrf_hgn_free(truth);
     pdata_free(d);
 }
 
@@ -850,6 +937,7 @@ int main(void) {
         cmocka_unit_test(test_split_equals_joint),
         cmocka_unit_test(test_streamed_gram),
         cmocka_unit_test(test_solvers_agree),
+        cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_bad_input),

@@ -47,4 +47,12 @@ const char *const *hrf_repro_paper1_experiments(void);
  * for an unknown `only`; errors of the library calls otherwise. */
 int hrf_reproduce_paper1(const hrf_repro_params *p);
 
+/* The experiment names of paper 2 (RF-HGN), NULL-terminated. */
+const char *const *hrf_repro_paper2_experiments(void);
+
+/* Runs RF-HGN's experiments and issue 5's targets with the sampled graph
+ * network (REFERENCE_RESULTS.md, "RF-HGN"); `full` and `adam` do not apply
+ * (every experiment takes seconds; the graph network has no Adam baseline). */
+int hrf_reproduce_paper2(const hrf_repro_params *p);
+
 #endif

@@ -114,3 +114,23 @@ def test_out_is_a_file(tmp_path):
     f.write_text("x")
     r = run("--only", "error_correction", "--scale-down", 10, "--out", f, check=False)
     assert r.returncode == 1 and "not a folder" in r.stderr
+
+
+def test_paper2_lattice_3d_rows():
+    """paper2's 3D lattice rows quote the paper's SWIM column and meet the
+    issue's bar on the scale-free error."""
+    res = json.loads(run("paper2", "--only", "lattice_3d", "--json").stdout)
+    assert res["paper"] == "paper2"
+    rows = {row["config"]: row for row in res["rows"]}
+    papers = {"harmonic": 3.4e-5, "anharmonic": 5.2e-4, "morse": 1.2e-3}
+    assert set(rows) == set(papers)
+    for pot, pv in papers.items():
+        assert rows[pot]["paper"] == pytest.approx(pv)
+        assert rows[pot]["value"] <= pv          # at least as good as the paper's SWIM
+        rel = float(rows[pot]["note"].split()[1])
+        assert rel <= 1e-3
+
+
+def test_only_selects_the_paper():
+    r = run("paper1", "--only", "lattice_3d", check=False)
+    assert r.returncode == 2 and "unknown experiment" in r.stderr

@@ -762,7 +762,8 @@ typedef struct {
     size_t rps;   /* rows per snapshot */
     size_t cols;  /* unknowns */
     int kT;       /* 1: the momentum rows carry the column of θ_T (p_ia/m_i) */
-    size_t chunk; /* snapshots per block */
+    size_t chunk; /* snapshots per block (filled in parallel), a multiple of group */
+    size_t group; /* snapshots per BLAS call (≥ MIN_BLOCK_ROWS rows), independent of threads */
     double *blk;  /* (chunk·rps, cols) row-major */
     double *u;    /* (S·rps) right-hand side */
     const pair_cache *pc; /* the fit's pairs, or NULL: search them in every pass */
@@ -831,11 +832,17 @@ static int lsq_gram(void *ctx, double *G, double *Atu, double *utu) {
         int rc = lsq_fill(c, s0, ns);
         t_fill += now_seconds() - tf;
         if (rc) return rc;
-        /* blk row-major (nr, n) is column-major (n, nr): G += blk_cm blk_cmᵀ. */
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)n, (int)nr, 1.0, c->blk, (int)n,
-                    1.0, G, (int)n);
-        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)nr, 1.0, c->blk, (int)n,
-                    c->u + s0 * c->rps, 1, 1.0, Atu, 1);
+        /* blk row-major (nr, n) is column-major (n, nr): G += blk_cm blk_cmᵀ,
+         * one group at a time (the same sums whatever the block size). */
+        for (size_t g0 = 0; g0 < ns; g0 += c->group) {
+            size_t ng = ns - g0 < c->group ? ns - g0 : c->group, gr = ng * c->rps;
+            const double *bg = c->blk + g0 * c->rps * n;
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)n, (int)gr, 1.0, bg, (int)n,
+                        1.0, G, (int)n);
+            cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)gr, 1.0, bg, (int)n,
+                        c->u + (s0 + g0) * c->rps, 1, 1.0, Atu, 1);
+        }
+        (void)nr;
     }
     *utu = cblas_ddot((int)(c->S * c->rps), c->u, 1, c->u, 1);
     if (getenv("HAMRF_DEBUG"))
@@ -863,8 +870,13 @@ static int lsq_apply_t(void *ctx, const double *y, double *v) {
         size_t ns = c->S - s0 < c->chunk ? c->S - s0 : c->chunk, nr = ns * c->rps;
         int rc = lsq_fill(c, s0, ns);
         if (rc) return rc;
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)c->cols, 1.0, c->blk, (int)c->cols,
-                    y + s0 * c->rps, 1, 1.0, v, 1);
+        for (size_t g0 = 0; g0 < ns; g0 += c->group) {
+            size_t ng = ns - g0 < c->group ? ns - g0 : c->group, gr = ng * c->rps;
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)gr, (int)c->cols, 1.0,
+                        c->blk + g0 * c->rps * c->cols, (int)c->cols, y + (s0 + g0) * c->rps, 1,
+                        1.0, v, 1);
+        }
+        (void)nr;
     }
     return HRF_OK;
 }
@@ -896,10 +908,9 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     /* Sub-blocks of about 1 MB (in cache) are folded into R one after the
      * other by LAPACK's triangular-pentagonal QR (dtpqrt: the QR of [R; B]
      * that uses R's triangle), Qᵀ applied to [u_r; u_B] by dtpmqrt. */
-    size_t sub = (size_t)((getenv("HGN_SUB") ? atof(getenv("HGN_SUB")) : 131072.0) / (double)n);
+    size_t sub = (size_t)(131072.0 / (double)n);
     if (sub < 64) sub = 64;
-    size_t nbq = getenv("HGN_NB") ? (size_t)atoi(getenv("HGN_NB")) : 32;
-    const size_t nbt = n < nbq ? n : nbq; /* dtpqrt's inner block size */
+    const size_t nbt = n < 32 ? n : 32; /* dtpqrt's inner block size */
     double *B = malloc(sub * n * sizeof *B), *ub = malloc(sub * sizeof *ub);
     /* T zeroed: dtpqrt leaves the unused rows of a last narrower block alone */
     double *Tf = calloc(nbt * n, sizeof *Tf), *R = calloc(n * n, sizeof *R);
@@ -916,8 +927,11 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         double tf = now_seconds();
         if ((rc = lsq_fill(c, s0, ns))) goto fail;
         t_fill += now_seconds() - tf;
-        for (size_t r0 = 0; r0 < nr; r0 += sub) {
-            size_t mr = nr - r0 < sub ? nr - r0 : sub;
+        /* sub-blocks within each group: the same sequence whatever the block size */
+        const size_t gr = c->group * c->rps;
+        for (size_t r0 = 0, mr; r0 < nr; r0 += mr) {
+            size_t gend = (r0 / gr + 1) * gr < nr ? (r0 / gr + 1) * gr : nr;
+            mr = gend - r0 < sub ? gend - r0 : sub;
             for (size_t k = 0; k < n; k++) /* blk is row-major: transpose into B (mr, n) */
                 for (size_t r = 0; r < mr; r++)
                     B[r + k * mr] = c->blk[(r0 + r) * n + k];
@@ -976,16 +990,19 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
               : part == HRF_HGN_PART_KINETIC ? m->MK + (size_t)c->kT
                                              : m->ME + m->MK + (size_t)c->kT;
     size_t want = MIN_BLOCK_ROWS > 2 * c->cols ? MIN_BLOCK_ROWS : 2 * c->cols;
-    c->chunk = (want + c->rps - 1) / c->rps;
+    c->group = (want + c->rps - 1) / c->rps;
+    if (c->group > c->S) c->group = c->S;
+    if (c->group < 1) c->group = 1;
     /* at least one snapshot per thread in a block, within BLOCK_BYTES_MAX */
     c->nthreads = omp_get_max_threads();
     if (c->nthreads < 1) c->nthreads = 1;
-    double snap_bytes = 8.0 * (double)c->rps * (double)c->cols;
-    size_t fit = (size_t)(BLOCK_BYTES_MAX / snap_bytes);
-    size_t par = (size_t)c->nthreads < fit ? (size_t)c->nthreads : fit;
-    if (c->chunk < par) c->chunk = par;
+    double group_bytes = 8.0 * (double)(c->group * c->rps) * (double)c->cols;
+    size_t ngroups = ((size_t)c->nthreads + c->group - 1) / c->group;
+    size_t fit = (size_t)(BLOCK_BYTES_MAX / group_bytes);
+    if (ngroups > fit) ngroups = fit;
+    if (ngroups < 1) ngroups = 1;
+    c->chunk = ngroups * c->group;
     if (c->chunk > c->S) c->chunk = c->S;
-    if (c->chunk < 1) c->chunk = 1;
     if ((size_t)c->nthreads > c->chunk) c->nthreads = (int)c->chunk;
     c->blk = malloc(c->chunk * c->rps * c->cols * sizeof *c->blk);
     c->u = malloc(c->S * c->rps * sizeof *c->u);
@@ -1439,21 +1456,20 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
         }
         m->cK = -Tsum / (double)data->N;
     }
-    if (data->H) {
+    if (data->H) { /* Ĥ − c_0 of snapshot 0, with its pairs from the cache */
         hrf_hgn_graph g;
         hrf_hgn_graph_of(data, &g);
         double h0;
-        if ((rc = hrf_hgn_eval(m, data->N, data->D, data->q, data->p, data->mass, &g, &h0, NULL,
-                               NULL)))
+        const uint32_t *pairs;
+        size_t E0;
+        work_free(&w);
+        if ((rc = work_init(&w, m->ME > m->MK ? m->ME : m->MK))) goto fail;
+        if (pc.off)
+            pairs = pc.pairs, E0 = pc.off[1];
+        else if ((rc = graph_pairs(&g, data->N, data->D, data->q, &w.pb, &pairs, &E0)))
             goto fail;
-        size_t E0 = g.pairs ? g.n_pairs : 0;
-        if (!g.pairs) {
-            pair_buf pb = {0};
-            rc = cutoff_pairs(&g, data->N, data->D, data->q, &pb);
-            E0 = pb.n;
-            free(pb.p);
-            if (rc) goto fail;
-        }
+        eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box, pairs, E0, &h0, NULL,
+                   NULL, &w);
         if (E0 > 0)
             m->cE = (data->H[0] - h0) / (double)E0;
         else

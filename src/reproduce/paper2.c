@@ -1,0 +1,390 @@
+/* `hamrf reproduce paper2`: RF-HGN's results ("Rapid training of Hamiltonian
+ * graph networks using random features", REFERENCE_RESULTS.md) and issue
+ * 5's targets, run on this machine with the sampled graph network:
+ *   zero_shot_chain    8-particle harmonic chain (2D) -> 4096 particles:
+ *                      mse_dxdt on both, and a 100-step rollout with truth;
+ *   zero_shot_lattice  3x3 -> 100x100 (pair, mp), 2x2 -> 100x100 (mp: the
+ *                      paper's failure case, and pair), chain -> lattice (pair);
+ *   lattice_3d         4x4x4 lattice, harmonic / anharmonic / Morse bonds:
+ *                      test MSE beside the paper's SWIM column;
+ *   lennard_jones      10 976 particles (4·14³, the fcc count nearest 10 000),
+ *                      density 0.8442, T = 1: generation + training time,
+ *                      force error on a held-out snapshot, displacement error
+ *                      after a 50-step rollout (tabulated V(r)).
+ * Quick and full modes are the same here: every experiment already takes
+ * seconds. The mp rows say so when that mode is not available. */
+#include "hamrf/reproduce.h"
+
+#include "hamrf/hgn.h"
+#include "hamrf/hgn_field.h"
+#include "hamrf/metrics.h"
+#include "hamrf/particles.h"
+#include "hamrf/pfield.h"
+#include "hamrf/rollout.h"
+#include "hamrf/status.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const experiments[] = {"zero_shot_chain", "zero_shot_lattice", "lattice_3d",
+                                          "lennard_jones", NULL};
+
+const char *const *hrf_repro_paper2_experiments(void) {
+    return experiments;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress(const hrf_repro_params *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void progress(const hrf_repro_params *p, const char *fmt, ...) {
+    if (!p->progress) return;
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    p->progress(p->user, buf);
+}
+
+static void row(const hrf_repro_params *p, const char *exp, const char *title, const char *config,
+                const char *method, const char *metric, double value, double paper, double secs,
+                const char *note) {
+    hrf_repro_row r;
+    memset(&r, 0, sizeof r);
+    r.experiment = exp, r.title = title, r.metric = metric;
+    snprintf(r.config, sizeof r.config, "%s", config);
+    snprintf(r.method, sizeof r.method, "%s", method);
+    snprintf(r.note, sizeof r.note, "%s", note ? note : "");
+    r.value = value, r.paper = paper, r.seconds = secs;
+    r.adam_seconds = r.speedup = NAN;
+    p->row(p->user, &r);
+}
+
+/* Spring-graph data: T trajectories of S snapshots. */
+static int springs(const hrf_repro_params *p, hrf_topology topo, size_t a, size_t b, size_t c,
+                   int D, hrf_pair_kind kind, size_t T, size_t S, uint64_t seed, hrf_pdata **out) {
+    const size_t shape[3] = {a, b, c};
+    hrf_pair_potential v;
+    hrf_pair_potential_default(kind, &v);
+    hrf_psystem *s = NULL;
+    int rc = hrf_psystem_springs_new(topo, shape, D, &v, 1.0, &s);
+    if (rc) return rc;
+    hrf_pdata_params dp;
+    hrf_pdata_params_system_default(s, &dp);
+    dp.trajectories = T;
+    dp.snapshots = S;
+    dp.seed = seed + p->seed;
+    rc = hrf_pdata_generate(s, &dp, out);
+    hrf_psystem_free(s);
+    return rc;
+}
+
+/* Fits a graph network; HRF_EINVAL from _check (e.g. a mode not built yet)
+ * is returned with its message for the caller to report. */
+static int fit(const hrf_repro_params *p, hrf_hgn_mode mode, const hrf_pdata *d, hrf_hgn **m,
+               double *secs) {
+    hrf_hgn_params hp;
+    hrf_hgn_params_default(&hp);
+    hp.mode = mode;
+    hp.seed = p->seed;
+    const char *msg = hrf_hgn_params_check(&hp);
+    if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
+    hrf_hgn_fit_report rep;
+    int rc = hrf_hgn_fit(&hp, d, m, &rep);
+    if (!rc) *secs = rep.fit_seconds;
+    return rc;
+}
+
+static int exp_zero_shot_chain(const hrf_repro_params *p) {
+    const char *
+        exp = "zero_shot_chain",
+       *title =
+           "Zero-shot: harmonic chain in 2D, trained on 8 particles (10 x 20 snapshots), evaluated "
+           "on a held-out 8-particle set and on 4096 particles; 100-step rollout (dt 0.01) on 4096 "
+           "with the true system (velocity Verlet, 10 substeps)";
+    hrf_pdata *tr = NULL, *te = NULL, *big = NULL;
+    hrf_hgn *m = NULL;
+    double secs = NAN;
+    progress(p, "%s: data and fit", exp);
+    int rc = springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 0, &tr);
+    if (!rc) rc = springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 100, &te);
+    if (!rc) rc = springs(p, HRF_TOPO_CHAIN, 4096, 1, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 200, &big);
+    if (!rc) rc = fit(p, HRF_HGN_PAIR, tr, &m, &secs);
+    hrf_hgn_errors e8, e4k;
+    if (!rc) rc = hrf_hgn_errors_on(m, te, &e8);
+    if (!rc) rc = hrf_hgn_errors_on(m, big, &e4k);
+    if (!rc) {
+        row(p, exp, title, "8 particles (held out)", "pair", "mse_dxdt", e8.mse_dxdt, NAN, secs,
+            NULL);
+        row(p, exp, title, "4096 particles", "pair", "mse_dxdt", e4k.mse_dxdt, NAN, NAN, NULL);
+        char note[96];
+        snprintf(note, sizeof note, "issue: <= 10; rel_l2_grad %.2e on 4096", e4k.rel_l2_grad);
+        row(p, exp, title, "4096 / 8", "pair", "mse_ratio",
+            e4k.mse_dxdt / fmax(e8.mse_dxdt, 1e-300), NAN, NAN, note);
+    }
+    /* Rollout on 4096 particles against the true system. */
+    hrf_psystem *ps = NULL;
+    hrf_trajectory *tp = NULL, *tt = NULL;
+    if (!rc) rc = hrf_psystem_from_pdata(big, &ps);
+    if (!rc) {
+        progress(p, "%s: rollout of 4096 particles", exp);
+        hrf_hgn_field_ctx ctx;
+        hrf_hgn_field_ctx_of(&ctx, m, big);
+        hrf_field f, sf;
+        hrf_hgn_field(&ctx, &f);
+        hrf_psystem_field(ps, &sf);
+        double *x0 = malloc(f.dim * sizeof *x0);
+        if (!x0) rc = hrf_error(HRF_ENOMEM, "out of memory");
+        if (!rc) {
+            hrf_pdata_states(big, 0, 1, x0);
+            hrf_rollout_params rp;
+            hrf_rollout_params_default(&rp);
+            rp.integrator = &hrf_integrator_leapfrog;
+            rp.dt = 0.01, rp.steps = 100, rp.every = 10;
+            hrf_rollout_params tq = rp;
+            tq.dt = rp.dt / 10, tq.steps = rp.steps * 10, tq.every = rp.every * 10;
+            rc = hrf_rollout_run(&f, &rp, 1, x0, &tp);
+            if (!rc) rc = hrf_rollout_run(&sf, &tq, 1, x0, &tt);
+        }
+        if (!rc) {
+            /* Zerr on positions: the first half of each state. */
+            hrf_rollout_errors re;
+            double *Hp = malloc(tp->valid * sizeof *Hp), *Ht = malloc(tt->valid * sizeof *Ht);
+            if (!Hp || !Ht) rc = hrf_error(HRF_ENOMEM, "out of memory");
+            if (!rc) {
+                sf.energy(sf.ctx, tp->valid, tp->x, Hp);
+                sf.energy(sf.ctx, tt->valid, tt->x, Ht);
+                hrf_rollout_errors_compute(tp->valid, 1, f.dim, tp->x, tt->x, Hp, Ht, NULL, NULL,
+                                           &re);
+                char note[96];
+                snprintf(note, sizeof note, "herr_gmean %.2e, rollout %.2f s", re.herr_gmean,
+                         tp->seconds);
+                row(p, exp, title, "4096 particles, 100 steps", "pair", "zerr_gmean", re.zerr_gmean,
+                    NAN, NAN, note);
+            }
+            free(Hp), free(Ht);
+        }
+        free(x0);
+    }
+    hrf_trajectory_free(tp), hrf_trajectory_free(tt);
+    hrf_psystem_free(ps);
+    hrf_hgn_free(m);
+    hrf_pdata_free(tr), hrf_pdata_free(te), hrf_pdata_free(big);
+    return rc;
+}
+
+static int exp_zero_shot_lattice(const hrf_repro_params *p) {
+    const char *
+        exp = "zero_shot_lattice",
+       *title =
+           "Zero-shot across sizes and topologies: harmonic springs in 2D, trained on small graphs "
+           "(10 x 20 snapshots), evaluated on a 100 x 100 lattice (10 000 particles); the paper: "
+           "3x3 -> 100x100 works, 2x2 fails (no degree-4 nodes)";
+    static const struct {
+        const char *cfg;
+        hrf_topology topo;
+        size_t a, b;
+        hrf_hgn_mode mode;
+    } cases[] = {{"3x3 -> 100x100", HRF_TOPO_LATTICE, 3, 3, HRF_HGN_PAIR},
+                 {"3x3 -> 100x100", HRF_TOPO_LATTICE, 3, 3, HRF_HGN_MP},
+                 {"2x2 -> 100x100", HRF_TOPO_LATTICE, 2, 2, HRF_HGN_MP},
+                 {"2x2 -> 100x100", HRF_TOPO_LATTICE, 2, 2, HRF_HGN_PAIR},
+                 {"chain 8 -> 100x100", HRF_TOPO_CHAIN, 8, 1, HRF_HGN_PAIR}};
+    hrf_pdata *big = NULL;
+    int rc = springs(p, HRF_TOPO_LATTICE, 100, 100, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 300, &big);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases && !rc; i++) {
+        const char *mode = hrf_hgn_mode_name(cases[i].mode);
+        progress(p, "%s: %s (%s)", exp, cases[i].cfg, mode);
+        hrf_pdata *tr = NULL, *te = NULL;
+        hrf_hgn *m = NULL;
+        double secs = NAN;
+        rc = springs(p, cases[i].topo, cases[i].a, cases[i].b, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 0,
+                     &tr);
+        if (!rc)
+            rc = springs(p, cases[i].topo, cases[i].a, cases[i].b, 1, 2, HRF_PAIR_HARMONIC, 10, 20,
+                         100, &te);
+        if (!rc) {
+            int frc = fit(p, cases[i].mode, tr, &m, &secs);
+            if (frc == HRF_EINVAL) {
+                char note[160];
+                snprintf(note, sizeof note, "not run: %s", hrf_last_error());
+                row(p, exp, title, cases[i].cfg, mode, "rel_l2_grad", NAN, NAN, NAN, note);
+            } else if (frc) {
+                rc = frc;
+            } else {
+                hrf_hgn_errors es, eb;
+                rc = hrf_hgn_errors_on(m, te, &es);
+                if (!rc) rc = hrf_hgn_errors_on(m, big, &eb);
+                if (!rc) {
+                    char note[128];
+                    snprintf(note, sizeof note, "mse_dxdt %.2e on 10 000 vs %.2e held out (%.3gx)",
+                             eb.mse_dxdt, es.mse_dxdt, eb.mse_dxdt / fmax(es.mse_dxdt, 1e-300));
+                    row(p, exp, title, cases[i].cfg, mode, "rel_l2_grad", eb.rel_l2_grad, NAN, secs,
+                        note);
+                }
+            }
+        }
+        hrf_hgn_free(m);
+        hrf_pdata_free(tr), hrf_pdata_free(te);
+    }
+    hrf_pdata_free(big);
+    return rc;
+}
+
+static int exp_lattice_3d(const hrf_repro_params *p) {
+    const char *exp = "lattice_3d",
+               *title = "3D mass-spring lattice 4x4x4, 10 x 10 snapshots train / test, pair mode; "
+                        "paper: test MSE "
+                        "of RF-HGN (SWIM) per pair potential (harmonic lattice: 8.95e-5 in 0.16 s)";
+    static const struct {
+        hrf_pair_kind kind;
+        double paper;
+    } pots[3] = {
+        {HRF_PAIR_HARMONIC, 3.4e-5}, {HRF_PAIR_ANHARMONIC, 5.2e-4}, {HRF_PAIR_MORSE, 1.2e-3}};
+    int rc = HRF_OK;
+    for (int i = 0; i < 3 && !rc; i++) {
+        const char *name = hrf_pair_kind_name(pots[i].kind);
+        progress(p, "%s: %s", exp, name);
+        hrf_pdata *tr = NULL, *te = NULL;
+        hrf_hgn *m = NULL;
+        double secs = NAN;
+        rc = springs(p, HRF_TOPO_LATTICE, 4, 4, 4, 3, pots[i].kind, 10, 10, 0, &tr);
+        if (!rc) rc = springs(p, HRF_TOPO_LATTICE, 4, 4, 4, 3, pots[i].kind, 10, 10, 100, &te);
+        if (!rc) rc = fit(p, HRF_HGN_PAIR, tr, &m, &secs);
+        hrf_hgn_errors e;
+        if (!rc) rc = hrf_hgn_errors_on(m, te, &e);
+        if (!rc) {
+            char cfg[64], note[96];
+            snprintf(cfg, sizeof cfg, "%s", name);
+            snprintf(note, sizeof note, "rel_l2_grad %.2e (issue: <= 1e-3)", e.rel_l2_grad);
+            row(p, exp, title, cfg, "pair", "mse_dxdt", e.mse_dxdt, pots[i].paper, secs, note);
+        }
+        hrf_hgn_free(m);
+        hrf_pdata_free(tr), hrf_pdata_free(te);
+    }
+    return rc;
+}
+
+static int exp_lennard_jones(const hrf_repro_params *p) {
+    const char
+        *exp = "lennard_jones",
+        *title =
+            "Lennard-Jones, 10 976 particles (4 x 14^3 fcc), density 0.8442, T = 1, rc = 2.5: 10 "
+            "snapshots (10 steps apart) generated and a pair-mode network trained (issue: < 10 s "
+            "together); force error on a held-out snapshot; 50-step rollout (dt 0.005, tabulated "
+            "V(r)) against the true system (paper: about 10% error)";
+    const size_t N = 10976;
+    hrf_psystem *s = NULL;
+    hrf_pdata *tr = NULL, *te = NULL;
+    hrf_hgn *m = NULL;
+    hrf_hgn_table *tab = NULL;
+    hrf_trajectory *tp = NULL, *tt = NULL;
+    double *x0 = NULL, *dq = NULL, *dp = NULL;
+    double fit_s = NAN;
+    progress(p, "%s: generate and train", exp);
+    double t0 = now_seconds();
+    int rc = hrf_psystem_lj_new(N, 0.8442, NULL, &s);
+    hrf_pdata_params dpp;
+    if (!rc) {
+        hrf_pdata_params_system_default(s, &dpp);
+        dpp.snapshots = 10, dpp.every = 10, dpp.seed = p->seed;
+        rc = hrf_pdata_generate(s, &dpp, &tr);
+    }
+    double gen_s = now_seconds() - t0;
+    if (!rc) rc = fit(p, HRF_HGN_PAIR, tr, &m, &fit_s);
+    if (!rc) {
+        char note[96];
+        snprintf(note, sizeof note, "generation %.2f s + training %.2f s", gen_s, fit_s);
+        row(p, exp, title, "10 snapshots", "pair", "seconds", gen_s + fit_s, NAN, fit_s, note);
+        dpp.snapshots = 1, dpp.seed = p->seed + 100;
+        rc = hrf_pdata_generate(s, &dpp, &te);
+    }
+    const size_t nd = N * 3;
+    if (!rc) {
+        dq = malloc(nd * sizeof *dq), dp = malloc(nd * sizeof *dp);
+        if (!dq || !dp) rc = hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    if (!rc) {
+        hrf_hgn_graph g;
+        hrf_hgn_graph_of(te, &g);
+        rc = hrf_hgn_eval(m, N, 3, te->q, te->p, te->mass, &g, NULL, dq, dp);
+        if (!rc)
+            row(p, exp, title, "held-out snapshot", "pair", "force_rel_err",
+                hrf_rel_l2(nd, dp, te->dpdt), NAN, NAN, "||F_hat - F|| / ||F|| (issue: <= 1e-3)");
+    }
+    if (!rc) {
+        progress(p, "%s: 50-step rollouts", exp);
+        hrf_hgn_field_ctx ctx;
+        hrf_hgn_field_ctx_of(&ctx, m, te);
+        hrf_field f, sf;
+        hrf_psystem_field(s, &sf);
+        x0 = malloc(2 * nd * sizeof *x0);
+        if (!x0) rc = hrf_error(HRF_ENOMEM, "out of memory");
+        if (!rc) {
+            hrf_pdata_states(te, 0, 1, x0);
+            rc = hrf_hgn_field_table(&ctx, 1, x0, 4096, &tab);
+        }
+        if (!rc) {
+            ctx.table = tab;
+            hrf_hgn_field(&ctx, &f);
+            hrf_rollout_params rp;
+            hrf_rollout_params_default(&rp);
+            rp.integrator = &hrf_integrator_leapfrog;
+            rp.dt = 0.005, rp.steps = 50, rp.every = 50;
+            hrf_rollout_params tq = rp;
+            tq.dt = rp.dt / 10, tq.steps = rp.steps * 10, tq.every = rp.every * 10;
+            rc = hrf_rollout_run(&f, &rp, 1, x0, &tp);
+            if (!rc) rc = hrf_rollout_run(&sf, &tq, 1, x0, &tt);
+        }
+        if (!rc) {
+            /* ‖Δx̂ − Δx‖ / ‖Δx‖ with Δx = x(t) − x(0), positions only. */
+            const double *a0 = tp->x, *a1 = tp->x + 2 * nd, *b1 = tt->x + 2 * nd;
+            double num = 0, den = 0;
+            for (size_t i = 0; i < nd; i++) {
+                double dh = a1[i] - a0[i], dt = b1[i] - a0[i];
+                num += (dh - dt) * (dh - dt), den += dt * dt;
+            }
+            char note[96];
+            snprintf(note, sizeof note, "rollout %.2f s (tabulated), truth %.2f s", tp->seconds,
+                     tt->seconds);
+            row(p, exp, title, "50 steps", "pair", "displacement_err", sqrt(num / den), 0.1, NAN,
+                note);
+        }
+    }
+    free(x0), free(dq), free(dp);
+    hrf_trajectory_free(tp), hrf_trajectory_free(tt);
+    hrf_hgn_table_free(tab);
+    hrf_hgn_free(m);
+    hrf_pdata_free(tr), hrf_pdata_free(te);
+    hrf_psystem_free(s);
+    return rc;
+}
+
+int hrf_reproduce_paper2(const hrf_repro_params *p) {
+    typedef int (*runner)(const hrf_repro_params *);
+    static const runner runners[] = {exp_zero_shot_chain, exp_zero_shot_lattice, exp_lattice_3d,
+                                     exp_lennard_jones};
+    if (!p->row) return hrf_error(HRF_EINVAL, "reproduce: no row callback");
+    int found = 0;
+    for (int i = 0; experiments[i]; i++) {
+        if (p->only && strcmp(p->only, experiments[i]) != 0) continue;
+        found = 1;
+        int rc = runners[i](p);
+        if (rc) return hrf_error_prefix(rc, "paper2, %s", experiments[i]);
+    }
+    if (!found)
+        return hrf_error(HRF_ENOTFOUND,
+                         "unknown experiment '%s' of paper2 (known: zero_shot_chain, "
+                         "zero_shot_lattice, lattice_3d, lennard_jones)",
+                         p->only);
+    return HRF_OK;
+}
