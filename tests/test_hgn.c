@@ -696,7 +696,8 @@ static hrf_pdata *make_box(const hrf_hgn *truth, size_t n, size_t S, double rc, 
  * threads (each snapshot's rows are made by one thread as they would be by
  * one alone, and the BLAS calls see the same groups of snapshots), and the
  * same fit twice. 400 particles: 800 rows per snapshot, so a block holds one
- * snapshot per thread (the case where blocks depend on the threads). */
+ * snapshot per thread (the case where blocks depend on the threads), and
+ * with 200 columns two snapshots are enough work to be filled in parallel. */
 static void test_threads_deterministic(void **state) {
     (void)state;
     hrf_hgn *truth = random_model(8, 4, 41);
@@ -707,12 +708,12 @@ static void test_threads_deterministic(void **state) {
     const int threads[3] = {1, 2, 2};
     for (int i = 0; i < 3; i++) {
         omp_set_num_threads(threads[i]);
-        m[i] = fit(d, "aswim", 40, 10, HRF_SOLVER_AUTO, 0, 0, NULL);
+        m[i] = fit(d, "aswim", 200, 10, HRF_SOLVER_AUTO, 0, 0, NULL);
     }
     omp_set_num_threads(saved);
     for (int i = 1; i < 3; i++) {
-        assert_memory_equal(hrf_hgn_W_E(m[i]), hrf_hgn_W_E(m[0]), 40 * sizeof(double));
-        assert_memory_equal(hrf_hgn_theta_E(m[i]), hrf_hgn_theta_E(m[0]), 40 * sizeof(double));
+        assert_memory_equal(hrf_hgn_W_E(m[i]), hrf_hgn_W_E(m[0]), 200 * sizeof(double));
+        assert_memory_equal(hrf_hgn_theta_E(m[i]), hrf_hgn_theta_E(m[0]), 200 * sizeof(double));
         assert_memory_equal(hrf_hgn_theta_K(m[i]), hrf_hgn_theta_K(m[0]), 10 * sizeof(double));
     }
     for (int i = 0; i < 3; i++)

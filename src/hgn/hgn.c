@@ -751,6 +751,8 @@ static int pair_cache_add(pair_cache *pc, const uint32_t *pairs, size_t E, const
  * thread at a time; a block holds at most this many bytes (but always one
  * snapshot). */
 #define BLOCK_BYTES_MAX (256.0 * 1048576.0)
+/* Blocks of fewer entries (rows x cols) are filled by one thread. */
+#define PAR_MIN_ENTRIES 262144.0
 
 typedef struct {
     const hrf_hgn *m;
@@ -806,7 +808,10 @@ static int lsq_fill_one(hgn_lsq *c, size_t ps, double *b, work *w) {
  * so the block does not depend on the number of threads. */
 static int lsq_fill(hgn_lsq *c, size_t s0, size_t ns) {
     int failed = 0;
-    const int nt = (size_t)c->nthreads < ns ? c->nthreads : (int)ns;
+    int nt = (size_t)c->nthreads < ns ? c->nthreads : (int)ns;
+    /* small blocks serially: idle OpenMP threads spin after a parallel region
+     * and would compete with the BLAS threads that follow */
+    if ((double)ns * (double)c->rps * (double)c->cols < PAR_MIN_ENTRIES) nt = 1;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1) reduction(| : failed)
     for (size_t t = 0; t < ns; t++)
         if (lsq_fill_one(c, s0 + t, c->blk + t * c->rps * c->cols, &c->w[omp_get_thread_num()]))
