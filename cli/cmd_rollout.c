@@ -121,6 +121,26 @@ static const char *file_meta_str(const char *path, const char *what, cJSON **met
     return cJSON_IsString(k) ? k->valuestring : NULL;
 }
 
+/* The text summary's metric lines (both model kinds). */
+static void print_metrics(double drift, double drift_sys, int truth, const hrf_rollout_errors *re,
+                          const char *out) {
+    if (isfinite(drift)) fprintf(stderr, "hamrf rollout: energy drift (model H) %.3e\n", drift);
+    if (isfinite(drift_sys))
+        fprintf(stderr, "hamrf rollout: energy drift (true H along the rollout) %.3e\n", drift_sys);
+    if (truth)
+        fprintf(stderr, "hamrf rollout: zerr_gmean %.3e, herr_gmean %.3e, final state error %.3e\n",
+                re->zerr_gmean, re->herr_gmean, re->final_state_error);
+    fprintf(stderr, "hamrf rollout: wrote %s\n", out);
+}
+
+/* Exit status after the file is written: 1 when the rollout stopped early. */
+static int finish(int run_rc, const char *stop_msg, const char *out) {
+    if (!run_rc) return CLI_OK;
+    fprintf(stderr, "hamrf rollout: error: %s (the states computed so far were written to %s)\n",
+            stop_msg, out);
+    return CLI_FAIL;
+}
+
 /* A graph network on a particle data set: the first K snapshots as initial
  * states, the learned field, and with --truth the data set's own system. */
 static int rollout_hgn(const hrf_model *model, const char *model_path, const char *data_path,
@@ -271,25 +291,9 @@ static int rollout_hgn(const hrf_model *model, const char *model_path, const cha
                 "%.3f s (%.3g state-steps/s)\n",
                 n, d->N, tr->steps_done, rp->steps, tr->integrator->name, rp->dt, tr->seconds,
                 rate);
-        if (isfinite(drift)) fprintf(stderr, "hamrf rollout: energy drift (model H) %.3e\n", drift);
-        if (isfinite(drift_sys))
-            fprintf(stderr, "hamrf rollout: energy drift (true H along the rollout) %.3e\n",
-                    drift_sys);
-        if (truth)
-            fprintf(stderr,
-                    "hamrf rollout: zerr_gmean %.3e, herr_gmean %.3e, final state error "
-                    "%.3e\n",
-                    re.zerr_gmean, re.herr_gmean, re.final_state_error);
-        fprintf(stderr, "hamrf rollout: wrote %s\n", out);
+        print_metrics(drift, drift_sys, truth, &re, out);
     }
-    if (run_rc) {
-        fprintf(stderr,
-                "hamrf rollout: error: %s (the states computed so far were written to %s)\n",
-                stop_msg, out);
-        status = CLI_FAIL;
-    } else {
-        status = CLI_OK;
-    }
+    status = finish(run_rc, stop_msg, out);
 done:
     free(x0);
     free(H_sys);
@@ -615,25 +619,9 @@ int cmd_rollout(int argc, char **argv) {
                 "hamrf rollout: %zu state(s), %zu/%zu steps of %s, dt %g: %.3f s "
                 "(%.3g state-steps/s)\n",
                 n, tr->steps_done, rp.steps, tr->integrator->name, rp.dt, tr->seconds, rate);
-        if (isfinite(drift)) fprintf(stderr, "hamrf rollout: energy drift (model H) %.3e\n", drift);
-        if (isfinite(drift_sys))
-            fprintf(stderr, "hamrf rollout: energy drift (true H along the rollout) %.3e\n",
-                    drift_sys);
-        if (truth)
-            fprintf(stderr,
-                    "hamrf rollout: zerr_gmean %.3e, herr_gmean %.3e, final state error "
-                    "%.3e\n",
-                    re.zerr_gmean, re.herr_gmean, re.final_state_error);
-        fprintf(stderr, "hamrf rollout: wrote %s\n", out);
+        print_metrics(drift, drift_sys, truth, &re, out);
     }
-    if (run_rc) {
-        fprintf(stderr,
-                "hamrf rollout: error: %s (the states computed so far were written to %s)\n",
-                stop_msg, out);
-        status = CLI_FAIL;
-    } else {
-        status = CLI_OK;
-    }
+    status = finish(run_rc, stop_msg, out);
 done:
     if (!data) free(x0);
     free(H_sys);
