@@ -300,6 +300,8 @@ static int train_hgn(const hrf_hgn_params *gp, const char *data_path, const char
         if (!gp->joint) cJSON_AddItemToObject(o, "kinetic", lstsq_json(&rep.lstsq_K));
         cJSON_AddNumberToObject(o, "edge_width", (double)gp->edge_width);
         cJSON_AddNumberToObject(o, "kinetic_width", (double)gp->kinetic_width);
+        if (gp->mode == HRF_HGN_MP)
+            cJSON_AddNumberToObject(o, "node_width", (double)gp->node_width);
         cJSON_AddBoolToObject(o, "kinetic_linear", hrf_hgn_kinetic_linear(m));
         cJSON_AddStringToObject(o, "sampler", gp->sampler->name);
         cJSON_AddNumberToObject(o, "seed", (double)gp->seed);
@@ -576,10 +578,7 @@ int cmd_train(int argc, char **argv) {
             return cli_usage_error(C, "%s does not apply to --model hgn", gradient_opt);
         if (node_width && gn.mode != HRF_HGN_MP)
             return cli_usage_error(C, "--node-width only applies to --mode mp");
-        /* hrf_hgn_params has no node width yet: refuse rather than ignore it. */
-        if (node_width)
-            return cli_usage_error(C, "--node-width: the graph network library does not take a "
-                                      "node width yet (include/hamrf/hgn.h)");
+        if (node_width) gn.node_width = node_width;
         const char *gmsg = hrf_hgn_params_check(&gn);
         if (gmsg) return cli_usage_error(C, "%s", gmsg);
         return train_hgn(&gn, data_path, out, json, quiet);

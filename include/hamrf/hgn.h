@@ -1,8 +1,16 @@
-/* The sampled Hamiltonian graph network, "pair" mode (MATH.md §6.2):
+/* The sampled Hamiltonian graph network (MATH.md §6.2), modes "pair" and "mp":
  *
- *   Ĥ(q, p) = θ_E · Σ_{pairs (i,j)} e(r_ij) + θ_K · Σ_i k_i + θ_T Σ_i |p_i|²/(2 m_i) + c_0,
+ *   Ĥ(q, p) = θ_E · Σ_{pairs (i,j)} e(r_ij) [+ θ_N · Σ_i h_i] + θ_K · Σ_i k_i
+ *             + θ_T Σ_i |p_i|²/(2 m_i) + c_0,
  *   e(r)  = σ(w_E r + b_E)                     in R^{M_E}  (edge encoder, input 1-D)
+ *   a_i   = Σ_{j∈N(i)} e(r_ij)                 in R^{M_E}  (sum aggregation; mp only)
+ *   h_i   = σ(W_N a_i + b_N)                   in R^{M_N}  (node update; mp only)
  *   k_i   = σ(W_K [|p_i|², 1/m_i] + b_K)       in R^{M_K}  (kinetic encoder)
+ *
+ * "pair" is pairwise-additive (tabulable, transfers across topologies); "mp"
+ * adds the many-body, degree-aware node term. Its gradient needs the chain
+ * rule through a_i: ∂Ĥ_pot/∂q = Σ_pairs (θ_E + c_i + c_j)·∂e(r_ij)/∂r_ij ∂r_ij/∂q
+ * with c_l = W_Nᵀ(θ_N ⊙ σ'(W_N a_l + b_N)) (src/hgn/hgn.c derives it).
  *
  * Deviation from MATH.md §6.2 (ours): the exact kinetic feature. Besides the
  * sampled kinetic encoder, the read-out has one linear feature, the Newtonian
@@ -26,11 +34,22 @@
  * r_ij is the pair distance (minimum image in a periodic box); the pairs are
  * a bond list or every pair closer than a cutoff. The encoders are sampled
  * (hamrf/sampler.h: ELM, U-SWIM, SWIM oracle, A-SWIM) and never trained; only
- * (θ_E, θ_K, c_0) are solved. Ĥ is separable, so the momentum rows
- * ∂Ĥ/∂p = dq/dt involve only θ_K and the position rows ∂Ĥ/∂q = −dp/dt only
- * θ_E: two least-squares problems (hamrf/lstsq.h), each with Gram matrix
- * accumulated snapshot by snapshot, so memory is O(M²) plus one snapshot's
- * feature block, whatever the number of snapshots.
+ * (θ_E, θ_N, θ_K, θ_T, c_0) are solved. Ĥ is separable, so the momentum rows
+ * ∂Ĥ/∂p = dq/dt involve only θ_K, θ_T and the position rows ∂Ĥ/∂q = −dp/dt
+ * only θ_E (mp: θ_E, θ_N): two least-squares problems (hamrf/lstsq.h) whose
+ * matrices are streamed snapshot by snapshot, so memory is O(M²) plus a few
+ * snapshots' feature blocks, whatever the number of snapshots.
+ *
+ * Fitting speed (ours). The pairs of every snapshot are found once per fit
+ * and cached (40 bytes a pair, if that takes at most a quarter of the
+ * available memory). Feature blocks are filled by OpenMP threads, one
+ * snapshot per thread, each exactly as one thread alone would fill it, and
+ * the BLAS calls see fixed groups of snapshots: the fit does not depend on
+ * the number of threads. `auto` on a tall problem (rows > 50 x unknowns)
+ * uses a streamed QR (LAPACK dtpqrt on ~1 MB sub-blocks), one pass over the
+ * data with the accuracy of a QR, and takes the residual from the QR itself.
+ * A-SWIM's first fit, which only weights the second sampling, uses every
+ * k-th snapshot with k such that at least 50 rows per unknown remain.
  *
  * Constants (ours): each pair carries a constant energy c_E and each
  * particle c_K, Ĥ = Σ_pairs (θ_E·e + c_E) + Σ_i (θ_K·k_i + c_K) + c_0. c_K
@@ -58,8 +77,8 @@
 #include "hamrf/sampler.h"
 
 typedef enum {
-    HRF_HGN_PAIR = 0, /* pairwise-additive potential (implemented) */
-    HRF_HGN_MP        /* message passing with a node update (MATH.md §6.2; not yet) */
+    HRF_HGN_PAIR = 0, /* pairwise-additive potential */
+    HRF_HGN_MP        /* message passing: the node update h_i = σ(W_N a_i + b_N) (MATH.md §6.2) */
 } hrf_hgn_mode;
 
 const char *hrf_hgn_mode_name(hrf_hgn_mode mode);            /* "pair", "mp" */
@@ -69,6 +88,7 @@ typedef struct hrf_hgn_params {
     hrf_hgn_mode mode;                   /* default HRF_HGN_PAIR */
     size_t edge_width;                   /* M_E > 0, default 200 */
     size_t kinetic_width;                /* M_K > 0, default 50 */
+    size_t node_width;                   /* M_N > 0 (mode mp), default 100 */
     const hrf_sampler_type *sampler;     /* default A-SWIM */
     const hrf_activation *act;           /* default tanh */
     int resample_duplicates;             /* default 1 */
@@ -92,21 +112,30 @@ void hrf_hgn_params_default(hrf_hgn_params *p);
 const char *hrf_hgn_params_check(const hrf_hgn_params *p);
 
 typedef struct hrf_hgn_fit_report {
-    double fit_seconds;       /* everything */
-    double sample_seconds;    /* gathering the sampler's points and sampling, all passes */
-    double solve_seconds;     /* least squares (Gram accumulation included), all passes */
-    int passes;               /* 2 for A-SWIM */
+    double fit_seconds;          /* everything */
+    double sample_seconds;       /* gathering the sampler's points and sampling, all passes */
+    double solve_seconds;        /* least squares (Gram accumulation included), all passes */
+    int passes;                  /* 2 for A-SWIM */
     size_t first_pass_snapshots; /* snapshots A-SWIM's first fit used (every k-th, k chosen so
                                     that at least 50 rows per unknown remain); S otherwise */
-    size_t edges;             /* interacting pairs summed over the training snapshots */
-    size_t repeated_pairs;    /* SWIM pairs that had to repeat (pool too small) */
-    hrf_lstsq_report lstsq_E; /* final potential solve (the joint solve when joint = 1) */
-    hrf_lstsq_report lstsq_K; /* final kinetic solve (unset when joint = 1) */
+    size_t edges;                /* interacting pairs summed over the training snapshots */
+    size_t repeated_pairs;       /* SWIM pairs that had to repeat (pool too small) */
+    hrf_lstsq_report lstsq_E;    /* final potential solve (the joint solve when joint = 1) */
+    hrf_lstsq_report lstsq_K;    /* final kinetic solve (unset when joint = 1) */
 } hrf_hgn_fit_report;
 
 typedef struct hrf_hgn hrf_hgn; /* opaque */
 
-/* Errors: HRF_EINVAL (parameters, with _check's message), HRF_EDATA (empty
+/* Mode mp: h_i = σ(W_N a_i + b_N) in R^{M_N} with a_i = Σ_{j∈N(i)} e(r_ij)
+ * (the sum of the edge encoder over the particle's pairs) and the read-out
+ * term θ_N · Σ_i h_i; each node carries the constant c_N = −θ_N·σ(b_N), so
+ * that a particle without neighbours has no node energy. The node encoder
+ * is sampled like the others, on inputs a_i (M_E-dim) of particles drawn
+ * from the data set (ELM: standardised inputs, weights further scaled by
+ * 1/√M_E; SWIM oracle: values ½ Σ_j V(r_ij); A-SWIM: the first fit's
+ * θ_N·h_i). The position rows have the unknowns [θ_E, θ_N].
+ *
+ * Errors: HRF_EINVAL (parameters, with _check's message), HRF_EDATA (empty
  * data set, D outside 1..3, missing arrays, no interactions — neither bonds
  * nor a cutoff —, a SWIM oracle without a known potential). */
 int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
@@ -120,10 +149,16 @@ int hrf_hgn_from_params(const hrf_activation *act, size_t edge_width, const doub
                         const double *W_K, const double *b_K, const double *theta_K, double c0,
                         hrf_hgn **out);
 void hrf_hgn_free(hrf_hgn *m); /* NULL-safe */
+/* Makes m an mp model with node encoder W_N (node_width, M_E) row-major,
+ * b_N (node_width) and read-out θ_N (node_width) (copied); c_N = 0.
+ * HRF_EINVAL for a zero width or non-finite values. */
+int hrf_hgn_set_node(hrf_hgn *m, size_t node_width, const double *W_N, const double *b_N,
+                     const double *theta_N);
 
 hrf_hgn_mode hrf_hgn_mode_of(const hrf_hgn *m);
 size_t hrf_hgn_edge_width(const hrf_hgn *m);
 size_t hrf_hgn_kinetic_width(const hrf_hgn *m);
+size_t hrf_hgn_node_width(const hrf_hgn *m); /* 0 in pair mode */
 const hrf_activation *hrf_hgn_activation(const hrf_hgn *m);
 /* Read-only views: W_E (M_E), b_E, θ_E (M_E); W_K (M_K, 2), b_K, θ_K (M_K). */
 const double *hrf_hgn_W_E(const hrf_hgn *m);
@@ -132,6 +167,11 @@ const double *hrf_hgn_theta_E(const hrf_hgn *m);
 const double *hrf_hgn_W_K(const hrf_hgn *m);
 const double *hrf_hgn_b_K(const hrf_hgn *m);
 const double *hrf_hgn_theta_K(const hrf_hgn *m);
+/* mp: W_N (M_N, M_E), b_N, θ_N (M_N); NULL in pair mode. */
+const double *hrf_hgn_W_N(const hrf_hgn *m);
+const double *hrf_hgn_b_N(const hrf_hgn *m);
+const double *hrf_hgn_theta_N(const hrf_hgn *m);
+double hrf_hgn_node_offset(const hrf_hgn *m); /* c_N (0 in pair mode) */
 double hrf_hgn_c0(const hrf_hgn *m);
 /* The linear kinetic feature: whether the model has it, and θ_T (0 if not). */
 int hrf_hgn_kinetic_linear(const hrf_hgn *m);
@@ -170,7 +210,8 @@ int hrf_hgn_eval(const hrf_hgn *m, size_t N, int D, const double *q, const doubl
                  const double *mass, const hrf_hgn_graph *g, double *H, double *dqdt, double *dpdt);
 
 /* The learned pair potential V̂(r) = θ_E · σ(w_E r + b_E) + c_E; *dVdr (may
- * be NULL) receives V̂'(r). */
+ * be NULL) receives V̂'(r). In mp mode this is the pair term alone (the node
+ * term is not pairwise). */
 double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr);
 
 /* Errors of a model on a data set (MATH.md §5), over all snapshots. */
@@ -186,9 +227,10 @@ typedef struct hrf_hgn_errors {
 
 int hrf_hgn_errors_on(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_errors *out);
 
-/* Saves W_E (M_E, 1), b_E, theta_E, W_K (M_K, 2), b_K, theta_K, c0, c_E, c_K and meta (kind
- * "model", model "hgn", mode, activation, edge_width, kinetic_width, plus the members of `extra`,
- * which may be NULL). Atomic. */
+/* Saves W_E (M_E, 1), b_E, theta_E, W_K (M_K, 2), b_K, theta_K, c0, c_E, c_K, theta_T, in mode
+ * mp also W_N (M_N, M_E), b_N, theta_N, c_N, and meta (kind "model", model "hgn", mode,
+ * activation, edge_width, kinetic_width, kinetic_linear, mp: node_width, plus the members of
+ * `extra`, which may be NULL). Atomic. */
 int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra);
 /* Loads and validates a model; *meta (may be NULL) receives the meta object. */
 int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta);
@@ -196,10 +238,11 @@ int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta);
 /* ---- the least-squares problems, for diagnostics and tests ---- */
 
 typedef enum {
-    HRF_HGN_PART_POTENTIAL = 0, /* rows ∂Ĥ/∂q_ia = −dp_ia/dt, columns θ_E */
-    HRF_HGN_PART_KINETIC,       /* rows ∂Ĥ/∂p_ia = dq_ia/dt, columns θ_K */
+    HRF_HGN_PART_POTENTIAL = 0, /* rows ∂Ĥ/∂q_ia = −dp_ia/dt, columns θ_E (mp: [θ_E, θ_N]) */
+    HRF_HGN_PART_KINETIC,       /* rows ∂Ĥ/∂p_ia = dq_ia/dt, columns θ_K (and θ_T when the
+                                   model has the linear kinetic feature) */
     HRF_HGN_PART_JOINT          /* both row sets (position rows first per snapshot),
-                                   columns [θ_E, θ_K] */
+                                   columns [θ_E, (θ_N,) θ_K (, θ_T)] */
 } hrf_hgn_part;
 
 /* The explicit matrix of one part for the model's encoders on a data set:
@@ -224,7 +267,8 @@ int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part
  * directly (exact, slower). */
 typedef struct hrf_hgn_table hrf_hgn_table;
 
-/* HRF_EINVAL unless r_min < r_max (finite) and n ≥ 1. */
+/* HRF_EINVAL unless r_min < r_max (finite) and n ≥ 1, and for mp models
+ * (not pairwise-additive). */
 int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hrf_hgn_table **out);
 /* T(r); *dVdr (may be NULL) receives T'(r). */
 double hrf_hgn_table_eval(const hrf_hgn_table *t, double r, double *dVdr);

@@ -1,5 +1,6 @@
-/* The sampled Hamiltonian graph network in "pair" mode: fit, evaluate, save,
- * load, tabulate (MATH.md §6.2; least squares as in §2.2).
+/* The sampled Hamiltonian graph network, modes "pair" and "mp": fit,
+ * evaluate, save, load, tabulate (MATH.md §6.2; least squares as in §2.2).
+ * Mode mp (the node update) and its chain rule: see "mode mp" below.
  *
  * Ĥ(q,p) = θ_E · Σ_pairs σ(w_E r_ij + b_E) + θ_K · Σ_i σ(W_K [|p_i|², 1/m_i] + b_K)
  *          + θ_T Σ_i |p_i|²/(2 m_i) + c_0
@@ -13,13 +14,15 @@
  * with target dq_ia/dt. Ĥ is separable, so θ_E and θ_K are two independent
  * problems (the joint problem, block diagonal, is kept for comparison). The
  * problem is given to hrf_lstsq_solve through callbacks that rebuild the
- * feature block of a few snapshots at a time ("chunk"), so no solver ever
- * holds more than one chunk of A:
- *   gram    — G += BᵀB (DSYRK), Aᵀu += Bᵀu_B, chunk by chunk: memory O(M²);
- *   reduce  — streamed QR (the R factor of [R; B] updated chunk by chunk, Qᵀ
- *             applied to the right-hand side): an M x M problem with the
- *             singular values of A, so the stable QR/SVD routes also run in
- *             O(M²) memory; `auto` takes it for problems of moderate cost;
+ * feature block of a few snapshots at a time ("chunk", filled in parallel,
+ * one snapshot per thread), so no solver ever holds more than one chunk of A:
+ *   gram    — G += BᵀB (DSYRK), Aᵀu += Bᵀu_B, group by group: memory O(M²);
+ *   reduce  — streamed QR (R of [R; B] updated by dtpqrt on ~1 MB sub-blocks,
+ *             Qᵀ applied to the right-hand side, the residual's orthogonal
+ *             part summed): an M x M problem with the singular values of A,
+ *             so the stable QR/SVD routes also run in O(M²) memory; `auto`
+ *             takes it for problems of moderate cost, and solve_tall for
+ *             tall ones (one pass over the data, no residual pass);
  *   apply / apply_t — chunk by chunk, for the normal solver's LSQR;
  *   assemble — the explicit matrix, for svd/qr on small problems.
  * Anchor (ours, within MATH.md's θ·Φ + c_0: a constant feature per pair and
@@ -55,10 +58,12 @@
 struct hrf_hgn {
     hrf_hgn_mode mode;
     const hrf_activation *act;
-    size_t ME, MK;
-    double *slab; /* one allocation: W_E | b_E | θ_E (M_E each) | W_K (M_K, 2) | b_K | θ_K */
-    double *WE, *bE, *thE, *WK, *bK, *thK;
+    size_t ME, MK, MN; /* MN = 0 in pair mode */
+    double *slab;      /* one allocation: W_E | b_E | θ_E (M_E each) | W_K (M_K, 2) | b_K | θ_K
+                          | W_N (M_N, M_E) | b_N | θ_N (M_N each) */
+    double *WE, *bE, *thE, *WK, *bK, *thK, *WN, *bN, *thN;
     double cE, cK; /* constant energy per pair and per particle (see the anchor below) */
+    double cN;     /* mp: constant energy per node, −θ_N·σ(b_N) (an isolated node has none) */
     double c0;
     int klin;   /* 1: the kinetic part has the exact Newtonian feature Σ_i |p_i|²/(2 m_i) */
     double thT; /* its coefficient θ_T (0 when klin = 0) */
@@ -103,14 +108,17 @@ void hrf_hgn_params_default(hrf_hgn_params *p) {
     p->resample_duplicates = 1;
     p->sample_points = 20000;
     p->kinetic_linear = 1;
+    p->node_width = 100;
     p->seed = 1;
     hrf_lstsq_params_default(&p->lstsq);
 }
 
 const char *hrf_hgn_params_check(const hrf_hgn_params *p) {
-    if (p->mode == HRF_HGN_MP)
-        return "graph-network mode 'mp' is not implemented yet; use mode 'pair'";
-    if (p->mode != HRF_HGN_PAIR) return "unknown graph-network mode (known: pair, mp)";
+    if (p->mode != HRF_HGN_PAIR && p->mode != HRF_HGN_MP)
+        return "unknown graph-network mode (known: pair, mp)";
+    if (p->mode == HRF_HGN_MP && p->node_width == 0)
+        return "the node width must be a positive integer (mode mp)";
+    if (p->node_width > ((size_t)1 << 20)) return "encoder widths above 2^20 are not supported";
     if (p->edge_width == 0) return "the edge width must be a positive integer";
     if (p->kinetic_width == 0) return "the kinetic width must be a positive integer";
     if (p->edge_width > ((size_t)1 << 20) || p->kinetic_width > ((size_t)1 << 20))
@@ -123,22 +131,32 @@ const char *hrf_hgn_params_check(const hrf_hgn_params *p) {
 
 /* ---- the model object ---- */
 
-static hrf_hgn *hgn_alloc(const hrf_activation *act, size_t ME, size_t MK) {
+/* A zeroed model; MN > 0 makes it mode mp. */
+static hrf_hgn *hgn_alloc(const hrf_activation *act, size_t ME, size_t MK, size_t MN) {
     hrf_hgn *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    m->slab = calloc(3 * ME + 4 * MK, sizeof(double));
+    m->slab = calloc(3 * ME + 4 * MK + MN * ME + 2 * MN, sizeof(double));
     if (!m->slab) {
         free(m);
         return NULL;
     }
-    m->mode = HRF_HGN_PAIR, m->act = act, m->ME = ME, m->MK = MK;
+    m->mode = MN ? HRF_HGN_MP : HRF_HGN_PAIR, m->act = act, m->ME = ME, m->MK = MK, m->MN = MN;
     m->WE = m->slab;
     m->bE = m->WE + ME;
     m->thE = m->bE + ME;
     m->WK = m->thE + ME;
     m->bK = m->WK + 2 * MK;
     m->thK = m->bK + MK;
+    m->WN = m->thK + MK;
+    m->bN = m->WN + MN * ME;
+    m->thN = m->bN + MN;
     return m;
+}
+
+/* The widest encoder: the scratch of the feature loops holds CHUNK rows of it. */
+static size_t work_width(const hrf_hgn *m) {
+    size_t w = m->ME > m->MK ? m->ME : m->MK;
+    return m->MN > w ? m->MN : w;
 }
 
 void hrf_hgn_free(hrf_hgn *m) {
@@ -167,7 +185,7 @@ int hrf_hgn_from_params(const hrf_activation *act, size_t edge_width, const doub
         !all_finite(2 * MK, W_K) || !all_finite(MK, b_K) || !all_finite(MK, theta_K) ||
         !isfinite(c0))
         return hrf_error(HRF_EINVAL, "graph-network parameters must be finite");
-    hrf_hgn *m = hgn_alloc(act, ME, MK);
+    hrf_hgn *m = hgn_alloc(act, ME, MK, 0);
     if (!m) return hrf_error(HRF_ENOMEM, "out of memory");
     memcpy(m->WE, W_E, ME * sizeof *W_E);
     memcpy(m->bE, b_E, ME * sizeof *b_E);
@@ -180,8 +198,45 @@ int hrf_hgn_from_params(const hrf_activation *act, size_t edge_width, const doub
     return HRF_OK;
 }
 
+int hrf_hgn_set_node(hrf_hgn *m, size_t node_width, const double *W_N, const double *b_N,
+                     const double *theta_N) {
+    const size_t MN = node_width, ME = m->ME;
+    if (MN == 0) return hrf_error(HRF_EINVAL, "the node width must be positive");
+    if (!all_finite(MN * ME, W_N) || !all_finite(MN, b_N) || !all_finite(MN, theta_N))
+        return hrf_error(HRF_EINVAL, "graph-network parameters must be finite");
+    hrf_hgn *n = hgn_alloc(m->act, ME, m->MK, MN);
+    if (!n) return hrf_error(HRF_ENOMEM, "out of memory");
+    memcpy(n->slab, m->slab, (3 * ME + 4 * m->MK) * sizeof *n->slab);
+    memcpy(n->WN, W_N, MN * ME * sizeof *W_N);
+    memcpy(n->bN, b_N, MN * sizeof *b_N);
+    memcpy(n->thN, theta_N, MN * sizeof *theta_N);
+    free(m->slab);
+    /* take over n's slab and pointers, keep m's constants */
+    m->slab = n->slab, m->MN = MN, m->mode = HRF_HGN_MP;
+    m->WE = n->WE, m->bE = n->bE, m->thE = n->thE, m->WK = n->WK, m->bK = n->bK, m->thK = n->thK;
+    m->WN = n->WN, m->bN = n->bN, m->thN = n->thN;
+    m->cN = 0.0;
+    free(n);
+    return HRF_OK;
+}
+
 hrf_hgn_mode hrf_hgn_mode_of(const hrf_hgn *m) {
     return m->mode;
+}
+size_t hrf_hgn_node_width(const hrf_hgn *m) {
+    return m->MN;
+}
+const double *hrf_hgn_W_N(const hrf_hgn *m) {
+    return m->MN ? m->WN : NULL;
+}
+const double *hrf_hgn_b_N(const hrf_hgn *m) {
+    return m->MN ? m->bN : NULL;
+}
+const double *hrf_hgn_theta_N(const hrf_hgn *m) {
+    return m->MN ? m->thN : NULL;
+}
+double hrf_hgn_node_offset(const hrf_hgn *m) {
+    return m->cN;
 }
 size_t hrf_hgn_edge_width(const hrf_hgn *m) {
     return m->ME;
@@ -403,12 +458,17 @@ int hrf_hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q
 
 /* ---- features ---- */
 
-/* Scratch for the edge and kinetic loops: CHUNK x max(M_E, M_K) each. */
+/* Scratch for the edge, node and kinetic loops: CHUNK x max(M_E, M_K, M_N)
+ * each; in mode mp also per-particle buffers (work_nodes). */
 typedef struct {
     double *z, *s, *ds; /* (CHUNK, M) */
     double *r;          /* (CHUNK) distances */
     double *u;          /* (CHUNK, 3) unit vectors (q_i − q_j)/r */
     pair_buf pb;
+    double *a;      /* mp: (N, M_E) aggregated edge features a_i, then c_i (eval) */
+    double *dh;     /* mp: (N, M_N) σ'(W_N a_i + b_N) */
+    double *f;      /* mp: (CHUNK, M_N) per-pair node-column features */
+    size_t n_nodes; /* particles the node buffers hold */
 } work;
 
 static int work_init(work *w, size_t M) {
@@ -425,7 +485,24 @@ static int work_init(work *w, size_t M) {
 
 static void work_free(work *w) {
     free(w->z), free(w->s), free(w->ds), free(w->r), free(w->u), free(w->pb.p);
+    free(w->a), free(w->dh), free(w->f);
     memset(w, 0, sizeof *w);
+}
+
+/* The mp node buffers for N particles. */
+static int work_nodes(work *w, const hrf_hgn *m, size_t N) {
+    if (w->n_nodes >= N && w->a) return HRF_OK;
+    free(w->a), free(w->dh), free(w->f);
+    w->a = malloc(N * m->ME * sizeof *w->a);
+    w->dh = malloc(N * m->MN * sizeof *w->dh);
+    w->f = malloc(CHUNK * m->MN * sizeof *w->f);
+    w->n_nodes = N;
+    if (!w->a || !w->dh || !w->f) {
+        free(w->a), free(w->dh), free(w->f);
+        w->a = w->dh = w->f = NULL, w->n_nodes = 0;
+        return hrf_error(HRF_ENOMEM, "out of memory for the node features of %zu particles", N);
+    }
+    return HRF_OK;
 }
 
 /* Distances r (ne) and unit vectors u (ne, D) of pairs [e0, e0+ne). A
@@ -534,6 +611,145 @@ static void fill_kinetic(const hrf_hgn *m, size_t N, int D, const double *p, con
     }
 }
 
+/* ---- mode mp: the node update (MATH.md §6.2) ----
+ *
+ * a_i = Σ_{j∈N(i)} e(r_ij) (M_E), y_i = W_N a_i + b_N, h_i = σ(y_i) (M_N); the
+ * read-out adds θ_N · Σ_i h_i. Chain rule, with g_ij = σ'(w_E r_ij + b_E) ⊙ w_E
+ * = ∂e(r_ij)/∂r_ij and ∂a_i/∂q = Σ_{j∈N(i)} g_ij ∂r_ij/∂q:
+ *   ∂(θ_N·Σ_l h_l)/∂q = Σ_l c_l · ∂a_l/∂q,  c_l = W_Nᵀ (θ_N ⊙ σ'(y_l))  (M_E),
+ * and since pair (i,j) enters a_i and a_j,
+ *   ∂Ĥ_pot/∂q = Σ_pairs (θ_E + c_i + c_j) · g_ij  ∂r_ij/∂q,  ∂r_ij/∂q_i = u_ij = −∂r_ij/∂q_j.
+ * The least-squares columns of θ_N,n are accordingly
+ *   Σ_pairs (σ'(y_in) + σ'(y_jn)) (W_N g_ij)_n ∂r_ij/∂q. */
+
+/* a (N, M_E) = Σ over each particle's pairs of e(r); *Vpair (may be NULL)
+ * += Σ_pairs (θ_E·e(r) + c_E). Geometry from the cache (r != NULL) or computed. */
+static void node_aggregate(const hrf_hgn *m, size_t N, int D, const double *q, double L,
+                           const uint32_t *pairs, size_t E, const double *r, double *a,
+                           double *Vpair, work *w) {
+    const size_t ME = m->ME;
+    memset(a, 0, N * ME * sizeof *a);
+    double V = 0.0;
+    for (size_t e0 = 0; e0 < E; e0 += CHUNK) {
+        size_t ne = E - e0 < CHUNK ? E - e0 : CHUNK;
+        const double *rr = r ? r + e0 : w->r;
+        if (!r) pair_geometry(D, q, L, pairs, e0, ne, w->r, w->u);
+        for (size_t e = 0; e < ne; e++)
+            for (size_t k = 0; k < ME; k++)
+                w->z[e * ME + k] = m->WE[k] * rr[e] + m->bE[k];
+        m->act->eval(ne * ME, w->z, w->s, NULL);
+        for (size_t e = 0; e < ne; e++) {
+            double *ai = a + (size_t)pairs[2 * (e0 + e)] * ME;
+            double *aj = a + (size_t)pairs[2 * (e0 + e) + 1] * ME;
+            const double *se = w->s + e * ME;
+            double v = 0.0;
+#pragma omp simd reduction(+ : v)
+            for (size_t k = 0; k < ME; k++) {
+                ai[k] += se[k], aj[k] += se[k];
+                v += m->thE[k] * se[k];
+            }
+            V += v + m->cE;
+        }
+    }
+    if (Vpair) *Vpair += V;
+}
+
+/* Pre-activations y = W_N a + b_N of ni nodes: a (ni, M_E), y (ni, M_N). */
+static void node_pre(const hrf_hgn *m, size_t ni, const double *a, double *y) {
+    const size_t ME = m->ME, MN = m->MN;
+    for (size_t t = 0; t < ni; t++)
+        for (size_t n = 0; n < MN; n++) {
+            const double *wn = m->WN + n * ME, *at = a + t * ME;
+            double z = m->bN[n];
+#pragma omp simd reduction(+ : z)
+            for (size_t k = 0; k < ME; k++)
+                z += wn[k] * at[k];
+            y[t * MN + n] = z;
+        }
+}
+
+/* Node energies and derivative weights of N particles from a (N, M_E):
+ * returns Σ_i (θ_N·h_i + c_N); with want_dh, dh (N, M_N) = σ'(y_i); with
+ * want_c, a is overwritten by c_i = W_Nᵀ(θ_N ⊙ σ'(y_i)). */
+static double node_layer(const hrf_hgn *m, size_t N, double *a, double *dh, int want_c, work *w) {
+    const size_t ME = m->ME, MN = m->MN;
+    double V = 0.0;
+    for (size_t i0 = 0; i0 < N; i0 += CHUNK) {
+        size_t ni = N - i0 < CHUNK ? N - i0 : CHUNK;
+        node_pre(m, ni, a + i0 * ME, w->z);
+        m->act->eval(ni * MN, w->z, w->s, w->ds);
+        for (size_t t = 0; t < ni; t++) {
+            const double *st = w->s + t * MN, *dt = w->ds + t * MN;
+            double v = 0.0;
+            for (size_t n = 0; n < MN; n++)
+                v += m->thN[n] * st[n];
+            V += v + m->cN;
+            if (dh) memcpy(dh + (i0 + t) * MN, dt, MN * sizeof *dh);
+            if (want_c) {
+                double *c = a + (i0 + t) * ME;
+                memset(c, 0, ME * sizeof *c);
+                for (size_t n = 0; n < MN; n++) {
+                    double tn = m->thN[n] * dt[n];
+                    const double *wn = m->WN + n * ME;
+#pragma omp simd
+                    for (size_t k = 0; k < ME; k++)
+                        c[k] += tn * wn[k];
+                }
+            }
+        }
+    }
+    return V;
+}
+
+/* mp counterpart of fill_potential: columns [θ_E (M_E), θ_N (M_N)] of the
+ * position rows of one snapshot of N particles (rows zeroed by the caller). */
+static int fill_potential_mp(const hrf_hgn *m, size_t N, int D, const double *q, double L,
+                             const uint32_t *pairs, size_t E, const double *r, const double *u,
+                             double *blk, size_t ld, work *w) {
+    const size_t ME = m->ME, MN = m->MN;
+    int rc = work_nodes(w, m, N);
+    if (rc) return rc;
+    node_aggregate(m, N, D, q, L, pairs, E, r, w->a, NULL, w);
+    node_layer(m, N, w->a, w->dh, 0, w);
+    for (size_t e0 = 0; e0 < E; e0 += CHUNK) {
+        size_t ne = E - e0 < CHUNK ? E - e0 : CHUNK;
+        const double *rr = r ? r + e0 : w->r, *uu = r ? u + 3 * e0 : w->u;
+        if (!r) pair_geometry(D, q, L, pairs, e0, ne, w->r, w->u);
+        edge_features(m, ne, rr, 0, w);
+        for (size_t e = 0; e < ne; e++) {
+            size_t i = pairs[2 * (e0 + e)], j = pairs[2 * (e0 + e) + 1];
+            double *g = w->ds + e * ME, *f = w->f + e * MN;
+#pragma omp simd
+            for (size_t k = 0; k < ME; k++)
+                g[k] *= m->WE[k];
+            const double *dhi = w->dh + i * MN, *dhj = w->dh + j * MN;
+            for (size_t n = 0; n < MN; n++) {
+                const double *wn = m->WN + n * ME;
+                double z = 0.0;
+#pragma omp simd reduction(+ : z)
+                for (size_t k = 0; k < ME; k++)
+                    z += wn[k] * g[k];
+                f[n] = (dhi[n] + dhj[n]) * z;
+            }
+            for (int a = 0; a < D; a++) {
+                double ua = uu[e * 3 + a];
+                double *ri = blk + (i * D + a) * ld, *rj = blk + (j * D + a) * ld;
+#pragma omp simd
+                for (size_t k = 0; k < ME; k++) {
+                    ri[k] += g[k] * ua;
+                    rj[k] -= g[k] * ua;
+                }
+#pragma omp simd
+                for (size_t n = 0; n < MN; n++) {
+                    ri[ME + n] += f[n] * ua;
+                    rj[ME + n] -= f[n] * ua;
+                }
+            }
+        }
+    }
+    return HRF_OK;
+}
+
 /* ---- evaluation ---- */
 
 double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr) {
@@ -553,23 +769,36 @@ double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr) {
 }
 
 /* Ĥ − c_0 and the derivatives at one state with scratch w (pairs given). */
-static void eval_state(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
-                       const double *mass, double L, const uint32_t *pairs, size_t E, double *H,
-                       double *dqdt, double *dpdt, work *w) {
+static int eval_state(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
+                      const double *mass, double L, const uint32_t *pairs, size_t E, double *H,
+                      double *dqdt, double *dpdt, work *w) {
     const size_t ME = m->ME, MK = m->MK;
     double h = 0.0;
     if (dpdt) memset(dpdt, 0, N * D * sizeof *dpdt);
-    for (size_t e0 = 0; e0 < E; e0 += CHUNK) {
+    if (m->MN) { /* mp: a_i, node energies, c_i (in place of a_i) */
+        int rc = work_nodes(w, m, N);
+        if (rc) return rc;
+        node_aggregate(m, N, D, q, L, pairs, E, NULL, w->a, &h, w);
+        h += node_layer(m, N, w->a, NULL, dpdt != NULL, w);
+    }
+    for (size_t e0 = 0; e0 < E && (dpdt || !m->MN); e0 += CHUNK) {
         size_t ne = E - e0 < CHUNK ? E - e0 : CHUNK;
         pair_geometry(D, q, L, pairs, e0, ne, w->r, w->u);
         edge_features(m, ne, w->r, 1, w);
         for (size_t e = 0; e < ne; e++) {
             double V = 0.0, dV = 0.0;
-            for (size_t k = 0; k < ME; k++) {
-                V += m->thE[k] * w->s[e * ME + k];
-                dV += m->thE[k] * w->ds[e * ME + k] * m->WE[k];
+            if (m->MN) { /* dV/dr = (θ_E + c_i + c_j)·g_ij; V counted in node_aggregate */
+                const double *ci = w->a + (size_t)pairs[2 * (e0 + e)] * ME;
+                const double *cj = w->a + (size_t)pairs[2 * (e0 + e) + 1] * ME;
+                for (size_t k = 0; k < ME; k++)
+                    dV += (m->thE[k] + ci[k] + cj[k]) * w->ds[e * ME + k] * m->WE[k];
+            } else {
+                for (size_t k = 0; k < ME; k++) {
+                    V += m->thE[k] * w->s[e * ME + k];
+                    dV += m->thE[k] * w->ds[e * ME + k] * m->WE[k];
+                }
+                h += V + m->cE;
             }
-            h += V + m->cE;
             if (dpdt) { /* dp/dt = −∂Ĥ/∂q; ∂r/∂q_i = u, ∂r/∂q_j = −u */
                 size_t i = pairs[2 * (e0 + e)], j = pairs[2 * (e0 + e) + 1];
                 for (int a = 0; a < D; a++) {
@@ -602,6 +831,7 @@ static void eval_state(const hrf_hgn *m, size_t N, int D, const double *q, const
         }
     }
     *H = h;
+    return HRF_OK;
 }
 
 static int check_state(size_t N, int D, const double *mass) {
@@ -622,12 +852,12 @@ int hrf_hgn_eval(const hrf_hgn *m, size_t N, int D, const double *q, const doubl
     if (!rc) rc = check_graph(g, N);
     if (rc) return rc;
     work w;
-    if ((rc = work_init(&w, m->ME > m->MK ? m->ME : m->MK))) goto done;
+    if ((rc = work_init(&w, work_width(m)))) goto done;
     const uint32_t *pairs;
     size_t E;
     if ((rc = graph_pairs(g, N, D, q, &w.pb, &pairs, &E))) goto done;
     double h;
-    eval_state(m, N, D, q, p, mass, g->box, pairs, E, &h, dqdt, dpdt, &w);
+    if ((rc = eval_state(m, N, D, q, p, mass, g->box, pairs, E, &h, dqdt, dpdt, &w))) goto done;
     if (H) *H = h + m->c0;
 done:
     work_free(&w);
@@ -664,7 +894,7 @@ int hrf_hgn_errors_on(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_errors *out)
     hrf_hgn_graph_of(d, &g);
     work w;
     double *dq = malloc(nd * sizeof *dq), *dp = malloc(nd * sizeof *dp);
-    if ((rc = work_init(&w, m->ME > m->MK ? m->ME : m->MK))) goto done;
+    if ((rc = work_init(&w, work_width(m)))) goto done;
     if (!dq || !dp) {
         rc = hrf_error(HRF_ENOMEM, "out of memory evaluating %zu particles", N);
         goto done;
@@ -676,7 +906,7 @@ int hrf_hgn_errors_on(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_errors *out)
         size_t E;
         if ((rc = graph_pairs(&g, N, D, q, &w.pb, &pairs, &E))) goto done;
         double h;
-        eval_state(m, N, D, q, p, d->mass, g.box, pairs, E, &h, dq, dp, &w);
+        if ((rc = eval_state(m, N, D, q, p, d->mass, g.box, pairs, E, &h, dq, dp, &w))) goto done;
         h += m->c0;
         if (d->H) eH += (h - d->H[s]) * (h - d->H[s]), nH += d->H[s] * d->H[s];
         for (size_t t = 0; t < nd; t++) {
@@ -770,8 +1000,8 @@ typedef struct {
     double *u;    /* (S·rps) right-hand side */
     const pair_cache *pc; /* the fit's pairs, or NULL: search them in every pass */
     int nthreads;
-    work *w; /* (nthreads) scratch */
-    double res2; /* lsq_reduce: ‖Aθ* − u‖² of the least-squares solution (see there) */
+    work *w;       /* (nthreads) scratch */
+    double res2;   /* lsq_reduce: ‖Aθ* − u‖² of the least-squares solution (see there) */
     size_t stride; /* the problem's snapshot s is the data set's s·stride */
 } hgn_lsq;
 
@@ -783,23 +1013,29 @@ static int lsq_fill_one(hgn_lsq *c, size_t ps, double *b, work *w) {
     memset(b, 0, c->rps * c->cols * sizeof *b);
     const double *q = d->q + s * c->nd, *p = d->p + s * c->nd;
     if (c->part != HRF_HGN_PART_KINETIC) {
+        const uint32_t *pairs;
+        const double *r = NULL, *u = NULL;
+        size_t E;
         if (c->pc) {
-            size_t e0 = c->pc->off[s], E = c->pc->off[s + 1] - e0;
-            fill_potential(m, c->D, q, c->g.box, c->pc->pairs + 2 * e0, E, c->pc->r + e0,
-                           c->pc->u + 3 * e0, b, c->cols, NULL, w);
+            size_t e0 = c->pc->off[s];
+            E = c->pc->off[s + 1] - e0;
+            pairs = c->pc->pairs + 2 * e0, r = c->pc->r + e0, u = c->pc->u + 3 * e0;
         } else {
-            const uint32_t *pairs;
-            size_t E;
             int rc = graph_pairs(&c->g, c->N, c->D, q, &w->pb, &pairs, &E);
             if (rc) return rc;
-            fill_potential(m, c->D, q, c->g.box, pairs, E, NULL, NULL, b, c->cols, NULL, w);
+        }
+        if (m->MN) {
+            int rc = fill_potential_mp(m, c->N, c->D, q, c->g.box, pairs, E, r, u, b, c->cols, w);
+            if (rc) return rc;
+        } else {
+            fill_potential(m, c->D, q, c->g.box, pairs, E, r, u, b, c->cols, NULL, w);
         }
     }
     if (c->part == HRF_HGN_PART_KINETIC)
         fill_kinetic(m, c->N, c->D, p, d->mass, c->kT, b, c->cols, NULL, w);
     else if (c->part == HRF_HGN_PART_JOINT)
-        fill_kinetic(m, c->N, c->D, p, d->mass, c->kT, b + c->nd * c->cols + m->ME, c->cols, NULL,
-                     w);
+        fill_kinetic(m, c->N, c->D, p, d->mass, c->kT, b + c->nd * c->cols + m->ME + m->MN, c->cols,
+                     NULL, w);
     return HRF_OK;
 }
 
@@ -991,9 +1227,9 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
     c->S = (d->S + c->stride - 1) / c->stride, c->N = d->N, c->D = d->D;
     c->nd = d->N * (size_t)d->D;
     c->rps = part == HRF_HGN_PART_JOINT ? 2 * c->nd : c->nd;
-    c->cols = part == HRF_HGN_PART_POTENTIAL ? m->ME
+    c->cols = part == HRF_HGN_PART_POTENTIAL ? m->ME + m->MN
               : part == HRF_HGN_PART_KINETIC ? m->MK + (size_t)c->kT
-                                             : m->ME + m->MK + (size_t)c->kT;
+                                             : m->ME + m->MN + m->MK + (size_t)c->kT;
     size_t want = MIN_BLOCK_ROWS > 2 * c->cols ? MIN_BLOCK_ROWS : 2 * c->cols;
     c->group = (want + c->rps - 1) / c->rps;
     if (c->group > c->S) c->group = c->S;
@@ -1014,7 +1250,7 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
     c->w = calloc((size_t)c->nthreads, sizeof *c->w);
     int rc = c->w ? HRF_OK : hrf_error(HRF_ENOMEM, "out of memory");
     for (int t = 0; t < c->nthreads && !rc && c->w; t++)
-        rc = work_init(&c->w[t], m->ME > m->MK ? m->ME : m->MK);
+        rc = work_init(&c->w[t], work_width(m));
     if (!rc && (!c->blk || !c->u))
         rc = hrf_error(HRF_ENOMEM, "out of memory for a %zu x %zu feature block", c->chunk * c->rps,
                        c->cols);
@@ -1033,8 +1269,8 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
             double *uk = part == HRF_HGN_PART_JOINT ? us + c->nd : us;
             const double *p = d->p + s * c->nd;
             for (size_t t = 0; t < c->nd; t++)
-                uk[t] = dq[t] - (thT != 0.0 ? thT * p[t] / (d->mass ? d->mass[t / c->D] : 1.0)
-                                            : 0.0);
+                uk[t] =
+                    dq[t] - (thT != 0.0 ? thT * p[t] / (d->mass ? d->mass[t / c->D] : 1.0) : 0.0);
         }
     }
     return HRF_OK;
@@ -1192,7 +1428,7 @@ static void reservoir_add(reservoir *r, const double *x, hrf_rng *rng) {
  * the pair cache *pc filled on the way (left empty, pc->off = NULL, when it
  * would take more than a quarter of the available memory). */
 static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, hrf_rng *rng, reservoir *re,
-                         reservoir *rk, size_t *edges, pair_cache *pc) {
+                         reservoir *rk, reservoir *rn, size_t *edges, pair_cache *pc) {
     memset(pc, 0, sizeof *pc);
     double avail = (double)hrf_mem_available();
     double max_bytes = avail > 0.0 ? 0.25 * avail : 1073741824.0;
@@ -1201,10 +1437,16 @@ static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, hrf_rng *r
     const size_t nd = d->N * d->D;
     hrf_hgn_graph g;
     hrf_hgn_graph_of(d, &g);
-    re->dim = 1, rk->dim = 2;
+    re->dim = 1, rk->dim = 2, rn->dim = 2;
     re->cap = rk->cap = p->sample_points;
+    rn->cap = p->mode == HRF_HGN_MP ? p->sample_points : 0; /* (snapshot, particle) */
     re->x = malloc(re->cap * sizeof *re->x);
     rk->x = malloc(2 * rk->cap * sizeof *rk->x);
+    rn->x = rn->cap ? malloc(2 * rn->cap * sizeof *rn->x) : NULL;
+    if (rn->cap && !rn->x) {
+        free(re->x), free(rk->x);
+        re->x = rk->x = NULL;
+    }
     double *r = malloc(CHUNK * sizeof *r), *u = malloc(3 * CHUNK * sizeof *u);
     pair_buf pb = {0};
     int rc = HRF_OK;
@@ -1236,6 +1478,10 @@ static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, hrf_rng *r
                 x[0] += pp[i * d->D + a] * pp[i * d->D + a];
             reservoir_add(rk, x, rng);
         }
+        for (size_t i = 0; i < d->N && rn->cap; i++) {
+            double x[2] = {(double)s, (double)i};
+            reservoir_add(rn, x, rng);
+        }
     }
     if (caching) pc->off[d->S] = pc->n;
 done:
@@ -1248,7 +1494,9 @@ done:
  * w = w̃/half, b = b̃ − Σ w̃ mid/half. A constant coordinate gets half = 1. */
 static int sample_elm(const hrf_layer_sample_params *lp, size_t K, size_t dim, const double *X,
                       hrf_rng *rng, double *W, double *b) {
-    double mid[2], half[2];
+    double *mid = malloc(2 * dim * sizeof *mid);
+    if (!mid) return hrf_error(HRF_ENOMEM, "out of memory");
+    double *half = mid + dim;
     for (size_t a = 0; a < dim; a++) {
         double lo = INFINITY, hi = -INFINITY;
         for (size_t i = 0; i < K; i++)
@@ -1259,13 +1507,17 @@ static int sample_elm(const hrf_layer_sample_params *lp, size_t K, size_t dim, c
     hrf_layer_sample_params q = *lp;
     q.elm_lo = -1.0, q.elm_hi = 1.0;
     int rc = hrf_layer_sample(HRF_PAIRS_NONE, &q, K, dim, X, NULL, rng, W, b, NULL);
-    if (rc) return rc;
-    for (size_t k = 0; k < lp->width; k++)
+    /* Many inputs (the node encoder's M_E): w̃ ~ N(0, 1/dim), so that w̃·x̃
+     * stays of order 1 instead of √dim (saturated neurons). */
+    const double scale = dim > 2 ? 1.0 / sqrt((double)dim) : 1.0;
+    for (size_t k = 0; k < lp->width && !rc; k++)
         for (size_t a = 0; a < dim; a++) {
-            b[k] -= W[k * dim + a] * mid[a] / half[a];
-            W[k * dim + a] /= half[a];
+            double wt = W[k * dim + a] * scale;
+            b[k] -= wt * mid[a] / half[a];
+            W[k * dim + a] = wt / half[a];
         }
-    return HRF_OK;
+    free(mid);
+    return rc;
 }
 
 static int sample_layer(hrf_pair_density density, const hrf_layer_sample_params *lp, size_t K,
@@ -1276,6 +1528,88 @@ static int sample_layer(hrf_pair_density density, const hrf_layer_sample_params 
     int rc = hrf_layer_sample(density, lp, K, dim, X, f, rng, W, b, &rep);
     *repeated += rep;
     return rc;
+}
+
+/* ---- the node encoder's sampling points (mode mp) ---- */
+
+typedef struct {
+    size_t s, i, t; /* snapshot, particle, slot in the reservoir */
+} node_id;
+
+static int cmp_node_id(const void *a, const void *b) {
+    const node_id *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? -1 : 1;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* The inputs a_i (M_E) of the reservoir's particles rn (x = (snapshot,
+ * particle)) under the model's current edge encoder into X (K, M_E), and,
+ * when f is not NULL, the SWIM oracle's values ½ Σ_j V(r_ij) (the particle's
+ * share of its pair energies) into f (K). */
+static int node_inputs(const hrf_hgn *m, const hrf_pdata *d, const pair_cache *pc,
+                       const reservoir *rn, const hrf_pair_potential *oracle, double *X,
+                       double *f) {
+    const size_t K = rn->n, N = d->N, nd = N * (size_t)d->D, ME = m->ME;
+    node_id *ids = malloc(K * sizeof *ids);
+    double *vN = f ? malloc(N * sizeof *vN) : NULL;
+    work w;
+    int rc = work_init(&w, work_width(m));
+    if (!rc && (!ids || (f && !vN))) rc = hrf_error(HRF_ENOMEM, "out of memory");
+    if (!rc) rc = work_nodes(&w, m, N);
+    hrf_hgn_graph g;
+    hrf_hgn_graph_of(d, &g);
+    for (size_t t = 0; t < K && !rc; t++)
+        ids[t] = (node_id){(size_t)rn->x[2 * t], (size_t)rn->x[2 * t + 1], t};
+    if (!rc) qsort(ids, K, sizeof *ids, cmp_node_id);
+    for (size_t t0 = 0, t1; t0 < K && !rc; t0 = t1) {
+        const size_t s = ids[t0].s;
+        for (t1 = t0; t1 < K && ids[t1].s == s; t1++)
+            ;
+        const double *q = d->q + s * nd;
+        const uint32_t *pairs;
+        const double *r = NULL;
+        size_t E;
+        if (pc) {
+            pairs = pc->pairs + 2 * pc->off[s], r = pc->r + pc->off[s];
+            E = pc->off[s + 1] - pc->off[s];
+        } else if ((rc = graph_pairs(&g, N, d->D, q, &w.pb, &pairs, &E))) {
+            break;
+        }
+        node_aggregate(m, N, d->D, q, g.box, pairs, E, r, w.a, NULL, &w);
+        if (f) {
+            memset(vN, 0, N * sizeof *vN);
+            for (size_t e = 0; e < E; e++) {
+                double re = r ? r[e]
+                              : sqrt(dist2(d->D, q + (size_t)pairs[2 * e] * d->D,
+                                           q + (size_t)pairs[2 * e + 1] * d->D, g.box));
+                double v = 0.5 * hrf_pair_eval(oracle, re, NULL);
+                vN[pairs[2 * e]] += v, vN[pairs[2 * e + 1]] += v;
+            }
+        }
+        for (size_t t = t0; t < t1; t++) {
+            memcpy(X + ids[t].t * ME, w.a + ids[t].i * ME, ME * sizeof *X);
+            if (f) f[ids[t].t] = vN[ids[t].i];
+        }
+    }
+    free(ids), free(vN);
+    work_free(&w);
+    return rc;
+}
+
+/* θ_N·h of the K node inputs X (K, M_E) under the current model into f (K). */
+static void fitted_node_values(const hrf_hgn *m, size_t K, const double *X, double *f, work *w) {
+    const size_t MN = m->MN;
+    for (size_t t0 = 0; t0 < K; t0 += CHUNK) {
+        size_t nt = K - t0 < CHUNK ? K - t0 : CHUNK;
+        node_pre(m, nt, X + t0 * m->ME, w->z);
+        m->act->eval(nt * MN, w->z, w->s, NULL);
+        for (size_t t = 0; t < nt; t++) {
+            double v = 0.0;
+            for (size_t n = 0; n < MN; n++)
+                v += m->thN[n] * w->s[t * MN + n];
+            f[t0 + t] = v;
+        }
+    }
 }
 
 /* Per-edge energies θ_E·e(r) and per-particle θ_K·k(x) of the current model. */
@@ -1324,18 +1658,23 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
             }
         m->thT = den > 0.0 ? num / den : 0.0;
     }
-    double *theta = malloc((m->ME + m->MK) * sizeof *theta);
+    /* θ = [θ_E, θ_N, θ_K] (θ_N only in mp mode) */
+    const size_t nP = m->ME + m->MN;
+    double *theta = malloc((nP + m->MK) * sizeof *theta);
     if (!theta) return hrf_error(HRF_ENOMEM, "out of memory");
     if (p->joint) {
         rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_JOINT, m->thT, theta, &rep->lstsq_E);
-        if (!rc) memcpy(m->thE, theta, m->ME * sizeof *theta);
     } else {
-        rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_POTENTIAL, 0.0, m->thE, &rep->lstsq_E);
+        rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_POTENTIAL, 0.0, theta, &rep->lstsq_E);
         if (!rc)
-            rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_KINETIC, m->thT, theta + m->ME,
+            rc = solve_part(p, m, d, pc, stride, HRF_HGN_PART_KINETIC, m->thT, theta + nP,
                             &rep->lstsq_K);
     }
-    if (!rc) memcpy(m->thK, theta + m->ME, m->MK * sizeof *theta);
+    if (!rc) {
+        memcpy(m->thE, theta, m->ME * sizeof *theta);
+        if (m->MN) memcpy(m->thN, theta + m->ME, m->MN * sizeof *theta);
+        memcpy(m->thK, theta + nP, m->MK * sizeof *theta);
+    }
     free(theta);
     rep->solve_seconds += now_seconds() - t0;
     if (rc) hrf_error_prefix(rc, "solving the graph network's read-out");
@@ -1361,11 +1700,12 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
             return rc;
     }
     double t_start = now_seconds();
-    hrf_hgn *m = hgn_alloc(p->act, p->edge_width, p->kinetic_width);
+    hrf_hgn *m = hgn_alloc(p->act, p->edge_width, p->kinetic_width,
+                           p->mode == HRF_HGN_MP ? p->node_width : 0);
     if (m) m->klin = p->kinetic_linear != 0;
-    reservoir re = {0}, rk = {0};
+    reservoir re = {0}, rk = {0}, rn = {0};
     pair_cache pc = {0};
-    double *fE = NULL, *fK = NULL;
+    double *fE = NULL, *fK = NULL, *XN = NULL, *fN = NULL;
     work w = {0};
     if (!m) {
         rc = hrf_error(HRF_ENOMEM, "out of memory");
@@ -1374,7 +1714,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
     double ts = now_seconds();
-    if ((rc = gather_points(p, data, &rng, &re, &rk, &rep->edges, &pc))) goto fail;
+    if ((rc = gather_points(p, data, &rng, &re, &rk, &rn, &rep->edges, &pc))) goto fail;
     if (re.n < 2 && p->sampler->density != HRF_PAIRS_NONE) {
         rc = hrf_error(HRF_EDATA,
                        "sampler '%s' draws pairs of distances and needs at least 2, the data "
@@ -1387,7 +1727,19 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
         goto fail;
     }
     fE = malloc(re.n * sizeof *fE), fK = malloc(rk.n * sizeof *fK);
-    if (!fE || !fK || (rc = work_init(&w, m->MK))) {
+    if (m->MN) { /* node inputs (K, M_E) and values (K) */
+        XN = malloc((rn.n ? rn.n : 1) * m->ME * sizeof *XN);
+        fN = calloc(rn.n ? rn.n : 1, sizeof *fN);
+        if (!XN || !fN)
+            rc = hrf_error(HRF_ENOMEM, "out of memory for %zu node inputs", rn.n);
+        else if (rn.n < 2 && p->sampler->density != HRF_PAIRS_NONE)
+            rc = hrf_error(HRF_EDATA,
+                           "sampler '%s' needs at least 2 particles for the node "
+                           "encoder",
+                           p->sampler->name);
+        if (rc) goto fail;
+    }
+    if (!fE || !fK || (rc = work_init(&w, work_width(m)))) {
         rc = rc ? rc : hrf_error(HRF_ENOMEM, "out of memory");
         goto fail;
     }
@@ -1404,6 +1756,13 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
                            &rep->repeated_pairs)) ||
         (rc =
              sample_layer(dens, &lpK, rk.n, 2, rk.x, fK, &rng, m->WK, m->bK, &rep->repeated_pairs)))
+        goto fail;
+    /* mp: the node encoder, on the inputs a_i that the edge encoder just sampled gives */
+    hrf_layer_sample_params lpN = {p->node_width, -1.0, 1.0, p->resample_duplicates, p->act};
+    if (m->MN && ((rc = node_inputs(m, data, pc.off ? &pc : NULL, &rn, &oracle, XN,
+                                    dens == HRF_PAIRS_VALUES ? fN : NULL)) ||
+                  (rc = sample_layer(dens, &lpN, rn.n, m->ME, XN, fN, &rng, m->WN, m->bN,
+                                     &rep->repeated_pairs))))
         goto fail;
     rep->sample_seconds += now_seconds() - ts;
     {
@@ -1423,7 +1782,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
         size_t stride = 1;
         if (p->sampler->adaptive) {
             double rows = (double)data->S * (double)data->N * (double)data->D;
-            double want = (double)FIRST_PASS_ROWS * (double)(p->edge_width + p->kinetic_width);
+            double want = (double)FIRST_PASS_ROWS * (double)(m->ME + m->MN + m->MK);
             stride = rows > want ? (size_t)(rows / want) : 1;
             if (stride > data->S) stride = data->S;
             if (stride < 1) stride = 1;
@@ -1435,10 +1794,16 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     if (p->sampler->adaptive) {
         ts = now_seconds();
         fitted_values(m, &re, &rk, fE, fK, &w);
+        if (m->MN) fitted_node_values(m, rn.n, XN, fN, &w); /* at the first encoders' a_i */
         if ((rc = sample_layer(HRF_PAIRS_VALUES, &lpE, re.n, 1, re.x, fE, &rng, m->WE, m->bE,
                                &rep->repeated_pairs)) ||
             (rc = sample_layer(HRF_PAIRS_VALUES, &lpK, rk.n, 2, rk.x, fK, &rng, m->WK, m->bK,
                                &rep->repeated_pairs)))
+            goto fail;
+        /* the same particles' values, at their inputs under the new edge encoder */
+        if (m->MN && ((rc = node_inputs(m, data, pc.off ? &pc : NULL, &rn, NULL, XN, NULL)) ||
+                      (rc = sample_layer(HRF_PAIRS_VALUES, &lpN, rn.n, m->ME, XN, fN, &rng, m->WN,
+                                         m->bN, &rep->repeated_pairs))))
             goto fail;
         rep->sample_seconds += now_seconds() - ts;
         if ((rc = solve_theta(p, m, data, pc.off ? &pc : NULL, 1, rep))) goto fail;
@@ -1446,7 +1811,15 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     }
     /* Anchor (see the top of the file): kinetic energy zero at rest, then
      * Ĥ(snapshot 0) = H(snapshot 0) through the per-pair constant. */
-    m->cE = m->cK = m->c0 = 0.0;
+    m->cE = m->cK = m->c0 = m->cN = 0.0;
+    if (m->MN) { /* c_N: no node energy without neighbours (a_i = 0) */
+        double z[1], sN = 0.0;
+        for (size_t n = 0; n < m->MN; n++) {
+            m->act->eval(1, m->bN + n, z, NULL);
+            sN += m->thN[n] * z[0];
+        }
+        m->cN = -sN;
+    }
     {
         double Tsum = 0.0;
         for (size_t i0 = 0; i0 < data->N; i0 += CHUNK) {
@@ -1468,26 +1841,27 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
         const uint32_t *pairs;
         size_t E0;
         work_free(&w);
-        if ((rc = work_init(&w, m->ME > m->MK ? m->ME : m->MK))) goto fail;
+        if ((rc = work_init(&w, work_width(m)))) goto fail;
         if (pc.off)
             pairs = pc.pairs, E0 = pc.off[1];
         else if ((rc = graph_pairs(&g, data->N, data->D, data->q, &w.pb, &pairs, &E0)))
             goto fail;
-        eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box, pairs, E0, &h0, NULL,
-                   NULL, &w);
+        if ((rc = eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box, pairs, E0,
+                             &h0, NULL, NULL, &w)))
+            goto fail;
         if (E0 > 0)
             m->cE = (data->H[0] - h0) / (double)E0;
         else
             m->c0 = data->H[0] - h0;
     }
     rep->fit_seconds = now_seconds() - t_start;
-    free(re.x), free(rk.x), free(fE), free(fK);
+    free(re.x), free(rk.x), free(rn.x), free(fE), free(fK), free(XN), free(fN);
     pair_cache_free(&pc);
     work_free(&w);
     *out = m;
     return HRF_OK;
 fail:
-    free(re.x), free(rk.x), free(fE), free(fK);
+    free(re.x), free(rk.x), free(rn.x), free(fE), free(fK), free(XN), free(fN);
     pair_cache_free(&pc);
     work_free(&w);
     hrf_hgn_free(m);
@@ -1504,9 +1878,9 @@ int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra) {
         cJSON_Delete(meta);
         return hrf_error(HRF_ENOMEM, "out of memory");
     }
-    static const char *const fixed[] = {"format",     "kind",          "version",
-                                        "model",      "mode",          "activation",
-                                        "edge_width", "kinetic_width", "kinetic_linear"};
+    static const char *const fixed[] = {
+        "format",     "kind",       "version",       "model",          "mode",
+        "activation", "edge_width", "kinetic_width", "kinetic_linear", "node_width"};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(meta, fixed[i]);
     cJSON_AddStringToObject(meta, "format", "hamrf");
@@ -1518,6 +1892,7 @@ int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra) {
     cJSON_AddNumberToObject(meta, "edge_width", (double)m->ME);
     cJSON_AddNumberToObject(meta, "kinetic_width", (double)m->MK);
     cJSON_AddBoolToObject(meta, "kinetic_linear", m->klin);
+    if (m->MN) cJSON_AddNumberToObject(meta, "node_width", (double)m->MN);
     size_t sE1[2] = {m->ME, 1}, sE[1] = {m->ME}, sK2[2] = {m->MK, 2}, sK[1] = {m->MK};
     int rc = hrf_npz_writer_add(w, "W_E", 2, sE1, m->WE);
     if (!rc) rc = hrf_npz_writer_add(w, "b_E", 1, sE, m->bE);
@@ -1529,6 +1904,13 @@ int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra) {
     if (!rc) rc = hrf_npz_writer_add(w, "c_E", 0, NULL, &m->cE);
     if (!rc) rc = hrf_npz_writer_add(w, "c_K", 0, NULL, &m->cK);
     if (!rc) rc = hrf_npz_writer_add(w, "theta_T", 0, NULL, &m->thT);
+    if (m->MN) {
+        size_t sN2[2] = {m->MN, m->ME}, sN[1] = {m->MN};
+        if (!rc) rc = hrf_npz_writer_add(w, "W_N", 2, sN2, m->WN);
+        if (!rc) rc = hrf_npz_writer_add(w, "b_N", 1, sN, m->bN);
+        if (!rc) rc = hrf_npz_writer_add(w, "theta_N", 1, sN, m->thN);
+        if (!rc) rc = hrf_npz_writer_add(w, "c_N", 0, NULL, &m->cN);
+    }
     if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
     if (!rc) rc = hrf_npz_writer_write(w, path);
     cJSON_Delete(meta);
@@ -1542,7 +1924,7 @@ int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta_out) {
     hrf_npz *z = NULL;
     cJSON *meta = NULL;
     double *WE = NULL, *bE = NULL, *thE = NULL, *WK = NULL, *bK = NULL, *thK = NULL, *c0 = NULL;
-    double *cE = NULL, *cK = NULL, *thT = NULL;
+    double *cE = NULL, *cK = NULL, *thT = NULL, *WN = NULL, *bN = NULL, *thN = NULL, *cN = NULL;
     hrf_hgn *m = NULL;
     int rc = hrf_npz_open(path, &z);
     if (rc) return rc;
@@ -1554,11 +1936,8 @@ int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta_out) {
     }
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(meta, "mode");
     hrf_hgn_mode md;
-    if (!cJSON_IsString(mode) || hrf_hgn_mode_find(mode->valuestring, &md) || md != HRF_HGN_PAIR) {
-        rc = hrf_error(HRF_EFORMAT,
-                       "%s: meta: expected \"mode\": \"pair\" (the only mode "
-                       "implemented)",
-                       path);
+    if (!cJSON_IsString(mode) || hrf_hgn_mode_find(mode->valuestring, &md)) {
+        rc = hrf_error(HRF_EFORMAT, "%s: meta: expected \"mode\": \"pair\" or \"mp\"", path);
         goto done;
     }
     const cJSON *an = cJSON_GetObjectItemCaseSensitive(meta, "activation");
@@ -1612,21 +1991,43 @@ int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta_out) {
             goto done;
     }
     if (!klin && thT && *thT != 0.0) {
-        rc = hrf_error(HRF_EFORMAT, "%s: entry 'theta_T' is %g but meta \"kinetic_linear\" is not "
-                                    "true", path, *thT);
+        rc = hrf_error(HRF_EFORMAT,
+                       "%s: entry 'theta_T' is %g but meta \"kinetic_linear\" is not "
+                       "true",
+                       path, *thT);
         goto done;
     }
     if ((rc = hrf_hgn_from_params(act, sE[0], WE, bE, thE, sK[0], WK, bK, thK, *c0, &m))) goto done;
     m->cE = *cE, m->cK = *cK;
     m->klin = klin, m->thT = thT ? *thT : 0.0;
+    if (md == HRF_HGN_MP) {
+        size_t sN2[2] = {0, sE[0]};
+        if ((rc = hrf_npz_read(z, "W_N", 2, sN2, &WN))) goto done;
+        size_t sN[1] = {sN2[0]};
+        if ((rc = hrf_npz_read(z, "b_N", 1, sN, &bN)) ||
+            (rc = hrf_npz_read(z, "theta_N", 1, sN, &thN)) ||
+            (rc = hrf_npz_read(z, "c_N", 0, NULL, &cN)) ||
+            (rc = hrf_check_finite(path, "c_N", cN, 1)))
+            goto done;
+        if ((rc = hrf_hgn_set_node(m, sN[0], WN, bN, thN))) {
+            rc = hrf_error_prefix(HRF_EFORMAT, "%s: node encoder", path);
+            goto done;
+        }
+        m->cN = *cN;
+    }
     *out = m;
     if (meta_out) {
         *meta_out = meta;
         meta = NULL;
     }
+    rc = HRF_OK;
 done:
+    if (rc) {
+        hrf_hgn_free(m);
+        *out = NULL;
+    }
     free(WE), free(bE), free(thE), free(WK), free(bK), free(thK), free(c0), free(cE), free(cK);
-    free(thT);
+    free(thT), free(WN), free(bN), free(thN), free(cN);
     cJSON_Delete(meta);
     hrf_npz_close(z);
     return rc;
@@ -1648,6 +2049,9 @@ int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hr
                          "a pair-potential table needs finite r_min < r_max and at least one "
                          "interval (got [%g, %g], %zu)",
                          r_min, r_max, n);
+    if (m->MN)
+        return hrf_error(HRF_EINVAL, "an mp-mode graph network is not pairwise-additive: no "
+                                     "pair-potential table (use mode pair)");
     hrf_hgn_table *t = calloc(1, sizeof *t);
     int rc = HRF_OK;
     if (!t || !(t->V = malloc((n + 1) * sizeof *t->V)) ||
