@@ -45,6 +45,7 @@
 #include "hamrf/hgn.h"
 #include "hamrf/npz.h"
 #include "hamrf/status.h"
+#include "models/model_file.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -1929,25 +1930,12 @@ int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta_out) {
     int rc = hrf_npz_open(path, &z);
     if (rc) return rc;
     if ((rc = hrf_npz_read_meta(z, "model", &meta))) goto done;
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(meta, "model");
-    if (!cJSON_IsString(model) || strcmp(model->valuestring, "hgn") != 0) {
-        rc = hrf_error(HRF_EFORMAT, "%s: meta: expected \"model\": \"hgn\"", path);
-        goto done;
-    }
+    const hrf_activation *act = NULL;
+    if ((rc = hrf_model_meta_check(path, meta, "hgn", &act))) goto done;
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(meta, "mode");
     hrf_hgn_mode md;
     if (!cJSON_IsString(mode) || hrf_hgn_mode_find(mode->valuestring, &md)) {
         rc = hrf_error(HRF_EFORMAT, "%s: meta: expected \"mode\": \"pair\" or \"mp\"", path);
-        goto done;
-    }
-    const cJSON *an = cJSON_GetObjectItemCaseSensitive(meta, "activation");
-    const hrf_activation *act = NULL;
-    if (!cJSON_IsString(an)) {
-        rc = hrf_error(HRF_EFORMAT, "%s: meta: missing \"activation\"", path);
-        goto done;
-    }
-    if ((rc = hrf_activation_find(an->valuestring, &act))) {
-        rc = hrf_error_prefix(rc, "%s: meta", path);
         goto done;
     }
     size_t sE1[2] = {0, 1}, sK2[2] = {0, 2};

@@ -13,6 +13,7 @@
 #include "hamrf/metrics.h"
 #include "hamrf/npz.h"
 #include "hamrf/status.h"
+#include "models/model_file.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -123,8 +124,10 @@ int hrf_hnn_from_params(size_t dim, size_t width, const hrf_activation *act, con
                         const double *b, const double *c, double c0, hrf_hnn **out) {
     *out = NULL;
     if (width == 0 || dim == 0 || dim % 2)
-        return hrf_error(HRF_EINVAL, "a network needs width > 0 and an even input dimension > 0 "
-                         "(got width %zu, dim %zu)", width, dim);
+        return hrf_error(HRF_EINVAL,
+                         "a network needs width > 0 and an even input dimension > 0 "
+                         "(got width %zu, dim %zu)",
+                         width, dim);
     for (size_t i = 0; i < width * dim; i++)
         if (!isfinite(W[i])) return hrf_error(HRF_EDATA, "W has a non-finite entry %zu", i);
     for (size_t k = 0; k < width; k++)
@@ -1278,21 +1281,8 @@ int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta_out) {
     int rc = hrf_npz_open(path, &z);
     if (rc) return rc;
     if ((rc = hrf_npz_read_meta(z, "model", &meta))) goto done;
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(meta, "model");
-    if (!cJSON_IsString(model) || strcmp(model->valuestring, "hnn") != 0) {
-        rc = hrf_error(HRF_EFORMAT, "%s: meta: expected \"model\": \"hnn\"", path);
-        goto done;
-    }
-    const cJSON *an = cJSON_GetObjectItemCaseSensitive(meta, "activation");
     const hrf_activation *act = NULL;
-    if (!cJSON_IsString(an)) {
-        rc = hrf_error(HRF_EFORMAT, "%s: meta: missing \"activation\"", path);
-        goto done;
-    }
-    if ((rc = hrf_activation_find(an->valuestring, &act))) {
-        rc = hrf_error_prefix(rc, "%s: meta", path);
-        goto done;
-    }
+    if ((rc = hrf_model_meta_check(path, meta, "hnn", &act))) goto done;
     size_t sW[2] = {0, 0};
     if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
     if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {

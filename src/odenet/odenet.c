@@ -29,6 +29,7 @@
 #include "hamrf/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
+#include "models/model_file.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -993,24 +994,8 @@ int hrf_odenet_load(const char *path, hrf_odenet **out, cJSON **meta_out) {
     int rc = hrf_npz_open(path, &z);
     if (rc) return rc;
     if ((rc = hrf_npz_read_meta(z, "model", &meta))) goto done;
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(meta, "model");
-    if (!cJSON_IsString(model) || strcmp(model->valuestring, "odenet") != 0) {
-        rc = hrf_error(HRF_EFORMAT, "%s: meta: expected \"model\": \"odenet\", found %s%s%s", path,
-                       cJSON_IsString(model) ? "\"" : "",
-                       cJSON_IsString(model) ? model->valuestring : "none",
-                       cJSON_IsString(model) ? "\"" : "");
-        goto done;
-    }
-    const cJSON *an = cJSON_GetObjectItemCaseSensitive(meta, "activation");
     const hrf_activation *act = NULL;
-    if (!cJSON_IsString(an)) {
-        rc = hrf_error(HRF_EFORMAT, "%s: meta: missing \"activation\"", path);
-        goto done;
-    }
-    if ((rc = hrf_activation_find(an->valuestring, &act))) {
-        rc = hrf_error_prefix(rc, "%s: meta", path);
-        goto done;
-    }
+    if ((rc = hrf_model_meta_check(path, meta, "odenet", &act))) goto done;
     size_t sW[2] = {0, 0};
     if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
     if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {
