@@ -652,7 +652,7 @@ bad "hgn: rollout an hnn on particle data" 2 hgn_x.npz 'particle' -- \
     rollout --model pend_model.npz --data hgn_chain.npz --dt 0.01 --steps 2 -o hgn_x.npz
 
 # --help of each command: exit 0, text on stdout, nothing on stderr.
-for c in systems generate train eval rollout; do
+for c in systems generate train eval rollout reproduce; do
     run $c --help
     if [ "$rc" = 0 ] && grep -q "usage: hamrf $c" out.txt && [ ! -s err.txt ]; then
         pass
