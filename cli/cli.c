@@ -1,6 +1,7 @@
 /* Command-line helpers shared by the subcommands (see cli.h). */
 #include "cli.h"
 
+#include "hamrf/npz.h"
 #include "hamrf/status.h"
 
 #include <cblas.h>
@@ -154,4 +155,28 @@ void cli_progress_cb(void *user, const char *stage, double fraction) {
 
 void cli_progress_done(cli_progress *p) {
     if (p->enabled && p->shown) fprintf(stderr, "\r\033[K");
+}
+
+const char *cli_data_kind(const char *path) {
+    static char kind[64];
+    hrf_npz *z = NULL;
+    cJSON *meta = NULL;
+    if (hrf_npz_open(path, &z)) {
+        hrf_clear_error();
+        return NULL;
+    }
+    int rc = hrf_npz_read_meta(z, NULL, &meta);
+    hrf_npz_close(z);
+    if (rc) {
+        hrf_clear_error();
+        return NULL;
+    }
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(meta, "kind");
+    const char *out = NULL;
+    if (cJSON_IsString(k)) {
+        snprintf(kind, sizeof kind, "%s", k->valuestring);
+        out = kind;
+    }
+    cJSON_Delete(meta);
+    return out;
 }

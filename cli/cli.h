@@ -42,6 +42,11 @@ void cli_progress_done(cli_progress *p);
 
 double cli_now(void);
 
+/* meta "kind" of the hamrf file at `path` ("dataset", "particles", "model",
+ * ...; at most 63 characters, in a static buffer), or NULL when it cannot be
+ * read here (the loader then says why). */
+const char *cli_data_kind(const char *path);
+
 int cmd_systems(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include "hamrf/pfield.h"
 #include "hamrf/rollout.h"
 #include "hamrf/status.h"
+#include "models/model_impl.h"
 
 #include <getopt.h>
 #include <math.h>

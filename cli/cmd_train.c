@@ -14,6 +14,9 @@
 #include "hamrf/odenet.h"
 #include "hamrf/optim.h"
 #include "hamrf/status.h"
+#include "hgn/hgn_impl.h"
+#include "hnn/hnn_impl.h"
+#include "odenet/odenet_impl.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -128,33 +131,8 @@ static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
         hrf_hnn_free(model);
         return cli_lib_error(C, rc);
     }
-    /* Model meta: how it was made (no timings; with --time-limit the number
-     * of steps, and so the file, depends on the machine). */
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddStringToObject(extra, "trained_by", "gradient");
-    cJSON_AddStringToObject(extra, "optimizer", p.optimizer->name);
-    cJSON_AddNumberToObject(extra, "lr", p.optim.lr);
-    cJSON_AddNumberToObject(extra, "weight_decay", p.optim.weight_decay);
-    cJSON_AddNumberToObject(extra, "steps", (double)rep.steps);
-    cJSON_AddNumberToObject(extra, "batch", (double)rep.batch);
-    cJSON_AddBoolToObject(extra, "shuffle", p.shuffle);
-    cJSON_AddStringToObject(extra, "init", "pytorch");
-    cJSON_AddNumberToObject(extra, "seed", (double)p.seed);
-    cJSON_AddNumberToObject(extra, "n_train", (double)data->n);
-    const hrf_dataset *src = pairs ? pairs : data;
-    if (src->meta) {
-        const cJSON *sys = cJSON_GetObjectItemCaseSensitive(src->meta, "system");
-        const cJSON *par = cJSON_GetObjectItemCaseSensitive(src->meta, "params");
-        if (cJSON_IsString(sys)) cJSON_AddStringToObject(extra, "system", sys->valuestring);
-        if (cJSON_IsObject(par)) cJSON_AddItemToObject(extra, "params", cJSON_Duplicate(par, 1));
-    }
-    if (pairs) {
-        cJSON_AddBoolToObject(extra, "pairs", 1);
-        cJSON_AddNumberToObject(extra, "h", pairs->h);
-        cJSON_AddStringToObject(extra, "fitted_through", "symplectic_euler");
-    }
-    rc = odenet ? hrf_odenet_save(ode, out, extra) : hrf_hnn_save(model, out, extra);
-    cJSON_Delete(extra);
+    /* The file's meta records how it was made (the library's provenance). */
+    rc = odenet ? hrf_odenet_save_meta(ode, out, NULL) : hrf_hnn_save_meta(model, out, NULL);
     hrf_hnn_free(model);
     hrf_odenet_free(ode);
     if (rc) return cli_lib_error(C, rc);
@@ -203,25 +181,6 @@ static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
     return CLI_OK;
 }
 
-/* The kind of data set in `path` (meta "kind"), or NULL when it cannot be
- * read here (the loader then reports why); the string is owned by *meta. */
-static const char *data_kind(const char *path, cJSON **meta) {
-    hrf_npz *z = NULL;
-    *meta = NULL;
-    if (hrf_npz_open(path, &z)) {
-        hrf_clear_error();
-        return NULL;
-    }
-    int rc = hrf_npz_read_meta(z, NULL, meta);
-    hrf_npz_close(z);
-    if (rc) {
-        hrf_clear_error();
-        return NULL;
-    }
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(*meta, "kind");
-    return cJSON_IsString(k) ? k->valuestring : NULL;
-}
-
 /* One least-squares part of the graph network's fit, with the HNN's keys. */
 static cJSON *lstsq_json(const hrf_lstsq_report *lr) {
     cJSON *o = cJSON_CreateObject();
@@ -251,33 +210,7 @@ static int train_hgn(const hrf_hgn_params *gp, const char *data_path, const char
         hrf_pdata_free(d);
         return cli_lib_error(C, rc);
     }
-    /* Model meta: deterministic (no timings). "system" names the training
-     * system; "data_meta" is the training data set's own description
-     * (topology, shape, dim, n_particles, potential, masses or box ...). */
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddStringToObject(extra, "sampler", gp->sampler->name);
-    cJSON_AddStringToObject(extra, "solver_requested", hrf_solver_name(gp->lstsq.solver));
-    cJSON_AddStringToObject(extra, "solver_potential", hrf_solver_name(rep.lstsq_E.used));
-    if (!gp->joint)
-        cJSON_AddStringToObject(extra, "solver_kinetic", hrf_solver_name(rep.lstsq_K.used));
-    cJSON_AddNumberToObject(extra, "seed", (double)gp->seed);
-    cJSON_AddNumberToObject(extra, "rcond", gp->lstsq.rcond);
-    cJSON_AddNumberToObject(extra, "ridge", gp->lstsq.ridge);
-    cJSON_AddNumberToObject(extra, "refine", gp->lstsq.refine_max);
-    cJSON_AddBoolToObject(extra, "resample_duplicates", gp->resample_duplicates);
-    cJSON_AddNumberToObject(extra, "sample_points", (double)gp->sample_points);
-    cJSON_AddNumberToObject(extra, "n_snapshots", (double)d->S);
-    cJSON_AddNumberToObject(extra, "n_particles", (double)d->N);
-    cJSON_AddNumberToObject(extra, "dim", d->D);
-    cJSON *dm = d->meta ? cJSON_Duplicate(d->meta, 1) : cJSON_CreateObject();
-    cJSON_DeleteItemFromObjectCaseSensitive(dm, "format");
-    cJSON_DeleteItemFromObjectCaseSensitive(dm, "kind");
-    cJSON_DeleteItemFromObjectCaseSensitive(dm, "version");
-    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(dm, "system");
-    if (cJSON_IsString(sys)) cJSON_AddStringToObject(extra, "system", sys->valuestring);
-    cJSON_AddItemToObject(extra, "data_meta", dm);
-    rc = hrf_hgn_save(m, out, extra);
-    cJSON_Delete(extra);
+    rc = hrf_hgn_save_meta(m, out, NULL); /* meta: the library's provenance */
     if (rc) {
         hrf_hgn_free(m);
         hrf_pdata_free(d);
@@ -548,12 +481,10 @@ int cmd_train(int argc, char **argv) {
      * the graph network, box data sets the HNN or ODE-net. A file that
      * cannot be read here counts as a box data set (its loader says why). */
     {
-        cJSON *dmeta = NULL;
-        const char *kind = data_kind(data_path, &dmeta);
+        const char *kind = cli_data_kind(data_path);
         int particles = kind && !strcmp(kind, "particles");
         char kind_s[64];
         snprintf(kind_s, sizeof kind_s, "%s", kind ? kind : "unknown");
-        cJSON_Delete(dmeta);
         if (!model_given) hgn = particles;
         if (hgn && !particles && kind)
             return cli_usage_error(C,
@@ -668,47 +599,15 @@ int cmd_train(int argc, char **argv) {
         hrf_dataset_free(pairs);
         return cli_lib_error(C, rc);
     }
-    /* Model meta: how it was made (deterministic: no timings, so the same
-     * seed and thread count give a byte-identical file). */
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddStringToObject(extra, "sampler", hp.sampler->name);
-    cJSON_AddStringToObject(extra, "solver", hrf_solver_name(rep.lstsq.used));
-    cJSON_AddStringToObject(extra, "solver_requested", hrf_solver_name(hp.lstsq.solver));
-    cJSON_AddNumberToObject(extra, "seed", (double)hp.seed);
-    cJSON_AddNumberToObject(extra, "rcond", hp.lstsq.rcond);
-    cJSON_AddNumberToObject(extra, "ridge", hp.lstsq.ridge);
-    cJSON_AddNumberToObject(extra, "n_train", (double)data->n);
-    cJSON_AddBoolToObject(extra, "resample_duplicates", hp.resample_duplicates);
-    cJSON_AddNumberToObject(extra, "refine", hp.lstsq.refine_max);
-    if (!isnan(hp.elm_lo)) {
-        double r[2] = {hp.elm_lo, hp.elm_hi};
-        cJSON_AddItemToObject(extra, "elm_range", cJSON_CreateDoubleArray(r, 2));
-    }
-    if (data->meta) {
-        const cJSON *sys = cJSON_GetObjectItemCaseSensitive(data->meta, "system");
-        const cJSON *par = cJSON_GetObjectItemCaseSensitive(data->meta, "params");
-        if (cJSON_IsString(sys)) cJSON_AddStringToObject(extra, "system", sys->valuestring);
-        if (cJSON_IsObject(par)) cJSON_AddItemToObject(extra, "params", cJSON_Duplicate(par, 1));
-    }
-    if (pairs) {
-        cJSON_AddBoolToObject(extra, "pairs", 1);
-        cJSON_AddNumberToObject(extra, "h", pairs->h);
-        cJSON_AddStringToObject(extra, "fitted_through", "symplectic_euler");
-        const cJSON *sys = cJSON_GetObjectItemCaseSensitive(pairs->meta, "system");
-        const cJSON *par = cJSON_GetObjectItemCaseSensitive(pairs->meta, "params");
-        if (cJSON_IsString(sys)) cJSON_AddStringToObject(extra, "system", sys->valuestring);
-        if (cJSON_IsObject(par)) cJSON_AddItemToObject(extra, "params", cJSON_Duplicate(par, 1));
-    }
     if (correct && ((rc = hrf_hnn_set_correction(model, pairs->h)) ||
                     (rc = hrf_hnn_pin(model, pairs->x0, pairs->H0)))) {
-        cJSON_Delete(extra);
         hrf_hnn_free(model);
         hrf_dataset_free(data);
         hrf_dataset_free(pairs);
         return cli_lib_error(C, rc);
     }
-    rc = odenet ? hrf_odenet_save(ode, out, extra) : hrf_hnn_save(model, out, extra);
-    cJSON_Delete(extra);
+    /* The file's meta records how it was made (the library's provenance). */
+    rc = odenet ? hrf_odenet_save_meta(ode, out, NULL) : hrf_hnn_save_meta(model, out, NULL);
     if (rc) {
         hrf_hnn_free(model);
         hrf_odenet_free(ode);

@@ -26,6 +26,7 @@
 #include "hamrf/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
+#include "hgn/hgn_impl.h"
 
 /* Central differences with step 1e-6 on Ĥ of order 10: truncation
  * h²·|Ĥ'''| ~ 1e-12·1e2, rounding eps·|Ĥ|/h ~ 1e-16·10/1e-6 = 1e-9;
@@ -636,7 +637,7 @@ static void test_lattice_mp_zero_shot(void **state) {
             assert_int_equal(hrf_hgn_save(m, path, NULL), HRF_OK);
             hrf_hgn *l = NULL;
             cJSON *meta = NULL;
-            assert_int_equal(hrf_hgn_load(path, &l, &meta), HRF_OK);
+            assert_int_equal(hrf_hgn_load_meta(path, &l, &meta), HRF_OK);
             unlink(path);
             assert_string_equal(cJSON_GetObjectItem(meta, "mode")->valuestring, "mp");
             assert_int_equal(hrf_hgn_node_width(l), LATTICE_NODE_WIDTH);
@@ -952,11 +953,11 @@ static void test_save_load(void **state) {
     close(fd);
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddStringToObject(extra, "note", "test");
-    assert_int_equal(hrf_hgn_save(m, path, extra), HRF_OK);
+    assert_int_equal(hrf_hgn_save_meta(m, path, extra), HRF_OK);
     cJSON_Delete(extra);
     hrf_hgn *l = NULL;
     cJSON *meta = NULL;
-    assert_int_equal(hrf_hgn_load(path, &l, &meta), HRF_OK);
+    assert_int_equal(hrf_hgn_load_meta(path, &l, &meta), HRF_OK);
     assert_string_equal(cJSON_GetObjectItem(meta, "model")->valuestring, "hgn");
     assert_string_equal(cJSON_GetObjectItem(meta, "mode")->valuestring, "pair");
     assert_string_equal(cJSON_GetObjectItem(meta, "note")->valuestring, "test");

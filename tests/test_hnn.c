@@ -19,6 +19,7 @@
 #include "hamrf/npz.h"
 #include "hamrf/status.h"
 #include "hamrf/systems.h"
+#include "hnn/hnn_impl.h"
 
 /* Solvers that solve the same well-conditioned problem agree to this
  * relative tolerance in θ (problem condition ~1e3, so ~1e-13·1e3 plus slack). */
@@ -162,11 +163,11 @@ static void test_save_load(void **state) {
     hrf_hnn *m = fit(d, "swim", HRF_SOLVER_AUTO, 60, 3, 0);
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddStringToObject(extra, "sampler", "swim");
-    assert_int_equal(hrf_hnn_save(m, path, extra), HRF_OK);
+    assert_int_equal(hrf_hnn_save_meta(m, path, extra), HRF_OK);
     cJSON_Delete(extra);
     hrf_hnn *l = NULL;
     cJSON *meta = NULL;
-    assert_int_equal(hrf_hnn_load(path, &l, &meta), HRF_OK);
+    assert_int_equal(hrf_hnn_load_meta(path, &l, &meta), HRF_OK);
     assert_string_equal(cJSON_GetObjectItem(meta, "sampler")->valuestring, "swim");
     assert_int_equal(hrf_hnn_width(l), 60);
     assert_memory_equal(hrf_hnn_W(l), hrf_hnn_W(m), 60 * 4 * sizeof(double));

@@ -23,6 +23,7 @@
 #include "hamrf/sampler.h"
 #include "hamrf/status.h"
 #include "hamrf/systems.h"
+#include "odenet/odenet_impl.h"
 
 /* eval (DGEMM + the library's tanh) against a plain loop with libm's tanh:
  * both are float64 sums of M = 40 terms of size |C_k| ≲ 1e2; rounding is a
@@ -357,11 +358,11 @@ static void test_save_load(void **state) {
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddStringToObject(extra, "system", "double_pendulum");
     cJSON_AddStringToObject(extra, "model", "hnn"); /* overridden by the library */
-    assert_int_equal(hrf_odenet_save(m, path, extra), HRF_OK);
+    assert_int_equal(hrf_odenet_save_meta(m, path, extra), HRF_OK);
     cJSON_Delete(extra);
     hrf_odenet *l = NULL;
     cJSON *meta = NULL;
-    assert_int_equal(hrf_odenet_load(path, &l, &meta), HRF_OK);
+    assert_int_equal(hrf_odenet_load_meta(path, &l, &meta), HRF_OK);
     assert_int_equal(hrf_odenet_width(l), 50);
     assert_int_equal(hrf_odenet_dim(l), 4);
     const size_t n = d->n, dim = 4;
@@ -403,7 +404,7 @@ static void test_save_load(void **state) {
     /* Loaded → saved again: the same file bytes (provenance kept). */
     assert_int_equal(hrf_odenet_save(l, path2, NULL), HRF_OK);
     hrf_odenet *l2 = NULL;
-    assert_int_equal(hrf_odenet_load(path2, &l2, &meta), HRF_OK);
+    assert_int_equal(hrf_odenet_load_meta(path2, &l2, &meta), HRF_OK);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(meta, "sampler")->valuestring, "swim");
     cJSON_Delete(meta);
     hrf_odenet_free(l2);

@@ -69,8 +69,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "hamrf/activation.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/particles.h"
@@ -228,12 +226,14 @@ typedef struct hrf_hgn_errors {
 int hrf_hgn_errors_on(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_errors *out);
 
 /* Saves W_E (M_E, 1), b_E, theta_E, W_K (M_K, 2), b_K, theta_K, c0, c_E, c_K, theta_T, in mode
- * mp also W_N (M_N, M_E), b_N, theta_N, c_N, and meta (kind "model", model "hgn", mode,
- * activation, edge_width, kinetic_width, kinetic_linear, mp: node_width, plus the members of
- * `extra`, which may be NULL). Atomic. */
-int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra);
-/* Loads and validates a model; *meta (may be NULL) receives the meta object. */
-int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta);
+ * mp also W_N (M_N, M_E), b_N, theta_N, c_N, and meta: the model's provenance (how the fit
+ * made it and the training data set's description), the members of `extra_json` (a JSON
+ * object as text, or NULL), then kind "model", model "hgn", mode, activation, edge_width,
+ * kinetic_width, kinetic_linear, mp: node_width (docs/formats.md). Atomic. */
+int hrf_hgn_save(const hrf_hgn *m, const char *path, const char *extra_json);
+/* Loads and validates a model; *meta_json (may be NULL) receives the file's meta as JSON
+ * text (free with free()). */
+int hrf_hgn_load(const char *path, hrf_hgn **out, char **meta_json);
 
 /* ---- the least-squares problems, for diagnostics and tests ---- */
 

@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "hamrf/activation.h"
 #include "hamrf/dataset.h"
 #include "hamrf/field.h"
@@ -112,10 +110,14 @@ typedef struct hrf_hnn_errors {
  * differs from the data set's; HRF_ENOMEM if the work arrays do not fit. */
 int hrf_hnn_errors_on(const hrf_hnn *m, const hrf_dataset *d, hrf_hnn_errors *out);
 
-/* Saves W, b, c, c0 and meta (kind "model", model "hnn", activation, width,
- * dim, plus the members of `extra`, which may be NULL). Atomic. */
-int hrf_hnn_save(const hrf_hnn *m, const char *path, const cJSON *extra);
-/* Loads and validates a model; *meta (may be NULL) receives the meta object. */
-int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta);
+/* Saves W, b, c, c0 and meta: the model's provenance (how the fit made it:
+ * sampler, solver, seed, training system ...), the members of `extra_json`
+ * (a JSON object as text, or NULL), then kind "model", model "hnn",
+ * activation, width, dim (docs/formats.md). Atomic. HRF_EINVAL when
+ * extra_json is not a JSON object. */
+int hrf_hnn_save(const hrf_hnn *m, const char *path, const char *extra_json);
+/* Loads and validates a model; *meta_json (may be NULL) receives the file's
+ * meta as JSON text (free with free()). */
+int hrf_hnn_load(const char *path, hrf_hnn **out, char **meta_json);
 
 #endif

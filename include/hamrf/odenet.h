@@ -17,8 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "hamrf/activation.h"
 #include "hamrf/dataset.h"
 #include "hamrf/field.h"
@@ -111,15 +109,17 @@ typedef struct hrf_odenet_errors {
  * from the data set's; HRF_ENOMEM if the work arrays do not fit. */
 int hrf_odenet_errors_on(const hrf_odenet *m, const hrf_dataset *d, hrf_odenet_errors *out);
 
-/* Saves W, b, C, C0 and meta: the members of `extra` (may be NULL), then
+/* Saves W, b, C, C0 and meta: the model's provenance (how it was made; for
+ * a sampled fit "sampler", "solver" (the one used) and "seed" come last),
+ * the members of `extra_json` (a JSON object as text, or NULL), then
  * "format":"hamrf", "kind":"model", "version":1, "model":"odenet",
- * "activation", "width", "dim", and — for a fitted model, or a loaded one
- * whose file had them — "sampler", "solver" (the one used) and "seed".
- * These keys override members of `extra` of the same name. Atomic. */
-int hrf_odenet_save(const hrf_odenet *m, const char *path, const cJSON *extra);
+ * "activation", "width", "dim" (docs/formats.md). These keys override
+ * members of `extra_json` of the same name. Atomic. HRF_EINVAL when
+ * extra_json is not a JSON object. */
+int hrf_odenet_save(const hrf_odenet *m, const char *path, const char *extra_json);
 /* Loads and validates a model (meta "model" must be "odenet"; shapes W (M,
- * dim), b (M), C (M, dim), C0 (dim), dim even; all finite). *meta (may be
- * NULL) receives the meta object. */
-int hrf_odenet_load(const char *path, hrf_odenet **out, cJSON **meta);
+ * dim), b (M), C (M, dim), C0 (dim), dim even; all finite). *meta_json (may
+ * be NULL) receives the file's meta as JSON text (free with free()). */
+int hrf_odenet_load(const char *path, hrf_odenet **out, char **meta_json);
 
 #endif

@@ -35,6 +35,9 @@
 #include "hamrf/baseline.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
+#include "hnn/hnn_impl.h"
+#include "models/model_file.h"
+#include "odenet/odenet_impl.h"
 
 #include <math.h>
 #include <omp.h>
@@ -701,6 +704,27 @@ done:
     return rc;
 }
 
+/* How gradient training made the model, the first members of its file's meta
+ * (no timings: with a time limit the number of steps, and so the file,
+ * depends on the machine). */
+static cJSON *gd_provenance(const hrf_gd_params *p, const hrf_gd_report *r,
+                            const hrf_dataset *data) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "trained_by", "gradient");
+    cJSON_AddStringToObject(o, "optimizer", p->optimizer->name);
+    cJSON_AddNumberToObject(o, "lr", p->optim.lr);
+    cJSON_AddNumberToObject(o, "weight_decay", p->optim.weight_decay);
+    cJSON_AddNumberToObject(o, "steps", (double)r->steps);
+    cJSON_AddNumberToObject(o, "batch", (double)r->batch);
+    cJSON_AddBoolToObject(o, "shuffle", p->shuffle);
+    cJSON_AddStringToObject(o, "init", "pytorch");
+    cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+    cJSON_AddNumberToObject(o, "n_train", (double)data->n);
+    hrf_provenance_add_data(o, data, 0);
+    return o;
+}
+
 int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **out,
                      hrf_gd_report *rep) {
     double t_start = now_seconds();
@@ -717,10 +741,13 @@ int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **
     /* c_0 from the anchor: Ĥ(x0) = H0. */
     if (!rc) rc = hrf_hnn_pin(m, data->x0, data->H0);
     free(theta);
+    cJSON *prov = rc ? NULL : gd_provenance(p, &r, data);
+    if (!rc && !prov) rc = hrf_error(HRF_ENOMEM, "out of memory");
     if (rc) {
         hrf_hnn_free(m);
         return rc;
     }
+    hrf_hnn_set_provenance(m, prov);
     r.total_seconds = now_seconds() - t_start;
     if (rep) *rep = r;
     *out = m;
@@ -743,6 +770,12 @@ int hrf_gd_train_odenet(const hrf_gd_params *p, const hrf_dataset *data, hrf_ode
                                 theta + M * (2 * dim + 1), &m);
     free(theta);
     if (rc) return rc;
+    cJSON *prov = gd_provenance(p, &r, data);
+    if (!prov) {
+        hrf_odenet_free(m);
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    hrf_odenet_set_provenance(m, prov);
     r.total_seconds = now_seconds() - t_start;
     if (rep) *rep = r;
     *out = m;

@@ -45,6 +45,7 @@
 #include "hamrf/hgn.h"
 #include "hamrf/npz.h"
 #include "hamrf/status.h"
+#include "hgn/hgn_impl.h"
 #include "models/model_file.h"
 
 #include <cblas.h>
@@ -68,6 +69,7 @@ struct hrf_hgn {
     double c0;
     int klin;   /* 1: the kinetic part has the exact Newtonian feature Σ_i |p_i|²/(2 m_i) */
     double thT; /* its coefficient θ_T (0 when klin = 0) */
+    cJSON *prov; /* how it was made (src/models/model_file.h), or NULL */
 };
 
 /* Edges (or particles) per vectorised activation call. */
@@ -163,6 +165,7 @@ static size_t work_width(const hrf_hgn *m) {
 void hrf_hgn_free(hrf_hgn *m) {
     if (!m) return;
     free(m->slab);
+    cJSON_Delete(m->prov);
     free(m);
 }
 
@@ -1682,6 +1685,40 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
     return rc;
 }
 
+/* How a fit made the model (deterministic: no timings), the first members of
+ * its file's meta: sampler, solvers, seed and solver settings, the training
+ * set's size, "system", and "data_meta", the data set's own description
+ * (topology, shape, dim, potential, masses or box ...). */
+static cJSON *hgn_provenance(const hrf_hgn_params *p, const hrf_hgn_fit_report *rep,
+                             const hrf_pdata *d) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON *dm = d->meta ? cJSON_Duplicate(d->meta, 1) : cJSON_CreateObject();
+    if (!o || !dm) {
+        cJSON_Delete(o), cJSON_Delete(dm);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "sampler", p->sampler->name);
+    cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(p->lstsq.solver));
+    cJSON_AddStringToObject(o, "solver_potential", hrf_solver_name(rep->lstsq_E.used));
+    if (!p->joint) cJSON_AddStringToObject(o, "solver_kinetic", hrf_solver_name(rep->lstsq_K.used));
+    cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+    cJSON_AddNumberToObject(o, "rcond", p->lstsq.rcond);
+    cJSON_AddNumberToObject(o, "ridge", p->lstsq.ridge);
+    cJSON_AddNumberToObject(o, "refine", p->lstsq.refine_max);
+    cJSON_AddBoolToObject(o, "resample_duplicates", p->resample_duplicates);
+    cJSON_AddNumberToObject(o, "sample_points", (double)p->sample_points);
+    cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
+    cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
+    cJSON_AddNumberToObject(o, "dim", d->D);
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "format");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "kind");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "version");
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(dm, "system");
+    if (cJSON_IsString(sys)) cJSON_AddStringToObject(o, "system", sys->valuestring);
+    cJSON_AddItemToObject(o, "data_meta", dm);
+    return o;
+}
+
 int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
                 hrf_hgn_fit_report *rep) {
     hrf_hgn_fit_report local;
@@ -1859,6 +1896,10 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     free(re.x), free(rk.x), free(rn.x), free(fE), free(fK), free(XN), free(fN);
     pair_cache_free(&pc);
     work_free(&w);
+    if (!(m->prov = hgn_provenance(p, rep, data))) {
+        hrf_hgn_free(m);
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
     *out = m;
     return HRF_OK;
 fail:
@@ -1871,23 +1912,15 @@ fail:
 
 /* ---- files ---- */
 
-int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra) {
-    hrf_npz_writer *w = hrf_npz_writer_new();
-    cJSON *meta = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
-    if (!w || !meta) {
-        hrf_npz_writer_free(w);
-        cJSON_Delete(meta);
-        return hrf_error(HRF_ENOMEM, "out of memory");
-    }
-    static const char *const fixed[] = {
-        "format",     "kind",       "version",       "model",          "mode",
-        "activation", "edge_width", "kinetic_width", "kinetic_linear", "node_width"};
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-        cJSON_DeleteItemFromObjectCaseSensitive(meta, fixed[i]);
-    cJSON_AddStringToObject(meta, "format", "hamrf");
-    cJSON_AddStringToObject(meta, "kind", "model");
-    cJSON_AddNumberToObject(meta, "version", 1);
-    cJSON_AddStringToObject(meta, "model", "hgn");
+/* The keys a graph network file's meta owns (src/models/model_file.h). */
+static const char *const hgn_keys[] = {"mode",           "activation", "edge_width", "kinetic_width",
+                                       "kinetic_linear", "node_width", NULL};
+
+int hrf_hgn_save_meta(const hrf_hgn *m, const char *path, const cJSON *extra) {
+    hrf_npz_writer *w;
+    cJSON *meta;
+    int rc = hrf_model_file_begin("hgn", m->prov, extra, hgn_keys, &w, &meta);
+    if (rc) return rc;
     cJSON_AddStringToObject(meta, "mode", hrf_hgn_mode_name(m->mode));
     cJSON_AddStringToObject(meta, "activation", m->act->name);
     cJSON_AddNumberToObject(meta, "edge_width", (double)m->ME);
@@ -1895,7 +1928,7 @@ int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra) {
     cJSON_AddBoolToObject(meta, "kinetic_linear", m->klin);
     if (m->MN) cJSON_AddNumberToObject(meta, "node_width", (double)m->MN);
     size_t sE1[2] = {m->ME, 1}, sE[1] = {m->ME}, sK2[2] = {m->MK, 2}, sK[1] = {m->MK};
-    int rc = hrf_npz_writer_add(w, "W_E", 2, sE1, m->WE);
+    rc = hrf_npz_writer_add(w, "W_E", 2, sE1, m->WE);
     if (!rc) rc = hrf_npz_writer_add(w, "b_E", 1, sE, m->bE);
     if (!rc) rc = hrf_npz_writer_add(w, "theta_E", 1, sE, m->thE);
     if (!rc) rc = hrf_npz_writer_add(w, "W_K", 2, sK2, m->WK);
@@ -1912,14 +1945,24 @@ int hrf_hgn_save(const hrf_hgn *m, const char *path, const cJSON *extra) {
         if (!rc) rc = hrf_npz_writer_add(w, "theta_N", 1, sN, m->thN);
         if (!rc) rc = hrf_npz_writer_add(w, "c_N", 0, NULL, &m->cN);
     }
-    if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
-    if (!rc) rc = hrf_npz_writer_write(w, path);
-    cJSON_Delete(meta);
-    hrf_npz_writer_free(w);
-    return rc;
+    if (rc) {
+        cJSON_Delete(meta);
+        hrf_npz_writer_free(w);
+        return rc;
+    }
+    return hrf_model_file_finish(w, meta, NULL, NULL, path);
 }
 
-int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta_out) {
+void hrf_hgn_set_provenance(hrf_hgn *m, cJSON *prov) {
+    cJSON_Delete(m->prov);
+    m->prov = prov;
+}
+
+const cJSON *hrf_hgn_provenance(const hrf_hgn *m) {
+    return m->prov;
+}
+
+int hrf_hgn_load_meta(const char *path, hrf_hgn **out, cJSON **meta_out) {
     *out = NULL;
     if (meta_out) *meta_out = NULL;
     hrf_npz *z = NULL;
@@ -1927,11 +1970,9 @@ int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta_out) {
     double *WE = NULL, *bE = NULL, *thE = NULL, *WK = NULL, *bK = NULL, *thK = NULL, *c0 = NULL;
     double *cE = NULL, *cK = NULL, *thT = NULL, *WN = NULL, *bN = NULL, *thN = NULL, *cN = NULL;
     hrf_hgn *m = NULL;
-    int rc = hrf_npz_open(path, &z);
-    if (rc) return rc;
-    if ((rc = hrf_npz_read_meta(z, "model", &meta))) goto done;
     const hrf_activation *act = NULL;
-    if ((rc = hrf_model_meta_check(path, meta, "hgn", &act))) goto done;
+    int rc = hrf_model_file_open(path, "hgn", &z, &meta, &act);
+    if (rc) return rc;
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(meta, "mode");
     hrf_hgn_mode md;
     if (!cJSON_IsString(mode) || hrf_hgn_mode_find(mode->valuestring, &md)) {
@@ -2002,6 +2043,10 @@ int hrf_hgn_load(const char *path, hrf_hgn **out, cJSON **meta_out) {
             goto done;
         }
         m->cN = *cN;
+    }
+    if (!(m->prov = hrf_model_provenance_of_meta(meta, hgn_keys))) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+        goto done;
     }
     *out = m;
     if (meta_out) {
@@ -2077,4 +2122,26 @@ void hrf_hgn_table_free(hrf_hgn_table *t) {
     free(t->V), free(t->dV);
     hrf_hgn_free(t->net);
     free(t);
+}
+
+/* The public, JSON-text forms (hamrf/hgn.h). */
+int hrf_hgn_save(const hrf_hgn *m, const char *path, const char *extra_json) {
+    cJSON *extra = NULL;
+    int rc = hrf_json_object_parse(extra_json, "hrf_hgn_save: extra meta", &extra);
+    if (!rc) rc = hrf_hgn_save_meta(m, path, extra);
+    cJSON_Delete(extra);
+    return rc;
+}
+
+int hrf_hgn_load(const char *path, hrf_hgn **out, char **meta_json) {
+    cJSON *meta = NULL;
+    if (meta_json) *meta_json = NULL;
+    int rc = hrf_hgn_load_meta(path, out, meta_json ? &meta : NULL);
+    if (!rc && meta_json && !(*meta_json = hrf_json_print(meta))) {
+        hrf_hgn_free(*out);
+        *out = NULL;
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    cJSON_Delete(meta);
+    return rc;
 }

@@ -180,6 +180,18 @@ int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out) {
     }
     memcpy(ds->x0, pairs->x0, dim * sizeof *ds->x0);
     ds->H0 = pairs->H0;
+    /* The pairs' description, so that a model fitted on this view records
+     * where its targets came from (system, params, "pairs": true, "h"). */
+    if (pairs->meta) {
+        if (!(ds->meta = cJSON_Duplicate(pairs->meta, 1))) {
+            hrf_dataset_free(ds);
+            return hrf_error(HRF_ENOMEM, "out of memory");
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(ds->meta, "pairs");
+        cJSON_DeleteItemFromObjectCaseSensitive(ds->meta, "h");
+        cJSON_AddBoolToObject(ds->meta, "pairs", 1);
+        cJSON_AddNumberToObject(ds->meta, "h", h);
+    }
     if (pairs->box_lo) {
         memcpy(ds->box_lo, pairs->box_lo, dim * sizeof(double));
         memcpy(ds->box_hi, pairs->box_hi, dim * sizeof(double));

@@ -13,6 +13,7 @@
 #include "hamrf/metrics.h"
 #include "hamrf/npz.h"
 #include "hamrf/status.h"
+#include "hnn/hnn_impl.h"
 #include "models/model_file.h"
 
 #include <cblas.h>
@@ -33,6 +34,7 @@ struct hrf_hnn {
     double corr_h; /* 0, or the step h of the backward-error correction (MATH.md §2.3) */
     double *Pt;    /* (dim², M) P_(a,b),k = W_ka W_kb for Hessians of small dimension, or NULL */
     double *Wt;    /* (dim, M) Wᵀ for the row loops of small dimensions, or NULL */
+    cJSON *prov;   /* how it was made (src/models/model_file.h), or NULL */
 };
 
 static double now_seconds(void) {
@@ -84,6 +86,7 @@ void hrf_hnn_free(hrf_hnn *m) {
     free(m->slab);
     free(m->Pt);
     free(m->Wt);
+    cJSON_Delete(m->prov);
     free(m);
 }
 
@@ -1229,6 +1232,10 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     rep->repeated_pairs = repeated;
     rep->fit_seconds = now_seconds() - t_start;
     free(G), free(Hhat), free(ws);
+    if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data))) {
+        hrf_hnn_free(m);
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
     hnn_prepare(m);
     *out = m;
     return HRF_OK;
@@ -1239,50 +1246,51 @@ fail:
 }
 
 /* ---- files ---- */
-int hrf_hnn_save(const hrf_hnn *m, const char *path, const cJSON *extra) {
-    hrf_npz_writer *w = hrf_npz_writer_new();
-    cJSON *meta = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
-    if (!w || !meta) {
-        hrf_npz_writer_free(w);
-        cJSON_Delete(meta);
-        return hrf_error(HRF_ENOMEM, "out of memory");
-    }
-    static const char *const fixed[] = {"format",     "kind",  "version", "model",
-                                        "activation", "width", "dim",     "correction_h"};
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-        cJSON_DeleteItemFromObjectCaseSensitive(meta, fixed[i]);
-    cJSON_AddStringToObject(meta, "format", "hamrf");
-    cJSON_AddStringToObject(meta, "kind", "model");
-    cJSON_AddNumberToObject(meta, "version", 1);
-    cJSON_AddStringToObject(meta, "model", "hnn");
+
+/* The keys an HNN file's meta owns (src/models/model_file.h). */
+static const char *const hnn_keys[] = {"activation", "width", "dim", "correction_h", NULL};
+
+int hrf_hnn_save_meta(const hrf_hnn *m, const char *path, const cJSON *extra) {
+    hrf_npz_writer *w;
+    cJSON *meta;
+    int rc = hrf_model_file_begin("hnn", m->prov, extra, hnn_keys, &w, &meta);
+    if (rc) return rc;
     cJSON_AddStringToObject(meta, "activation", m->act->name);
     cJSON_AddNumberToObject(meta, "width", (double)m->width);
     cJSON_AddNumberToObject(meta, "dim", (double)m->dim);
     if (m->corr_h != 0.0) cJSON_AddNumberToObject(meta, "correction_h", m->corr_h);
     size_t sW[2] = {m->width, m->dim}, sM[1] = {m->width};
-    int rc = hrf_npz_writer_add(w, "W", 2, sW, m->W);
+    rc = hrf_npz_writer_add(w, "W", 2, sW, m->W);
     if (!rc) rc = hrf_npz_writer_add(w, "b", 1, sM, m->b);
     if (!rc) rc = hrf_npz_writer_add(w, "c", 1, sM, m->c);
     if (!rc) rc = hrf_npz_writer_add(w, "c0", 0, NULL, &m->c0);
-    if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
-    if (!rc) rc = hrf_npz_writer_write(w, path);
-    cJSON_Delete(meta);
-    hrf_npz_writer_free(w);
-    return rc;
+    if (rc) {
+        cJSON_Delete(meta);
+        hrf_npz_writer_free(w);
+        return rc;
+    }
+    return hrf_model_file_finish(w, meta, NULL, NULL, path);
 }
 
-int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta_out) {
+void hrf_hnn_set_provenance(hrf_hnn *m, cJSON *prov) {
+    cJSON_Delete(m->prov);
+    m->prov = prov;
+}
+
+const cJSON *hrf_hnn_provenance(const hrf_hnn *m) {
+    return m->prov;
+}
+
+int hrf_hnn_load_meta(const char *path, hrf_hnn **out, cJSON **meta_out) {
     *out = NULL;
     if (meta_out) *meta_out = NULL;
     hrf_npz *z = NULL;
     cJSON *meta = NULL;
     double *W = NULL, *b = NULL, *c = NULL, *c0 = NULL;
     hrf_hnn *m = NULL;
-    int rc = hrf_npz_open(path, &z);
-    if (rc) return rc;
-    if ((rc = hrf_npz_read_meta(z, "model", &meta))) goto done;
     const hrf_activation *act = NULL;
-    if ((rc = hrf_model_meta_check(path, meta, "hnn", &act))) goto done;
+    int rc = hrf_model_file_open(path, "hnn", &z, &meta, &act);
+    if (rc) return rc;
     size_t sW[2] = {0, 0};
     if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
     if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {
@@ -1317,6 +1325,10 @@ int hrf_hnn_load(const char *path, hrf_hnn **out, cJSON **meta_out) {
         }
         m->corr_h = ch->valuedouble;
     }
+    if (!(m->prov = hrf_model_provenance_of_meta(meta, hnn_keys))) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+        goto done;
+    }
     hnn_prepare(m);
     *out = m;
     m = NULL;
@@ -1329,5 +1341,27 @@ done:
     hrf_hnn_free(m);
     cJSON_Delete(meta);
     hrf_npz_close(z);
+    return rc;
+}
+
+/* The public, JSON-text forms (hamrf/hnn.h). */
+int hrf_hnn_save(const hrf_hnn *m, const char *path, const char *extra_json) {
+    cJSON *extra = NULL;
+    int rc = hrf_json_object_parse(extra_json, "hrf_hnn_save: extra meta", &extra);
+    if (!rc) rc = hrf_hnn_save_meta(m, path, extra);
+    cJSON_Delete(extra);
+    return rc;
+}
+
+int hrf_hnn_load(const char *path, hrf_hnn **out, char **meta_json) {
+    cJSON *meta = NULL;
+    if (meta_json) *meta_json = NULL;
+    int rc = hrf_hnn_load_meta(path, out, meta_json ? &meta : NULL);
+    if (!rc && meta_json && !(*meta_json = hrf_json_print(meta))) {
+        hrf_hnn_free(*out);
+        *out = NULL;
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    cJSON_Delete(meta);
     return rc;
 }

@@ -1,19 +1,47 @@
-/* Loading a model file of any kind and viewing it as a vector field
- * (hamrf/model.h). */
+/* Any model file through the model-type table (hamrf/model.h). */
 #include "hamrf/model.h"
 
 #include "hamrf/npz.h"
 #include "hamrf/status.h"
+#include "models/model_file.h"
+#include "models/model_impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static const hrf_model_type *const types[] = {&hrf_model_type_hnn, &hrf_model_type_odenet,
+                                              &hrf_model_type_hgn, NULL};
+
+const hrf_model_type *const *hrf_model_types(void) {
+    return types;
+}
+
+/* "hnn", "odenet", "hgn" into buf. */
+static void known_kinds(char *buf, size_t cap) {
+    buf[0] = '\0';
+    for (size_t i = 0; types[i]; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s\"%s\"", i ? ", " : "", types[i]->name);
+    }
+}
+
+int hrf_model_type_find(const char *name, const hrf_model_type **out) {
+    for (size_t i = 0; types[i]; i++)
+        if (strcmp(types[i]->name, name) == 0) {
+            *out = types[i];
+            return HRF_OK;
+        }
+    char k[128];
+    known_kinds(k, sizeof k);
+    return hrf_error(HRF_ENOTFOUND, "unknown model '%s' (known: %s)", name, k);
+}
+
 struct hrf_model {
-    const char *kind;
-    hrf_hnn *hnn;
-    hrf_odenet *ode;
-    hrf_hgn *hgn;
+    const hrf_model_type *type;
+    void *obj;
+    char *meta_json;
     cJSON *meta;
 };
 
@@ -27,29 +55,24 @@ int hrf_model_load(const char *path, hrf_model **out) {
     hrf_npz_close(z);
     if (rc) return rc;
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(meta, "model");
-    hrf_model *m = calloc(1, sizeof *m);
-    if (!m) {
+    const hrf_model_type *t = NULL;
+    if (!cJSON_IsString(kind) || hrf_model_type_find(kind->valuestring, &t)) {
+        char k[128];
+        known_kinds(k, sizeof k);
         cJSON_Delete(meta);
-        return hrf_error(HRF_ENOMEM, "out of memory");
-    }
-    if (cJSON_IsString(kind) && strcmp(kind->valuestring, "hnn") == 0) {
-        m->kind = "hnn";
-        rc = hrf_hnn_load(path, &m->hnn, &m->meta);
-    } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "odenet") == 0) {
-        m->kind = "odenet";
-        rc = hrf_odenet_load(path, &m->ode, &m->meta);
-    } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "hgn") == 0) {
-        m->kind = "hgn";
-        rc = hrf_hgn_load(path, &m->hgn, &m->meta);
-    } else {
-        rc = hrf_error(HRF_EFORMAT,
-                       "%s: meta: expected \"model\" to be one of \"hnn\", \"odenet\", \"hgn\"",
-                       path);
+        return hrf_error(HRF_EFORMAT, "%s: meta: expected \"model\" to be one of %s", path, k);
     }
     cJSON_Delete(meta);
-    if (rc) {
+    hrf_model *m = calloc(1, sizeof *m);
+    if (!m) return hrf_error(HRF_ENOMEM, "out of memory");
+    m->type = t;
+    if ((rc = t->load(path, &m->obj, &m->meta_json))) {
         hrf_model_free(m);
         return rc;
+    }
+    if (!(m->meta = cJSON_Parse(m->meta_json))) {
+        hrf_model_free(m);
+        return hrf_error(HRF_ENOMEM, "out of memory");
     }
     *out = m;
     return HRF_OK;
@@ -57,45 +80,51 @@ int hrf_model_load(const char *path, hrf_model **out) {
 
 void hrf_model_free(hrf_model *m) {
     if (!m) return;
-    hrf_hnn_free(m->hnn);
-    hrf_odenet_free(m->ode);
-    hrf_hgn_free(m->hgn);
+    if (m->obj) m->type->free(m->obj);
+    free(m->meta_json);
     cJSON_Delete(m->meta);
     free(m);
 }
 
-const char *hrf_model_kind(const hrf_model *m) {
-    return m->kind;
+const hrf_model_type *hrf_model_type_of(const hrf_model *m) {
+    return m->type;
 }
-const cJSON *hrf_model_meta(const hrf_model *m) {
-    return m->meta;
+const char *hrf_model_kind(const hrf_model *m) {
+    return m->type->name;
+}
+const char *hrf_model_meta_json(const hrf_model *m) {
+    return m->meta_json;
+}
+void *hrf_model_object(const hrf_model *m) {
+    return m->obj;
 }
 hrf_hnn *hrf_model_hnn(const hrf_model *m) {
-    return m->hnn;
+    return m->type == &hrf_model_type_hnn ? m->obj : NULL;
 }
 hrf_odenet *hrf_model_odenet(const hrf_model *m) {
-    return m->ode;
+    return m->type == &hrf_model_type_odenet ? m->obj : NULL;
 }
 hrf_hgn *hrf_model_hgn(const hrf_model *m) {
-    return m->hgn;
+    return m->type == &hrf_model_type_hgn ? m->obj : NULL;
 }
-
 size_t hrf_model_dim(const hrf_model *m) {
-    if (m->hgn) return 0; /* any number of particles */
-    return m->hnn ? hrf_hnn_dim(m->hnn) : hrf_odenet_dim(m->ode);
+    return m->type->dims(m->obj);
 }
-
 void hrf_model_field(const hrf_model *m, hrf_field *f) {
-    if (m->hgn) /* needs the particle system: hrf_hgn_field */
-        memset(f, 0, sizeof *f);
-    else if (m->hnn)
-        hrf_hnn_field(m->hnn, f);
-    else
-        hrf_odenet_field(m->ode, f);
+    m->type->field(m->obj, f);
+}
+int hrf_model_save(const hrf_model *m, const char *path, const char *extra_json) {
+    return m->type->save(m->obj, path, extra_json);
+}
+int hrf_model_errors_on(const hrf_model *m, const void *data, hrf_model_errors *out) {
+    return m->type->errors(m->obj, data, out);
+}
+int hrf_model_describe(const hrf_model *m, char *buf, size_t cap) {
+    return m->type->describe(m->obj, buf, cap);
 }
 
 int hrf_model_system(const hrf_model *m, hrf_system *sys) {
-    if (m->hgn)
+    if (m->type->data != HRF_DATA_BOX)
         return hrf_error(HRF_ENOTFOUND, "a graph network is trained on a particle system, not "
                                         "on a built-in system; its rollouts take the system "
                                         "from the particle data set");
@@ -121,4 +150,8 @@ int hrf_model_system(const hrf_model *m, hrf_system *sys) {
         return hrf_error(HRF_EFORMAT, "the model has dimension %zu but its system '%s' has %d",
                          hrf_model_dim(m), t->name, 2 * t->dof);
     return HRF_OK;
+}
+
+const cJSON *hrf_model_meta(const hrf_model *m) {
+    return m->meta;
 }

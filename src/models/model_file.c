@@ -1,9 +1,65 @@
-/* The meta checks shared by the model loaders (src/models/model_file.h). */
+/* The model-file skeleton and the fit provenance (src/models/model_file.h). */
 #include "models/model_file.h"
 
 #include "hamrf/status.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+static const char *const skeleton_keys[] = {"format", "kind", "version", "model", NULL};
+
+static void delete_keys(cJSON *o, const char *const *keys) {
+    for (size_t i = 0; keys && keys[i]; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(o, keys[i]);
+}
+
+/* Members of src (may be NULL) appended to dst, replacing those of the same name. */
+static int merge(cJSON *dst, const cJSON *src) {
+    const cJSON *v;
+    cJSON_ArrayForEach(v, src) {
+        cJSON *c = cJSON_Duplicate(v, 1);
+        if (!c) return HRF_ENOMEM;
+        cJSON_DeleteItemFromObjectCaseSensitive(dst, v->string);
+        cJSON_AddItemToObject(dst, v->string, c);
+    }
+    return HRF_OK;
+}
+
+int hrf_model_file_begin(const char *kind, const cJSON *prov, const cJSON *extra,
+                         const char *const *own, hrf_npz_writer **w, cJSON **meta) {
+    *w = hrf_npz_writer_new();
+    *meta = cJSON_CreateObject();
+    if (!*w || !*meta || merge(*meta, prov) || merge(*meta, extra)) {
+        hrf_npz_writer_free(*w);
+        cJSON_Delete(*meta);
+        *w = NULL, *meta = NULL;
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    delete_keys(*meta, skeleton_keys);
+    delete_keys(*meta, own);
+    cJSON_AddStringToObject(*meta, "format", "hamrf");
+    cJSON_AddStringToObject(*meta, "kind", "model");
+    cJSON_AddNumberToObject(*meta, "version", HRF_MODEL_FILE_VERSION);
+    cJSON_AddStringToObject(*meta, "model", kind);
+    return HRF_OK;
+}
+
+int hrf_model_file_finish(hrf_npz_writer *w, cJSON *meta, const cJSON *prov,
+                          const char *const *tail, const char *path) {
+    int rc = HRF_OK;
+    for (size_t i = 0; tail && tail[i] && !rc; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(prov, tail[i]);
+        cJSON *c = v ? cJSON_Duplicate(v, 1) : NULL;
+        if (v && !c) rc = hrf_error(HRF_ENOMEM, "out of memory");
+        if (c) cJSON_AddItemToObject(meta, tail[i], c);
+    }
+    if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
+    if (!rc) rc = hrf_npz_writer_write(w, path);
+    cJSON_Delete(meta);
+    hrf_npz_writer_free(w);
+    return rc;
+}
 
 int hrf_model_meta_check(const char *path, const cJSON *meta, const char *kind,
                          const hrf_activation **act) {
@@ -18,4 +74,80 @@ int hrf_model_meta_check(const char *path, const cJSON *meta, const char *kind,
         return hrf_error(HRF_EFORMAT, "%s: meta: missing \"activation\"", path);
     int rc = hrf_activation_find(an->valuestring, act);
     return rc ? hrf_error_prefix(rc, "%s: meta", path) : HRF_OK;
+}
+
+int hrf_model_file_open(const char *path, const char *kind, hrf_npz **z, cJSON **meta,
+                        const hrf_activation **act) {
+    *z = NULL, *meta = NULL;
+    int rc = hrf_npz_open(path, z);
+    if (rc) return rc;
+    if ((rc = hrf_npz_read_meta(*z, "model", meta)) ||
+        (rc = hrf_model_meta_check(path, *meta, kind, act))) {
+        cJSON_Delete(*meta);
+        hrf_npz_close(*z);
+        *z = NULL, *meta = NULL;
+    }
+    return rc;
+}
+
+cJSON *hrf_model_provenance_of_meta(const cJSON *meta, const char *const *own) {
+    cJSON *p = cJSON_Duplicate(meta, 1);
+    if (!p) return NULL;
+    delete_keys(p, skeleton_keys);
+    delete_keys(p, own);
+    return p;
+}
+
+static void add_pairs(cJSON *o, const cJSON *meta) {
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "pairs"))) return;
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(meta, "h");
+    cJSON_AddBoolToObject(o, "pairs", 1);
+    cJSON_AddNumberToObject(o, "h", cJSON_IsNumber(h) ? h->valuedouble : NAN);
+    cJSON_AddStringToObject(o, "fitted_through", "symplectic_euler");
+}
+
+void hrf_provenance_add_data(cJSON *o, const hrf_dataset *data, int pairs_first) {
+    if (!data->meta) return;
+    if (pairs_first) add_pairs(o, data->meta);
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(data->meta, "system");
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(data->meta, "params");
+    if (cJSON_IsString(sys)) cJSON_AddStringToObject(o, "system", sys->valuestring);
+    if (cJSON_IsObject(par)) cJSON_AddItemToObject(o, "params", cJSON_Duplicate(par, 1));
+    if (!pairs_first) add_pairs(o, data->meta);
+}
+
+cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "sampler", p->sampler->name);
+    cJSON_AddStringToObject(o, "solver", hrf_solver_name(used));
+    cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(p->lstsq.solver));
+    cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+    cJSON_AddNumberToObject(o, "rcond", p->lstsq.rcond);
+    cJSON_AddNumberToObject(o, "ridge", p->lstsq.ridge);
+    cJSON_AddNumberToObject(o, "n_train", (double)data->n);
+    cJSON_AddBoolToObject(o, "resample_duplicates", p->resample_duplicates);
+    cJSON_AddNumberToObject(o, "refine", p->lstsq.refine_max);
+    if (!isnan(p->elm_lo)) {
+        double r[2] = {p->elm_lo, p->elm_hi};
+        cJSON_AddItemToObject(o, "elm_range", cJSON_CreateDoubleArray(r, 2));
+    }
+    hrf_provenance_add_data(o, data, 1);
+    return o;
+}
+
+int hrf_json_object_parse(const char *json, const char *what, cJSON **out) {
+    *out = NULL;
+    if (!json || !json[0]) return HRF_OK;
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return hrf_error(HRF_EINVAL, "%s: expected a JSON object, found '%.60s'", what, json);
+    }
+    *out = o;
+    return HRF_OK;
+}
+
+char *hrf_json_print(const cJSON *o) {
+    return o ? cJSON_PrintUnformatted(o) : NULL;
 }

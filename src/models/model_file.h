@@ -1,14 +1,70 @@
-/* Private: the checks every model file's meta shares (hnn, odenet, hgn). */
+/* Private: the one skeleton every model file (hnn, odenet, hgn) is written
+ * and read through, and the provenance meta the library records at fit time.
+ *
+ * A model file's meta is, in this order:
+ *   1. the model's provenance (how it was made: sampler, solver, seed, the
+ *      training system ...; recorded by the fit, or read back by load, so
+ *      load → save keeps it), then the caller's `extra` members;
+ *   2. "format", "kind": "model", "version", "model": the kind;
+ *   3. the kind's own keys (activation, widths ...), written by the kind;
+ *   4. the kind's `tail` keys taken from 1. (the ODE-net writes sampler,
+ *      solver and seed last, as files of format version 1 always had them).
+ * Keys of 2.-4. in the provenance or in `extra` are replaced, not repeated. */
 #ifndef HAMRF_SRC_MODEL_FILE_H
 #define HAMRF_SRC_MODEL_FILE_H
 
 #include <cjson/cJSON.h>
 
 #include "hamrf/activation.h"
+#include "hamrf/dataset.h"
+#include "hamrf/hnn.h"
+#include "hamrf/npz.h"
+
+/* The model-file format version this library writes and reads. */
+#define HRF_MODEL_FILE_VERSION 1
+
+/* Starts a model file of `kind`: *w an empty writer, *meta parts 1. and 2.
+ * above; `own` lists the kind's keys (3. and 4.), NULL-terminated. */
+int hrf_model_file_begin(const char *kind, const cJSON *prov, const cJSON *extra,
+                         const char *const *own, hrf_npz_writer **w, cJSON **meta);
+/* Appends the `tail` keys (NULL-terminated, may be NULL) of `prov`, sets the
+ * meta, writes `path` atomically and frees w and meta. */
+int hrf_model_file_finish(hrf_npz_writer *w, cJSON *meta, const cJSON *prov,
+                          const char *const *tail, const char *path);
+
+/* Opens a model file of `kind`: meta "model" must be `kind` and meta
+ * "activation" a known activation (*act). On success the caller owns *z
+ * (hrf_npz_close) and *meta (cJSON_Delete); on failure both are NULL and
+ * the error names `path`, the key and what was found. */
+int hrf_model_file_open(const char *path, const char *kind, hrf_npz **z, cJSON **meta,
+                        const hrf_activation **act);
 
 /* meta "model" must be `kind` and meta "activation" a known activation
  * (*act); HRF_EFORMAT naming `path`, the key and what was found otherwise. */
 int hrf_model_meta_check(const char *path, const cJSON *meta, const char *kind,
                          const hrf_activation **act);
+
+/* The provenance a loaded model keeps: a copy of its meta without the keys
+ * the skeleton writes (format, kind, version, model) and without `own`. */
+cJSON *hrf_model_provenance_of_meta(const cJSON *meta, const char *const *own);
+
+/* Provenance of a model fitted by sampling (hnn, odenet): sampler, solver
+ * used and requested, seed, rcond, ridge, number of training points,
+ * duplicate resampling, refinement limit, ELM range when set, and the
+ * training data's system (trajectory pairs: "pairs", "h", "fitted_through"
+ * first). NULL when out of memory. */
+cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data);
+/* The training data's system, "system" and "params" of the data set's meta,
+ * into o; for the regression view of trajectory pairs (meta "pairs": true,
+ * hrf_dataset_pairs_targets) also "pairs", "h", "fitted_through", before the
+ * system when pairs_first, else after it (the orders of format version 1). */
+void hrf_provenance_add_data(cJSON *o, const hrf_dataset *data, int pairs_first);
+
+/* JSON text <-> cJSON for the public API (metadata crosses it as text). */
+/* Parses `json` (NULL or "" = no members) into an object; HRF_EINVAL naming
+ * `what` when it is not a JSON object. */
+int hrf_json_object_parse(const char *json, const char *what, cJSON **out);
+/* A malloc'd compact copy of o (NULL-safe: NULL gives NULL). */
+char *hrf_json_print(const cJSON *o);
 
 #endif

@@ -30,6 +30,7 @@
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
 #include "models/model_file.h"
+#include "odenet/odenet_impl.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -58,12 +59,7 @@ struct hrf_odenet {
      * P[k][a][b] = C_ka W_kb (derived: the Jacobian's right factor). */
     double *slab;
     double *W, *b, *C, *C0, *P;
-    /* Provenance written by save: NULL / unknown when not known. */
-    const char *sampler; /* static name from the sampler table */
-    int has_solver;
-    hrf_solver solver;
-    int has_seed;
-    uint64_t seed;
+    cJSON *prov; /* how it was made (src/models/model_file.h), or NULL */
 };
 
 static double now_seconds(void) {
@@ -135,6 +131,7 @@ int hrf_odenet_from_params(size_t dim, size_t width, const hrf_activation *act, 
 void hrf_odenet_free(hrf_odenet *m) {
     if (!m) return;
     free(m->slab);
+    cJSON_Delete(m->prov);
     free(m);
 }
 
@@ -934,10 +931,11 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
         rep->lstsq.rel_residual = hrf_rel_l2(K * dim, Fhat, data->dxdt);
     }
     report_progress(p, "done", 1.0);
-    m->sampler = p->sampler->name;
-    m->has_solver = 1, m->solver = rep->lstsq.used;
-    m->has_seed = 1, m->seed = p->seed;
     free(Fhat);
+    if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data))) {
+        hrf_odenet_free(m);
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
     *out = m;
     return HRF_OK;
 fail:
@@ -947,55 +945,58 @@ fail:
 }
 
 /* ---- files ---- */
-int hrf_odenet_save(const hrf_odenet *m, const char *path, const cJSON *extra) {
-    hrf_npz_writer *w = hrf_npz_writer_new();
-    cJSON *meta = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
-    if (!w || !meta) {
-        hrf_npz_writer_free(w);
-        cJSON_Delete(meta);
-        return hrf_error(HRF_ENOMEM, "out of memory");
-    }
-    static const char *const fixed[] = {"format",     "kind",  "version", "model",
-                                        "activation", "width", "dim"};
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-        cJSON_DeleteItemFromObjectCaseSensitive(meta, fixed[i]);
-    if (m->sampler) cJSON_DeleteItemFromObjectCaseSensitive(meta, "sampler");
-    if (m->has_solver) cJSON_DeleteItemFromObjectCaseSensitive(meta, "solver");
-    if (m->has_seed) cJSON_DeleteItemFromObjectCaseSensitive(meta, "seed");
-    cJSON_AddStringToObject(meta, "format", "hamrf");
-    cJSON_AddStringToObject(meta, "kind", "model");
-    cJSON_AddNumberToObject(meta, "version", 1);
-    cJSON_AddStringToObject(meta, "model", "odenet");
+
+/* The keys an ODE-net file's meta owns, and of those the provenance keys a
+ * sampled fit writes last (as files of format version 1 have them). */
+static const char *const odenet_keys[] = {"activation", "width", "dim", NULL};
+static const char *const odenet_keys_tail[] = {"activation", "width", "dim", "sampler",
+                                               "solver",     "seed",  NULL};
+static const char *const odenet_tail[] = {"sampler", "solver", "seed", NULL};
+
+int hrf_odenet_save_meta(const hrf_odenet *m, const char *path, const cJSON *extra) {
+    /* A gradient-trained ODE-net's provenance has no sampler: its seed
+     * stays where the provenance has it. */
+    int sampled = cJSON_HasObjectItem(m->prov, "sampler");
+    hrf_npz_writer *w;
+    cJSON *meta;
+    int rc = hrf_model_file_begin("odenet", m->prov, extra,
+                                  sampled ? odenet_keys_tail : odenet_keys, &w, &meta);
+    if (rc) return rc;
     cJSON_AddStringToObject(meta, "activation", m->act->name);
     cJSON_AddNumberToObject(meta, "width", (double)m->width);
     cJSON_AddNumberToObject(meta, "dim", (double)m->dim);
-    if (m->sampler) cJSON_AddStringToObject(meta, "sampler", m->sampler);
-    if (m->has_solver) cJSON_AddStringToObject(meta, "solver", hrf_solver_name(m->solver));
-    if (m->has_seed) cJSON_AddNumberToObject(meta, "seed", (double)m->seed);
     size_t sW[2] = {m->width, m->dim}, sM[1] = {m->width}, sD[1] = {m->dim};
-    int rc = hrf_npz_writer_add(w, "W", 2, sW, m->W);
+    rc = hrf_npz_writer_add(w, "W", 2, sW, m->W);
     if (!rc) rc = hrf_npz_writer_add(w, "b", 1, sM, m->b);
     if (!rc) rc = hrf_npz_writer_add(w, "C", 2, sW, m->C);
     if (!rc) rc = hrf_npz_writer_add(w, "C0", 1, sD, m->C0);
-    if (!rc) rc = hrf_npz_writer_set_meta(w, meta);
-    if (!rc) rc = hrf_npz_writer_write(w, path);
-    cJSON_Delete(meta);
-    hrf_npz_writer_free(w);
-    return rc;
+    if (rc) {
+        cJSON_Delete(meta);
+        hrf_npz_writer_free(w);
+        return rc;
+    }
+    return hrf_model_file_finish(w, meta, m->prov, sampled ? odenet_tail : NULL, path);
 }
 
-int hrf_odenet_load(const char *path, hrf_odenet **out, cJSON **meta_out) {
+void hrf_odenet_set_provenance(hrf_odenet *m, cJSON *prov) {
+    cJSON_Delete(m->prov);
+    m->prov = prov;
+}
+
+const cJSON *hrf_odenet_provenance(const hrf_odenet *m) {
+    return m->prov;
+}
+
+int hrf_odenet_load_meta(const char *path, hrf_odenet **out, cJSON **meta_out) {
     *out = NULL;
     if (meta_out) *meta_out = NULL;
     hrf_npz *z = NULL;
     cJSON *meta = NULL;
     double *W = NULL, *b = NULL, *C = NULL, *C0 = NULL;
     hrf_odenet *m = NULL;
-    int rc = hrf_npz_open(path, &z);
-    if (rc) return rc;
-    if ((rc = hrf_npz_read_meta(z, "model", &meta))) goto done;
     const hrf_activation *act = NULL;
-    if ((rc = hrf_model_meta_check(path, meta, "odenet", &act))) goto done;
+    int rc = hrf_model_file_open(path, "odenet", &z, &meta, &act);
+    if (rc) return rc;
     size_t sW[2] = {0, 0};
     if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
     if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {
@@ -1024,18 +1025,11 @@ int hrf_odenet_load(const char *path, hrf_odenet **out, cJSON **meta_out) {
     memcpy(m->C, C, sW[0] * sW[1] * sizeof *C);
     memcpy(m->C0, C0, sW[1] * sizeof *C0);
     update_products(m);
-    /* Provenance, kept so that load → save preserves it (optional). */
-    const cJSON *js = cJSON_GetObjectItemCaseSensitive(meta, "sampler");
-    const hrf_sampler_type *st = NULL;
-    if (cJSON_IsString(js) && hrf_sampler_find(js->valuestring, &st) == HRF_OK)
-        m->sampler = st->name;
-    js = cJSON_GetObjectItemCaseSensitive(meta, "solver");
-    if (cJSON_IsString(js) && hrf_solver_find(js->valuestring, &m->solver) == HRF_OK)
-        m->has_solver = 1;
-    js = cJSON_GetObjectItemCaseSensitive(meta, "seed");
-    if (cJSON_IsNumber(js) && js->valuedouble >= 0.0 && js->valuedouble < 18446744073709551616.0)
-        m->has_seed = 1, m->seed = (uint64_t)js->valuedouble;
-    hrf_clear_error(); /* the look-ups above may have recorded "not found" */
+    /* Provenance, kept so that load → save preserves it. */
+    if (!(m->prov = hrf_model_provenance_of_meta(meta, odenet_keys))) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+        goto done;
+    }
     *out = m;
     m = NULL;
     if (meta_out) {
@@ -1047,5 +1041,27 @@ done:
     hrf_odenet_free(m);
     cJSON_Delete(meta);
     hrf_npz_close(z);
+    return rc;
+}
+
+/* The public, JSON-text forms (hamrf/odenet.h). */
+int hrf_odenet_save(const hrf_odenet *m, const char *path, const char *extra_json) {
+    cJSON *extra = NULL;
+    int rc = hrf_json_object_parse(extra_json, "hrf_odenet_save: extra meta", &extra);
+    if (!rc) rc = hrf_odenet_save_meta(m, path, extra);
+    cJSON_Delete(extra);
+    return rc;
+}
+
+int hrf_odenet_load(const char *path, hrf_odenet **out, char **meta_json) {
+    cJSON *meta = NULL;
+    if (meta_json) *meta_json = NULL;
+    int rc = hrf_odenet_load_meta(path, out, meta_json ? &meta : NULL);
+    if (!rc && meta_json && !(*meta_json = hrf_json_print(meta))) {
+        hrf_odenet_free(*out);
+        *out = NULL;
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    cJSON_Delete(meta);
     return rc;
 }
