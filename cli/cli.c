@@ -1,7 +1,7 @@
 /* Command-line helpers shared by the subcommands (see cli.h). */
 #include "cli.h"
 
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 
 #include <cblas.h>

@@ -2,6 +2,7 @@
  * (x, Φ_h(x)) of its exact flow (MATH.md §2.3); or, for the particle systems
  * springs, benchmark_ring and lj (MATH.md §6.1), snapshots of trajectories
  * (hamrf/particles.h). */
+#include "core/meta.h"
 #include "cli.h"
 
 #include "hamrf/dataset.h"
@@ -249,7 +250,7 @@ static int generate_particles(const char *system, const particle_opts *po, const
         hrf_psystem_free(s);
         return cli_lib_error(C, rc);
     }
-    const cJSON *drift = cJSON_GetObjectItemCaseSensitive(d->meta, "max_rel_energy_drift");
+    const cJSON *drift = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "max_rel_energy_drift");
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "output", out);

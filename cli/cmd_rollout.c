@@ -2,6 +2,7 @@
  * initial states and save the trajectory (MATH.md §4, §5). A graph network
  * (hgn) rolls out particle systems of any size: its initial states are the
  * first snapshots of a particle data set, flattened as in hamrf/pfield.h. */
+#include "core/meta.h"
 #include "cli.h"
 
 #include "hamrf/dataset.h"
@@ -9,10 +10,11 @@
 #include "hamrf/integrators.h"
 #include "hamrf/metrics.h"
 #include "hamrf/model.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/pfield.h"
 #include "hamrf/rollout.h"
 #include "hamrf/status.h"
+#include "integrators/rollout_impl.h"
 #include "models/model_impl.h"
 
 #include <getopt.h>
@@ -233,14 +235,14 @@ static int rollout_hgn(const hrf_model *model, const char *model_path, const cha
     cJSON_AddNumberToObject(extra, "n_particles", (double)d->N);
     cJSON_AddNumberToObject(extra, "particle_dim", d->D);
     cJSON_AddStringToObject(extra, "state_layout", "q (N, D) then p (N, D), row-major, unwrapped");
-    const cJSON *sysname = cJSON_GetObjectItemCaseSensitive(d->meta, "system");
+    const cJSON *sysname = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "system");
     if (cJSON_IsString(sysname)) cJSON_AddStringToObject(extra, "system", sysname->valuestring);
     if (truth) {
         cJSON_AddStringToObject(extra, "truth_integrator", "leapfrog");
         cJSON_AddNumberToObject(extra, "truth_substeps", TRUTH_SUBSTEPS);
     }
     if (run_rc) cJSON_AddStringToObject(extra, "stop_reason", stop_msg);
-    rc = hrf_trajectory_save(tr, H_sys, ref, extra, out);
+    rc = hrf_trajectory_save_meta(tr, H_sys, ref, extra, out);
     cJSON_Delete(extra);
     if (rc) {
         status = cli_lib_error(C, rc);
@@ -568,7 +570,7 @@ int cmd_rollout(int argc, char **argv) {
         cJSON_AddNumberToObject(extra, "truth_tol", 1e-12);
     }
     if (run_rc) cJSON_AddStringToObject(extra, "stop_reason", stop_msg);
-    rc = hrf_trajectory_save(tr, H_sys, ref, extra, out);
+    rc = hrf_trajectory_save_meta(tr, H_sys, ref, extra, out);
     cJSON_Delete(extra);
     if (rc) {
         status = cli_lib_error(C, rc);

@@ -4,13 +4,14 @@
  * (hamrf/baseline.h, MATH.md §7). On a particle data set (kind "particles")
  * it fits the sampled Hamiltonian graph network (--model hgn, hamrf/hgn.h,
  * MATH.md §6.2). */
+#include "core/meta.h"
 #include "cli.h"
 
 #include "hamrf/baseline.h"
 #include "hamrf/dataset.h"
 #include "hamrf/hgn.h"
 #include "hamrf/hnn.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/odenet.h"
 #include "hamrf/optim.h"
 #include "hamrf/status.h"
@@ -217,8 +218,8 @@ static int train_hgn(const hrf_hgn_params *gp, const char *data_path, const char
         return cli_lib_error(C, rc);
     }
     const char *sname =
-        d->meta && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d->meta, "system"))
-            ? cJSON_GetObjectItemCaseSensitive(d->meta, "system")->valuestring
+        HRF_META(d) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(HRF_META(d), "system"))
+            ? cJSON_GetObjectItemCaseSensitive(HRF_META(d), "system")->valuestring
             : NULL;
     if (json) {
         cJSON *o = cJSON_CreateObject();

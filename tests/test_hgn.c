@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "hamrf/hgn.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
 #include "hgn/hgn_impl.h"

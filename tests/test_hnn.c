@@ -16,7 +16,7 @@
 
 #include "hamrf/hnn.h"
 #include "hamrf/metrics.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 #include "hamrf/systems.h"
 #include "hnn/hnn_impl.h"

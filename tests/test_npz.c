@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include <zip.h>
 
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 
 #define PYTHON "/usr/bin/python3"

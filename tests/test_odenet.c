@@ -17,7 +17,7 @@
 
 #include "hamrf/hnn.h"
 #include "hamrf/metrics.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/odenet.h"
 #include "hamrf/rng.h"
 #include "hamrf/sampler.h"

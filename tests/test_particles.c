@@ -23,7 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hamrf/npz.h"
+#include "core/meta.h"
+#include "systems/particles_impl.h"
+#include "core/npz.h"
 #include "hamrf/particles.h"
 #include "hamrf/status.h"
 
@@ -757,9 +759,9 @@ static void test_generate_save_load(void **state) {
     assert_int_equal(hrf_pdata_save(d, path), HRF_OK);
     assert_int_equal(hrf_pdata_load(path, &e), HRF_OK);
     assert_pdata_equal(d, e);
-    assert_string_equal(cJSON_GetObjectItem(e->meta, "kind")->valuestring, "particles");
-    assert_string_equal(cJSON_GetObjectItem(e->meta, "topology")->valuestring, "chain");
-    assert_true(cJSON_GetObjectItem(e->meta, "every")->valuedouble == 7);
+    assert_string_equal(cJSON_GetObjectItem(HRF_META(e), "kind")->valuestring, "particles");
+    assert_string_equal(cJSON_GetObjectItem(HRF_META(e), "topology")->valuestring, "chain");
+    assert_true(cJSON_GetObjectItem(HRF_META(e), "every")->valuedouble == 7);
     /* the system rebuilt from the file */
     assert_int_equal(hrf_psystem_from_pdata(e, &s2), HRF_OK);
     assert_string_equal(hrf_psystem_name(s2), "springs");

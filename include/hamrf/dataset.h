@@ -11,8 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
+#include "hamrf/meta.h"
 #include "hamrf/systems.h"
 
 typedef struct hrf_dataset {
@@ -26,7 +25,8 @@ typedef struct hrf_dataset {
     double *box_hi;    /* (dim) */
     double *x1;        /* (n, dim) end states of trajectory pairs, or NULL */
     double h;          /* the pairs' time step (> 0), 0 when x1 is NULL */
-    cJSON *meta;       /* the file's meta object (owned); NULL for generated sets */
+    hrf_meta *meta;    /* the file's meta (owned; hrf_meta_json gives the JSON text);
+                          NULL when the set has none */
 } hrf_dataset;
 
 typedef struct hrf_generate_params {

@@ -18,8 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
+#include "hamrf/meta.h"
 #include "hamrf/rng.h"
 
 /* ---- pair potentials ---- */
@@ -50,10 +49,6 @@ const char *hrf_pair_potential_check(const hrf_pair_potential *v);
 /* Sets one parameter by name: harmonic k, r0; anharmonic k, r0, k4; morse De,
  * a, r0; lj eps, sigma, rc (absolute). HRF_ENOTFOUND with the kind's list. */
 int hrf_pair_potential_set(hrf_pair_potential *v, const char *key, double value);
-/* {"kind": NAME, <the kind's parameters>} (caller deletes), and back: a
- * missing parameter takes its default; the result is checked (HRF_EDATA). */
-cJSON *hrf_pair_potential_json(const hrf_pair_potential *v);
-int hrf_pair_potential_from_json(const cJSON *o, hrf_pair_potential *v);
 
 /* ---- systems ---- */
 
@@ -102,10 +97,6 @@ const hrf_pair_potential *hrf_psystem_potential(const hrf_psystem *s);
 /* "springs", "benchmark_ring", "lj", or for a system rebuilt from a file of
  * another origin "bonded" / "periodic". */
 const char *hrf_psystem_name(const hrf_psystem *s);
-/* The system's description as written into data-set meta (caller deletes):
- * system, topology, shape, dim, n_particles, potential, mass | density, box,
- * cutoff, n_bonds (docs/formats.md). */
-cJSON *hrf_psystem_json(const hrf_psystem *s);
 /* Replaces the displacement d (D) by its minimum image (no-op without box). */
 void hrf_psystem_min_image(const hrf_psystem *s, double *d);
 
@@ -146,7 +137,7 @@ typedef struct hrf_pdata {
     double *mass;  /* (N) */
     uint32_t *bonds; size_t n_bonds; /* (E, 2) or NULL (cutoff systems) */
     double box, cutoff; /* periodic box side and cutoff, 0 if none */
-    cJSON *meta;   /* system description (owned) */
+    hrf_meta *meta; /* system description (owned; hrf_meta_json gives the JSON text) */
     size_t trajectories; /* snapshots are trajectory-major: S / trajectories per trajectory */
     double *t;     /* (S) time since the start of the snapshot's trajectory, or NULL */
 } hrf_pdata;

@@ -10,8 +10,6 @@
 
 #include <stddef.h>
 
-#include <cjson/cJSON.h>
-
 #include "hamrf/field.h"
 #include "hamrf/integrators.h"
 
@@ -58,9 +56,10 @@ void hrf_trajectory_free(hrf_trajectory *t); /* NULL-safe */
  * the tr->valid saved times: t (J), x (J, n, dim), H (J, n) when the field
  * has an energy, H_sys (J, n) the true system's energy along x when given,
  * and with a reference `truth` (same saved times) x_true (J, n, dim) and
- * H_true (J, n). Meta: the members of `extra` plus integrator, dt, steps,
+ * H_true (J, n). Meta: the members of `extra_json` (a JSON object as
+ * text, or NULL) plus integrator, dt, steps,
  * steps_done, complete. Atomic. */
 int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf_trajectory *truth,
-                        const cJSON *extra, const char *path);
+                        const char *extra_json, const char *path);
 
 #endif

@@ -20,7 +20,7 @@
  * overflow-safe arithmetic). Every error message names the file and entry. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 
 #include <errno.h>

@@ -42,8 +42,10 @@
  * scale set by the range); SWIM/U-SWIM: hrf_layer_sample on those points;
  * the SWIM oracle's values are the true V(r) and |p|²/(2m); A-SWIM's are the
  * first fit's per-edge energy θ_E·e(r) and per-particle θ_K·k_i. */
+#include "core/meta.h"
+#include "systems/particles_impl.h"
 #include "hamrf/hgn.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 #include "hgn/hgn_impl.h"
 #include "models/model_file.h"
@@ -1692,7 +1694,7 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
 static cJSON *hgn_provenance(const hrf_hgn_params *p, const hrf_hgn_fit_report *rep,
                              const hrf_pdata *d) {
     cJSON *o = cJSON_CreateObject();
-    cJSON *dm = d->meta ? cJSON_Duplicate(d->meta, 1) : cJSON_CreateObject();
+    cJSON *dm = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();
     if (!o || !dm) {
         cJSON_Delete(o), cJSON_Delete(dm);
         return NULL;
@@ -1734,7 +1736,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     if (p->sampler->needs_values) {
         if (p->potential)
             oracle = *p->potential;
-        else if ((rc = potential_from_meta(data->meta, &oracle)))
+        else if ((rc = potential_from_meta(HRF_META(data), &oracle)))
             return rc;
     }
     double t_start = now_seconds();

@@ -1,9 +1,10 @@
 /* Box data sets of a built-in system (MATH.md §2.3) and their files. */
+#include "core/meta.h"
 #include "hamrf/dataset.h"
 #include "hamrf/field.h"
 #include "hamrf/integrators.h"
 #include "hamrf/lstsq.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
 
@@ -32,7 +33,7 @@ void hrf_dataset_free(hrf_dataset *d) {
     if (!d) return;
     free(d->x), free(d->dxdt), free(d->H), free(d->x0), free(d->box_lo), free(d->box_hi),
         free(d->x1);
-    cJSON_Delete(d->meta);
+    cJSON_Delete(HRF_META(d));
     free(d);
 }
 
@@ -107,7 +108,7 @@ int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hr
     cJSON_AddNumberToObject(meta, "n", (double)p->n);
     cJSON_AddNumberToObject(meta, "seed", (double)p->seed);
     cJSON_AddNumberToObject(meta, "noise", p->noise);
-    ds->meta = meta;
+    ds->meta = hrf_meta_of(meta);
     *out = ds;
     return HRF_OK;
 }
@@ -153,9 +154,9 @@ int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params 
         hrf_dataset_free(ds);
         return rc;
     }
-    cJSON_AddBoolToObject(ds->meta, "pairs", 1);
-    cJSON_AddNumberToObject(ds->meta, "h", h);
-    cJSON_AddNumberToObject(ds->meta, "flow_tol", tol);
+    cJSON_AddBoolToObject(HRF_META(ds), "pairs", 1);
+    cJSON_AddNumberToObject(HRF_META(ds), "h", h);
+    cJSON_AddNumberToObject(HRF_META(ds), "flow_tol", tol);
     *out = ds;
     return HRF_OK;
 }
@@ -182,15 +183,15 @@ int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out) {
     ds->H0 = pairs->H0;
     /* The pairs' description, so that a model fitted on this view records
      * where its targets came from (system, params, "pairs": true, "h"). */
-    if (pairs->meta) {
-        if (!(ds->meta = cJSON_Duplicate(pairs->meta, 1))) {
+    if (HRF_META(pairs)) {
+        if (!(ds->meta = hrf_meta_of(cJSON_Duplicate(HRF_META(pairs), 1)))) {
             hrf_dataset_free(ds);
             return hrf_error(HRF_ENOMEM, "out of memory");
         }
-        cJSON_DeleteItemFromObjectCaseSensitive(ds->meta, "pairs");
-        cJSON_DeleteItemFromObjectCaseSensitive(ds->meta, "h");
-        cJSON_AddBoolToObject(ds->meta, "pairs", 1);
-        cJSON_AddNumberToObject(ds->meta, "h", h);
+        cJSON_DeleteItemFromObjectCaseSensitive(HRF_META(ds), "pairs");
+        cJSON_DeleteItemFromObjectCaseSensitive(HRF_META(ds), "h");
+        cJSON_AddBoolToObject(HRF_META(ds), "pairs", 1);
+        cJSON_AddNumberToObject(HRF_META(ds), "h", h);
     }
     if (pairs->box_lo) {
         memcpy(ds->box_lo, pairs->box_lo, dim * sizeof(double));
@@ -207,7 +208,7 @@ int hrf_dataset_save(const hrf_dataset *d, const char *path) {
     hrf_npz_writer *w = hrf_npz_writer_new();
     if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
     size_t s2[2] = {d->n, d->dim}, s1[1] = {d->n}, sd[1] = {d->dim};
-    cJSON *meta = d->meta ? cJSON_Duplicate(d->meta, 1) : cJSON_CreateObject();
+    cJSON *meta = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();
     /* The identifying keys always reflect this library's format. */
     cJSON_DeleteItemFromObject(meta, "format");
     cJSON_DeleteItemFromObject(meta, "kind");
@@ -311,7 +312,7 @@ int hrf_dataset_load(const char *path, hrf_dataset **out) {
     } else {
         free(lo), free(hi);
     }
-    d->meta = meta;
+    d->meta = hrf_meta_of(meta);
     hrf_npz_close(z);
     *out = d;
     return HRF_OK;

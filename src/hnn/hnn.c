@@ -11,7 +11,7 @@
  * matrix A itself is formed only by the dense (svd, qr) solvers. */
 #include "hamrf/hnn.h"
 #include "hamrf/metrics.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 #include "hnn/hnn_impl.h"
 #include "models/model_file.h"

@@ -1,8 +1,10 @@
 /* Batched rollouts with saved states (hamrf/rollout.h). */
 #include "hamrf/rollout.h"
+#include "integrators/rollout_impl.h"
+#include "core/meta.h"
 
 #include "hamrf/lstsq.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 
 #include <math.h>
@@ -130,8 +132,8 @@ int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, c
     return rc;
 }
 
-int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf_trajectory *truth,
-                        const cJSON *extra, const char *path) {
+int hrf_trajectory_save_meta(const hrf_trajectory *tr, const double *H_sys,
+                             const hrf_trajectory *truth, const cJSON *extra, const char *path) {
     hrf_npz_writer *w = hrf_npz_writer_new();
     cJSON *meta = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
     if (!w || !meta) {
@@ -162,5 +164,14 @@ int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf
     if (!rc) rc = hrf_npz_writer_write(w, path);
     cJSON_Delete(meta);
     hrf_npz_writer_free(w);
+    return rc;
+}
+
+int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf_trajectory *truth,
+                        const char *extra_json, const char *path) {
+    cJSON *extra = NULL;
+    int rc = hrf_json_object_parse(extra_json, "hrf_trajectory_save: extra meta", &extra);
+    if (!rc) rc = hrf_trajectory_save_meta(tr, H_sys, truth, extra, path);
+    cJSON_Delete(extra);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* Any model file through the model-type table (hamrf/model.h). */
 #include "hamrf/model.h"
 
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/status.h"
 #include "models/model_file.h"
 #include "models/model_impl.h"

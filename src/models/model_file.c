@@ -1,4 +1,5 @@
 /* The model-file skeleton and the fit provenance (src/models/model_file.h). */
+#include "core/meta.h"
 #include "models/model_file.h"
 
 #include "hamrf/status.h"
@@ -107,13 +108,13 @@ static void add_pairs(cJSON *o, const cJSON *meta) {
 }
 
 void hrf_provenance_add_data(cJSON *o, const hrf_dataset *data, int pairs_first) {
-    if (!data->meta) return;
-    if (pairs_first) add_pairs(o, data->meta);
-    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(data->meta, "system");
-    const cJSON *par = cJSON_GetObjectItemCaseSensitive(data->meta, "params");
+    if (!HRF_META(data)) return;
+    if (pairs_first) add_pairs(o, HRF_META(data));
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(HRF_META(data), "system");
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(HRF_META(data), "params");
     if (cJSON_IsString(sys)) cJSON_AddStringToObject(o, "system", sys->valuestring);
     if (cJSON_IsObject(par)) cJSON_AddItemToObject(o, "params", cJSON_Duplicate(par, 1));
-    if (!pairs_first) add_pairs(o, data->meta);
+    if (!pairs_first) add_pairs(o, HRF_META(data));
 }
 
 cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data) {
@@ -134,20 +135,4 @@ cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hr
     }
     hrf_provenance_add_data(o, data, 1);
     return o;
-}
-
-int hrf_json_object_parse(const char *json, const char *what, cJSON **out) {
-    *out = NULL;
-    if (!json || !json[0]) return HRF_OK;
-    cJSON *o = cJSON_Parse(json);
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return hrf_error(HRF_EINVAL, "%s: expected a JSON object, found '%.60s'", what, json);
-    }
-    *out = o;
-    return HRF_OK;
-}
-
-char *hrf_json_print(const cJSON *o) {
-    return o ? cJSON_PrintUnformatted(o) : NULL;
 }

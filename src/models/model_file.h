@@ -15,10 +15,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/meta.h"
+#include "core/npz.h"
 #include "hamrf/activation.h"
 #include "hamrf/dataset.h"
 #include "hamrf/hnn.h"
-#include "hamrf/npz.h"
 
 /* The model-file format version this library writes and reads. */
 #define HRF_MODEL_FILE_VERSION 1
@@ -59,12 +60,5 @@ cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hr
  * hrf_dataset_pairs_targets) also "pairs", "h", "fitted_through", before the
  * system when pairs_first, else after it (the orders of format version 1). */
 void hrf_provenance_add_data(cJSON *o, const hrf_dataset *data, int pairs_first);
-
-/* JSON text <-> cJSON for the public API (metadata crosses it as text). */
-/* Parses `json` (NULL or "" = no members) into an object; HRF_EINVAL naming
- * `what` when it is not a JSON object. */
-int hrf_json_object_parse(const char *json, const char *what, cJSON **out);
-/* A malloc'd compact copy of o (NULL-safe: NULL gives NULL). */
-char *hrf_json_print(const cJSON *o);
 
 #endif

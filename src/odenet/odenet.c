@@ -26,7 +26,7 @@
  * going through hamrf/lstsq.h (whose problems have one right-hand side). */
 #include "hamrf/odenet.h"
 #include "hamrf/metrics.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
 #include "models/model_file.h"

@@ -19,6 +19,8 @@
  * bitwise the same for every thread count; the total energy is summed
  * serially. With fewer than 3 cells per side the 27 cells would not be
  * distinct, and all pairs are scanned with the minimum image instead. */
+#include "core/meta.h"
+#include "systems/particles_impl.h"
 #include "hamrf/particles.h"
 
 #include "hamrf/lstsq.h"
@@ -1253,13 +1255,13 @@ static const psys_type *type_by_name(const char *name, int periodic) {
 int hrf_psystem_from_pdata(const hrf_pdata *d, hrf_psystem **out) {
     *out = NULL;
     hrf_pair_potential v;
-    const cJSON *pj = cJSON_GetObjectItemCaseSensitive(d->meta, "potential");
+    const cJSON *pj = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "potential");
     if (!pj)
         return hrf_error(HRF_EDATA, "the data set's meta has no \"potential\": the true system "
                                     "is unknown");
     int rc = hrf_pair_potential_from_json(pj, &v);
     if (rc) return hrf_error_prefix(rc, "meta \"potential\"");
-    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(d->meta, "system");
+    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "system");
     const char *sname = cJSON_IsString(sj) ? sj->valuestring : NULL;
     const size_t N = d->N;
     const int D = d->D;
@@ -1285,8 +1287,8 @@ int hrf_psystem_from_pdata(const hrf_pdata *d, hrf_psystem **out) {
         const psys_type *type = type_by_name(sname, 0);
         /* Rebuild the named topology for its rest geometry; keep it only if
          * its bonds are the file's. */
-        const cJSON *tj = cJSON_GetObjectItemCaseSensitive(d->meta, "topology");
-        const cJSON *shj = cJSON_GetObjectItemCaseSensitive(d->meta, "shape");
+        const cJSON *tj = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "topology");
+        const cJSON *shj = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "shape");
         hrf_topology topo;
         size_t shape[3] = {0, 0, 0};
         int ok = type != &bonded_type && cJSON_IsString(tj) &&

@@ -2,10 +2,12 @@
  * trajectories from random initial states integrated by velocity Verlet,
  * snapshots (q, p) with exact dq/dt = p/m, dp/dt = −∂U/∂q and H, and their
  * file, kind "particles" (docs/formats.md). */
+#include "core/meta.h"
+#include "systems/particles_impl.h"
 #include "hamrf/particles.h"
 
 #include "hamrf/lstsq.h"
-#include "hamrf/npz.h"
+#include "core/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
 
@@ -17,7 +19,7 @@ void hrf_pdata_free(hrf_pdata *d) {
     if (!d) return;
     free(d->q), free(d->p), free(d->dqdt), free(d->dpdt), free(d->H), free(d->mass);
     free(d->bonds), free(d->t);
-    cJSON_Delete(d->meta);
+    cJSON_Delete(HRF_META(d));
     free(d);
 }
 
@@ -126,7 +128,7 @@ int hrf_pdata_generate(const hrf_psystem *s, const hrf_pdata_params *par, hrf_pd
         cJSON_AddNumberToObject(meta, "p_sigma", par->p_sigma);
     }
     cJSON_AddNumberToObject(meta, "max_rel_energy_drift", drift);
-    d->meta = meta;
+    d->meta = hrf_meta_of(meta);
     *out = d;
     return HRF_OK;
 }
@@ -137,7 +139,7 @@ int hrf_pdata_save(const hrf_pdata *d, const char *path) {
     if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
     const size_t s3[3] = {d->S, d->N, (size_t)d->D}, s1[1] = {d->S}, sn[1] = {d->N};
     const size_t sb[2] = {d->n_bonds, 2};
-    cJSON *meta = d->meta ? cJSON_Duplicate(d->meta, 1) : cJSON_CreateObject();
+    cJSON *meta = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();
     /* The identifying keys always reflect this library's format. */
     cJSON_DeleteItemFromObject(meta, "format");
     cJSON_DeleteItemFromObject(meta, "kind");
@@ -191,7 +193,10 @@ int hrf_pdata_load(const char *path, hrf_pdata **out) {
     if (!d) return hrf_error(HRF_ENOMEM, "out of memory");
     int rc = hrf_npz_open(path, &z);
     if (rc) goto fail;
-    if ((rc = hrf_npz_read_meta(z, "particles", &d->meta))) goto fail;
+    cJSON *meta = NULL;
+    rc = hrf_npz_read_meta(z, "particles", &meta);
+    d->meta = hrf_meta_of(meta);
+    if (rc) goto fail;
     size_t s3[3] = {0, 0, 0};
     if ((rc = read_finite(z, path, "q", 3, s3, &d->q))) goto fail;
     const size_t S = s3[0], N = s3[1], D = s3[2];
@@ -270,7 +275,7 @@ int hrf_pdata_load(const char *path, hrf_pdata **out) {
         }
     }
     d->trajectories = 1;
-    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(d->meta, "trajectories");
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "trajectories");
     if (tj) {
         double t = cJSON_IsNumber(tj) ? tj->valuedouble : -1.0;
         if (!(t >= 1.0 && t == floor(t) && t <= (double)S && S % (size_t)t == 0)) {

@@ -1,0 +1,30 @@
+/* Metadata as JSON text (hamrf/meta.h). */
+#include "core/meta.h"
+
+#include "hamrf/status.h"
+
+#include <stdlib.h>
+
+char *hrf_meta_json(const hrf_meta *m) {
+    return m ? cJSON_PrintUnformatted((const cJSON *)m) : NULL;
+}
+
+void hrf_free(void *p) {
+    free(p);
+}
+
+int hrf_json_object_parse(const char *json, const char *what, cJSON **out) {
+    *out = NULL;
+    if (!json || !json[0]) return HRF_OK;
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return hrf_error(HRF_EINVAL, "%s: expected a JSON object, found '%.60s'", what, json);
+    }
+    *out = o;
+    return HRF_OK;
+}
+
+char *hrf_json_print(const cJSON *o) {
+    return o ? cJSON_PrintUnformatted(o) : NULL;
+}

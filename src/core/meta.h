@@ -1,0 +1,23 @@
+/* Private: a data set's hrf_meta handle is a cJSON object. */
+#ifndef HAMRF_SRC_META_H
+#define HAMRF_SRC_META_H
+
+#include <cjson/cJSON.h>
+
+#include "hamrf/meta.h"
+
+/* The cJSON object behind the `meta` handle of a data set `d` (may be NULL). */
+#define HRF_META(d) ((cJSON *)(d)->meta)
+/* The handle of a cJSON object, to store in a data set's `meta`. */
+static inline hrf_meta *hrf_meta_of(cJSON *o) {
+    return (hrf_meta *)o;
+}
+
+/* JSON text <-> cJSON for the public API (metadata crosses it as text). */
+/* Parses `json` (NULL or "" = no members) into an object; HRF_EINVAL naming
+ * `what` when it is not a JSON object. */
+int hrf_json_object_parse(const char *json, const char *what, cJSON **out);
+/* A malloc'd compact copy of o (NULL-safe: NULL gives NULL). */
+char *hrf_json_print(const cJSON *o);
+
+#endif
