@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "hamrf/blas.h"
+#include "hamrf/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     if (!strcmp(cmd, "--version")) {
-        printf("hamrf 0.1.0\nopenblas kernels: %s\n", hrf_blas_corename());
+        printf("hamrf %s\nopenblas kernels: %s\n", hrf_version(), hrf_blas_corename());
         return CLI_OK;
     }
     static const struct {

@@ -8,18 +8,17 @@ import re
 import sys
 
 DECL = re.compile(r'^(?!static\b|typedef\b|struct\b|enum\b|union\b|#|HRF_API\b|extern "C")'
-                  r'(extern\s+)?(const\s+)?[A-Za-z_][\w\s\*]*?\bhrf_\w+\s*(\(|;|\[)')
+                  r'(extern\s+)?(const\s+)?[A-Za-z_][\w\s\*]*?\bhrf_\w+\s*(\(|;|\[|,)')
 
 
 def process(text):
     out, depth, in_comment, cont = [], 0, False, False
     for line in text.split('\n'):
-        s = line
-        code = s
+        code = line
         if in_comment:
-            if '*/' in s:
+            if '*/' in line:
                 in_comment = False
-                code = s.split('*/', 1)[1]
+                code = line.split('*/', 1)[1]
             else:
                 out.append(line)
                 continue
@@ -29,10 +28,8 @@ def process(text):
             stripped = stripped.split('/*', 1)[0]
         if depth == 0 and not cont and DECL.match(line):
             line = 'HRF_API ' + line
-        if depth == 0 and not cont and DECL.match(line) is None and stripped.strip() and \
-                not stripped.startswith('#') and not line.startswith('HRF_API') and False:
-            pass
-        depth += stripped.count('{') - stripped.count('}')
+        if not stripped.startswith('extern "C"') and stripped.strip() != '}':
+            depth += stripped.count('{') - stripped.count('}')
         st = stripped.strip()
         if depth == 0 and st and not st.startswith('#'):
             cont = not (st.endswith(';') or st.endswith('}') or st.endswith('{') or st.endswith('*/'))

@@ -5,7 +5,13 @@
 #ifndef HAMRF_ACTIVATION_H
 #define HAMRF_ACTIVATION_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct hrf_activation {
     const char *name;
@@ -23,11 +29,15 @@ typedef struct hrf_activation {
     double s1, s2;          /* SWIM constants (MATH.md §2.1) */
 } hrf_activation;
 
-extern const hrf_activation hrf_activation_tanh;
+HRF_API extern const hrf_activation hrf_activation_tanh;
 
 /* NULL-terminated list of all activations. */
-const hrf_activation *const *hrf_activations(void);
+HRF_API const hrf_activation *const *hrf_activations(void);
 /* HRF_ENOTFOUND (message lists the known names) if `name` is unknown. */
-int hrf_activation_find(const char *name, const hrf_activation **act);
+HRF_API int hrf_activation_find(const char *name, const hrf_activation **act);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,8 @@
 #ifndef HAMRF_BASELINE_H
 #define HAMRF_BASELINE_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +32,10 @@
 #include "hamrf/hnn.h"
 #include "hamrf/odenet.h"
 #include "hamrf/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Initialisation of θ before training. */
 typedef enum hrf_gd_init {
@@ -67,9 +73,9 @@ typedef struct hrf_gd_params {
     void *progress_user;
 } hrf_gd_params;
 
-void hrf_gd_params_default(hrf_gd_params *p);
+HRF_API void hrf_gd_params_default(hrf_gd_params *p);
 /* NULL or a message a user can act on (also checks `optim` for `optimizer`). */
-const char *hrf_gd_params_check(const hrf_gd_params *p);
+HRF_API const char *hrf_gd_params_check(const hrf_gd_params *p);
 
 typedef struct hrf_gd_report {
     double train_seconds; /* wall clock of the optimisation loop (steps only) */
@@ -90,30 +96,34 @@ typedef struct hrf_gd_report {
  * odd dim), HRF_EDATA (empty data set), HRF_ENOMEM, HRF_ENUMERIC (a
  * non-finite loss or gradient; the message names the step and the lr).
  * Deterministic for a given seed and thread count. `rep` may be NULL. */
-int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **out,
+HRF_API int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **out,
                      hrf_gd_report *rep);
 /* Trains an ODE-net on data->x and data->dxdt; errors as for the HNN. */
-int hrf_gd_train_odenet(const hrf_gd_params *p, const hrf_dataset *data, hrf_odenet **out,
+HRF_API int hrf_gd_train_odenet(const hrf_gd_params *p, const hrf_dataset *data, hrf_odenet **out,
                         hrf_gd_report *rep);
 
 /* Number of entries of θ. */
-size_t hrf_gd_hnn_nparams(size_t dim, size_t width);
-size_t hrf_gd_odenet_nparams(size_t dim, size_t width);
+HRF_API size_t hrf_gd_hnn_nparams(size_t dim, size_t width);
+HRF_API size_t hrf_gd_odenet_nparams(size_t dim, size_t width);
 
 /* The loss and its analytic gradient (the training's own kernel), for tests
  * and for callers with their own loop: θ (nparams) as laid out above, n
  * points x (n, dim) with targets y (n, dim) — g = J⁻¹ dx/dt for the HNN,
  * dx/dt for the ODE-net; *loss receives L, grad (nparams, may be NULL) ∂L/∂θ.
  * Allocates its scratch per call. HRF_EINVAL for n, width or dim 0. */
-int hrf_gd_hnn_loss_grad(size_t dim, size_t width, const hrf_activation *act, const double *theta,
+HRF_API int hrf_gd_hnn_loss_grad(size_t dim, size_t width, const hrf_activation *act, const double *theta,
                          size_t n, const double *x, const double *y, double *loss, double *grad);
-int hrf_gd_odenet_loss_grad(size_t dim, size_t width, const hrf_activation *act,
+HRF_API int hrf_gd_odenet_loss_grad(size_t dim, size_t width, const hrf_activation *act,
                             const double *theta, size_t n, const double *x, const double *y,
                             double *loss, double *grad);
 
 /* The initial θ (nparams) that training starts from for `p` (its init, seed,
  * width, model kind). */
-int hrf_gd_hnn_init(const hrf_gd_params *p, size_t dim, double *theta);
-int hrf_gd_odenet_init(const hrf_gd_params *p, size_t dim, double *theta);
+HRF_API int hrf_gd_hnn_init(const hrf_gd_params *p, size_t dim, double *theta);
+HRF_API int hrf_gd_odenet_init(const hrf_gd_params *p, size_t dim, double *theta);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

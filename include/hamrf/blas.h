@@ -10,11 +10,21 @@
 #ifndef HAMRF_BLAS_H
 #define HAMRF_BLAS_H
 
+#include "hamrf/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* "SkylakeX" (AVX-512), "Haswell" (AVX2+FMA) or NULL if OpenBLAS already uses
  * a kernel set at least as good, or OPENBLAS_CORETYPE is set. */
-const char *hrf_blas_suggest_coretype(void);
+HRF_API const char *hrf_blas_suggest_coretype(void);
 
 /* The kernel set OpenBLAS is using (openblas_get_corename). */
-const char *hrf_blas_corename(void);
+HRF_API const char *hrf_blas_corename(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

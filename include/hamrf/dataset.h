@@ -8,11 +8,17 @@
 #ifndef HAMRF_DATASET_H
 #define HAMRF_DATASET_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hamrf/meta.h"
 #include "hamrf/systems.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct hrf_dataset {
     size_t n, dim;     /* n points of dimension dim = 2d */
@@ -37,19 +43,19 @@ typedef struct hrf_generate_params {
     double noise;         /* std. dev. of Gaussian noise added to dxdt, ≥ 0 */
 } hrf_generate_params;
 
-void hrf_generate_params_default(hrf_generate_params *p);
-const char *hrf_generate_params_check(const hrf_generate_params *p);
+HRF_API void hrf_generate_params_default(hrf_generate_params *p);
+HRF_API const char *hrf_generate_params_check(const hrf_generate_params *p);
 
 /* Draws n states uniformly in the box, with exact H and dx/dt = J∇H (+noise);
  * anchor x0 = 0, H0 = H(0). Refuses (HRF_ETOOBIG, with the estimate) sizes
  * that would not fit in memory, before allocating. */
-int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hrf_dataset **out);
+HRF_API int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hrf_dataset **out);
 
 /* Trajectory pairs (x, Φ_h(x)): x uniform in the box as above, Φ_h the true
  * flow integrated by adaptive Dormand–Prince with rtol = atol = `tol`
  * (MATH.md §2.3 asks rtol ≤ 1e-12; 0 selects 1e-13), each pair integrated
  * on its own so that it does not depend on the others. h finite and ≠ 0. */
-int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params *p, double h,
+HRF_API int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params *p, double h,
                                double tol, hrf_dataset **out);
 
 /* The gradient-regression view of trajectory pairs (MATH.md §2.3): one
@@ -57,14 +63,18 @@ int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params 
  *   ∂Ĥ/∂p(q1, p0) = (q1 − q0)/h,   ∂Ĥ/∂q(q1, p0) = −(p1 − p0)/h,
  * so the returned set has x = (q1, p0), dxdt = (x1 − x)/h, no H, and the
  * same anchor and box. HRF_EINVAL if `pairs` has no x1. */
-int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out);
+HRF_API int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out);
 
-int hrf_dataset_save(const hrf_dataset *d, const char *path);
+HRF_API int hrf_dataset_save(const hrf_dataset *d, const char *path);
 /* Loads and validates (shapes, finite values) a data set. */
-int hrf_dataset_load(const char *path, hrf_dataset **out);
-void hrf_dataset_free(hrf_dataset *d);
+HRF_API int hrf_dataset_load(const char *path, hrf_dataset **out);
+HRF_API void hrf_dataset_free(hrf_dataset *d);
 
 /* The gradient targets g = J⁻¹ dx/dt = (−dp/dt, dq/dt), g (n, dim). */
-void hrf_dataset_gradient_targets(const hrf_dataset *d, double *g);
+HRF_API void hrf_dataset_gradient_targets(const hrf_dataset *d, double *g);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,9 +11,15 @@
 #ifndef HAMRF_FIELD_H
 #define HAMRF_FIELD_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 
 #include "hamrf/systems.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct hrf_field {
     size_t dim;      /* state dimension 2d */
@@ -34,11 +40,15 @@ typedef struct hrf_field {
 /* The exact field of a built-in system: rhs = J ∇H, energy = H, separable as
  * the system type says, jac = NULL (central differences). `sys` must outlive
  * the field. */
-void hrf_field_from_system(hrf_field *f, const hrf_system *sys);
+HRF_API void hrf_field_from_system(hrf_field *f, const hrf_system *sys);
 
 /* Central-difference Jacobian of f->rhs at x (n, dim) into jac (n, dim, dim);
  * step ε_b = 2^-20 · max(1, |x_b|) (truncation O(ε²) ≈ 1e-12 relative,
  * rounding O(u/ε) ≈ 1e-10). work holds 2·n·dim doubles. */
-int hrf_field_jac_fd(const hrf_field *f, size_t n, const double *x, double *jac, double *work);
+HRF_API int hrf_field_jac_fd(const hrf_field *f, size_t n, const double *x, double *jac, double *work);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -66,6 +66,8 @@
 #ifndef HAMRF_HGN_H
 #define HAMRF_HGN_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,13 +76,17 @@
 #include "hamrf/particles.h"
 #include "hamrf/sampler.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     HRF_HGN_PAIR = 0, /* pairwise-additive potential */
     HRF_HGN_MP        /* message passing: the node update h_i = σ(W_N a_i + b_N) (MATH.md §6.2) */
 } hrf_hgn_mode;
 
-const char *hrf_hgn_mode_name(hrf_hgn_mode mode);            /* "pair", "mp" */
-int hrf_hgn_mode_find(const char *name, hrf_hgn_mode *mode); /* HRF_ENOTFOUND with the list */
+HRF_API const char *hrf_hgn_mode_name(hrf_hgn_mode mode);            /* "pair", "mp" */
+HRF_API int hrf_hgn_mode_find(const char *name, hrf_hgn_mode *mode); /* HRF_ENOTFOUND with the list */
 
 typedef struct hrf_hgn_params {
     hrf_hgn_mode mode;                   /* default HRF_HGN_PAIR */
@@ -105,9 +111,9 @@ typedef struct hrf_hgn_params {
     hrf_lstsq_params lstsq;
 } hrf_hgn_params;
 
-void hrf_hgn_params_default(hrf_hgn_params *p);
+HRF_API void hrf_hgn_params_default(hrf_hgn_params *p);
 /* NULL or a message a user can act on. */
-const char *hrf_hgn_params_check(const hrf_hgn_params *p);
+HRF_API const char *hrf_hgn_params_check(const hrf_hgn_params *p);
 
 typedef struct hrf_hgn_fit_report {
     double fit_seconds;          /* everything */
@@ -136,50 +142,50 @@ typedef struct hrf_hgn hrf_hgn; /* opaque */
  * Errors: HRF_EINVAL (parameters, with _check's message), HRF_EDATA (empty
  * data set, D outside 1..3, missing arrays, no interactions — neither bonds
  * nor a cutoff —, a SWIM oracle without a known potential). */
-int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
+HRF_API int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
                 hrf_hgn_fit_report *rep);
 
 /* A model from given parameters (copied): W_E (M_E), b_E (M_E), theta_E (M_E),
  * W_K (M_K, 2) row-major, b_K (M_K), theta_K (M_K), c0; c_E = c_K = 0.
  * HRF_EINVAL for a zero width or non-finite values. */
-int hrf_hgn_from_params(const hrf_activation *act, size_t edge_width, const double *W_E,
+HRF_API int hrf_hgn_from_params(const hrf_activation *act, size_t edge_width, const double *W_E,
                         const double *b_E, const double *theta_E, size_t kinetic_width,
                         const double *W_K, const double *b_K, const double *theta_K, double c0,
                         hrf_hgn **out);
-void hrf_hgn_free(hrf_hgn *m); /* NULL-safe */
+HRF_API void hrf_hgn_free(hrf_hgn *m); /* NULL-safe */
 /* Makes m an mp model with node encoder W_N (node_width, M_E) row-major,
  * b_N (node_width) and read-out θ_N (node_width) (copied); c_N = 0.
  * HRF_EINVAL for a zero width or non-finite values. */
-int hrf_hgn_set_node(hrf_hgn *m, size_t node_width, const double *W_N, const double *b_N,
+HRF_API int hrf_hgn_set_node(hrf_hgn *m, size_t node_width, const double *W_N, const double *b_N,
                      const double *theta_N);
 
-hrf_hgn_mode hrf_hgn_mode_of(const hrf_hgn *m);
-size_t hrf_hgn_edge_width(const hrf_hgn *m);
-size_t hrf_hgn_kinetic_width(const hrf_hgn *m);
-size_t hrf_hgn_node_width(const hrf_hgn *m); /* 0 in pair mode */
-const hrf_activation *hrf_hgn_activation(const hrf_hgn *m);
+HRF_API hrf_hgn_mode hrf_hgn_mode_of(const hrf_hgn *m);
+HRF_API size_t hrf_hgn_edge_width(const hrf_hgn *m);
+HRF_API size_t hrf_hgn_kinetic_width(const hrf_hgn *m);
+HRF_API size_t hrf_hgn_node_width(const hrf_hgn *m); /* 0 in pair mode */
+HRF_API const hrf_activation *hrf_hgn_activation(const hrf_hgn *m);
 /* Read-only views: W_E (M_E), b_E, θ_E (M_E); W_K (M_K, 2), b_K, θ_K (M_K). */
-const double *hrf_hgn_W_E(const hrf_hgn *m);
-const double *hrf_hgn_b_E(const hrf_hgn *m);
-const double *hrf_hgn_theta_E(const hrf_hgn *m);
-const double *hrf_hgn_W_K(const hrf_hgn *m);
-const double *hrf_hgn_b_K(const hrf_hgn *m);
-const double *hrf_hgn_theta_K(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_W_E(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_b_E(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_theta_E(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_W_K(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_b_K(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_theta_K(const hrf_hgn *m);
 /* mp: W_N (M_N, M_E), b_N, θ_N (M_N); NULL in pair mode. */
-const double *hrf_hgn_W_N(const hrf_hgn *m);
-const double *hrf_hgn_b_N(const hrf_hgn *m);
-const double *hrf_hgn_theta_N(const hrf_hgn *m);
-double hrf_hgn_node_offset(const hrf_hgn *m); /* c_N (0 in pair mode) */
-double hrf_hgn_c0(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_W_N(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_b_N(const hrf_hgn *m);
+HRF_API const double *hrf_hgn_theta_N(const hrf_hgn *m);
+HRF_API double hrf_hgn_node_offset(const hrf_hgn *m); /* c_N (0 in pair mode) */
+HRF_API double hrf_hgn_c0(const hrf_hgn *m);
 /* The linear kinetic feature: whether the model has it, and θ_T (0 if not). */
-int hrf_hgn_kinetic_linear(const hrf_hgn *m);
-double hrf_hgn_theta_T(const hrf_hgn *m);
+HRF_API int hrf_hgn_kinetic_linear(const hrf_hgn *m);
+HRF_API double hrf_hgn_theta_T(const hrf_hgn *m);
 /* Gives a model (e.g. from hrf_hgn_from_params, which has none) the linear
  * kinetic feature with coefficient theta_T (on = 1), or removes it (on = 0,
  * theta_T must be 0). HRF_EINVAL for a non-finite theta_T. */
-int hrf_hgn_set_kinetic_linear(hrf_hgn *m, int on, double theta_T);
+HRF_API int hrf_hgn_set_kinetic_linear(hrf_hgn *m, int on, double theta_T);
 /* The per-pair and per-particle constants c_E, c_K (either may be NULL). */
-void hrf_hgn_offsets(const hrf_hgn *m, double *cE, double *cK);
+HRF_API void hrf_hgn_offsets(const hrf_hgn *m, double *cE, double *cK);
 
 /* The interaction graph of one state: the pairs (n_pairs, 2) when `pairs`
  * is not NULL; otherwise every pair with r_ij < cutoff. box > 0 makes the
@@ -194,23 +200,23 @@ typedef struct hrf_hgn_graph {
 } hrf_hgn_graph;
 
 /* The graph of a data set: its bonds, or its box and cutoff. */
-void hrf_hgn_graph_of(const hrf_pdata *d, hrf_hgn_graph *g);
+HRF_API void hrf_hgn_graph_of(const hrf_pdata *d, hrf_hgn_graph *g);
 
 /* The pairs of g at positions q (N, D), as hrf_hgn_eval uses them: *pairs
  * (malloc'd, (n, 2), i < j for a cutoff search), caller frees. */
-int hrf_hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q, uint32_t **pairs,
+HRF_API int hrf_hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q, uint32_t **pairs,
                         size_t *n_pairs);
 
 /* Ĥ and Hamilton's equations of the model at one state of any N and D:
  * q, p (N, D) row-major, mass (N) (NULL = unit masses). Outputs (each may be
  * NULL): *H, dqdt = ∂Ĥ/∂p (N, D), dpdt = −∂Ĥ/∂q (N, D). */
-int hrf_hgn_eval(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
+HRF_API int hrf_hgn_eval(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
                  const double *mass, const hrf_hgn_graph *g, double *H, double *dqdt, double *dpdt);
 
 /* The learned pair potential V̂(r) = θ_E · σ(w_E r + b_E) + c_E; *dVdr (may
  * be NULL) receives V̂'(r). In mp mode this is the pair term alone (the node
  * term is not pairwise). */
-double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr);
+HRF_API double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr);
 
 /* Errors of a model on a data set (MATH.md §5), over all snapshots. */
 typedef struct hrf_hgn_errors {
@@ -223,17 +229,17 @@ typedef struct hrf_hgn_errors {
                         (dx̂/dt − dx/dt)² */
 } hrf_hgn_errors;
 
-int hrf_hgn_errors_on(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_errors *out);
+HRF_API int hrf_hgn_errors_on(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_errors *out);
 
 /* Saves W_E (M_E, 1), b_E, theta_E, W_K (M_K, 2), b_K, theta_K, c0, c_E, c_K, theta_T, in mode
  * mp also W_N (M_N, M_E), b_N, theta_N, c_N, and meta: the model's provenance (how the fit
  * made it and the training data set's description), the members of `extra_json` (a JSON
  * object as text, or NULL), then kind "model", model "hgn", mode, activation, edge_width,
  * kinetic_width, kinetic_linear, mp: node_width (docs/formats.md). Atomic. */
-int hrf_hgn_save(const hrf_hgn *m, const char *path, const char *extra_json);
+HRF_API int hrf_hgn_save(const hrf_hgn *m, const char *path, const char *extra_json);
 /* Loads and validates a model; *meta_json (may be NULL) receives the file's meta as JSON
  * text (free with free()). */
-int hrf_hgn_load(const char *path, hrf_hgn **out, char **meta_json);
+HRF_API int hrf_hgn_load(const char *path, hrf_hgn **out, char **meta_json);
 
 /* ---- the least-squares problems, for diagnostics and tests ---- */
 
@@ -248,11 +254,11 @@ typedef enum {
 /* The explicit matrix of one part for the model's encoders on a data set:
  * rows ordered (snapshot, [position|momentum,] particle, coordinate); *A
  * (rows x cols, column-major) and *u (rows) malloc'd, caller frees. */
-int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, size_t *rows,
+HRF_API int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, size_t *rows,
                           size_t *cols, double **A, double **u);
 /* The same problem's G = AᵀA (cols x cols, column-major, both triangles) and
  * Aᵀu (cols), accumulated snapshot by snapshot as the fit does. */
-int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, double *G,
+HRF_API int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, double *G,
                          double *Atu);
 
 /* ---- tabulated pair potential (for fast rollouts) ----
@@ -269,9 +275,13 @@ typedef struct hrf_hgn_table hrf_hgn_table;
 
 /* HRF_EINVAL unless r_min < r_max (finite) and n ≥ 1, and for mp models
  * (not pairwise-additive). */
-int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hrf_hgn_table **out);
+HRF_API int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hrf_hgn_table **out);
 /* T(r); *dVdr (may be NULL) receives T'(r). */
-double hrf_hgn_table_eval(const hrf_hgn_table *t, double r, double *dVdr);
-void hrf_hgn_table_free(hrf_hgn_table *t); /* NULL-safe */
+HRF_API double hrf_hgn_table_eval(const hrf_hgn_table *t, double r, double *dVdr);
+HRF_API void hrf_hgn_table_free(hrf_hgn_table *t); /* NULL-safe */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

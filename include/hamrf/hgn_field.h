@@ -14,12 +14,18 @@
 #ifndef HAMRF_HGN_FIELD_H
 #define HAMRF_HGN_FIELD_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 
 #include "hamrf/field.h"
 #include "hamrf/hgn.h"
 #include "hamrf/particles.h"
 #include "hamrf/pfield.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* What the field's callbacks need; owned by the caller, and everything it
  * points to must outlive the field. */
@@ -37,16 +43,20 @@ typedef struct hrf_hgn_field_ctx {
 
 /* Fills ctx for the model on the system of data set d (its graph, N, D and
  * masses; d must outlive the field). */
-void hrf_hgn_field_ctx_of(hrf_hgn_field_ctx *ctx, const hrf_hgn *model, const hrf_pdata *d);
+HRF_API void hrf_hgn_field_ctx_of(hrf_hgn_field_ctx *ctx, const hrf_hgn *model, const hrf_pdata *d);
 
 /* A table of the model's pair potential for rollouts from the states x0
  * (n, 2·N·D): r from 0.8 x the smallest pair distance at x0 to the cutoff
  * (cutoff systems) or 1.25 x the largest bond length, `intervals` intervals.
  * HRF_EINVAL for an mp-mode model (its energy is not pairwise). */
-int hrf_hgn_field_table(const hrf_hgn_field_ctx *ctx, size_t n, const double *x0, size_t intervals,
+HRF_API int hrf_hgn_field_table(const hrf_hgn_field_ctx *ctx, size_t n, const double *x0, size_t intervals,
                         hrf_hgn_table **out);
 
 /* The field of ctx (dim = 2·N·D, separable, Hamiltonian, energy Ĥ). */
-void hrf_hgn_field(hrf_hgn_field_ctx *ctx, hrf_field *f);
+HRF_API void hrf_hgn_field(hrf_hgn_field_ctx *ctx, hrf_field *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,8 @@
 #ifndef HAMRF_HNN_H
 #define HAMRF_HNN_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +18,10 @@
 #include "hamrf/field.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/sampler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Progress callback: `stage` names the work, fraction in [0, 1]. */
 typedef void (*hrf_progress_fn)(void *user, const char *stage, double fraction);
@@ -35,8 +41,8 @@ typedef struct hrf_hnn_params {
     void *progress_user;
 } hrf_hnn_params;
 
-void hrf_hnn_params_default(hrf_hnn_params *p);
-const char *hrf_hnn_params_check(const hrf_hnn_params *p);
+HRF_API void hrf_hnn_params_default(hrf_hnn_params *p);
+HRF_API const char *hrf_hnn_params_check(const hrf_hnn_params *p);
 
 typedef struct hrf_hnn_fit_report {
     double fit_seconds;      /* sampling + assembly + solve, all passes */
@@ -51,33 +57,33 @@ typedef struct hrf_hnn_fit_report {
 
 typedef struct hrf_hnn hrf_hnn;
 
-int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
+HRF_API int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
                 hrf_hnn_fit_report *rep);
 
 /* A model from given parameters (copied): W (width, dim), b (width),
  * c (width), c0 — e.g. the result of gradient training (hamrf/baseline.h).
  * HRF_EINVAL for width 0, an odd or zero dim, or non-finite values. */
-int hrf_hnn_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
+HRF_API int hrf_hnn_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
                         const double *b, const double *c, double c0, hrf_hnn **out);
-void hrf_hnn_free(hrf_hnn *m);
+HRF_API void hrf_hnn_free(hrf_hnn *m);
 
-size_t hrf_hnn_dim(const hrf_hnn *m);
-size_t hrf_hnn_width(const hrf_hnn *m);
+HRF_API size_t hrf_hnn_dim(const hrf_hnn *m);
+HRF_API size_t hrf_hnn_width(const hrf_hnn *m);
 /* Read-only views of the parameters: W (M, dim), b (M), c (M), c0. */
-const double *hrf_hnn_W(const hrf_hnn *m);
-const double *hrf_hnn_b(const hrf_hnn *m);
-const double *hrf_hnn_c(const hrf_hnn *m);
-double hrf_hnn_c0(const hrf_hnn *m);
-const hrf_activation *hrf_hnn_activation(const hrf_hnn *m);
+HRF_API const double *hrf_hnn_W(const hrf_hnn *m);
+HRF_API const double *hrf_hnn_b(const hrf_hnn *m);
+HRF_API const double *hrf_hnn_c(const hrf_hnn *m);
+HRF_API double hrf_hnn_c0(const hrf_hnn *m);
+HRF_API const hrf_activation *hrf_hnn_activation(const hrf_hnn *m);
 
 /* Ĥ (n) and ∇Ĥ (n, dim) at x (n, dim); either output may be NULL. */
-int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad);
+HRF_API int hrf_hnn_eval(const hrf_hnn *m, size_t n, const double *x, double *H, double *grad);
 /* dx/dt = J ∇Ĥ at x (n, dim). */
-int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dxdt);
+HRF_API int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, double *dxdt);
 
 /* Hessian ∇²Ĥ = Σ_k c_k σ''(z_k) w_k w_kᵀ at x (n, dim): hess (n, dim, dim).
  * HRF_EINVAL for a corrected model (it would need the third derivative). */
-int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess);
+HRF_API int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess);
 
 /* Backward-error correction (MATH.md §2.3, sign derived in docs/math.md):
  * with h ≠ 0 the model's Hamiltonian becomes
@@ -86,16 +92,16 @@ int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess);
  * symplectic Euler step of size h (hrf_dataset_pairs_targets). eval,
  * vector_field, field and save all use H̃; h = 0 removes it. Call
  * hrf_hnn_pin afterwards to restore the anchor value. */
-int hrf_hnn_set_correction(hrf_hnn *m, double h);
-double hrf_hnn_correction(const hrf_hnn *m); /* 0 when uncorrected */
+HRF_API int hrf_hnn_set_correction(hrf_hnn *m, double h);
+HRF_API double hrf_hnn_correction(const hrf_hnn *m); /* 0 when uncorrected */
 
 /* Shifts c_0 so that the model's Hamiltonian (corrected if set) equals H0 at x0 (dim). */
-int hrf_hnn_pin(hrf_hnn *m, const double *x0, double H0);
+HRF_API int hrf_hnn_pin(hrf_hnn *m, const double *x0, double H0);
 
 /* The hamrf/field.h view of the model: rhs = J∇H, energy = H (both
  * corrected if set), jac from the exact Hessian (NULL, i.e. central
  * differences, for a corrected model), not separable. m must outlive f. */
-void hrf_hnn_field(const hrf_hnn *m, hrf_field *f);
+HRF_API void hrf_hnn_field(const hrf_hnn *m, hrf_field *f);
 
 /* Errors of a model on a data set (MATH.md §5). */
 typedef struct hrf_hnn_errors {
@@ -108,16 +114,20 @@ typedef struct hrf_hnn_errors {
 
 /* HRF_EINVAL (message gives both dimensions) if the model's input dimension
  * differs from the data set's; HRF_ENOMEM if the work arrays do not fit. */
-int hrf_hnn_errors_on(const hrf_hnn *m, const hrf_dataset *d, hrf_hnn_errors *out);
+HRF_API int hrf_hnn_errors_on(const hrf_hnn *m, const hrf_dataset *d, hrf_hnn_errors *out);
 
 /* Saves W, b, c, c0 and meta: the model's provenance (how the fit made it:
  * sampler, solver, seed, training system ...), the members of `extra_json`
  * (a JSON object as text, or NULL), then kind "model", model "hnn",
  * activation, width, dim (docs/formats.md). Atomic. HRF_EINVAL when
  * extra_json is not a JSON object. */
-int hrf_hnn_save(const hrf_hnn *m, const char *path, const char *extra_json);
+HRF_API int hrf_hnn_save(const hrf_hnn *m, const char *path, const char *extra_json);
 /* Loads and validates a model; *meta_json (may be NULL) receives the file's
  * meta as JSON text (free with free()). */
-int hrf_hnn_load(const char *path, hrf_hnn **out, char **meta_json);
+HRF_API int hrf_hnn_load(const char *path, hrf_hnn **out, char **meta_json);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

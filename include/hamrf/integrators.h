@@ -25,9 +25,15 @@
 #ifndef HAMRF_INTEGRATORS_H
 #define HAMRF_INTEGRATORS_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 
 #include "hamrf/field.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct hrf_integrator_type {
     const char *name;        /* "symplectic_euler", "leapfrog", ... */
@@ -40,13 +46,13 @@ typedef struct hrf_integrator_type {
     int adaptive;            /* 1: advance() controls the step (rk45) */
 } hrf_integrator_type;
 
-extern const hrf_integrator_type hrf_integrator_symplectic_euler, hrf_integrator_symplectic_euler_p,
+HRF_API extern const hrf_integrator_type hrf_integrator_symplectic_euler, hrf_integrator_symplectic_euler_p,
     hrf_integrator_leapfrog, hrf_integrator_yoshida4, hrf_integrator_midpoint, hrf_integrator_rk4,
     hrf_integrator_rk45;
 
-const hrf_integrator_type *const *hrf_integrator_types(void); /* NULL-terminated */
+HRF_API const hrf_integrator_type *const *hrf_integrator_types(void); /* NULL-terminated */
 /* HRF_ENOTFOUND with the list of known names. */
-int hrf_integrator_find(const char *name, const hrf_integrator_type **type);
+HRF_API int hrf_integrator_find(const char *name, const hrf_integrator_type **type);
 
 typedef struct hrf_integrator_params {
     /* Implicit solves: converged when ‖Δ‖∞ ≤ solve_tol · (1 + ‖x‖∞) for every
@@ -64,8 +70,8 @@ typedef struct hrf_integrator_params {
     size_t max_substeps; /* rk45: refuse to take more than this; default 10^8 */
 } hrf_integrator_params;
 
-void hrf_integrator_params_default(hrf_integrator_params *p);
-const char *hrf_integrator_params_check(const hrf_integrator_params *p);
+HRF_API void hrf_integrator_params_default(hrf_integrator_params *p);
+HRF_API const char *hrf_integrator_params_check(const hrf_integrator_params *p);
 
 typedef struct hrf_integrator_stats {
     size_t steps;        /* steps taken (accepted, for rk45) */
@@ -84,15 +90,15 @@ typedef struct hrf_integrator hrf_integrator;
  * outlive the integrator). HRF_EINVAL when `type` needs a separable field
  * and `field` is not (the message names the scheme and suggests
  * symplectic_euler or midpoint); HRF_ENOMEM. */
-int hrf_integrator_new(const hrf_integrator_type *type, const hrf_field *field, size_t nmax,
+HRF_API int hrf_integrator_new(const hrf_integrator_type *type, const hrf_field *field, size_t nmax,
                        const hrf_integrator_params *p, hrf_integrator **out);
-void hrf_integrator_free(hrf_integrator *it);
-const hrf_integrator_type *hrf_integrator_get_type(const hrf_integrator *it);
+HRF_API void hrf_integrator_free(hrf_integrator *it);
+HRF_API const hrf_integrator_type *hrf_integrator_get_type(const hrf_integrator *it);
 
 /* One step of size h (h ≠ 0 finite; h < 0 steps backwards) for n ≤ nmax
  * states x (n, dim), in place. On error x is unchanged; a step that would
  * make a state non-finite is an error (HRF_ENUMERIC). */
-int hrf_integrator_step(hrf_integrator *it, double h, size_t n, double *x);
+HRF_API int hrf_integrator_step(hrf_integrator *it, double h, size_t n, double *x);
 
 /* Advances n states over nsteps steps of size h (fixed-step schemes reuse
  * the last force evaluation where the scheme allows, e.g. leapfrog), or, for
@@ -107,10 +113,14 @@ int hrf_integrator_step(hrf_integrator *it, double h, size_t n, double *x);
  * Cost in rhs calls per step: symplectic Euler 2 (plus the implicit solve),
  * leapfrog 2 (the force at the step's start is the previous step's last),
  * yoshida4 6, midpoint 1 + one per iteration, rk4 4, rk45 6 (FSAL). */
-int hrf_integrator_advance(hrf_integrator *it, double h, size_t nsteps, size_t n, double *x,
+HRF_API int hrf_integrator_advance(hrf_integrator *it, double h, size_t nsteps, size_t n, double *x,
                            size_t *done);
 
 /* Counters since hrf_integrator_new. */
-void hrf_integrator_stats_get(const hrf_integrator *it, hrf_integrator_stats *out);
+HRF_API void hrf_integrator_stats_get(const hrf_integrator *it, hrf_integrator_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

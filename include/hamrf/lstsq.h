@@ -22,12 +22,18 @@
 #ifndef HAMRF_LSTSQ_H
 #define HAMRF_LSTSQ_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum { HRF_SOLVER_AUTO = 0, HRF_SOLVER_SVD, HRF_SOLVER_QR, HRF_SOLVER_NORMAL } hrf_solver;
 
-const char *hrf_solver_name(hrf_solver s);
-int hrf_solver_find(const char *name, hrf_solver *s);
+HRF_API const char *hrf_solver_name(hrf_solver s);
+HRF_API int hrf_solver_find(const char *name, hrf_solver *s);
 
 typedef struct hrf_lsq_problem {
     size_t rows, cols;
@@ -79,9 +85,9 @@ typedef struct hrf_lstsq_params {
     size_t mem_limit;   /* bytes the solver may allocate; 0 = detect (available RAM) */
 } hrf_lstsq_params;
 
-void hrf_lstsq_params_default(hrf_lstsq_params *p);
+HRF_API void hrf_lstsq_params_default(hrf_lstsq_params *p);
 /* NULL or a message a user can act on. */
-const char *hrf_lstsq_params_check(const hrf_lstsq_params *p);
+HRF_API const char *hrf_lstsq_params_check(const hrf_lstsq_params *p);
 
 typedef struct hrf_lstsq_report {
     hrf_solver used;     /* the solver that produced θ */
@@ -97,13 +103,13 @@ typedef struct hrf_lstsq_report {
 } hrf_lstsq_report;
 
 /* Bytes the given solver needs for a problem of this size (estimate). */
-double hrf_lstsq_memory_estimate(hrf_solver s, size_t rows, size_t cols);
+HRF_API double hrf_lstsq_memory_estimate(hrf_solver s, size_t rows, size_t cols);
 
 /* Solves; theta has `cols` entries. Fails with HRF_ETOOBIG (before
  * allocating, stating the estimate) when the chosen solver would not fit in
  * memory, HRF_ENUMERIC if the problem cannot be solved (e.g. non-finite
  * entries). */
-int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, double *theta,
+HRF_API int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, double *theta,
                     hrf_lstsq_report *rep);
 
 /* A dense problem over A (rows x cols, column-major, lda = rows) and u; both
@@ -112,10 +118,14 @@ typedef struct hrf_lsq_dense_ctx {
     size_t rows, cols;
     const double *A, *u;
 } hrf_lsq_dense_ctx;
-void hrf_lsq_dense_problem(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows, size_t cols,
+HRF_API void hrf_lsq_dense_problem(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows, size_t cols,
                            const double *A, const double *u);
 
 /* Bytes of memory available to this process (MemAvailable), 0 if unknown. */
-size_t hrf_mem_available(void);
+HRF_API size_t hrf_mem_available(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

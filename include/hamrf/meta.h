@@ -5,13 +5,23 @@
 #ifndef HAMRF_META_H
 #define HAMRF_META_H
 
+#include "hamrf/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct hrf_meta hrf_meta;
 
 /* The metadata as compact JSON text (an object), malloc'd: release it with
  * hrf_free. NULL for a NULL handle or when out of memory. */
-char *hrf_meta_json(const hrf_meta *m);
+HRF_API char *hrf_meta_json(const hrf_meta *m);
 
 /* Releases memory the library allocated for the caller (JSON text). */
-void hrf_free(void *p);
+HRF_API void hrf_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

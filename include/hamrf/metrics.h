@@ -2,18 +2,24 @@
 #ifndef HAMRF_METRICS_H
 #define HAMRF_METRICS_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ‖a − b‖₂ / ‖b‖₂ over n entries (b is the reference); ‖a − b‖₂ if ‖b‖₂ = 0. */
-double hrf_rel_l2(size_t n, const double *a, const double *b);
+HRF_API double hrf_rel_l2(size_t n, const double *a, const double *b);
 /* mean of (a − b)² over n entries. */
-double hrf_mse(size_t n, const double *a, const double *b);
+HRF_API double hrf_mse(size_t n, const double *a, const double *b);
 
 /* Energy drift of a rollout (MATH.md §5): H (nt, n), the energy of n
  * trajectories at nt saved times; returns max over t and k of
  * |H[t,k] − H[0,k]| / |H[0,k]| (the absolute difference for a trajectory
  * whose H[0,k] is exactly 0). NaN if any entry is non-finite. */
-double hrf_energy_drift(size_t nt, size_t n, const double *H);
+HRF_API double hrf_energy_drift(size_t nt, size_t n, const double *H);
 
 /* Rollout errors of the NeurIPS 2022 benchmark (MATH.md §5), for n
  * trajectories of dimension dim = 2d at nt saved times:
@@ -32,8 +38,12 @@ typedef struct hrf_rollout_errors {
 /* x_pred, x_true (nt, n, dim); H_pred, H_true (nt, n) true energies of the
  * predicted and true states, or both NULL; zerr_t, herr_t (nt) receive the
  * per-time geometric means (either may be NULL). */
-void hrf_rollout_errors_compute(size_t nt, size_t n, size_t dim, const double *x_pred,
+HRF_API void hrf_rollout_errors_compute(size_t nt, size_t n, size_t dim, const double *x_pred,
                                 const double *x_true, const double *H_pred, const double *H_true,
                                 double *zerr_t, double *herr_t, hrf_rollout_errors *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

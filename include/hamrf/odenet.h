@@ -14,6 +14,8 @@
 #ifndef HAMRF_ODENET_H
 #define HAMRF_ODENET_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +25,10 @@
 #include "hamrf/hnn.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/sampler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* The settings are the HNN's (same fields, same meaning), so one parsed set of
  * options trains either model. Used here: width, sampler, act, elm_lo/elm_hi,
@@ -38,9 +44,9 @@
 typedef hrf_hnn_params hrf_odenet_params;
 
 /* Same defaults as hrf_hnn_params_default (width 1000, A-SWIM, tanh, seed 1). */
-void hrf_odenet_params_default(hrf_odenet_params *p);
+HRF_API void hrf_odenet_params_default(hrf_odenet_params *p);
 /* NULL or a message a user can act on. */
-const char *hrf_odenet_params_check(const hrf_odenet_params *p);
+HRF_API const char *hrf_odenet_params_check(const hrf_odenet_params *p);
 
 typedef struct hrf_odenet_fit_report {
     double fit_seconds;    /* sampling + features + solve, all passes */
@@ -64,39 +70,39 @@ typedef struct hrf_odenet hrf_odenet;
  * HRF_EINVAL (params_check's message), HRF_EDATA (empty set, fewer than 2
  * points for a SWIM sampler), HRF_ETOOBIG (before allocating, with the
  * estimate), HRF_ENOMEM, HRF_ENUMERIC. `rep` may be NULL. */
-int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_odenet **out,
+HRF_API int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_odenet **out,
                    hrf_odenet_fit_report *rep);
-void hrf_odenet_free(hrf_odenet *m); /* NULL-safe */
+HRF_API void hrf_odenet_free(hrf_odenet *m); /* NULL-safe */
 /* A model from given parameters (copied): W (width, dim), b (width),
  * C (width, dim), C0 (dim), row-major — e.g. the result of gradient training
  * (hamrf/baseline.h). Saved without sampler/solver/seed provenance (pass
  * them in save's `extra`). HRF_EINVAL for width 0 or an odd or zero dim,
  * HRF_EDATA for non-finite values, HRF_ENOMEM. act NULL means tanh. */
-int hrf_odenet_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
+HRF_API int hrf_odenet_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
                            const double *b, const double *C, const double *C0, hrf_odenet **out);
 
-size_t hrf_odenet_dim(const hrf_odenet *m);
-size_t hrf_odenet_width(const hrf_odenet *m);
+HRF_API size_t hrf_odenet_dim(const hrf_odenet *m);
+HRF_API size_t hrf_odenet_width(const hrf_odenet *m);
 /* Read-only views of the parameters: W (M, dim), b (M), C (M, dim), C0 (dim),
  * all row-major. */
-const double *hrf_odenet_W(const hrf_odenet *m);
-const double *hrf_odenet_b(const hrf_odenet *m);
-const double *hrf_odenet_C(const hrf_odenet *m);
-const double *hrf_odenet_C0(const hrf_odenet *m);
-const hrf_activation *hrf_odenet_activation(const hrf_odenet *m);
+HRF_API const double *hrf_odenet_W(const hrf_odenet *m);
+HRF_API const double *hrf_odenet_b(const hrf_odenet *m);
+HRF_API const double *hrf_odenet_C(const hrf_odenet *m);
+HRF_API const double *hrf_odenet_C0(const hrf_odenet *m);
+HRF_API const hrf_activation *hrf_odenet_activation(const hrf_odenet *m);
 
 /* f̂ at x (n, dim) into dxdt (n, dim), both row-major: Z = X Wᵀ + b by DGEMM,
  * σ, then Φ C + C0 by DGEMM, in row blocks of a few MiB. */
-int hrf_odenet_eval(const hrf_odenet *m, size_t n, const double *x, double *dxdt);
+HRF_API int hrf_odenet_eval(const hrf_odenet *m, size_t n, const double *x, double *dxdt);
 /* Jacobian of f̂ at x (n, dim): jac (n, dim, dim) row-major,
  * jac[i][a][b] = ∂f̂_a/∂x_b = Σ_k C_ka σ'(z_ik) W_kb, as one DGEMM of σ'(Z)
  * (n, M) with the stored products P[k][a·dim + b] = C_ka W_kb (M, dim²). */
-int hrf_odenet_jacobian(const hrf_odenet *m, size_t n, const double *x, double *jac);
+HRF_API int hrf_odenet_jacobian(const hrf_odenet *m, size_t n, const double *x, double *jac);
 
 /* The model as a vector field (hamrf/field.h): rhs = hrf_odenet_eval,
  * jac = hrf_odenet_jacobian, energy = NULL, separable = 0, hamiltonian = 0.
  * `m` must outlive the field. */
-void hrf_odenet_field(const hrf_odenet *m, hrf_field *f);
+HRF_API void hrf_odenet_field(const hrf_odenet *m, hrf_field *f);
 
 /* Errors of a model on a data set (MATH.md §5). */
 typedef struct hrf_odenet_errors {
@@ -107,7 +113,7 @@ typedef struct hrf_odenet_errors {
 
 /* HRF_EINVAL (message gives both dimensions) if the model's dimension differs
  * from the data set's; HRF_ENOMEM if the work arrays do not fit. */
-int hrf_odenet_errors_on(const hrf_odenet *m, const hrf_dataset *d, hrf_odenet_errors *out);
+HRF_API int hrf_odenet_errors_on(const hrf_odenet *m, const hrf_dataset *d, hrf_odenet_errors *out);
 
 /* Saves W, b, C, C0 and meta: the model's provenance (how it was made; for
  * a sampled fit "sampler", "solver" (the one used) and "seed" come last),
@@ -116,10 +122,14 @@ int hrf_odenet_errors_on(const hrf_odenet *m, const hrf_dataset *d, hrf_odenet_e
  * "activation", "width", "dim" (docs/formats.md). These keys override
  * members of `extra_json` of the same name. Atomic. HRF_EINVAL when
  * extra_json is not a JSON object. */
-int hrf_odenet_save(const hrf_odenet *m, const char *path, const char *extra_json);
+HRF_API int hrf_odenet_save(const hrf_odenet *m, const char *path, const char *extra_json);
 /* Loads and validates a model (meta "model" must be "odenet"; shapes W (M,
  * dim), b (M), C (M, dim), C0 (dim), dim even; all finite). *meta_json (may
  * be NULL) receives the file's meta as JSON text (free with free()). */
-int hrf_odenet_load(const char *path, hrf_odenet **out, char **meta_json);
+HRF_API int hrf_odenet_load(const char *path, hrf_odenet **out, char **meta_json);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,7 +10,13 @@
 #ifndef HAMRF_OPTIM_H
 #define HAMRF_OPTIM_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* loss(θ) and its gradient grad (n) at θ (n); returns HRF_OK or an error
  * code with the last-error message set. */
@@ -51,21 +57,21 @@ typedef struct hrf_optimizer_type {
     int full_batch;          /* 1: meant for full-batch training (Rprop, L-BFGS) */
 } hrf_optimizer_type;
 
-const hrf_optimizer_type *const *hrf_optimizer_types(void); /* NULL-terminated, 15 entries */
+HRF_API const hrf_optimizer_type *const *hrf_optimizer_types(void); /* NULL-terminated, 15 entries */
 /* HRF_ENOTFOUND with the list of known names. */
-int hrf_optimizer_find(const char *name, const hrf_optimizer_type **type);
+HRF_API int hrf_optimizer_find(const char *name, const hrf_optimizer_type **type);
 
 /* PyTorch's defaults for `type` (e.g. Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8). */
-void hrf_optim_params_default(const hrf_optimizer_type *type, hrf_optim_params *p);
-const char *hrf_optim_params_check(const hrf_optimizer_type *type, const hrf_optim_params *p);
+HRF_API void hrf_optim_params_default(const hrf_optimizer_type *type, hrf_optim_params *p);
+HRF_API const char *hrf_optim_params_check(const hrf_optimizer_type *type, const hrf_optim_params *p);
 
 typedef struct hrf_optimizer hrf_optimizer;
 
 /* State for n parameters (moments etc. allocated once). HRF_EINVAL for a bad
  * parameter set (message from _check), HRF_ENOMEM. */
-int hrf_optimizer_new(const hrf_optimizer_type *type, size_t n, const hrf_optim_params *p,
+HRF_API int hrf_optimizer_new(const hrf_optimizer_type *type, size_t n, const hrf_optim_params *p,
                       hrf_optimizer **out);
-void hrf_optimizer_free(hrf_optimizer *opt); /* NULL-safe */
+HRF_API void hrf_optimizer_free(hrf_optimizer *opt); /* NULL-safe */
 
 /* One optimizer step on θ (n) in place, like PyTorch's optimizer.step(closure):
  * first-order methods evaluate the closure once at θ and update θ; L-BFGS runs
@@ -73,9 +79,13 @@ void hrf_optimizer_free(hrf_optimizer *opt); /* NULL-safe */
  * receives the loss at θ before the update (PyTorch's return value). A
  * closure error is returned unchanged; a non-finite loss or gradient gives
  * HRF_ENUMERIC and leaves θ unchanged. */
-int hrf_optimizer_step(hrf_optimizer *opt, double *theta, hrf_loss_fn f, void *ctx, double *loss);
+HRF_API int hrf_optimizer_step(hrf_optimizer *opt, double *theta, hrf_loss_fn f, void *ctx, double *loss);
 
 /* Closure evaluations so far (L-BFGS counts its line-search evaluations). */
-size_t hrf_optimizer_evals(const hrf_optimizer *opt);
+HRF_API size_t hrf_optimizer_evals(const hrf_optimizer *opt);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

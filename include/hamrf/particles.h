@@ -15,11 +15,17 @@
 #ifndef HAMRF_PARTICLES_H
 #define HAMRF_PARTICLES_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hamrf/meta.h"
 #include "hamrf/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* ---- pair potentials ---- */
 
@@ -37,25 +43,25 @@ typedef struct hrf_pair_potential {
 } hrf_pair_potential;
 
 /* Defaults of MATH.md §6.1 for `kind`. */
-void hrf_pair_potential_default(hrf_pair_kind kind, hrf_pair_potential *v);
+HRF_API void hrf_pair_potential_default(hrf_pair_kind kind, hrf_pair_potential *v);
 /* V(r); *dVdr (may be NULL) receives V'(r). */
-double hrf_pair_eval(const hrf_pair_potential *v, double r, double *dVdr);
+HRF_API double hrf_pair_eval(const hrf_pair_potential *v, double r, double *dVdr);
 /* "harmonic", "anharmonic", "morse", "lj"; HRF_ENOTFOUND with the list. */
-int hrf_pair_kind_find(const char *name, hrf_pair_kind *kind);
-const char *hrf_pair_kind_name(hrf_pair_kind kind);
+HRF_API int hrf_pair_kind_find(const char *name, hrf_pair_kind *kind);
+HRF_API const char *hrf_pair_kind_name(hrf_pair_kind kind);
 /* NULL, or what is wrong with the parameters that `v->kind` uses (all finite;
  * k, r0, De, a, ε, σ, rc > 0; k4 ≥ 0). */
-const char *hrf_pair_potential_check(const hrf_pair_potential *v);
+HRF_API const char *hrf_pair_potential_check(const hrf_pair_potential *v);
 /* Sets one parameter by name: harmonic k, r0; anharmonic k, r0, k4; morse De,
  * a, r0; lj eps, sigma, rc (absolute). HRF_ENOTFOUND with the kind's list. */
-int hrf_pair_potential_set(hrf_pair_potential *v, const char *key, double value);
+HRF_API int hrf_pair_potential_set(hrf_pair_potential *v, const char *key, double value);
 
 /* ---- systems ---- */
 
 typedef enum { HRF_TOPO_CHAIN = 0, HRF_TOPO_RING, HRF_TOPO_LATTICE } hrf_topology;
 /* "chain", "ring", "lattice"; HRF_ENOTFOUND with the list. */
-int hrf_topology_find(const char *name, hrf_topology *topo);
-const char *hrf_topology_name(hrf_topology topo);
+HRF_API int hrf_topology_find(const char *name, hrf_topology *topo);
+HRF_API const char *hrf_topology_name(hrf_topology topo);
 
 typedef struct hrf_psystem hrf_psystem; /* opaque */
 
@@ -69,61 +75,61 @@ typedef struct hrf_psystem hrf_psystem; /* opaque */
  * lattice) must be 0 or 1. Chains need N ≥ 2, rings N ≥ 3. Particle
  * index: chain/ring i; lattice (ix·ny + iy)·nz + iz (last axis fastest).
  * `v` NULL: harmonic defaults. */
-int hrf_psystem_springs_new(hrf_topology topo, const size_t shape[3], int D,
+HRF_API int hrf_psystem_springs_new(hrf_topology topo, const size_t shape[3], int D,
                             const hrf_pair_potential *v, double mass, hrf_psystem **out);
 /* The benchmark ring of Thangamuthu et al. (MATH.md §6.1): a harmonic ring
  * of 5 particles in 2D, k = r0 = m = 1. Its initial states are its own
  * (hrf_psystem_init_state) and so are its generation defaults
  * (hrf_pdata_params_system_default). */
-int hrf_psystem_benchmark_ring_new(hrf_psystem **out);
+HRF_API int hrf_psystem_benchmark_ring_new(hrf_psystem **out);
 /* Lennard-Jones in a periodic cubic box: N = 4 n³ particles (fcc), box side
  * L = (N / density)^{1/3}, masses 1. Refuses (HRF_ETOOBIG) sizes beyond the
  * available memory before allocating. D = 3. The box must hold the cutoff
  * sphere (L ≥ 2 rc, else HRF_EINVAL: at density 0.8442, N ≥ 108). `v` NULL:
  * LJ defaults. */
-int hrf_psystem_lj_new(size_t n_particles, double density, const hrf_pair_potential *v,
+HRF_API int hrf_psystem_lj_new(size_t n_particles, double density, const hrf_pair_potential *v,
                        hrf_psystem **out);
-void hrf_psystem_free(hrf_psystem *s);
+HRF_API void hrf_psystem_free(hrf_psystem *s);
 
-size_t hrf_psystem_n(const hrf_psystem *s);
-int hrf_psystem_dim(const hrf_psystem *s);
-const double *hrf_psystem_masses(const hrf_psystem *s);       /* (N) */
+HRF_API size_t hrf_psystem_n(const hrf_psystem *s);
+HRF_API int hrf_psystem_dim(const hrf_psystem *s);
+HRF_API const double *hrf_psystem_masses(const hrf_psystem *s);       /* (N) */
 /* Bonds (E, 2) with i < j, or NULL for cutoff systems. */
-const uint32_t *hrf_psystem_bonds(const hrf_psystem *s, size_t *n_bonds);
+HRF_API const uint32_t *hrf_psystem_bonds(const hrf_psystem *s, size_t *n_bonds);
 /* Periodic box side (0 for open systems) and cutoff (0 for bonded systems). */
-double hrf_psystem_box(const hrf_psystem *s);
-double hrf_psystem_cutoff(const hrf_psystem *s);
-const hrf_pair_potential *hrf_psystem_potential(const hrf_psystem *s);
+HRF_API double hrf_psystem_box(const hrf_psystem *s);
+HRF_API double hrf_psystem_cutoff(const hrf_psystem *s);
+HRF_API const hrf_pair_potential *hrf_psystem_potential(const hrf_psystem *s);
 /* "springs", "benchmark_ring", "lj", or for a system rebuilt from a file of
  * another origin "bonded" / "periodic". */
-const char *hrf_psystem_name(const hrf_psystem *s);
+HRF_API const char *hrf_psystem_name(const hrf_psystem *s);
 /* Replaces the displacement d (D) by its minimum image (no-op without box). */
-void hrf_psystem_min_image(const hrf_psystem *s, double *d);
+HRF_API void hrf_psystem_min_image(const hrf_psystem *s, double *d);
 
 /* The rest geometry (bonded systems) or the fcc lattice (LJ): q (N, D). */
-void hrf_psystem_rest(const hrf_psystem *s, double *q);
+HRF_API void hrf_psystem_rest(const hrf_psystem *s, double *q);
 
 /* H, and optionally dq/dt = p/m and dp/dt = −∂U/∂q (each (N, D), may be
  * NULL), at one state. O(N) for cutoff systems (cell lists); bitwise the
  * same for every OpenMP thread count. */
-int hrf_psystem_eval(const hrf_psystem *s, const double *q, const double *p, double *H,
+HRF_API int hrf_psystem_eval(const hrf_psystem *s, const double *q, const double *p, double *H,
                      double *dqdt, double *dpdt);
 
 /* The interacting pairs at q: for bonded systems the bonds; for cutoff
  * systems every pair with minimum-image distance < cutoff (cell lists),
  * i < j, sorted by (i, j). *pairs (allocated, (E, 2)) and *n_pairs; the
  * caller frees *pairs. */
-int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, size_t *n_pairs);
+HRF_API int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, size_t *n_pairs);
 
 /* Velocity Verlet from (q, p) in place for `steps` steps of dt. Positions
  * are not wrapped into a periodic box (they stay continuous, so that
  * displacements x(t) − x(0) are meaningful); the minimum image is applied
  * to pair distances only. */
-int hrf_psystem_simulate(const hrf_psystem *s, double *q, double *p, double dt, size_t steps);
+HRF_API int hrf_psystem_simulate(const hrf_psystem *s, double *q, double *p, double dt, size_t steps);
 /* The same, carrying the force: on entry f (N, D) holds dp/dt at (q, p) (from
  * hrf_psystem_eval or a previous call), on return dp/dt at the final state,
  * and *H (may be NULL) the final energy: one force evaluation per step. */
-int hrf_psystem_verlet(const hrf_psystem *s, double *q, double *p, double *f, double dt,
+HRF_API int hrf_psystem_verlet(const hrf_psystem *s, double *q, double *p, double *f, double dt,
                        size_t steps, double *H);
 
 /* ---- snapshot data sets ---- */
@@ -156,11 +162,11 @@ typedef struct hrf_pdata_params {
 
 /* Generic defaults; dt = 0 there means "the system's step": 0.01 springs,
  * 0.005 LJ, 1e-3 benchmark ring. */
-void hrf_pdata_params_default(hrf_pdata_params *p);
+HRF_API void hrf_pdata_params_default(hrf_pdata_params *p);
 /* The defaults for `s` with dt explicit; the benchmark ring's are 100
  * trajectories of 100 snapshots every 100 steps of 1e-3 (MATH.md §6.1). */
-void hrf_pdata_params_system_default(const hrf_psystem *s, hrf_pdata_params *p);
-const char *hrf_pdata_params_check(const hrf_pdata_params *p);
+HRF_API void hrf_pdata_params_system_default(const hrf_psystem *s, hrf_pdata_params *p);
+HRF_API const char *hrf_pdata_params_check(const hrf_pdata_params *p);
 
 /* One random initial state of the system's ensemble (MATH.md §6.1), drawn
  * from `rng`: springs: rest + U[−A r0, A r0] per coordinate (A = amplitude),
@@ -169,7 +175,7 @@ const char *hrf_pdata_params_check(const hrf_pdata_params *p);
  * Gaussian velocities, total momentum removed, then scaled so that
  * Σ m|v|² / (D(N − 1)) = temperature exactly. q, p (N, D). HRF_EINVAL for a
  * system without an ensemble ("bonded", "periodic"). */
-int hrf_psystem_init_state(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng,
+HRF_API int hrf_psystem_init_state(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng,
                            double *q, double *p);
 
 /* T trajectories from random initial states (MATH.md §6.1), S snapshots each
@@ -178,15 +184,19 @@ int hrf_psystem_init_state(const hrf_psystem *s, const hrf_pdata_params *par, hr
  * initial state itself is not saved: the LJ fcc start has zero forces).
  * Refuses (HRF_ETOOBIG) sizes beyond the available memory before allocating;
  * HRF_EDATA if a trajectory becomes non-finite (dt too large). */
-int hrf_pdata_generate(const hrf_psystem *s, const hrf_pdata_params *p, hrf_pdata **out);
-int hrf_pdata_save(const hrf_pdata *d, const char *path);
-int hrf_pdata_load(const char *path, hrf_pdata **out);
-void hrf_pdata_free(hrf_pdata *d);
+HRF_API int hrf_pdata_generate(const hrf_psystem *s, const hrf_pdata_params *p, hrf_pdata **out);
+HRF_API int hrf_pdata_save(const hrf_pdata *d, const char *path);
+HRF_API int hrf_pdata_load(const char *path, hrf_pdata **out);
+HRF_API void hrf_pdata_free(hrf_pdata *d);
 
 /* The system a data set describes, rebuilt from its masses, bonds or box and
  * cutoff, and meta "potential" (HRF_EDATA if absent), for exact references
  * (eval against the truth, rollouts with --truth). meta "system" restores
  * the ensemble of hrf_psystem_init_state when it is one of ours. */
-int hrf_psystem_from_pdata(const hrf_pdata *d, hrf_psystem **out);
+HRF_API int hrf_psystem_from_pdata(const hrf_pdata *d, hrf_psystem **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,17 +12,27 @@
 #ifndef HAMRF_PFIELD_H
 #define HAMRF_PFIELD_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 
 #include "hamrf/field.h"
 #include "hamrf/particles.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The exact field of s: rhs = (p/m, −∂U/∂q) by hrf_psystem_eval (cell lists
  * for cutoff systems, O(N) per state), energy = H, separable = 1,
  * hamiltonian = 1, jac = NULL. s must outlive the field. */
-void hrf_psystem_field(const hrf_psystem *s, hrf_field *f);
+HRF_API void hrf_psystem_field(const hrf_psystem *s, hrf_field *f);
 
 /* Flattens snapshots [s0, s0 + n) of d into states x (n, 2·N·D) as above. */
-void hrf_pdata_states(const hrf_pdata *d, size_t s0, size_t n, double *x);
+HRF_API void hrf_pdata_states(const hrf_pdata *d, size_t s0, size_t n, double *x);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

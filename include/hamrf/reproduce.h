@@ -5,8 +5,14 @@
 #ifndef HAMRF_REPRODUCE_H
 #define HAMRF_REPRODUCE_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct hrf_repro_row {
     const char *experiment; /* e.g. "pendulum_width" */
@@ -38,21 +44,25 @@ typedef struct hrf_repro_params {
     void *user;
 } hrf_repro_params;
 
-void hrf_repro_params_default(hrf_repro_params *p);
+HRF_API void hrf_repro_params_default(hrf_repro_params *p);
 
 /* The experiment names of paper 1, NULL-terminated. */
-const char *const *hrf_repro_paper1_experiments(void);
+HRF_API const char *const *hrf_repro_paper1_experiments(void);
 
 /* Runs RF-HNN's experiments (REFERENCE_RESULTS.md, "RF-HNN"). HRF_ENOTFOUND
  * for an unknown `only`; errors of the library calls otherwise. */
-int hrf_reproduce_paper1(const hrf_repro_params *p);
+HRF_API int hrf_reproduce_paper1(const hrf_repro_params *p);
 
 /* The experiment names of paper 2 (RF-HGN), NULL-terminated. */
-const char *const *hrf_repro_paper2_experiments(void);
+HRF_API const char *const *hrf_repro_paper2_experiments(void);
 
 /* Runs RF-HGN's experiments and issue 5's targets with the sampled graph
  * network (REFERENCE_RESULTS.md, "RF-HGN"); `full` and `adam` do not apply
  * (every experiment takes seconds; the graph network has no Adam baseline). */
-int hrf_reproduce_paper2(const hrf_repro_params *p);
+HRF_API int hrf_reproduce_paper2(const hrf_repro_params *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,8 +11,14 @@
 #ifndef HAMRF_RNG_H
 #define HAMRF_RNG_H
 
+#include "hamrf/export.h"
+
 #include <stdint.h>
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct hrf_rng {
     uint64_t s[4];
@@ -20,11 +26,15 @@ typedef struct hrf_rng {
     int has_spare;
 } hrf_rng;
 
-void hrf_rng_seed(hrf_rng *rng, uint64_t seed);
-uint64_t hrf_rng_next(hrf_rng *rng);                 /* 64 random bits */
-double hrf_rng_uniform(hrf_rng *rng);                /* U[0, 1) */
-double hrf_rng_uniform_range(hrf_rng *rng, double lo, double hi); /* U[lo, hi) */
-double hrf_rng_normal(hrf_rng *rng);                 /* N(0, 1) */
-uint64_t hrf_rng_below(hrf_rng *rng, uint64_t n);    /* U{0..n-1}; n > 0 */
+HRF_API void hrf_rng_seed(hrf_rng *rng, uint64_t seed);
+HRF_API uint64_t hrf_rng_next(hrf_rng *rng);                 /* 64 random bits */
+HRF_API double hrf_rng_uniform(hrf_rng *rng);                /* U[0, 1) */
+HRF_API double hrf_rng_uniform_range(hrf_rng *rng, double lo, double hi); /* U[lo, hi) */
+HRF_API double hrf_rng_normal(hrf_rng *rng);                 /* N(0, 1) */
+HRF_API uint64_t hrf_rng_below(hrf_rng *rng, uint64_t n);    /* U{0..n-1}; n > 0 */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,10 +8,16 @@
 #ifndef HAMRF_ROLLOUT_H
 #define HAMRF_ROLLOUT_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 
 #include "hamrf/field.h"
 #include "hamrf/integrators.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct hrf_rollout_params {
     const hrf_integrator_type *integrator; /* NULL (default): leapfrog for a separable
@@ -23,8 +29,8 @@ typedef struct hrf_rollout_params {
     size_t mem_limit; /* bytes the saved trajectory may take; 0 = half the available memory */
 } hrf_rollout_params;
 
-void hrf_rollout_params_default(hrf_rollout_params *p);
-const char *hrf_rollout_params_check(const hrf_rollout_params *p);
+HRF_API void hrf_rollout_params_default(hrf_rollout_params *p);
+HRF_API const char *hrf_rollout_params_check(const hrf_rollout_params *p);
 
 typedef struct hrf_trajectory {
     size_t nt;    /* saved times allocated, J */
@@ -40,7 +46,7 @@ typedef struct hrf_trajectory {
 } hrf_trajectory;
 
 /* Bytes a rollout of n states of dimension dim would save (x, t and H). */
-double hrf_rollout_bytes(const hrf_rollout_params *p, size_t n, size_t dim);
+HRF_API double hrf_rollout_bytes(const hrf_rollout_params *p, size_t n, size_t dim);
 
 /* Runs the rollout from x0 (n, dim). HRF_ETOOBIG (before allocating) when
  * the saved trajectory would exceed the memory limit, with the size and the
@@ -48,9 +54,9 @@ double hrf_rollout_bytes(const hrf_rollout_params *p, size_t n, size_t dim);
  * returns HRF_ENUMERIC (message names the step and state) and still sets
  * *out to the part computed (traj->valid saved times), so the caller can
  * keep it. Other errors leave *out NULL. */
-int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, const double *x0,
+HRF_API int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, const double *x0,
                     hrf_trajectory **out);
-void hrf_trajectory_free(hrf_trajectory *t); /* NULL-safe */
+HRF_API void hrf_trajectory_free(hrf_trajectory *t); /* NULL-safe */
 
 /* Writes a trajectory file (DESIGN.md formats, kind "trajectory"), keeping
  * the tr->valid saved times: t (J), x (J, n, dim), H (J, n) when the field
@@ -59,7 +65,11 @@ void hrf_trajectory_free(hrf_trajectory *t); /* NULL-safe */
  * H_true (J, n). Meta: the members of `extra_json` (a JSON object as
  * text, or NULL) plus integrator, dt, steps,
  * steps_done, complete. Atomic. */
-int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf_trajectory *truth,
+HRF_API int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf_trajectory *truth,
                         const char *extra_json, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

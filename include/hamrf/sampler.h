@@ -7,11 +7,17 @@
 #ifndef HAMRF_SAMPLER_H
 #define HAMRF_SAMPLER_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hamrf/activation.h"
 #include "hamrf/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum {
     HRF_PAIRS_NONE = 0, /* data-agnostic (ELM) */
@@ -27,11 +33,11 @@ typedef struct hrf_sampler_type {
     int adaptive;             /* 1: A-SWIM, resample with the first fit's values */
 } hrf_sampler_type;
 
-extern const hrf_sampler_type hrf_sampler_elm, hrf_sampler_uswim, hrf_sampler_swim,
+HRF_API extern const hrf_sampler_type hrf_sampler_elm, hrf_sampler_uswim, hrf_sampler_swim,
     hrf_sampler_aswim;
 
-const hrf_sampler_type *const *hrf_sampler_types(void); /* NULL-terminated */
-int hrf_sampler_find(const char *name, const hrf_sampler_type **type);
+HRF_API const hrf_sampler_type *const *hrf_sampler_types(void); /* NULL-terminated */
+HRF_API int hrf_sampler_find(const char *name, const hrf_sampler_type **type);
 
 typedef struct hrf_layer_sample_params {
     size_t width;                /* M > 0 */
@@ -46,7 +52,7 @@ typedef struct hrf_layer_sample_params {
  * density (message says SWIM needs at least 2 points), width 0.
  * `n_distinct_short` (may be NULL) receives how many pairs had to repeat
  * because the pool held fewer than M pairs of positive probability. */
-int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
+HRF_API int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
                      size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
                      double *b, size_t *n_distinct_short);
 
@@ -54,8 +60,12 @@ int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p,
  * ∝ ‖F_j − F_i‖₂ / ‖x_j − x_i‖ (the ODE-net samples with F = dx/dt). F is
  * only read for HRF_PAIRS_VALUES (then fdim ≥ 1). hrf_layer_sample is this
  * with fdim = 1 and gives bit-identical layers. */
-int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
+HRF_API int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
                          size_t dim, const double *X, size_t fdim, const double *F, hrf_rng *rng,
                          double *W, double *b, size_t *n_distinct_short);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

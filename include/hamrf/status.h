@@ -7,7 +7,13 @@
 #ifndef HAMRF_STATUS_H
 #define HAMRF_STATUS_H
 
+#include "hamrf/export.h"
+
 #include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* One list yields both the enum and hrf_strerror(). */
 #define HRF_STATUS_LIST(X)                                                                     \
@@ -28,20 +34,24 @@ typedef enum {
 } hrf_status;
 
 /* The fixed message of a status code ("unknown status" for others). */
-const char *hrf_strerror(int status);
+HRF_API const char *hrf_strerror(int status);
 
 /* The detailed message of the last error on this thread ("" if none). */
-const char *hrf_last_error(void);
+HRF_API const char *hrf_last_error(void);
 
 /* Records a formatted detail message for `status` and returns `status`, so
  * that library code can write `return hrf_error(HRF_EINVAL, "...", ...)`. */
-int hrf_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int hrf_verror(int status, const char *fmt, va_list ap);
+HRF_API int hrf_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+HRF_API int hrf_verror(int status, const char *fmt, va_list ap);
 
 /* Prefixes the current last-error message with "prefix: " (adds context such
  * as a file name while an error propagates). Returns `status`. */
-int hrf_error_prefix(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+HRF_API int hrf_error_prefix(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-void hrf_clear_error(void);
+HRF_API void hrf_clear_error(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

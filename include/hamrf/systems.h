@@ -7,7 +7,13 @@
 #ifndef HAMRF_SYSTEMS_H
 #define HAMRF_SYSTEMS_H
 
+#include "hamrf/export.h"
+
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define HRF_SYSTEM_MAX_PARAMS 8
 #define HRF_SYSTEM_MAX_DOF 4
@@ -39,24 +45,28 @@ typedef struct hrf_system {
 } hrf_system;
 
 /* Registry: NULL-terminated list of all built-in system types. */
-const hrf_system_type *const *hrf_system_types(void);
+HRF_API const hrf_system_type *const *hrf_system_types(void);
 
 /* Looks up a type by name; HRF_ENOTFOUND (message lists the known names). */
-int hrf_system_find(const char *name, const hrf_system_type **type);
+HRF_API int hrf_system_find(const char *name, const hrf_system_type **type);
 
 /* Initialises `sys` with `type` and its default parameters. */
-void hrf_system_init(hrf_system *sys, const hrf_system_type *type);
+HRF_API void hrf_system_init(hrf_system *sys, const hrf_system_type *type);
 
 /* Sets parameter `key` to `value`: HRF_ENOTFOUND for an unknown key (message
  * names the system and lists its parameters), HRF_EINVAL for a non-finite
  * value or one the system's check rejects. */
-int hrf_system_set(hrf_system *sys, const char *key, double value);
+HRF_API int hrf_system_set(hrf_system *sys, const char *key, double value);
 
 /* H and ∇H at n states x (n, 2d) row-major: H (n), grad (n, 2d) row-major.
  * Either output may be NULL. */
-void hrf_system_eval(const hrf_system *sys, size_t n, const double *x, double *H, double *grad);
+HRF_API void hrf_system_eval(const hrf_system *sys, size_t n, const double *x, double *H, double *grad);
 
 /* Vector field dx/dt = J ∇H at n states: dxdt (n, 2d). */
-void hrf_system_vector_field(const hrf_system *sys, size_t n, const double *x, double *dxdt);
+HRF_API void hrf_system_vector_field(const hrf_system *sys, size_t n, const double *x, double *dxdt);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
