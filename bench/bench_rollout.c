@@ -1,5 +1,5 @@
 /* bench_rollout: rollout throughput of a trained HNN, batched against the
- * unbatched loop (issue 3).
+ * unbatched loop (docs/benchmarks.md, "Rollout throughput").
  *
  * Fits a width-M HNN (ELM, default M = 1000) on 5000 pendulum points, then
  * for each integrator and each batch size B in {1, 100, 10000} advances B

@@ -1,5 +1,5 @@
 /* hamrf reproduce: run the papers' experiments and print our numbers beside
- * the published ones (REFERENCE_RESULTS.md); tables on stdout, optional CSV
+ * the published ones (docs/cli.md, `hamrf reproduce`); tables on stdout, optional CSV
  * and JSON files. The experiments themselves are library code
  * (src/reproduce/). */
 #include "cli.h"
@@ -238,13 +238,13 @@ int cmd_reproduce(int argc, char **argv) {
         int (*run)(const hrf_repro_params *);
     } papers[] = {
         {"paper1",
-         "RF-HNN, Rahma, Datar, Dietrich 2024; paper values from REFERENCE_RESULTS.md (mean of 10 "
-         "runs); ours: one seed, this machine.\nratio = ours / paper; 'vs Adam' = Adam's training "
+         "RF-HNN, Rahma, Datar, Dietrich 2024; paper values: the published means of 10 "
+         "runs; ours: one seed, this machine.\nratio = ours / paper; 'vs Adam' = Adam's training "
          "time / this fit's time, both measured in this run.",
          hrf_repro_paper1_experiments, hrf_reproduce_paper1},
         {"paper2",
-         "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and the targets of issue 5; paper "
-         "values from REFERENCE_RESULTS.md; ours: one seed, this machine (quick = full here).",
+         "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and our targets for it; paper "
+         "values: the published ones; ours: one seed, this machine (quick = full here).",
          hrf_repro_paper2_experiments, hrf_reproduce_paper2}};
     const int npapers = (int)(sizeof papers / sizeof *papers);
     int selected[2] = {0, 0}, named = 0;

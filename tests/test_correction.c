@@ -1,5 +1,5 @@
 /* Learning from trajectory pairs and the backward-error correction
- * (MATH.md §2.3; REFERENCE_RESULTS.md "Error correction"), plus the HNN's
+ * (docs/math.md §6.1, §6.2; RF-HNN's error-correction study, Rahma et al. 2024), plus the HNN's
  * vector-field adapter: its Hessian against finite differences, and the
  * corrected gradient against finite differences of the corrected H.
  *
@@ -28,7 +28,7 @@
 
 #define PI 3.14159265358979323846
 
-/* The acceptance band for the measured slopes: 1 ± 0.3, 2 ± 0.3. */
+/* The acceptance band for the measured slopes (orders 1 and 2): 1 ± 0.3, 2 ± 0.3. */
 #define SLOPE_TOL 0.3
 /* The values must be "near" the paper's: within a factor 3 of
  * 7.4e-3 → 1.27e-1 (uncorrected) and 1.0e-4 → 3.0e-2 (corrected) at the

@@ -1,7 +1,7 @@
-/* Tests of the shallow Hamiltonian network (MATH.md §2): the structured
+/* Tests of the shallow Hamiltonian network (docs/math.md §2–4): the structured
  * least-squares problem against the dense one, gradients against finite
  * differences, exact recovery of a quadratic Hamiltonian, determinism,
- * save/load, bad input, and the RF-HNN pendulum accuracy (REFERENCE_RESULTS.md). */
+ * save/load, bad input, and the RF-HNN pendulum accuracy (Rahma et al. 2024). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -30,7 +30,7 @@
  * 1e-9 (ELM) .. 1.4e-7 (SWIM) as measured; a wrong gradient sign, a missing
  * anchor or a broken solver gives errors of order 1. */
 #define SPRING_TOL 1e-6
-/* The acceptance factor: no worse than 3x the paper's error. */
+/* The acceptance factor: no worse than 3x the paper's error. */
 #define PAPER_FACTOR 3.0
 
 static hrf_dataset *make_data(const char *system, size_t n, uint64_t seed) {
@@ -272,7 +272,7 @@ static void test_streamed_equals_cached(void **state) {
 }
 
 /* RF-HNN single pendulum, width 500, 10 000 train / 10 000 test points
- * (REFERENCE_RESULTS.md): each sampler, default solver, within 3x the paper. */
+ * (Rahma et al. 2024, mean of 10 runs): each sampler, default solver, within 3x the paper. */
 static void test_pendulum_paper_accuracy(void **state) {
     (void)state;
     hrf_dataset *tr = make_data("pendulum", 10000, 1), *te = make_data("pendulum", 10000, 2);

@@ -1,4 +1,4 @@
-/* Tests of the time integrators (src/integrators/, MATH.md §4).
+/* Tests of the time integrators (src/integrators/, docs/math.md §8).
  *
  * Independent references used here: the exact solution of the harmonic
  * oscillator (q = q0 cos t + p0 sin t, p = −q0 sin t + p0 cos t for

@@ -1,5 +1,5 @@
 /* Tests of the particle systems and their data sets (src/systems/particles.c,
- * src/systems/pdata.c; MATH.md §6.1).
+ * src/systems/pdata.c; docs/math.md §10).
  *
  * Independent references used here: hand-computed values of the pair
  * potentials; central finite differences of H for every force; a brute-force
