@@ -257,14 +257,22 @@ def test_rollout_zero_shot_with_truth(work):
     assert math.isclose(herr, r["herr_gmean"], rel_tol=TOL_METRIC)
 
 
-def test_lennard_jones_cutoff_system(work):
-    """A cutoff system: the pairs are found again at every evaluation
-    (periodic box, minimum image) and positions are not wrapped."""
-    d, _ = work
+@pytest.fixture(scope="module")
+def lj_work(tmp_path_factory):
+    """Lennard-Jones data (108 particles to train on, 256 to evaluate on) and
+    a graph network trained on them, made once for the tests that need them."""
+    d = tmp_path_factory.mktemp("hgn_cli_lj")
     lj = ["generate", "--system", "lj", "--every", 10, "--quiet"]
     hamrf(*lj, "--particles", 108, "--snapshots", 10, "--seed", 1, "-o", d / "lj108.npz")
     hamrf(*lj, "--particles", 256, "--snapshots", 2, "--seed", 2, "-o", d / "lj256.npz")
     fit = hamrf_json("train", "--data", d / "lj108.npz", "-o", d / "lj_model.npz")
+    return d, fit
+
+
+def test_lennard_jones_cutoff_system(lj_work):
+    """A cutoff system: the pairs are found again at every evaluation
+    (periodic box, minimum image) and positions are not wrapped."""
+    d, fit = lj_work
     assert fit["model"] == "hgn" and fit["system"] == "lj" and fit["dim"] == 3
     e = hamrf_json("eval", "--model", d / "lj_model.npz", "--data", d / "lj256.npz")
     assert e["n_particles"] == 256 and e["rel_l2_grad"] < LJ_GRAD_REL, e
@@ -288,12 +296,10 @@ def test_lennard_jones_cutoff_system(work):
 TAB_TRAJ_TOL = 1e-7
 
 
-def test_tabulated_rollout_matches_direct(work):
+def test_tabulated_rollout_matches_direct(lj_work):
     """--tabulate (pair forces from the tabulated V(r)) follows the direct
     network's trajectory to the table's interpolation error."""
-    d, _ = work
-    if not (d / "lj_model.npz").exists():
-        pytest.skip("needs test_lennard_jones_cutoff_system's files")
+    d, _ = lj_work
     args = ["rollout", "--model", d / "lj_model.npz", "--data", d / "lj256.npz", "--count", 1,
             "--dt", 0.005, "--steps", 20, "--every", 5]
     hamrf(*args, "-o", d / "lj_direct.npz", "--quiet")

@@ -1,8 +1,9 @@
 """`hamrf reproduce` on tiny configurations: the rows it reports are checked
 against the published numbers it claims to quote (Rahma et al. 2024 and
-arXiv 2506.06558, typed in here independently), against the files it writes (--out CSV and JSON),
-and for internal consistency (speed-up = Adam time / fit time). The full
-quick run takes minutes and is not part of the tests (docs/cli.md)."""
+arXiv 2506.06558, typed in here independently), against the files it writes
+(--out CSV and JSON), and for internal consistency (speed-up = Adam time /
+fit time). The full quick run takes minutes and is not part of the tests
+(docs/cli.md)."""
 
 import csv
 import json
