@@ -60,14 +60,14 @@ int main(int argc, char **argv) {
         }
     }
     const hrf_system_type *pt;
-    hrf_system_find("pendulum", &pt);
+    int rc;
+    if ((rc = hrf_system_find("pendulum", &pt))) die("system", rc);
     hrf_system sys;
     hrf_system_init(&sys, pt);
     hrf_generate_params gp;
     hrf_generate_params_default(&gp);
     gp.n = 5000;
     hrf_dataset *d = NULL;
-    int rc;
     if ((rc = hrf_dataset_generate(&sys, &gp, &d))) die("generate", rc);
     hrf_hnn_params hp;
     hrf_hnn_params_default(&hp);

@@ -102,14 +102,14 @@ static void test_gradient_fd(void **state) {
         for (int a = 0; a < 4; a++) {
             memcpy(xp, x, sizeof x), memcpy(xm, x, sizeof x);
             xp[a] += h, xm[a] -= h;
-            hrf_hnn_eval(m, 1, xp, &Hp, NULL);
-            hrf_hnn_eval(m, 1, xm, &Hm, NULL);
+            assert_int_equal(hrf_hnn_eval(m, 1, xp, &Hp, NULL), HRF_OK);
+            assert_int_equal(hrf_hnn_eval(m, 1, xm, &Hm, NULL), HRF_OK);
             double fd = (Hp - Hm) / (2 * h);
             assert_true(fabs(fd - g[a]) <= FD_TOL * (1.0 + fabs(g[a])));
         }
         /* Vector field = J ∇Ĥ. */
         double v[4];
-        hrf_hnn_vector_field(m, 1, x, v);
+        assert_int_equal(hrf_hnn_vector_field(m, 1, x, v), HRF_OK);
         assert_true(v[0] == g[2] && v[1] == g[3] && v[2] == -g[0] && v[3] == -g[1]);
     }
     hrf_hnn_free(m);
@@ -124,12 +124,13 @@ static void test_spring_recovered(void **state) {
     for (int s = 0; s < 4; s++) {
         hrf_hnn *m = fit(tr, samplers[s], HRF_SOLVER_AUTO, 200, 1, 0);
         double *H = malloc(te->n * sizeof *H);
-        hrf_hnn_eval(m, te->n, te->x, H, NULL);
+        assert_non_null(H);
+        assert_int_equal(hrf_hnn_eval(m, te->n, te->x, H, NULL), HRF_OK);
         double e = hrf_rel_l2(te->n, H, te->H);
         printf("spring width 200 %-6s rel_l2_H %.3e\n", samplers[s], e);
         if (e > SPRING_TOL) fail_msg("%s: rel_l2_H %.3g > %.3g", samplers[s], e, SPRING_TOL);
         double H0;
-        hrf_hnn_eval(m, 1, te->x0, &H0, NULL);
+        assert_int_equal(hrf_hnn_eval(m, 1, te->x0, &H0, NULL), HRF_OK);
         assert_true(fabs(H0 - te->H0) < 1e-8);
         free(H);
         hrf_hnn_free(m);
@@ -279,9 +280,10 @@ static void test_pendulum_paper_accuracy(void **state) {
     const char *samplers[] = {"elm", "uswim", "aswim", "swim"};
     const double paper[] = {1.66e-8, 4.23e-9, 2.40e-9, 2.40e-9};
     double *H = malloc(te->n * sizeof *H);
+    assert_non_null(H);
     for (int s = 0; s < 4; s++) {
         hrf_hnn *m = fit(tr, samplers[s], HRF_SOLVER_AUTO, 500, 1, 0);
-        hrf_hnn_eval(m, te->n, te->x, H, NULL);
+        assert_int_equal(hrf_hnn_eval(m, te->n, te->x, H, NULL), HRF_OK);
         double e = hrf_rel_l2(te->n, H, te->H);
         printf("pendulum width 500 %-6s rel_l2_H %.3e (paper %.2e)\n", samplers[s], e, paper[s]);
         if (e > PAPER_FACTOR * paper[s])
