@@ -119,7 +119,7 @@ static void test_error_correction_orders(void **state) {
 }
 
 /* The wrong sign of the correction must be visibly worse: this pins the
- * sign derived in docs/math.md to the data rather than to the derivation. */
+ * sign derived in docs/math.md §6.2 to the data rather than to the derivation. */
 static void test_correction_sign(void **state) {
     (void)state;
     hrf_system sys;
