@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Accuracy acceptance check of issue 2 (REFERENCE_RESULTS.md), mean of 3 seeds.
+"""Accuracy acceptance check against RF-HNN's published errors (Rahma et al. 2024),
+mean of 3 seeds.
 
 For each configuration it generates train (seed 1) and test (seed 2) sets of the
 paper's size, fits with `--solver svd` (the papers' lstsq, rcond 1e-13) and with the

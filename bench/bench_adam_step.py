@@ -2,7 +2,7 @@
 """Honesty check of the gradient-descent baseline: one Adam step of hamrf's C
 code against one Adam step of PyTorch on the same problem.
 
-Problem (issue 4): single pendulum, width-1000 shallow HNN
+Problem: single pendulum, width-1000 shallow HNN
 H(x) = sum_k c_k tanh(w_k . x + b_k), batch 2048, float64, loss = mean squared
 error of grad H against J^-1 dx/dt, Adam with PyTorch's defaults, 2 threads.
 

@@ -8,7 +8,7 @@
  *              Hermite) and summed over the pair list of every call.
  * One JSON object per line on stdout and a table on stderr; the last line
  * gives, per method, max/min of the time per particle across the sizes
- * (issue 5: flat within 30% when the cell lists work).
+ * (the target: flat within 30% when the cell lists work).
  *
  * Usage: bench_forces [--reps R] [--max N]
  * Re-executes itself with OPENBLAS_CORETYPE set like the hamrf tool. */

@@ -1,5 +1,5 @@
 /* bench_rollout: rollout throughput of a trained HNN, batched against the
- * unbatched loop (issue 3).
+ * unbatched loop (docs/benchmarks.md, "Rollout throughput").
  *
  * Fits a width-M HNN (ELM, default M = 1000) on 5000 pendulum points, then
  * for each integrator and each batch size B in {1, 100, 10000} advances B
@@ -60,14 +60,14 @@ int main(int argc, char **argv) {
         }
     }
     const hrf_system_type *pt;
-    hrf_system_find("pendulum", &pt);
+    int rc;
+    if ((rc = hrf_system_find("pendulum", &pt))) die("system", rc);
     hrf_system sys;
     hrf_system_init(&sys, pt);
     hrf_generate_params gp;
     hrf_generate_params_default(&gp);
     gp.n = 5000;
     hrf_dataset *d = NULL;
-    int rc;
     if ((rc = hrf_dataset_generate(&sys, &gp, &d))) die("generate", rc);
     hrf_hnn_params hp;
     hrf_hnn_params_default(&hp);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Training benchmark: hamrf against the independent NumPy reference (ref_numpy.py).
 
-For each of double_pendulum and henon_heiles (RF-HNN's hardest cases, MATH.md §3) it
+For each of double_pendulum and henon_heiles (RF-HNN's hardest cases, docs/math.md §5) it
 generates 20 000 training points (seed 1) and 20 000 test points (seed 2) with
 `hamrf generate`, then, in the same run and on the same machine, fits an A-SWIM network
 of width 2000 with `hamrf train` (default solver) and with ref_numpy.py, and evaluates
@@ -45,7 +45,7 @@ MAX_ERROR_RATIO = 1.5  # ... with a test error at most 1.5x the reference's
 MEMORY_LIMIT_MIB = 1024.0  # 1 000 000 points, width 2000, solver normal: peak RSS <= 1 GiB
 
 PI = repr(math.pi)
-# RF-HNN's boxes (MATH.md §3), passed explicitly so the benchmark does not depend on
+# RF-HNN's boxes (docs/math.md §5), passed explicitly so the benchmark does not depend on
 # the CLI's defaults.
 SYSTEMS = {
     "double_pendulum": ["--q-range=-%s,%s" % (PI, PI), "--p-range=-1,1"],

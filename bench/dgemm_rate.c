@@ -1,7 +1,7 @@
 /* dgemm_rate: the machine's dense BLAS rate, the yardstick for hamrf's solve GFLOP/s.
  *
  * Measures OpenBLAS DGEMM (C = A B, all n x n) and DSYRK (C = Aᵀ A, A k x n, the shape of
- * the Gram matrix DᵀD in the `normal` solver of MATH.md §2.2), best of `reps` runs each
+ * the Gram matrix DᵀD in the `normal` solver of docs/math.md §4.5), best of `reps` runs each
  * after one warm-up, and prints one JSON object:
  *
  *   {"dgemm_gflops": ..., "dsyrk_gflops": ..., "threads": ..., ...}

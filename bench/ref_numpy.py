@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Independent NumPy reference for hamrf's training: the RF-HNN procedure of MATH.md §2.
+"""Independent NumPy reference for hamrf's training: the RF-HNN procedure (docs/math.md §2–4).
 
 This file is the peer that bench_train.py times hamrf against, and a second opinion on
-its accuracy. It is written from MATH.md §2 alone, in the style of the papers' own
+its accuracy. It is written from the papers' procedure alone, in the style of the papers' own
 Python code (dense matrices, numpy.linalg.lstsq with rcond = 1e-13), and shares no code
 or random numbers with hamrf: the same seed gives a different (equally valid) network.
 
-    Ĥ(x) = Σ_{k=1..M} c_k tanh(w_k · x + b_k) + c_0                 (MATH §2)
+    Ĥ(x) = Σ_{k=1..M} c_k tanh(w_k · x + b_k) + c_0            (docs/math.md §2)
     ∇Ĥ(x) = Σ_k c_k tanh'(z_k) w_k ,  z_k = w_k · x + b_k
 
 Usage (Debian's python3 with numpy; nothing else):
@@ -26,12 +26,12 @@ import time
 
 import numpy as np
 
-# SWIM constants for tanh (MATH §2.1): the neuron reads -1/2 at x1, +1/2 at x2.
+# SWIM constants for tanh (docs/math.md §3.2): the neuron reads -1/2 at x1, +1/2 at x2.
 S2 = math.atanh(0.5)  # = ln(3)/2 ≈ 0.5493
 S1 = 2.0 * S2  # = ln 3
-# Candidate pair distances are clipped below at this value (MATH §2.1).
+# Candidate pair distances are clipped below at this value (docs/math.md §3.2).
 DIST_FLOOR = 1e-10
-# The papers' least-squares cutoff: numpy.linalg.lstsq(A, u, rcond=1e-13) (MATH §2.2).
+# The papers' least-squares cutoff: numpy.linalg.lstsq(A, u, rcond=1e-13) (docs/math.md §4.4).
 RCOND = 1e-13
 SAMPLERS = ("elm", "uswim", "swim", "aswim")
 
@@ -62,7 +62,7 @@ def load_dataset(path):
 
 
 def gradient_target(dxdt):
-    """g = J^{-1} dx/dt = (-dp/dt, dq/dt) = ∇H (MATH §1). dxdt: (K, 2d) -> (K, 2d)."""
+    """g = J^{-1} dx/dt = (-dp/dt, dq/dt) = ∇H (docs/math.md §1). dxdt: (K, 2d) -> (K, 2d)."""
     d = dxdt.shape[1] // 2
     return np.concatenate([-dxdt[:, d:], dxdt[:, :d]], axis=1)
 
@@ -77,7 +77,7 @@ def _flatten_numbers(v):
 
 
 def elm_bias_range(meta, x):
-    """[b_lo, b_hi] = [smallest, largest] of all the domain's box bounds (MATH §2.1, ELM).
+    """[b_lo, b_hi] = [smallest, largest] of all the domain's box bounds (docs/math.md §3.1, ELM).
 
     hamrf's data sets carry box_lo / box_hi (one bound per coordinate); q_range /
     p_range ([lo, hi] or one per degree of freedom) are also accepted. Every number in
@@ -105,12 +105,12 @@ def hidden(x, W, b):
 
 
 def predict_H(x, W, b, c, c0):
-    """Ĥ(x) = Σ_k c_k tanh(z_k) + c_0 (MATH §2). -> (N,)"""
+    """Ĥ(x) = Σ_k c_k tanh(z_k) + c_0 (docs/math.md §2). -> (N,)"""
     return np.tanh(hidden(x, W, b)) @ c + c0
 
 
 def predict_grad(x, W, b, c):
-    """∇Ĥ(x) = Σ_k c_k tanh'(z_k) w_k, tanh' = 1 - tanh² (MATH §2). -> (N, 2d)"""
+    """∇Ĥ(x) = Σ_k c_k tanh'(z_k) w_k, tanh' = 1 - tanh² (docs/math.md §2). -> (N, 2d)"""
     t = np.tanh(hidden(x, W, b))
     D = 1.0 - t * t  # (N, M) σ'(z)
     return (D * c) @ W
@@ -120,14 +120,14 @@ def predict_grad(x, W, b, c):
 
 
 def sample_elm(rng, M, n, b_lo, b_hi):
-    """ELM: W_kj ~ N(0, 1) i.i.d., b_k ~ U[b_lo, b_hi] (MATH §2.1). -> W (M, n), b (M,)"""
+    """ELM: W_kj ~ N(0, 1) i.i.d., b_k ~ U[b_lo, b_hi] (docs/math.md §3.1). -> W (M, n), b (M,)"""
     W = rng.standard_normal((M, n))
     b = rng.uniform(b_lo, b_hi, size=M)
     return W, b
 
 
 def candidate_pairs(rng, K, M):
-    """The candidate pool of MATH §2.1: P = K·max(1, ⌈M/K⌉) pairs (i, j),
+    """The candidate pool of docs/math.md §3.3: P = K·max(1, ⌈M/K⌉) pairs (i, j),
     i ~ U{0..K-1}, j = (i + δ) mod K with δ ~ U{1..K-1} (never a point with itself)."""
     P = K * max(1, -(-M // K))
     i = rng.integers(0, K, size=P)
@@ -137,7 +137,7 @@ def candidate_pairs(rng, K, M):
 
 
 def swim_sample(rng, x, M, f=None, resample_duplicates=True):
-    """SWIM weights from pairs (MATH §2.1).
+    """SWIM weights from pairs (docs/math.md §3.2–3.5).
 
     f is None: U-SWIM (uniform over the pool). Otherwise f: (K,) function values and the
     pair density is p(i, j) ∝ |f(x_j) - f(x_i)| / ‖x_j - x_i‖ (SWIM; A-SWIM with f = Ĥ),
@@ -183,7 +183,7 @@ def swim_sample(rng, x, M, f=None, resample_duplicates=True):
 
 
 def assemble(x, g, x0, H0, W, b):
-    """The (2dK + 1) x (M + 1) system A θ = u of MATH §2.2.
+    """The (2dK + 1) x (M + 1) system A θ = u of docs/math.md §4.1.
 
     Gradient rows, for every point i and coordinate a:  Σ_k c_k σ'(z_ik) W_ka = g_ia,
     with zero in the c_0 column. Rows are stored coordinate-major (row a·K + i); the row
@@ -215,7 +215,7 @@ def solve(A, u, rcond):
 
 
 def fit(data, M, sampler, seed, rcond=RCOND, bias_range=None):
-    """Sample the hidden layer and solve for the outer one (MATH §2.1–2.2).
+    """Sample the hidden layer and solve for the outer one (docs/math.md §3–4).
 
     Returns (W, b, c, c0, info) with info = {"solve_seconds", "rank", "passes"}.
     """
@@ -244,7 +244,7 @@ def fit(data, M, sampler, seed, rcond=RCOND, bias_range=None):
         passes = 1
     elif sampler == "aswim":
         # (1) fit with U-SWIM; (2) evaluate Ĥ on the training inputs; (3) resample with
-        # the SWIM density using Ĥ in place of H; (4) solve again (MATH §2.1, A-SWIM).
+        # the SWIM density using Ĥ in place of H; (4) solve again (docs/math.md §3.6, A-SWIM).
         W, b = swim_sample(rng, x, M, f=None)
         c, c0, _ = sample_solve(W, b)
         H_hat = predict_H(x, W, b, c, c0)
@@ -260,7 +260,7 @@ def fit(data, M, sampler, seed, rcond=RCOND, bias_range=None):
 
 
 def evaluate(data, W, b, c, c0):
-    """MATH §5: relative L2 errors of H and of ∇H, MSE of dx/dt, on one data set."""
+    """docs/math.md §7: relative L2 errors of H and of ∇H, MSE of dx/dt, on one data set."""
     x, H = data["x"], data["H"]
     H_hat = predict_H(x, W, b, c, c0)
     grad = predict_grad(x, W, b, c)

@@ -47,14 +47,14 @@ rc=$?
 rc=$?
 [ $rc -gt $status ] && status=$rc
 
-# Rollout throughput (issue 3): batched vs unbatched, width-1000 HNN.
+# Rollout throughput: batched vs unbatched, width-1000 HNN.
 if [ -x "$BUILD/bench/bench_rollout" ]; then
   "$BUILD/bench/bench_rollout" >"$BUILD/bench_rollout.jsonl"
   rc=$?
   [ $rc -gt $status ] && status=$rc
 fi
 
-# Force evaluations per particle (issue 5): analytic LJ, learned, tabulated.
+# Force evaluations per particle: analytic LJ, learned, tabulated.
 if [ -x "$BUILD/bench/bench_forces" ]; then
   # One thread: the time per particle across 10^3..10^5 particles then shows
   # the cell lists' O(N) scaling, not the particle code's threading threshold.

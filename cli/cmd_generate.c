@@ -1,6 +1,6 @@
 /* hamrf generate: a box data set of a built-in system, or trajectory pairs
- * (x, Φ_h(x)) of its exact flow (MATH.md §2.3); or, for the particle systems
- * springs, benchmark_ring and lj (MATH.md §6.1), snapshots of trajectories
+ * (x, Φ_h(x)) of its exact flow (docs/math.md §6.1); or, for the particle systems
+ * springs, benchmark_ring and lj (docs/math.md §10), snapshots of trajectories
  * (hamrf/particles.h). */
 #include "core/meta.h"
 #include "cli.h"

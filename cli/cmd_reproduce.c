@@ -1,5 +1,5 @@
 /* hamrf reproduce: run the papers' experiments and print our numbers beside
- * the published ones (REFERENCE_RESULTS.md); tables on stdout, optional CSV
+ * the published ones (docs/cli.md, `hamrf reproduce`); tables on stdout, optional CSV
  * and JSON files. The experiments themselves are library code
  * (src/reproduce/). */
 #include "cli.h"
@@ -41,6 +41,7 @@ static const char help[] =
 
 typedef struct {
     int json, quiet;
+    int oom; /* a row could not be stored (out of memory) */
     const char *last_exp;
     cJSON *rows; /* array of every row, for --json and --out */
     cli_progress prog;
@@ -65,18 +66,23 @@ static void fmt_num(char *buf, size_t len, double v, const char *fmt) {
 static void on_row(void *user, const hrf_repro_row *r) {
     repro_state *st = user;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "experiment", r->experiment);
-    cJSON_AddStringToObject(o, "config", r->config);
-    cJSON_AddStringToObject(o, "method", r->method);
-    cJSON_AddStringToObject(o, "metric", r->metric);
-    cJSON_AddItemToObject(o, "value", num_or_null(r->value));
-    cJSON_AddItemToObject(o, "paper", num_or_null(r->paper));
-    cJSON_AddItemToObject(o, "seconds", num_or_null(r->seconds));
-    cJSON_AddItemToObject(o, "adam_seconds", num_or_null(r->adam_seconds));
-    cJSON_AddItemToObject(o, "speedup_vs_adam", num_or_null(r->speedup));
-    cJSON_AddStringToObject(o, "note", r->note);
-    cJSON_AddStringToObject(o, "title", r->title);
-    cJSON_AddItemToArray(st->rows, o);
+    /* cJSON's add functions return NULL / false when they cannot allocate;
+     * a lost row makes the command fail after the paper's run. */
+    int ok = o && cJSON_AddStringToObject(o, "experiment", r->experiment) &&
+             cJSON_AddStringToObject(o, "config", r->config) &&
+             cJSON_AddStringToObject(o, "method", r->method) &&
+             cJSON_AddStringToObject(o, "metric", r->metric) &&
+             cJSON_AddItemToObject(o, "value", num_or_null(r->value)) &&
+             cJSON_AddItemToObject(o, "paper", num_or_null(r->paper)) &&
+             cJSON_AddItemToObject(o, "seconds", num_or_null(r->seconds)) &&
+             cJSON_AddItemToObject(o, "adam_seconds", num_or_null(r->adam_seconds)) &&
+             cJSON_AddItemToObject(o, "speedup_vs_adam", num_or_null(r->speedup)) &&
+             cJSON_AddStringToObject(o, "note", r->note) &&
+             cJSON_AddStringToObject(o, "title", r->title);
+    if (!ok || !cJSON_AddItemToArray(st->rows, o)) {
+        st->oom = 1;
+        cJSON_Delete(o);
+    }
     if (st->json) return;
     cli_progress_done(&st->prog);
     if (!st->last_exp || strcmp(st->last_exp, r->experiment) != 0) {
@@ -98,6 +104,11 @@ static void on_row(void *user, const hrf_repro_row *r) {
     fflush(stdout);
 }
 
+static int out_of_memory(void) {
+    fprintf(stderr, "hamrf reproduce: error: out of memory\n");
+    return CLI_FAIL;
+}
+
 /* Writes `text` to path atomically (temporary file in the same folder, then rename). */
 static int write_atomic(const char *path, const char *text) {
     size_t len = strlen(path) + 32;
@@ -116,12 +127,16 @@ static int write_atomic(const char *path, const char *text) {
     return ok ? 0 : -1;
 }
 
-/* CSV field: quoted, with doubled quotes. */
-static void csv_field(char **buf, size_t *len, size_t *cap, const char *s, int last) {
+/* Appends one CSV field: quoted, with doubled quotes. 0, or -1 when the
+ * buffer cannot grow (then *buf, *len and *cap are unchanged: the caller
+ * still owns and frees *buf). */
+static int csv_field(char **buf, size_t *len, size_t *cap, const char *s, int last) {
     size_t need = 2 * strlen(s) + 4;
     if (*len + need >= *cap) {
-        *cap = 2 * (*cap + need);
-        *buf = realloc(*buf, *cap);
+        size_t new_cap = 2 * (*cap + need);
+        char *grown = realloc(*buf, new_cap);
+        if (!grown) return -1;
+        *buf = grown, *cap = new_cap;
     }
     char *p = *buf + *len;
     *p++ = '"';
@@ -133,8 +148,10 @@ static void csv_field(char **buf, size_t *len, size_t *cap, const char *s, int l
     *p++ = last ? '\n' : ',';
     *len = (size_t)(p - *buf);
     (*buf)[*len] = '\0';
+    return 0;
 }
 
+/* The rows as CSV with a header line (caller frees); NULL when out of memory. */
 static char *rows_csv(const cJSON *rows) {
     static const char *const cols[] = {"experiment",      "config", "method",  "metric",
                                        "value",           "paper",  "seconds", "adam_seconds",
@@ -145,7 +162,7 @@ static char *rows_csv(const cJSON *rows) {
     if (!buf) return NULL;
     buf[0] = '\0';
     for (int c = 0; c < nc; c++)
-        csv_field(&buf, &len, &cap, cols[c], c == nc - 1);
+        if (csv_field(&buf, &len, &cap, cols[c], c == nc - 1)) goto oom;
     const cJSON *r;
     cJSON_ArrayForEach(r, rows) {
         for (int c = 0; c < nc; c++) {
@@ -156,11 +173,13 @@ static char *rows_csv(const cJSON *rows) {
                 s = v->valuestring;
             else if (cJSON_IsNumber(v))
                 snprintf(num, sizeof num, "%.17g", v->valuedouble);
-            csv_field(&buf, &len, &cap, s, c == nc - 1);
-            if (!buf) return NULL;
+            if (csv_field(&buf, &len, &cap, s, c == nc - 1)) goto oom;
         }
     }
     return buf;
+oom:
+    free(buf);
+    return NULL;
 }
 
 int cmd_reproduce(int argc, char **argv) {
@@ -238,13 +257,13 @@ int cmd_reproduce(int argc, char **argv) {
         int (*run)(const hrf_repro_params *);
     } papers[] = {
         {"paper1",
-         "RF-HNN, Rahma, Datar, Dietrich 2024; paper values from REFERENCE_RESULTS.md (mean of 10 "
-         "runs); ours: one seed, this machine.\nratio = ours / paper; 'vs Adam' = Adam's training "
+         "RF-HNN, Rahma, Datar, Dietrich 2024; paper values: the published means of 10 "
+         "runs; ours: one seed, this machine.\nratio = ours / paper; 'vs Adam' = Adam's training "
          "time / this fit's time, both measured in this run.",
          hrf_repro_paper1_experiments, hrf_reproduce_paper1},
         {"paper2",
-         "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and the targets of issue 5; paper "
-         "values from REFERENCE_RESULTS.md; ours: one seed, this machine (quick = full here).",
+         "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and our targets for it; paper "
+         "values: the published ones; ours: one seed, this machine (quick = full here).",
          hrf_repro_paper2_experiments, hrf_reproduce_paper2}};
     const int npapers = (int)(sizeof papers / sizeof *papers);
     int selected[2] = {0, 0}, named = 0;
@@ -289,9 +308,14 @@ int cmd_reproduce(int argc, char **argv) {
     int status = CLI_OK;
     double t_all = cli_now();
     cJSON *all = cJSON_CreateArray();
+    if (!all) return out_of_memory();
     for (int i = 0; i < npapers && status == CLI_OK; i++) {
         if (!selected[i]) continue;
         st.rows = cJSON_CreateArray();
+        if (!st.rows) {
+            cJSON_Delete(all);
+            return out_of_memory();
+        }
         st.last_exp = NULL;
         if (!st.json)
             printf("%shamrf reproduce %s (%s, seed %llu): %s\n", i ? "\n" : "", papers[i].name,
@@ -306,18 +330,22 @@ int cmd_reproduce(int argc, char **argv) {
             return cli_lib_error(C, rc);
         }
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "paper", papers[i].name);
-        cJSON_AddStringToObject(o, "mode", full ? "full" : "quick");
-        cJSON_AddNumberToObject(o, "seed", (double)rp.seed);
-        cJSON_AddNumberToObject(o, "seconds", secs);
-        cJSON_AddItemToObject(o, "rows", st.rows);
+        if (st.oom || !o || !cJSON_AddStringToObject(o, "paper", papers[i].name) ||
+            !cJSON_AddStringToObject(o, "mode", full ? "full" : "quick") ||
+            !cJSON_AddNumberToObject(o, "seed", (double)rp.seed) ||
+            !cJSON_AddNumberToObject(o, "seconds", secs) ||
+            !cJSON_AddItemToObject(o, "rows", st.rows)) {
+            cJSON_Delete(st.rows); /* not in o: adding it was the last step */
+            cJSON_Delete(o);
+            cJSON_Delete(all);
+            return out_of_memory();
+        }
         if (out_dir) {
             size_t len = strlen(out_dir) + 32;
             char *path = malloc(len);
             char *json = cJSON_PrintUnformatted(o), *csv = rows_csv(st.rows);
             if (!path || !json || !csv) {
-                fprintf(stderr, "hamrf reproduce: error: out of memory\n");
-                status = CLI_FAIL;
+                status = out_of_memory();
             } else {
                 snprintf(path, len, "%s/%s.json", out_dir, papers[i].name);
                 if (write_atomic(path, json)) status = CLI_FAIL;
@@ -327,7 +355,11 @@ int cmd_reproduce(int argc, char **argv) {
             free(path), free(json), free(csv);
         }
         if (!st.json) printf("\n%s: %.1f s\n", papers[i].name, secs);
-        cJSON_AddItemToArray(all, o);
+        if (!cJSON_AddItemToArray(all, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(all);
+            return out_of_memory();
+        }
     }
     if (st.json) {
         if (cJSON_GetArraySize(all) == 1) {
@@ -336,8 +368,12 @@ int cmd_reproduce(int argc, char **argv) {
             cli_print_json(one);
         } else {
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "seconds", cli_now() - t_all);
-            cJSON_AddItemToObject(o, "papers", all);
+            if (!o || !cJSON_AddNumberToObject(o, "seconds", cli_now() - t_all) ||
+                !cJSON_AddItemToObject(o, "papers", all)) {
+                cJSON_Delete(o);
+                cJSON_Delete(all);
+                return out_of_memory();
+            }
             cli_print_json(o);
         }
     } else {

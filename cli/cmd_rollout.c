@@ -1,5 +1,5 @@
 /* hamrf rollout: integrate a trained model (or its true system) from given
- * initial states and save the trajectory (MATH.md §4, §5). A graph network
+ * initial states and save the trajectory (docs/math.md §8, §7). A graph network
  * (hgn) rolls out particle systems of any size: its initial states are the
  * first snapshots of a particle data set, flattened as in hamrf/pfield.h. */
 #include "core/meta.h"

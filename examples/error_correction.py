@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 
 HS = [0.05, 0.1, 0.2, 0.4, 0.8]
-PAPER = {0.05: (7.4e-3, 1.0e-4), 0.8: (1.27e-1, 3.0e-2)}   # REFERENCE_RESULTS.md
+PAPER = {0.05: (7.4e-3, 1.0e-4), 0.8: (1.27e-1, 3.0e-2)}   # RF-HNN (Rahma et al. 2024)
 
 
 def run(cmd):

@@ -530,7 +530,7 @@ good "generate repro a" generate --system henon_heiles --n 50 --seed 3 -o gen_a.
 good "generate repro b" generate --system henon_heiles --n 50 --seed 3 -o gen_b.npz
 cmp -s gen_a.npz gen_b.npz && pass || fail "generate: same seed gave different files"
 
-# Trajectory pairs, the correction, rollouts (issue 3).
+# Trajectory pairs, the correction, rollouts.
 bad "pairs without --h" 2 pairs.npz 'needs --h' -- generate --system pendulum --n 10 --pairs -o pairs.npz
 bad "--h without --pairs" 2 pairs.npz 'only meaningful with --pairs' -- generate --system pendulum --n 10 --h 0.1 -o pairs.npz
 bad "--h zero" 2 pairs.npz '--h must be > 0' -- generate --system pendulum --n 10 --pairs --h 0 -o pairs.npz

@@ -1,5 +1,5 @@
 /* Learning from trajectory pairs and the backward-error correction
- * (MATH.md §2.3; REFERENCE_RESULTS.md "Error correction"), plus the HNN's
+ * (docs/math.md §6.1, §6.2; RF-HNN's error-correction study, Rahma et al. 2024), plus the HNN's
  * vector-field adapter: its Hessian against finite differences, and the
  * corrected gradient against finite differences of the corrected H.
  *
@@ -28,7 +28,7 @@
 
 #define PI 3.14159265358979323846
 
-/* The acceptance band for the measured slopes: 1 ± 0.3, 2 ± 0.3. */
+/* The acceptance band for the measured slopes (orders 1 and 2): 1 ± 0.3, 2 ± 0.3. */
 #define SLOPE_TOL 0.3
 /* The values must be "near" the paper's: within a factor 3 of
  * 7.4e-3 → 1.27e-1 (uncorrected) and 1.0e-4 → 3.0e-2 (corrected) at the
@@ -119,7 +119,7 @@ static void test_error_correction_orders(void **state) {
 }
 
 /* The wrong sign of the correction must be visibly worse: this pins the
- * sign derived in docs/math.md to the data rather than to the derivation. */
+ * sign derived in docs/math.md §6.2 to the data rather than to the derivation. */
 static void test_correction_sign(void **state) {
     (void)state;
     hrf_system sys;
@@ -132,11 +132,11 @@ static void test_correction_sign(void **state) {
     assert_int_equal(hrf_dataset_generate_pairs(&sys, &gp, 0.2, 0.0, &pairs), HRF_OK);
     hrf_hnn *m = fit_pairs(pairs, 200, 3);
     double e0 = h_error(m, te);
-    hrf_hnn_set_correction(m, 0.2);
-    hrf_hnn_pin(m, pairs->x0, pairs->H0);
+    assert_int_equal(hrf_hnn_set_correction(m, 0.2), HRF_OK);
+    assert_int_equal(hrf_hnn_pin(m, pairs->x0, pairs->H0), HRF_OK);
     double eplus = h_error(m, te);
-    hrf_hnn_set_correction(m, -0.2);
-    hrf_hnn_pin(m, pairs->x0, pairs->H0);
+    assert_int_equal(hrf_hnn_set_correction(m, -0.2), HRF_OK);
+    assert_int_equal(hrf_hnn_pin(m, pairs->x0, pairs->H0), HRF_OK);
     double eminus = h_error(m, te);
     print_message("h = 0.2: none %.3e, + %.3e, - %.3e\n", e0, eplus, eminus);
     assert_true(eplus < 0.2 * e0);
@@ -225,8 +225,10 @@ static void test_hessian_and_corrected_gradient(void **state) {
             double xp[4], xm[4], gp_[4], gm[4], vp[4], vm[4];
             memcpy(xp, x + i * 4, sizeof xp), memcpy(xm, x + i * 4, sizeof xm);
             xp[b] += eps, xm[b] -= eps;
-            hrf_hnn_eval(m, 1, xp, NULL, gp_), hrf_hnn_eval(m, 1, xm, NULL, gm);
-            f.rhs(f.ctx, 1, xp, vp), f.rhs(f.ctx, 1, xm, vm);
+            assert_int_equal(hrf_hnn_eval(m, 1, xp, NULL, gp_), HRF_OK);
+            assert_int_equal(hrf_hnn_eval(m, 1, xm, NULL, gm), HRF_OK);
+            assert_int_equal(f.rhs(f.ctx, 1, xp, vp), HRF_OK);
+            assert_int_equal(f.rhs(f.ctx, 1, xm, vm), HRF_OK);
             for (size_t a = 0; a < dim; a++) {
                 double fd = (gp_[a] - gm[a]) / (2 * eps), fdv = (vp[a] - vm[a]) / (2 * eps);
                 assert_true(fabs(hess[i * 16 + a * 4 + b] - fd) <= FD_TOL * (1 + scale));
@@ -240,21 +242,24 @@ static void test_hessian_and_corrected_gradient(void **state) {
     assert_null(f.jac);
     for (int i = 0; i < 3; i++) {
         double g[4];
-        hrf_hnn_eval(m, 1, x + i * 4, NULL, g);
+        assert_int_equal(hrf_hnn_eval(m, 1, x + i * 4, NULL, g), HRF_OK);
         for (size_t b = 0; b < dim; b++) {
             double xp[4], xm[4], Hp, Hm;
             memcpy(xp, x + i * 4, sizeof xp), memcpy(xm, x + i * 4, sizeof xm);
             xp[b] += eps, xm[b] -= eps;
-            hrf_hnn_eval(m, 1, xp, &Hp, NULL), hrf_hnn_eval(m, 1, xm, &Hm, NULL);
+            assert_int_equal(hrf_hnn_eval(m, 1, xp, &Hp, NULL), HRF_OK);
+            assert_int_equal(hrf_hnn_eval(m, 1, xm, &Hm, NULL), HRF_OK);
             assert_true(fabs(g[b] - (Hp - Hm) / (2 * eps)) <= FD_TOL * (1 + fabs(g[b])));
         }
     }
     /* Batched evaluation equals point-by-point evaluation (blocks of 256). */
     double *Hb = malloc(d->n * sizeof *Hb), *gb = malloc(d->n * dim * sizeof *gb);
+    assert_non_null(Hb);
+    assert_non_null(gb);
     assert_int_equal(hrf_hnn_eval(m, d->n, d->x, Hb, gb), HRF_OK);
     for (size_t i = 0; i < d->n; i += 97) {
         double H1, g1[4];
-        hrf_hnn_eval(m, 1, d->x + i * dim, &H1, g1);
+        assert_int_equal(hrf_hnn_eval(m, 1, d->x + i * dim, &H1, g1), HRF_OK);
         assert_true(fabs(H1 - Hb[i]) <= 1e-12 * (1 + fabs(H1)));
         for (size_t a = 0; a < dim; a++)
             assert_true(fabs(g1[a] - gb[i * dim + a]) <= 1e-12 * (1 + fabs(g1[a])));

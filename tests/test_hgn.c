@@ -1,4 +1,4 @@
-/* Tests of the sampled Hamiltonian graph network in pair mode (MATH.md §6.2):
+/* Tests of the sampled Hamiltonian graph network in pair mode (docs/math.md §10):
  * gradients against central differences, the cell-list pair search against
  * all pairs, exact invariances (permutation, rotation, translation), the
  * harmonic chain fit and its zero-shot transfer from 8 to 256 particles, the
@@ -34,7 +34,7 @@
  * minimum image gives errors of order 1. */
 #define FD_STEP 1e-6
 #define FD_TOL 1e-7
-/* Invariance (the issue): Ĥ unchanged to 1e-12 relative; gradients too
+/* Invariance (by construction, docs/math.md §10): Ĥ unchanged to 1e-12 relative; gradients too
  * (they differ only by summation order and the rounding of Q·x). */
 #define INV_TOL 1e-12
 /* The split and the joint solve of a block-diagonal problem give the same θ;
@@ -49,7 +49,7 @@
  * explicit ‖Aθ − u‖: same quantity, different rounding; relative residuals
  * of ~1e-3 leave ~1e-13 of rounding. */
 #define RESIDUAL_TOL 1e-9
-/* The issue: zero-shot mse_dxdt (per coordinate) on 4096 particles within
+/* The zero-shot target: mse_dxdt (per coordinate) on 4096 particles within
  * 10x of that on a held-out 8-particle set. */
 #define ZERO_SHOT_FACTOR 10.0
 /* Harmonic chain, 8 particles in 2D, 200 training and 200 held-out
@@ -77,8 +77,8 @@
 /* ELM, U-SWIM and the SWIM oracle on the same held-out set (measured
  * rel_l2_grad 4.9e-14 to 4.5e-12; before the exact kinetic feature up to 2e-7). */
 #define OTHERS_GRAD_MAX 1e-9
-/* Square harmonic lattice 3x3 → 10x10 in 2D (the issue: "3x3 → 100x100 in
- * 2D works in both modes"; 10x10 keeps the test fast), 200 training and 200
+/* Square harmonic lattice 3x3 → 10x10 in 2D (the target: "3x3 → 100x100 in
+ * 2D works in both modes", after RF-HGN; 10x10 keeps the test fast), 200 training and 200
  * held-out snapshots, A-SWIM, widths 200 (edge) / 100 (node) / 50. Measured:
  * pair held-out rel_l2_grad 6.5e-9, rel_l2_H 3.9e-11, zero-shot mse_dxdt
  * 0.15x the held-out one, rel_l2_grad 2.1e-9; mp 9.5e-9, 5.6e-11, 0.13x,
@@ -575,7 +575,7 @@ static void test_chain_zero_shot(void **state) {
         assert_true(eo.rel_l2_grad <= OTHERS_GRAD_MAX);
         hrf_hgn_free(mo);
     }
-    /* Without the exact feature (MATH.md §6.2 as written) the sampled kinetic
+    /* Without the exact feature (RF-HGN's outline, docs/math.md §10) the sampled kinetic
      * encoder alone: θ_T = 0, and the fit is still good in range. */
     {
         hrf_hgn_params p;

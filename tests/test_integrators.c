@@ -1,4 +1,4 @@
-/* Tests of the time integrators (src/integrators/, MATH.md §4).
+/* Tests of the time integrators (src/integrators/, docs/math.md §8).
  *
  * Independent references used here: the exact solution of the harmonic
  * oscillator (q = q0 cos t + p0 sin t, p = −q0 sin t + p0 cos t for
@@ -526,7 +526,7 @@ static void energy_profile(const hrf_integrator_type *t, double h, size_t N, dou
     for (size_t s = 1; s <= N; s++) {
         if (hrf_integrator_step(it, h, 1, x) != HRF_OK)
             fail_msg("%s: step %zu: %s", t->name, s, hrf_last_error());
-        f.energy(f.ctx, 1, x, &H);
+        assert_int_equal(f.energy(f.ctx, 1, x, &H), HRF_OK);
         const double dH = fabs(H - H0);
         if (s <= N / 10) *first = fmax(*first, dH);
         if (s > N - N / 10) *last = fmax(*last, dH);

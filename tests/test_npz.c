@@ -1,4 +1,4 @@
-/* Tests of the .npy/.npz reader and writer (src/core/npz.c, DESIGN.md "File formats").
+/* Tests of the .npy/.npz reader and writer (src/core/npz.c, docs/formats.md "The container").
  *
  * The references are independent of the code under test: malformed and
  * foreign entries are built byte by byte here and zipped with libzip

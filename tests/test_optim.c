@@ -1,4 +1,4 @@
-/* Tests of the gradient-descent optimizers (src/baselines/optim.c, MATH.md §7).
+/* Tests of the gradient-descent optimizers (src/baselines/optim.c, docs/optimizers.md).
  *
  * Independent references used here: PyTorch's documented default
  * hyper-parameters; first updates (Adam: three, RAdam: seven across its

@@ -1,5 +1,5 @@
 /* Tests of the particle systems and their data sets (src/systems/particles.c,
- * src/systems/pdata.c; MATH.md §6.1).
+ * src/systems/pdata.c; docs/math.md §10).
  *
  * Independent references used here: hand-computed values of the pair
  * potentials; central finite differences of H for every force; a brute-force
@@ -385,11 +385,11 @@ static void test_thread_determinism(void **state) {
     memcpy(q2, q, n * sizeof *q), memcpy(p2, p, n * sizeof *p);
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
-    hrf_psystem_eval(s, q, p, &H1, NULL, f1);
-    hrf_psystem_simulate(s, q, p, 0.005, 3);
+    assert_int_equal(hrf_psystem_eval(s, q, p, &H1, NULL, f1), HRF_OK);
+    assert_int_equal(hrf_psystem_simulate(s, q, p, 0.005, 3), HRF_OK);
     omp_set_num_threads(2);
-    hrf_psystem_eval(s, q2, p2, &H2, NULL, f2);
-    hrf_psystem_simulate(s, q2, p2, 0.005, 3);
+    assert_int_equal(hrf_psystem_eval(s, q2, p2, &H2, NULL, f2), HRF_OK);
+    assert_int_equal(hrf_psystem_simulate(s, q2, p2, 0.005, 3), HRF_OK);
     omp_set_num_threads(nt);
     assert_memory_equal(f1, f2, n * sizeof *f1);
     assert_true(H1 == H2);
@@ -702,13 +702,13 @@ static void check_snapshots(const hrf_psystem *s, const hrf_pdata *d, size_t eve
         if ((k + 1) % per == 0) continue;
         memcpy(q, d->q + k * nq, nq * sizeof *q), memcpy(p, d->p + k * nq, nq * sizeof *p);
         for (size_t t = 0; t < every; t++) {
-            hrf_psystem_eval(s, q, p, NULL, NULL, f);
+            assert_int_equal(hrf_psystem_eval(s, q, p, NULL, NULL, f), HRF_OK);
             for (size_t i = 0; i < nq; i++)
                 p[i] += 0.5 * dt * f[i];
             for (size_t i = 0; i < d->N; i++)
                 for (int a = 0; a < d->D; a++)
                     q[i * d->D + a] += dt * p[i * d->D + a] / d->mass[i];
-            hrf_psystem_eval(s, q, p, NULL, NULL, f);
+            assert_int_equal(hrf_psystem_eval(s, q, p, NULL, NULL, f), HRF_OK);
             for (size_t i = 0; i < nq; i++)
                 p[i] += 0.5 * dt * f[i];
         }
@@ -910,6 +910,7 @@ static void write_bad(const char *path, const char *defect) {
         q[i] = p[i] = 0.1 * (double)i;
     size_t s3[3] = {S, N, D}, s1[1] = {S}, sn[1] = {N}, sb[2] = {3, 2}, s3p[3] = {S, N, 3};
     hrf_npz_writer *w = hrf_npz_writer_new();
+    assert_non_null(w);
     if (!strcmp(defect, "nan_q")) q[5] = NAN;
     if (!strcmp(defect, "bond_range")) b[5] = 4;
     if (!strcmp(defect, "bond_frac")) b[2] = 0.5;
@@ -917,25 +918,28 @@ static void write_bad(const char *path, const char *defect) {
     assert_int_equal(hrf_npz_writer_add(w, "q", 3, s3, q), HRF_OK);
     if (!strcmp(defect, "p_shape")) {
         double big[24] = {0};
-        hrf_npz_writer_add(w, "p", 3, s3p, big);
+        assert_int_equal(hrf_npz_writer_add(w, "p", 3, s3p, big), HRF_OK);
     } else {
-        hrf_npz_writer_add(w, "p", 3, s3, p);
+        assert_int_equal(hrf_npz_writer_add(w, "p", 3, s3, p), HRF_OK);
     }
-    hrf_npz_writer_add(w, "dqdt", 3, s3, p);
-    hrf_npz_writer_add(w, "dpdt", 3, s3, p);
-    hrf_npz_writer_add(w, "H", 1, s1, H);
-    if (strcmp(defect, "no_mass")) hrf_npz_writer_add(w, "mass", 1, sn, m);
-    if (strcmp(defect, "no_bonds")) hrf_npz_writer_add(w, "bonds", 2, sb, b);
+    assert_int_equal(hrf_npz_writer_add(w, "dqdt", 3, s3, p), HRF_OK);
+    assert_int_equal(hrf_npz_writer_add(w, "dpdt", 3, s3, p), HRF_OK);
+    assert_int_equal(hrf_npz_writer_add(w, "H", 1, s1, H), HRF_OK);
+    if (strcmp(defect, "no_mass"))
+        assert_int_equal(hrf_npz_writer_add(w, "mass", 1, sn, m), HRF_OK);
+    if (strcmp(defect, "no_bonds"))
+        assert_int_equal(hrf_npz_writer_add(w, "bonds", 2, sb, b), HRF_OK);
     if (!strcmp(defect, "both")) {
-        hrf_npz_writer_add(w, "box", 0, NULL, &box);
-        hrf_npz_writer_add(w, "cutoff", 0, NULL, &cut);
+        assert_int_equal(hrf_npz_writer_add(w, "box", 0, NULL, &box), HRF_OK);
+        assert_int_equal(hrf_npz_writer_add(w, "cutoff", 0, NULL, &cut), HRF_OK);
     }
     cJSON *meta = cJSON_CreateObject();
+    assert_non_null(meta);
     cJSON_AddStringToObject(meta, "format", "hamrf");
     cJSON_AddStringToObject(meta, "kind", strcmp(defect, "kind") ? "particles" : "dataset");
     cJSON_AddNumberToObject(meta, "version", 1);
     cJSON_AddNumberToObject(meta, "trajectories", strcmp(defect, "traj") ? 1 : 3);
-    hrf_npz_writer_set_meta(w, meta);
+    assert_int_equal(hrf_npz_writer_set_meta(w, meta), HRF_OK);
     cJSON_Delete(meta);
     assert_int_equal(hrf_npz_writer_write(w, path), HRF_OK);
     hrf_npz_writer_free(w);

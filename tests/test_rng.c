@@ -1,5 +1,5 @@
-/* Tests of the seeded generator (src/core/rng.c, include/hamrf/rng.h; MATH.md §2.1
- * "one seeded generator drives everything").
+/* Tests of the seeded generator (src/core/rng.c, include/hamrf/rng.h; docs/math.md §3:
+ * one generator drives every draw of a fit).
  *
  * References are independent of the code under test:
  *   - bit-exact outputs of xoshiro256** seeded by SplitMix64 were computed with

@@ -1,5 +1,5 @@
 /* Tests of the hidden-layer samplers (src/features/sampler.c,
- * include/hamrf/sampler.h; MATH.md §2.1: ELM, U-SWIM, SWIM, A-SWIM).
+ * include/hamrf/sampler.h; docs/math.md §3: ELM, U-SWIM, SWIM, A-SWIM).
  *
  * Independent references:
  *   - the defining property of a SWIM neuron: for SOME pair of distinct training
@@ -33,9 +33,9 @@
  * in [−1,1]^dim (‖w‖ ≲ 1e3); 1e-9 leaves four orders of margin while a wrong
  * constant or formula misses by ≥ 1e-3. */
 #define TOL_PAIR 1e-9
-/* w must equal s1 (x2 − x1)/‖x2 − x1‖² (MATH.md §2.1) to rounding, relative to ‖w‖. */
+/* w must be s1 (x2 − x1)/‖x2 − x1‖² (docs/math.md §3.2) to rounding, relative to ‖w‖. */
 #define TOL_DIRECTION 1e-12
-/* SWIM constants of tanh: s2 = atanh(1/2) = ln(3)/2, s1 = ln 3 (MATH.md §2.1),
+/* SWIM constants of tanh: s2 = atanh(1/2) = ln(3)/2, s1 = ln 3 (docs/math.md §3.2),
  * against libm to a few ulp. */
 #define TOL_CONST 1e-15
 /* Bound in standard errors of the moment tests (normal tail: ~6e-7 per test). */
@@ -186,7 +186,7 @@ static void test_swim_neurons_come_from_pairs(void **state) {
  * it can hold the same ordered pair (i, j) twice (probability ≈ 1/2 for 50
  * entries out of 2450 pairs); "distinct" was enforced per pool ENTRY, not per
  * pair, and 15 of these 40 samplings returned repeated neurons, contrary to
- * MATH.md §2.1 ("redraw until the M pairs are distinct"). */
+ * docs/math.md §3.5 ("redraw until the M pairs are distinct"). */
 static void test_resample_duplicates_distinct(void **state) {
     (void)state;
     const size_t dim = 2, M = 40;
@@ -268,7 +268,7 @@ static void test_short_pool(void **state) {
                  bug);
 }
 
-/* SWIM with f constant: every weight vanishes, fall back to uniform (MATH.md §2.1). */
+/* SWIM with f constant: every weight vanishes, fall back to uniform (docs/math.md §3.4). */
 static void test_swim_constant_f_falls_back(void **state) {
     (void)state;
     const size_t dim = 2, M = 20;

@@ -1,5 +1,5 @@
 /* Tests of the built-in low-dimensional systems (src/systems/systems.c,
- * MATH.md §1 and §3).
+ * docs/math.md §1 and §5).
  *
  * Independent references used here: central finite differences of H for ∇H;
  * hand-computed values (worked out in comments) and values from SymPy

@@ -1,4 +1,4 @@
-/* Activation functions (MATH.md §2): a record of σ, σ', σ'' and the SWIM
+/* Activation functions (docs/math.md §2): a record of σ, σ', σ'' and the SWIM
  * constants s1, s2 such that σ(−s2) and σ(s2) are the neuron's values at the
  * two points of its sampling pair. Adding an activation is one new record in
  * src/features/activation.c; samplers and solvers only see the record. */
@@ -26,7 +26,7 @@ typedef struct hrf_activation {
      * falls back to d2 element by element. Used by Hessians (implicit
      * integrators) and the error correction. */
     void (*eval_d2)(size_t n, const double *z, double *out);
-    double s1, s2;          /* SWIM constants (MATH.md §2.1) */
+    double s1, s2;          /* SWIM constants (docs/math.md §3.2) */
 } hrf_activation;
 
 HRF_API extern const hrf_activation hrf_activation_tanh;

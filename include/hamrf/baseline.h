@@ -1,4 +1,4 @@
-/* Gradient-trained baselines (MATH.md §7): the same shallow networks as the
+/* Gradient-trained baselines (docs/math.md §9): the same shallow networks as the
  * sampled ones — the HNN Ĥ(x) = Σ_k c_k σ(w_k·x + b_k) + c_0 (hamrf/hnn.h)
  * and the ODE-net f̂(x) = Σ_k C_k σ(w_k·x + b_k) + C_0 (hamrf/odenet.h) —
  * with every parameter trained by a gradient-descent optimizer
@@ -8,7 +8,7 @@
  *   ODE-net: L(θ) = 1/(B·dim) Σ_{i∈batch} Σ_a (f̂(x_i)_a − dxdt_ia)²
  *
  * (PyTorch's MSELoss with reduction 'mean'). The gradient of L is analytic
- * (docs/math.md, "Gradient-trained baselines"); the HNN's needs σ''.
+ * (docs/math.md §9); the HNN's needs σ''.
  *
  * Parameter vector θ, one slab, row-major:
  *   HNN      θ = W (M, dim) | b (M) | c (M)                   M·(dim + 2) entries

@@ -1,4 +1,4 @@
-/* Data sets of states and time derivatives (MATH.md §2.3, DESIGN.md formats).
+/* Data sets of states and time derivatives (docs/math.md §6, docs/formats.md).
  *
  * File entries (float64, C order): x (n, dim) states (q_1..q_d, p_1..p_d);
  * dxdt (n, dim) time derivatives; H (n) true energy (optional: needed by the
@@ -53,12 +53,12 @@ HRF_API int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_param
 
 /* Trajectory pairs (x, Φ_h(x)): x uniform in the box as above, Φ_h the true
  * flow integrated by adaptive Dormand–Prince with rtol = atol = `tol`
- * (MATH.md §2.3 asks rtol ≤ 1e-12; 0 selects 1e-13), each pair integrated
+ * (rtol ≤ 1e-12 is needed, docs/math.md §6.1; 0 selects 1e-13), each pair integrated
  * on its own so that it does not depend on the others. h finite and ≠ 0. */
 HRF_API int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params *p, double h,
                                double tol, hrf_dataset **out);
 
-/* The gradient-regression view of trajectory pairs (MATH.md §2.3): one
+/* The gradient-regression view of trajectory pairs (docs/math.md §6.1): one
  * symplectic Euler step (q first) of Ĥ reproduces each pair when
  *   ∂Ĥ/∂p(q1, p0) = (q1 − q0)/h,   ∂Ĥ/∂q(q1, p0) = −(p1 − p0)/h,
  * so the returned set has x = (q1, p0), dxdt = (x1 − x)/h, no H, and the

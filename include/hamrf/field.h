@@ -1,4 +1,4 @@
-/* Vector fields that the integrators advance (MATH.md §1, §4).
+/* Vector fields that the integrators advance (docs/math.md §1, §8).
  *
  * A field is a small table of callbacks over a batch of n states
  * x (n, dim) row-major, dim = 2d, x = (q_1..q_d, p_1..p_d):

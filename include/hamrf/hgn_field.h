@@ -1,6 +1,6 @@
 /* The sampled Hamiltonian graph network (hamrf/hgn.h) as a vector field
  * (hamrf/field.h), so that every integrator and the rollout code advance a
- * particle system under the learned Ĥ (MATH.md §4, §6.2).
+ * particle system under the learned Ĥ (docs/math.md §8, §10).
  *
  * A particle state is flattened into one state vector as in hamrf/pfield.h:
  *   x = (q_1,1 .. q_N,D, p_1,1 .. p_N,D),   dim = 2·N·D.

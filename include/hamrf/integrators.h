@@ -1,9 +1,9 @@
-/* Time integrators (MATH.md §4) as const type objects, advancing a batch of
+/* Time integrators (docs/math.md §8) as const type objects, advancing a batch of
  * states of any hamrf/field.h vector field.
  *
  *   symplectic_euler    order 1, symplectic. q first: q1 = q0 + h ∂H/∂p(q1, p0),
  *                       p1 = p0 − h ∂H/∂q(q1, p0) (the step RF-HNN trains through,
- *                       MATH.md §2.3). Explicit for a separable field, otherwise
+ *                       docs/math.md §6.1). Explicit for a separable field, otherwise
  *                       implicit in q1 (Newton on the d x d block, or fixed point).
  *   symplectic_euler_p  order 1, symplectic, the adjoint: p first,
  *                       p1 = p0 − h ∂H/∂q(q0, p1), q1 = q0 + h ∂H/∂p(q0, p1).

@@ -1,4 +1,4 @@
-/* Error metrics (MATH.md §5). */
+/* Error metrics (docs/math.md §7). */
 #ifndef HAMRF_METRICS_H
 #define HAMRF_METRICS_H
 
@@ -15,13 +15,13 @@ HRF_API double hrf_rel_l2(size_t n, const double *a, const double *b);
 /* mean of (a − b)² over n entries. */
 HRF_API double hrf_mse(size_t n, const double *a, const double *b);
 
-/* Energy drift of a rollout (MATH.md §5): H (nt, n), the energy of n
+/* Energy drift of a rollout (docs/math.md §7): H (nt, n), the energy of n
  * trajectories at nt saved times; returns max over t and k of
  * |H[t,k] − H[0,k]| / |H[0,k]| (the absolute difference for a trajectory
  * whose H[0,k] is exactly 0). NaN if any entry is non-finite. */
 HRF_API double hrf_energy_drift(size_t nt, size_t n, const double *H);
 
-/* Rollout errors of the NeurIPS 2022 benchmark (MATH.md §5), for n
+/* Rollout errors of the NeurIPS 2022 benchmark (docs/math.md §7), for n
  * trajectories of dimension dim = 2d at nt saved times:
  *   RelErr(a, b) = ‖a − b‖ / (‖a‖ + ‖b‖)   (0 when both are 0),
  *   Zerr(t, k)  = RelErr(q_true, q_pred)   (positions only),

@@ -1,4 +1,4 @@
-/* Gradient-descent optimizers (MATH.md §7), each a const type object with
+/* Gradient-descent optimizers (docs/math.md §9), each a const type object with
  * PyTorch's default hyper-parameters and update rules (docs/optimizers.md
  * states every rule). They minimise a loss over a flat float64 parameter
  * vector θ (n) through a closure that returns the loss and its gradient, so

@@ -1,12 +1,12 @@
 /* Particle systems (hamrf/particles.h) as vector fields (hamrf/field.h), so
- * the integrators and rollouts of MATH.md §4 advance them like any other
+ * the integrators and rollouts of docs/math.md §8 advance them like any other
  * system: the exact reference of `hamrf rollout --truth` on particle data.
  *
  * State layout (shared with the graph network's field, hamrf/hgn_field.h):
  * a particle state (q (N, D), p (N, D)) is one vector
  *   x = (q_1,1 .. q_N,D, p_1,1 .. p_N,D),   dim = 2·N·D,
  * q first, each row-major (particle, coordinate), so the first half of x is
- * the positions, as the rollout metrics of MATH.md §5 expect. Positions are
+ * the positions, as the rollout metrics of docs/math.md §7 expect. Positions are
  * never wrapped into a periodic box (the minimum image applies to pair
  * distances only), so they stay continuous along a trajectory. */
 #ifndef HAMRF_PFIELD_H

@@ -1,6 +1,6 @@
 /* `hamrf reproduce`: the experiments of the source papers, run on this
  * machine, each result reported as one row beside the published number
- * (REFERENCE_RESULTS.md). The library runs the experiments and hands every
+ * (docs/cli.md, `hamrf reproduce`). The library runs the experiments and hands every
  * row to a callback; the command line prints tables and writes CSV/JSON. */
 #ifndef HAMRF_REPRODUCE_H
 #define HAMRF_REPRODUCE_H
@@ -49,16 +49,17 @@ HRF_API void hrf_repro_params_default(hrf_repro_params *p);
 /* The experiment names of paper 1, NULL-terminated. */
 HRF_API const char *const *hrf_repro_paper1_experiments(void);
 
-/* Runs RF-HNN's experiments (REFERENCE_RESULTS.md, "RF-HNN"). HRF_ENOTFOUND
+/* Runs RF-HNN's experiments (Rahma, Datar, Dietrich 2024). HRF_ENOTFOUND
  * for an unknown `only`; errors of the library calls otherwise. */
 HRF_API int hrf_reproduce_paper1(const hrf_repro_params *p);
 
 /* The experiment names of paper 2 (RF-HGN), NULL-terminated. */
 HRF_API const char *const *hrf_repro_paper2_experiments(void);
 
-/* Runs RF-HGN's experiments and issue 5's targets with the sampled graph
- * network (REFERENCE_RESULTS.md, "RF-HGN"); `full` and `adam` do not apply
- * (every experiment takes seconds; the graph network has no Adam baseline). */
+/* Runs RF-HGN's experiments (Rahma, Datar, Cukarska, Dietrich, arXiv
+ * 2506.06558) and our own targets for them with the sampled graph network;
+ * `full` and `adam` do not apply (every experiment takes seconds; the graph
+ * network has no Adam baseline). */
 HRF_API int hrf_reproduce_paper2(const hrf_repro_params *p);
 
 #ifdef __cplusplus

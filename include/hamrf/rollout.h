@@ -1,5 +1,5 @@
 /* Rollouts: many initial states advanced together by one integrator, the
- * states saved every E steps (MATH.md §4, §5).
+ * states saved every E steps (docs/math.md §8, §7).
  *
  * Saved times t_j = j·E·dt for j = 0..J−1 with J = ceil(steps/E) + 1; the
  * last interval is shorter when E does not divide steps, so the final time
@@ -58,7 +58,7 @@ HRF_API int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, siz
                     hrf_trajectory **out);
 HRF_API void hrf_trajectory_free(hrf_trajectory *t); /* NULL-safe */
 
-/* Writes a trajectory file (DESIGN.md formats, kind "trajectory"), keeping
+/* Writes a trajectory file (docs/formats.md, kind "trajectory"), keeping
  * the tr->valid saved times: t (J), x (J, n, dim), H (J, n) when the field
  * has an energy, H_sys (J, n) the true system's energy along x when given,
  * and with a reference `truth` (same saved times) x_true (J, n, dim) and

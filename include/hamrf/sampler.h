@@ -1,4 +1,4 @@
-/* Sampling a dense hidden layer (MATH.md §2.1): ELM, U-SWIM, SWIM, A-SWIM.
+/* Sampling a dense hidden layer (docs/math.md §3): ELM, U-SWIM, SWIM, A-SWIM.
  *
  * A layer is W (M, dim) row-major and b (M): neuron k computes
  * σ(w_k · x + b_k). Samplers are const type objects; A-SWIM is U-SWIM for a

@@ -1,4 +1,4 @@
-/* Status codes and the last-error message (CONVENTIONS.md rule 4).
+/* Status codes and the last-error message (docs/architecture.md, "Error handling").
  *
  * Every fallible hamrf function returns an int: HRF_OK (0) on success, one of
  * the negative codes below on failure. The detail (which file, which entry,

@@ -1,7 +1,7 @@
-/* Built-in low-dimensional Hamiltonian systems (MATH.md §1, §3).
+/* Built-in low-dimensional Hamiltonian systems (docs/math.md §1, §5).
  *
  * State x = (q_1..q_d, p_1..p_d), length 2d. Each system is a const type
- * object (CONVENTIONS.md rule 7) with named parameters, analytic H and ∇H,
+ * object (docs/architecture.md, extension points) with named parameters, analytic H and ∇H,
  * and the default RF-HNN box. Adding a system is one new table in
  * src/systems/ plus one line in the registry. */
 #ifndef HAMRF_SYSTEMS_H

@@ -2,24 +2,24 @@
 --model hgn, eval and rollout on particle data sets), checked against NumPy.
 
 The model file is read with docs/formats.md's reader and Ĥ, dq/dt = ∂Ĥ/∂p and
-dp/dt = −∂Ĥ/∂q are recomputed here from its entries (MATH.md §6.2); the
-harmonic chain's exact H from MATH.md §6.1; a rollout is recomputed with an
+dp/dt = −∂Ĥ/∂q are recomputed here from its entries (docs/math.md §10); the
+harmonic chain's exact H from docs/math.md §10; a rollout is recomputed with an
 independent NumPy Störmer–Verlet on that NumPy model; the rollout metrics with
-the formulas of MATH.md §5 from the arrays in the trajectory file.
+the formulas of docs/math.md §7 from the arrays in the trajectory file.
 
-Zero shot (issue 5): a model trained on an 8-particle 2D harmonic chain is
-evaluated and rolled out on a 4096-particle chain. Setting: the training set
-draws momenta with σ = 0.2 and the test sets with the default σ = 0.1, so the
-test kinetic inputs |p_i|² lie inside the training range. This keeps the test
-independent of how well the kinetic part extrapolates. With the sampled
-kinetic encoder alone (MATH.md §6.2) and equal σ (training on 10 trajectories
-of 20 snapshots), a 4096-particle set of 4 snapshots (16 384 particle states
-against 1 600) reaches |p|² = 0.21 against a training maximum of 0.09, and
-the zero-shot criterion failed (measured mse_dxdt 1.6e-5 on 4096 against
-6.6e-8 on a held-out 8-particle set, ratio 230; the potential part exact to
-1e-16 either way). With the exact kinetic feature θ_T Σ|p|²/(2m) (hgn.h,
-"kinetic_linear", the default since) equal σ passes too: 2.1e-22 against
-2.8e-22; in this test's setting both are at rounding level, ~3e-26.
+Zero shot: a model trained on an 8-particle 2D harmonic chain is evaluated and
+rolled out on a 4096-particle chain. Setting: the training set draws momenta
+with σ = 0.2 and the test sets with the default σ = 0.1, so the test kinetic
+inputs |p_i|² lie inside the training range. This keeps the test independent
+of how well the kinetic part extrapolates. With the sampled kinetic encoder
+alone (RF-HGN's outline, docs/math.md §10) and equal σ (training on 10
+trajectories of 20 snapshots), a 4096-particle set of 4 snapshots (16 384
+particle states against 1 600) reaches |p|² = 0.21 against a training maximum
+of 0.09, and the zero-shot criterion failed (measured mse_dxdt 1.6e-5 on 4096
+against 6.6e-8 on a held-out 8-particle set, ratio 230; the potential part
+exact to 1e-16 either way). With the exact kinetic feature θ_T Σ|p|²/(2m)
+(hgn.h, "kinetic_linear", the default since) equal σ passes too: 2.1e-22
+against 2.8e-22; in this test's setting both are at rounding level, ~3e-26.
 """
 
 import json
@@ -38,10 +38,10 @@ pytestmark = pytest.mark.skipif(HAMRF is None, reason="HAMRF_BIN unset and build
 ENV = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
 
 # Tolerances, each with its reason.
-# The issue's zero-shot criterion: mse_dxdt per coordinate on 4096 particles
-# within 10x of that on a held-out 8-particle set (measured: 2.30e-14 on 4096
-# against 1.93e-14 on 8 without the exact kinetic feature, 3.29e-26 against
-# 3.33e-26 with it).
+# The zero-shot target (as `hamrf reproduce paper2` states it): mse_dxdt per
+# coordinate on 4096 particles within 10x of that on a held-out 8-particle set
+# (measured: 2.30e-14 on 4096 against 1.93e-14 on 8 without the exact kinetic
+# feature, 3.29e-26 against 3.33e-26 with it).
 ZERO_SHOT_RATIO = 10.0
 # The fitted chain reproduces Hamilton's equations to ~1e-6 relative or better
 # (measured rel_l2_grad 1.6e-6 on the held-out set, 1.5e-6 on 4096 particles,
@@ -122,7 +122,7 @@ def load_hgn(path):
 
 
 def chain_H(q, p, bonds, mass):
-    """MATH.md §6.1, harmonic bonds k = r0 = 1."""
+    """docs/math.md §10, harmonic bonds k = r0 = 1."""
     r = np.linalg.norm(q[..., bonds[:, 0], :] - q[..., bonds[:, 1], :], axis=-1)
     return 0.5 * ((p ** 2).sum(axis=-1) / mass).sum(axis=-1) + 0.5 * ((r - 1.0) ** 2).sum(axis=-1)
 
@@ -193,7 +193,7 @@ def test_eval_zero_shot(work):
 
 
 def numpy_leapfrog(model, q, p, bonds, mass, dt, steps):
-    """Kick–drift–kick, recomputed from scratch (MATH.md §4)."""
+    """Kick–drift–kick, recomputed from scratch (docs/math.md §8)."""
     out = [np.concatenate([q.ravel(), p.ravel()])]
     for _ in range(steps):
         p = p + 0.5 * dt * model(q, p, bonds, mass)[2]
@@ -248,7 +248,7 @@ def test_rollout_zero_shot_with_truth(work):
     assert np.allclose(tr["H_true"][:, 0], H_true, rtol=1e-12, atol=0)
     assert np.abs(H_true / H_true[0] - 1).max() < TRUTH_DRIFT
     assert np.abs(tr["H"][:, 0] / H_pred - 1).max() < H_REL
-    # MATH.md §5 from the arrays: Zerr on positions (the first half of x).
+    # docs/math.md §7 from the arrays: Zerr on positions (the first half of x).
     def relerr(a, b):
         return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
     zerr = np.mean([relerr(tr["x_true"][j, 0, :N * D], tr["x"][j, 0, :N * D]) for j in range(1, J)])
@@ -257,14 +257,22 @@ def test_rollout_zero_shot_with_truth(work):
     assert math.isclose(herr, r["herr_gmean"], rel_tol=TOL_METRIC)
 
 
-def test_lennard_jones_cutoff_system(work):
-    """A cutoff system: the pairs are found again at every evaluation
-    (periodic box, minimum image) and positions are not wrapped."""
-    d, _ = work
+@pytest.fixture(scope="module")
+def lj_work(tmp_path_factory):
+    """Lennard-Jones data (108 particles to train on, 256 to evaluate on) and
+    a graph network trained on them, made once for the tests that need them."""
+    d = tmp_path_factory.mktemp("hgn_cli_lj")
     lj = ["generate", "--system", "lj", "--every", 10, "--quiet"]
     hamrf(*lj, "--particles", 108, "--snapshots", 10, "--seed", 1, "-o", d / "lj108.npz")
     hamrf(*lj, "--particles", 256, "--snapshots", 2, "--seed", 2, "-o", d / "lj256.npz")
     fit = hamrf_json("train", "--data", d / "lj108.npz", "-o", d / "lj_model.npz")
+    return d, fit
+
+
+def test_lennard_jones_cutoff_system(lj_work):
+    """A cutoff system: the pairs are found again at every evaluation
+    (periodic box, minimum image) and positions are not wrapped."""
+    d, fit = lj_work
     assert fit["model"] == "hgn" and fit["system"] == "lj" and fit["dim"] == 3
     e = hamrf_json("eval", "--model", d / "lj_model.npz", "--data", d / "lj256.npz")
     assert e["n_particles"] == 256 and e["rel_l2_grad"] < LJ_GRAD_REL, e
@@ -288,12 +296,10 @@ def test_lennard_jones_cutoff_system(work):
 TAB_TRAJ_TOL = 1e-7
 
 
-def test_tabulated_rollout_matches_direct(work):
+def test_tabulated_rollout_matches_direct(lj_work):
     """--tabulate (pair forces from the tabulated V(r)) follows the direct
     network's trajectory to the table's interpolation error."""
-    d, _ = work
-    if not (d / "lj_model.npz").exists():
-        pytest.skip("needs test_lennard_jones_cutoff_system's files")
+    d, _ = lj_work
     args = ["rollout", "--model", d / "lj_model.npz", "--data", d / "lj256.npz", "--count", 1,
             "--dt", 0.005, "--steps", 20, "--every", 5]
     hamrf(*args, "-o", d / "lj_direct.npz", "--quiet")

@@ -2,10 +2,10 @@
 checked against NumPy alone.
 
 Trajectories are recomputed here with independent NumPy integrators (RK4 and a
-fixed-point symplectic Euler written from MATH.md) on the model evaluated by
+fixed-point symplectic Euler written from docs/math.md §8) on the model evaluated by
 the NumPy reader of docs/formats.md; the true flow is a NumPy RK4 with a tiny
 step; the rollout metrics are recomputed from the arrays in the file with the
-formulas of MATH.md §5. Bad input: separable-only integrators on a learned
+formulas of docs/math.md §7. Bad input: separable-only integrators on a learned
 model, wrong x0 length, non-positive dt, absurd sizes, a rollout that
 overflows (it must stop, say where, and keep what it computed), an implicit
 solve that cannot converge.
@@ -58,7 +58,7 @@ def hamrf_json(*args):
 
 
 def load_hnn(path):
-    """docs/formats.md's reader, with the correction of MATH.md §2.3."""
+    """docs/formats.md's reader, with the correction of docs/math.md §6.2."""
     z = np.load(path)
     meta = json.loads(z["meta"])
     W, b, c, c0 = z["W"], z["b"], z["c"], float(z["c0"])
@@ -180,7 +180,7 @@ def test_truth_and_metrics(work, pend_model):
                        rtol=0, atol=1e-14)
     assert np.allclose(z["H_sys"], pendulum_H(xp.reshape(-1, 2)).reshape(xp.shape[:2]),
                        rtol=0, atol=1e-14)
-    # MATH.md §5, recomputed.
+    # docs/math.md §7, recomputed.
     def relerr(a, b, axis):
         return np.linalg.norm(a - b, axis=axis) / (np.linalg.norm(a, axis=axis)
                                                    + np.linalg.norm(b, axis=axis))

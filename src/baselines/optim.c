@@ -1,4 +1,4 @@
-/* Gradient-descent optimizers of MATH.md §7 (hamrf/optim.h): SGD, SGD with
+/* Gradient-descent optimizers of docs/math.md §9 (hamrf/optim.h): SGD, SGD with
  * momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, AdamW, Adamax, NAdam,
  * RAdam, AMSGrad, Adafactor, Rprop and L-BFGS, each a port of PyTorch 2.x's
  * single-tensor (CPU) update with PyTorch's default hyper-parameters.

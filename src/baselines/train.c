@@ -1,5 +1,5 @@
-/* Gradient training of the shallow HNN and ODE-net (MATH.md §7; the
- * formulas are in docs/math.md, "Gradient-trained baselines").
+/* Gradient training of the shallow HNN and ODE-net (the
+ * formulas are in docs/math.md §9).
  *
  * For a batch of B points with inputs X (B, dim), targets Y (B, dim),
  * Z = X Wᵀ + 1 bᵀ, S = σ(Z), D = σ'(Z), E = σ''(Z) (all (B, M)) and
@@ -15,7 +15,7 @@
  *
  * How it is computed (why not BLAS). Each of these products has inner
  * dimension dim or an output of width dim, and dim = 2d is 2..6 for the
- * systems of MATH.md §3; as GEMMs they would stream five (B, M) matrices
+ * systems of docs/math.md §5; as GEMMs they would stream five (B, M) matrices
  * through memory (80 MiB at B = 2048, M = 1000) at a few flops per entry.
  * Instead one fused pass per point keeps that point's rows z, σ, σ', σ''
  * (M doubles each) in L1/L2 and adds its contributions into per-thread

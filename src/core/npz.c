@@ -1,4 +1,4 @@
-/* NumPy .npy/.npz reading and writing (DESIGN.md "File formats"; API in hamrf/npz.h).
+/* NumPy .npy/.npz reading and writing (docs/formats.md, "The container"; API in hamrf/npz.h).
  *
  * An .npz is a zip archive of .npy entries. An .npy entry is a 6-byte magic
  * "\x93NUMPY", a 2-byte version, a little-endian header length (2 bytes in

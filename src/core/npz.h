@@ -1,4 +1,4 @@
-/* NumPy .npy/.npz reading and writing (DESIGN.md "File formats").
+/* NumPy .npy/.npz reading and writing (docs/formats.md, "The container").
  *
  * Every file hamrf writes is an .npz (a zip of .npy entries) that numpy.load
  * opens unchanged: arrays are little-endian float64 ('<f8'), C order, stored

@@ -1,4 +1,4 @@
-/* Activation records (MATH.md §2). tanh is evaluated from exponentials:
+/* Activation records (docs/math.md §2). tanh is evaluated from exponentials:
  * with m = expm1(−2|z|) and e = exp(−2|z|),
  *   tanh z = sign(z) (−m)/(2 + m)   and   tanh' z = sech² z = 4e/(1 + e)²,
  * which keeps full relative accuracy of σ near 0 (expm1 avoids the
@@ -78,7 +78,7 @@ static double tanh_d2(double z) {
     return -2.0 * t * (1.0 - t * t);
 }
 
-/* s2 = atanh(1/2) = ln(3)/2, s1 = 2 s2 = ln 3 (MATH.md §2.1). */
+/* s2 = atanh(1/2) = ln(3)/2, s1 = 2 s2 = ln 3 (docs/math.md §3.2). */
 const hrf_activation hrf_activation_tanh = {
     .name = "tanh",
     .eval = tanh_eval,

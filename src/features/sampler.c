@@ -1,4 +1,4 @@
-/* Hidden-layer samplers, MATH.md §2.1.
+/* Hidden-layer samplers, docs/math.md §3.
  *
  * ELM: W_kj ~ N(0,1), b_k ~ U[lo, hi].
  * SWIM family: a pool of P = K·max(1, ⌈M/K⌉) candidate pairs (i, j = (i+δ) mod K,
@@ -93,7 +93,7 @@ static void pair_to_neuron(size_t dim, const double *x1, const double *x2, doubl
         d2 += d * d;
     }
     double dist = sqrt(d2);
-    if (dist < 1e-10) dist = 1e-10; /* MATH.md §2.1: distances clipped below at 1e-10 */
+    if (dist < 1e-10) dist = 1e-10; /* docs/math.md §3.2: distances clipped below at 1e-10 */
     double scale = s1 / (dist * dist);
     double wx = 0.0;
     for (size_t a = 0; a < dim; a++) {

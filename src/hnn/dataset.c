@@ -1,4 +1,4 @@
-/* Box data sets of a built-in system (MATH.md §2.3) and their files. */
+/* Box data sets of a built-in system (docs/math.md §6) and their files. */
 #include "core/meta.h"
 #include "hamrf/dataset.h"
 #include "hamrf/field.h"
@@ -86,7 +86,7 @@ int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hr
     if (p->noise > 0.0)
         for (size_t i = 0; i < p->n * dim; i++)
             ds->dxdt[i] += p->noise * hrf_rng_normal(&rng);
-    /* Anchor: x0 = 0, H0 = H(0) (MATH.md §2.2). */
+    /* Anchor: x0 = 0, H0 = H(0) (docs/math.md §4.1). */
     hrf_system_eval(sys, 1, ds->x0, &ds->H0, NULL);
     for (size_t i = 0; i < p->n; i++) {
         if (!isfinite(ds->H[i])) {

@@ -1,4 +1,4 @@
-/* Vector fields for the integrators (hamrf/field.h, MATH.md §1, §4): the
+/* Vector fields for the integrators (hamrf/field.h, docs/math.md §1, §8): the
  * exact field dx/dt = J ∇H of a built-in system, and the central-difference
  * Jacobian that implicit schemes use when a field has no analytic one. */
 #include "hamrf/field.h"

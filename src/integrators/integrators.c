@@ -1,4 +1,4 @@
-/* Time integrators of MATH.md §4 (hamrf/integrators.h): symplectic Euler in
+/* Time integrators of docs/math.md §8 (hamrf/integrators.h): symplectic Euler in
  * both variants, Störmer–Verlet leapfrog, Yoshida's fourth-order composition,
  * the implicit midpoint rule, classical RK4 and adaptive Dormand–Prince 5(4).
  *

@@ -1,5 +1,5 @@
 /* Relative L2 error, mean squared error, energy drift and the rollout
- * errors of the NeurIPS 2022 benchmark (MATH.md §5). Sums are taken in
+ * errors of the NeurIPS 2022 benchmark (docs/math.md §7). Sums are taken in
  * a fixed order with scaling (hypot-style) so that they neither overflow nor
  * depend on the thread count. */
 #include "hamrf/metrics.h"

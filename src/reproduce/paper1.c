@@ -1,5 +1,5 @@
 /* `hamrf reproduce paper1`: the experiments of RF-HNN ("Training Hamiltonian
- * neural networks without backpropagation", REFERENCE_RESULTS.md) run on this
+ * neural networks without backpropagation", Rahma, Datar, Dietrich 2024) run on this
  * machine with all four samplers and the Adam baseline; every result goes to
  * the caller's row callback beside the published number.
  *
@@ -130,7 +130,7 @@ static int fit_eval(const hrf_repro_params *p, const char *sampler, size_t width
     return HRF_OK;
 }
 
-/* The Adam baseline with RF-HNN's settings (MATH.md §7): float64, the same
+/* The Adam baseline with RF-HNN's settings (docs/math.md §9): float64, the same
  * width, batch 2048 in data order (sequential), weight decay 1e-13, lr and
  * step count per system (pendulum: 5e-4, 15 000; double pendulum and
  * Henon-Heiles: 1e-4, 180 000); at most `steps` steps and `budget` seconds
@@ -326,8 +326,8 @@ static int exp_double_pendulum(const hrf_repro_params *p) {
 }
 
 static int exp_henon_heiles(const hrf_repro_params *p) {
-    /* Width 5000 is the paper's; width 2000 has the authors' code on a 2-core
-     * machine (REFERENCE_RESULTS.md) as its reference. */
+    /* Width 5000 is the paper's; width 2000 has the authors' code run on a
+     * 2-core machine like ours as its reference. */
     const char *title = p->full ? "Henon-Heiles alpha = 1, [-5, 5]^4, 20 000 / 20 000 points; "
                                   "paper column at width 2000: the authors' code on 2 cores; "
                                   "Adam: 180 000 steps"

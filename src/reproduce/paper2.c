@@ -1,6 +1,7 @@
 /* `hamrf reproduce paper2`: RF-HGN's results ("Rapid training of Hamiltonian
- * graph networks using random features", REFERENCE_RESULTS.md) and issue
- * 5's targets, run on this machine with the sampled graph network:
+ * graph networks using random features", Rahma, Datar, Cukarska, Dietrich,
+ * arXiv 2506.06558) and our targets for them (the notes' "target:"), run on
+ * this machine with the sampled graph network:
  *   zero_shot_chain    8-particle harmonic chain (2D) -> 4096 particles:
  *                      mse_dxdt on both, and a 100-step rollout with truth;
  *   zero_shot_lattice  3x3 -> 100x100 (pair, mp), 2x2 -> 100x100 (mp: the
@@ -127,7 +128,7 @@ static int exp_zero_shot_chain(const hrf_repro_params *p) {
             NULL);
         row(p, exp, title, "4096 particles", "pair", "mse_dxdt", e4k.mse_dxdt, NAN, NAN, NULL);
         char note[96];
-        snprintf(note, sizeof note, "issue: <= 10; rel_l2_grad %.2e on 4096", e4k.rel_l2_grad);
+        snprintf(note, sizeof note, "target: <= 10; rel_l2_grad %.2e on 4096", e4k.rel_l2_grad);
         row(p, exp, title, "4096 / 8", "pair", "mse_ratio",
             e4k.mse_dxdt / fmax(e8.mse_dxdt, 1e-300), NAN, NAN, note);
     }
@@ -265,7 +266,7 @@ static int exp_lattice_3d(const hrf_repro_params *p) {
         if (!rc) {
             char cfg[64], note[96];
             snprintf(cfg, sizeof cfg, "%s", name);
-            snprintf(note, sizeof note, "rel_l2_grad %.2e (issue: <= 1e-3)", e.rel_l2_grad);
+            snprintf(note, sizeof note, "rel_l2_grad %.2e (target: <= 1e-3)", e.rel_l2_grad);
             row(p, exp, title, cfg, "pair", "mse_dxdt", e.mse_dxdt, pots[i].paper, secs, note);
         }
         hrf_hgn_free(m);
@@ -279,7 +280,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
         *exp = "lennard_jones",
         *title =
             "Lennard-Jones, 10 976 particles (4 x 14^3 fcc), density 0.8442, T = 1, rc = 2.5: 10 "
-            "snapshots (10 steps apart) generated and a pair-mode network trained (issue: < 10 s "
+            "snapshots (10 steps apart) generated and a pair-mode network trained (target: < 10 s "
             "together); force error on a held-out snapshot; 50-step rollout (dt 0.005, tabulated "
             "V(r)) against the true system (paper: about 10% error)";
     const size_t N = 10976;
@@ -319,7 +320,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
         rc = hrf_hgn_eval(m, N, 3, te->q, te->p, te->mass, &g, NULL, dq, dp);
         if (!rc)
             row(p, exp, title, "held-out snapshot", "pair", "force_rel_err",
-                hrf_rel_l2(nd, dp, te->dpdt), NAN, NAN, "||F_hat - F|| / ||F|| (issue: <= 1e-3)");
+                hrf_rel_l2(nd, dp, te->dpdt), NAN, NAN, "||F_hat - F|| / ||F|| (target: <= 1e-3)");
     }
     if (!rc) {
         progress(p, "%s: 50-step rollouts", exp);

@@ -1,4 +1,4 @@
-/* Snapshot data sets of particle systems (MATH.md §6.1, "Training data"):
+/* Snapshot data sets of particle systems (docs/math.md §10, "Systems"):
  * trajectories from random initial states integrated by velocity Verlet,
  * snapshots (q, p) with exact dq/dt = p/m, dp/dt = −∂U/∂q and H, and their
  * file, kind "particles" (docs/formats.md). */

@@ -1,5 +1,5 @@
 /* Particle systems as vector fields (hamrf/pfield.h): Hamilton's equations
- * of MATH.md §6.1 over flattened states, for the integrators of §4. */
+ * of docs/math.md §10 over flattened states, for the integrators of §8. */
 #include "hamrf/pfield.h"
 
 #include "hamrf/status.h"

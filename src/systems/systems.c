@@ -1,8 +1,8 @@
-/* Built-in low-dimensional Hamiltonian systems: the table of MATH.md §3 with
+/* Built-in low-dimensional Hamiltonian systems: the table of docs/math.md §5 with
  * analytic H and ∇H, plus the registry, parameter setting by name and the
- * batched evaluation of H, ∇H and the vector field dx/dt = J ∇H (MATH.md §1).
+ * batched evaluation of H, ∇H and the vector field dx/dt = J ∇H (docs/math.md §1).
  *
- * Every system is one const hrf_system_type (CONVENTIONS.md rule 7). The
+ * Every system is one const hrf_system_type (docs/architecture.md, extension points). The
  * state is x = (q_1..q_d, p_1..p_d); params[] holds the values in the order
  * of the type's param_names. Adding a system: write its H, grad and check,
  * fill one table, add it to `registry` at the bottom. */
