@@ -1,27 +1,17 @@
-/* hamrf train: sample the hidden layer, solve the outer layer, save the model
- * (an HNN, or with --model odenet the ODE-net baseline); with --optimizer,
- * train every parameter of the same network by gradient descent instead
- * (hamrf/baseline.h, MATH.md §7). On a particle data set (kind "particles")
- * it fits the sampled Hamiltonian graph network (--model hgn, hamrf/hgn.h,
- * MATH.md §6.2). */
-#include "core/meta.h"
+/* hamrf train: option parsing; the work is in train_run.c (cli/train.h).
+ * Samples the hidden layer and solves the outer layer of an HNN (or with
+ * --model odenet the ODE-net baseline); with --optimizer trains every
+ * parameter of the same network by gradient descent instead (hamrf/baseline.h,
+ * docs/math.md §9). On a particle data set (kind "particles") it fits the
+ * sampled Hamiltonian graph network (--model hgn, hamrf/hgn.h, docs/math.md
+ * §10). */
 #include "cli.h"
+#include "train.h"
 
-#include "hamrf/baseline.h"
-#include "hamrf/dataset.h"
-#include "hamrf/hgn.h"
-#include "hamrf/hnn.h"
-#include "core/npz.h"
-#include "hamrf/odenet.h"
-#include "hamrf/optim.h"
 #include "hamrf/status.h"
-#include "hgn/hgn_impl.h"
-#include "hnn/hnn_impl.h"
-#include "odenet/odenet_impl.h"
 
 #include <getopt.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -89,179 +79,235 @@ static const char help[] =
     "  --json             one JSON object on stdout (fit_seconds, solver, width, ...)\n"
     "  --quiet            no progress line\n";
 
-/* Progress of gradient training through the shared progress line: the
- * stage shows the step, the latest mini-batch loss and the rate; the fraction is the
- * larger of the steps done and the time limit used. */
-typedef struct gd_progress {
-    cli_progress line;
-    size_t steps;
-    double time_limit;
-} gd_progress;
-
-static void gd_progress_cb(void *user, size_t step, double loss, double rate) {
-    gd_progress *g = user;
-    char stage[80];
-    snprintf(stage, sizeof stage, "step %zu loss %.3g %.0f steps/s", step, loss, rate);
-    double f = (double)step / (double)g->steps;
-    if (g->time_limit > 0) f = fmax(f, (cli_now() - g->line.start) / g->time_limit);
-    cli_progress_cb(&g->line, stage, fmin(f, 1.0));
+/* Options of sampled training (also the graph network's): 1 handled, 0 not
+ * one of them, -1 usage error (printed). */
+static int parse_sampling(train_opts *o, int c, const char *arg) {
+    const char *C = "train";
+    hrf_hnn_params *hp = &o->hp;
+    hrf_hgn_params *gn = &o->gn;
+    size_t sz;
+    const char *name = NULL;
+    switch (c) {
+    case 'w': name = "--width"; break;
+    case 's': name = "--sampler"; break;
+    case 'v': name = "--solver"; break;
+    case 'r': name = "--rcond"; break;
+    case 'l': name = "--ridge"; break;
+    case 'f': name = "--refine"; break;
+    case 'E': name = "--elm-range"; break;
+    case 'A': name = "--allow-duplicates"; break;
+    case 'R': name = "--reduce"; break;
+    case 'e': name = "--equilibrate"; break;
+    case 'S': name = "--seed"; break;
+    default: return 0;
+    }
+    if (c != 'w' && c != 'S' && !o->sampling_opt) o->sampling_opt = name;
+    if ((c == 'w' || c == 'E') && !o->width_opt) o->width_opt = name;
+    switch (c) {
+    case 'w':
+        if (cli_parse_size(C, "width", arg, &hp->width)) return -1;
+        break;
+    case 's':
+        if (hrf_sampler_find(arg, &hp->sampler)) {
+            cli_usage_error(C, "%s", hrf_last_error());
+            return -1;
+        }
+        gn->sampler = hp->sampler;
+        break;
+    case 'v':
+        if (hrf_solver_find(arg, &hp->lstsq.solver)) {
+            cli_usage_error(C, "%s", hrf_last_error());
+            return -1;
+        }
+        gn->lstsq.solver = hp->lstsq.solver;
+        break;
+    case 'r':
+        if (cli_parse_double(C, "rcond", arg, &hp->lstsq.rcond)) return -1;
+        gn->lstsq.rcond = hp->lstsq.rcond;
+        break;
+    case 'l':
+        if (cli_parse_double(C, "ridge", arg, &hp->lstsq.ridge)) return -1;
+        gn->lstsq.ridge = hp->lstsq.ridge;
+        break;
+    case 'f':
+        if (!strcmp(arg, "0")) {
+            hp->lstsq.refine_max = hp->lstsq.stream_refine_max = 0;
+        } else {
+            if (cli_parse_size(C, "refine", arg, &sz)) return -1;
+            if (sz > 100000) {
+                cli_usage_error(C, "--refine must be at most 100000");
+                return -1;
+            }
+            hp->lstsq.refine_max = hp->lstsq.stream_refine_max = (int)sz;
+        }
+        gn->lstsq.refine_max = gn->lstsq.stream_refine_max = hp->lstsq.refine_max;
+        break;
+    case 'E':
+        if (cli_parse_range(C, "elm-range", arg, &hp->elm_lo, &hp->elm_hi)) return -1;
+        break;
+    case 'A': hp->resample_duplicates = gn->resample_duplicates = 0; break;
+    case 'R': hp->lstsq.use_reduce = gn->lstsq.use_reduce = 1; break;
+    case 'e': hp->lstsq.equilibrate = gn->lstsq.equilibrate = 1; break;
+    case 'S':
+        if (cli_parse_u64(C, "seed", arg, &hp->seed)) return -1;
+        gn->seed = hp->seed;
+        break;
+    }
+    return 1;
 }
 
-/* The --optimizer path: train, save with the same file kinds as sampling
- * (meta "trained_by": "gradient"), report. */
-static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
-                          const hrf_dataset *pairs, int odenet, int correct, const char *out,
-                          int json, int quiet) {
+/* Options of the graph network only. */
+static int parse_hgn(train_opts *o, int c, const char *arg) {
     const char *C = "train";
-    hrf_gd_params p = *gp;
-    gd_progress prog;
-    cli_progress_init(&prog.line, quiet);
-    prog.steps = p.steps;
-    prog.time_limit = p.time_limit_seconds;
-    p.progress = gd_progress_cb;
-    p.progress_user = &prog;
-    hrf_hnn *model = NULL;
-    hrf_odenet *ode = NULL;
-    hrf_gd_report rep;
-    int rc = odenet ? hrf_gd_train_odenet(&p, data, &ode, &rep)
-                    : hrf_gd_train_hnn(&p, data, &model, &rep);
-    cli_progress_done(&prog.line);
-    if (rc) return cli_lib_error(C, rc);
-    if (correct && ((rc = hrf_hnn_set_correction(model, pairs->h)) ||
-                    (rc = hrf_hnn_pin(model, pairs->x0, pairs->H0)))) {
-        hrf_hnn_free(model);
-        return cli_lib_error(C, rc);
+    static const char *const names[] = {"--mode", "--edge-width", "--node-width",
+                                        "--kinetic-width", "--no-kinetic-linear"};
+    if (c < 1001 || c > 1005) return 0;
+    if (!o->hgn_opt) o->hgn_opt = names[c - 1001];
+    switch (c) {
+    case 1001:
+        if (hrf_hgn_mode_find(arg, &o->gn.mode)) {
+            cli_usage_error(C, "--mode: %s", hrf_last_error());
+            return -1;
+        }
+        break;
+    case 1002:
+        if (cli_parse_size(C, "edge-width", arg, &o->gn.edge_width)) return -1;
+        break;
+    case 1003:
+        if (cli_parse_size(C, "node-width", arg, &o->node_width)) return -1;
+        break;
+    case 1004:
+        if (cli_parse_size(C, "kinetic-width", arg, &o->gn.kinetic_width)) return -1;
+        break;
+    case 1005: o->gn.kinetic_linear = 0; break;
     }
-    /* The file's meta records how it was made (the library's provenance). */
-    rc = odenet ? hrf_odenet_save_meta(ode, out, NULL) : hrf_hnn_save_meta(model, out, NULL);
-    hrf_hnn_free(model);
-    hrf_odenet_free(ode);
-    if (rc) return cli_lib_error(C, rc);
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "output", out);
-        cJSON_AddStringToObject(o, "model", odenet ? "odenet" : "hnn");
-        cJSON_AddStringToObject(o, "trained_by", "gradient");
-        cJSON_AddBoolToObject(o, "pairs", pairs != NULL);
-        if (pairs) cJSON_AddNumberToObject(o, "h", pairs->h);
-        cJSON_AddBoolToObject(o, "corrected", correct);
-        cJSON_AddNumberToObject(o, "fit_seconds", rep.total_seconds);
-        cJSON_AddNumberToObject(o, "train_seconds", rep.train_seconds);
-        cJSON_AddNumberToObject(o, "step_seconds",
-                                rep.steps ? rep.train_seconds / (double)rep.steps : 0.0);
-        cJSON_AddStringToObject(o, "optimizer", p.optimizer->name);
-        cJSON_AddNumberToObject(o, "lr", p.optim.lr);
-        cJSON_AddNumberToObject(o, "weight_decay", p.optim.weight_decay);
-        cJSON_AddNumberToObject(o, "batch", (double)rep.batch);
-        cJSON_AddBoolToObject(o, "shuffle", p.shuffle);
-        cJSON_AddNumberToObject(o, "steps", (double)rep.steps);
-        cJSON_AddNumberToObject(o, "steps_requested", (double)p.steps);
-        cJSON_AddBoolToObject(o, "stopped_early", rep.stopped_early);
-        cJSON_AddNumberToObject(o, "evals", (double)rep.evals);
-        cJSON_AddNumberToObject(o, "initial_loss", rep.initial_loss);
-        cJSON_AddNumberToObject(o, "final_loss", rep.final_loss);
-        cJSON_AddNumberToObject(o, "full_loss", rep.full_loss);
-        cJSON_AddNumberToObject(o, "width", (double)p.width);
-        cJSON_AddNumberToObject(o, "seed", (double)p.seed);
-        cJSON_AddNumberToObject(o, "n_train", (double)data->n);
-        cJSON_AddNumberToObject(o, "dim", (double)data->dim);
-        cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
-        cli_print_json(o);
-    } else if (!quiet) {
-        fprintf(stderr,
-                "hamrf train: %s%s width %zu on %zu points: %zu steps of %zu points in %.3f s "
-                "(%.3g ms/step), loss %.3g -> %.3g (all points)\n",
-                odenet ? "odenet " : "", p.optimizer->name, p.width, data->n, rep.steps, rep.batch,
-                rep.train_seconds, rep.steps ? 1e3 * rep.train_seconds / (double)rep.steps : 0.0,
-                rep.initial_loss, rep.full_loss);
-        if (rep.stopped_early)
-            fprintf(stderr, "hamrf train: stopped by --time-limit after %zu of %zu steps\n",
-                    rep.steps, p.steps);
-        fprintf(stderr, "hamrf train: wrote %s\n", out);
+    return 1;
+}
+
+/* Options of gradient training (--optimizer and its settings). */
+static int parse_gradient(train_opts *o, int c, const char *arg) {
+    const char *C = "train";
+    const char *name = NULL;
+    switch (c) {
+    case 'L': name = "--lr"; break;
+    case 'W': name = "--weight-decay"; break;
+    case 'N': name = "--steps"; break;
+    case 'B': name = "--batch"; break;
+    case 'F': name = "--shuffle"; break;
+    case 't': name = "--time-limit"; break;
+    case 'O': break;
+    default: return 0;
     }
+    if (name && !o->gradient_opt) o->gradient_opt = name;
+    switch (c) {
+    case 'O':
+        if (!o->width_opt) o->width_opt = "--optimizer";
+        if (hrf_optimizer_find(arg, &o->opt_type)) {
+            cli_usage_error(C, "%s", hrf_last_error());
+            return -1;
+        }
+        break;
+    case 'L':
+        if (cli_parse_double(C, "lr", arg, &o->lr)) return -1;
+        break;
+    case 'W':
+        if (cli_parse_double(C, "weight-decay", arg, &o->weight_decay)) return -1;
+        break;
+    case 'N':
+        if (cli_parse_size(C, "steps", arg, &o->steps)) return -1;
+        break;
+    case 'B':
+        if (!strcmp(arg, "0"))
+            o->batch = 0;
+        else if (cli_parse_size(C, "batch", arg, &o->batch))
+            return -1;
+        o->batch_set = 1;
+        break;
+    case 'F': o->shuffle = 1; break;
+    case 't':
+        if (cli_parse_double(C, "time-limit", arg, &o->time_limit)) return -1;
+        break;
+    }
+    return 1;
+}
+
+/* The data set's kind picks the model family: particle data sets take the
+ * graph network, box data sets the HNN or ODE-net. A file that cannot be
+ * read here counts as a box data set (its loader says why). */
+static int choose_model(train_opts *o) {
+    const char *C = "train";
+    const char *kind = cli_data_kind(o->data_path);
+    int particles = kind && !strcmp(kind, "particles");
+    if (!o->model_given) o->hgn = particles;
+    if (o->hgn && !particles && kind)
+        return cli_usage_error(C,
+                               "--model hgn needs a particle data set (hamrf generate "
+                               "--system springs|benchmark_ring|lj), but %s is of kind '%s'; "
+                               "use --model hnn or odenet there",
+                               o->data_path, kind);
+    if (!o->hgn && particles)
+        return cli_usage_error(C,
+                               "%s is a particle data set; --model %s needs a box data set "
+                               "(hamrf generate --system NAME --n N); train the graph "
+                               "network with --model hgn",
+                               o->data_path, o->odenet ? "odenet" : "hnn");
     return CLI_OK;
 }
 
-/* One least-squares part of the graph network's fit, with the HNN's keys. */
-static cJSON *lstsq_json(const hrf_lstsq_report *lr) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "solver", hrf_solver_name(lr->used));
-    cJSON_AddStringToObject(o, "solver_reason", lr->reason);
-    if (lr->rank >= 0) cJSON_AddNumberToObject(o, "rank", lr->rank);
-    if (lr->used == HRF_SOLVER_NORMAL) {
-        cJSON_AddNumberToObject(o, "ridge_used", lr->ridge_used);
-        cJSON_AddNumberToObject(o, "refine_iterations", lr->iterations);
-    }
-    cJSON_AddNumberToObject(o, "rel_residual", lr->rel_residual);
-    cJSON_AddNumberToObject(o, "seconds", lr->seconds);
-    return o;
+/* --model hgn: options that do not apply, then the fit. */
+static int train_hgn(train_opts *o) {
+    const char *C = "train";
+    if (o->width_opt)
+        return cli_usage_error(C,
+                               "%s does not apply to --model hgn (its widths are "
+                               "--edge-width, --kinetic-width, --node-width)",
+                               o->width_opt);
+    if (o->gradient_opt)
+        return cli_usage_error(C, "%s does not apply to --model hgn", o->gradient_opt);
+    if (o->node_width && o->gn.mode != HRF_HGN_MP)
+        return cli_usage_error(C, "--node-width only applies to --mode mp");
+    if (o->node_width) o->gn.node_width = o->node_width;
+    const char *gmsg = hrf_hgn_params_check(&o->gn);
+    if (gmsg) return cli_usage_error(C, "%s", gmsg);
+    return train_run_hgn(&o->gn, o->data_path, o->out, o->json, o->quiet);
 }
 
-/* The graph-network path: load the particle data set, fit, save (meta: how
- * it was made and the training system's description), report. */
-static int train_hgn(const hrf_hgn_params *gp, const char *data_path, const char *out, int json,
-                     int quiet) {
+/* An HNN or ODE-net on a box data set, sampled or (--optimizer) by gradient
+ * descent. */
+static int train_box(train_opts *o) {
     const char *C = "train";
-    hrf_pdata *d = NULL;
-    int rc = hrf_pdata_load(data_path, &d);
-    if (rc) return cli_lib_error(C, rc);
-    hrf_hgn *m = NULL;
-    hrf_hgn_fit_report rep;
-    if ((rc = hrf_hgn_fit(gp, d, &m, &rep))) {
-        hrf_pdata_free(d);
-        return cli_lib_error(C, rc);
+    if (o->hgn_opt)
+        return cli_usage_error(C, "%s only applies to --model hgn (particle data sets)",
+                               o->hgn_opt);
+    hrf_gd_params gp;
+    const char *msg;
+    if (o->opt_type) {
+        if (o->sampling_opt)
+            return cli_usage_error(C,
+                                   "%s applies to sampled training and conflicts with "
+                                   "--optimizer (gradient training)",
+                                   o->sampling_opt);
+        hrf_gd_params_default(&gp);
+        gp.optimizer = o->opt_type;
+        hrf_optim_params_default(o->opt_type, &gp.optim);
+        if (!isnan(o->lr)) gp.optim.lr = o->lr;
+        if (!isnan(o->weight_decay)) gp.optim.weight_decay = o->weight_decay;
+        gp.steps = o->steps;
+        gp.batch = o->batch_set ? o->batch : o->opt_type->full_batch ? 0 : o->batch;
+        gp.shuffle = o->shuffle;
+        gp.time_limit_seconds = o->time_limit;
+        gp.seed = o->hp.seed;
+        gp.width = o->hp.width;
+        gp.act = o->hp.act;
+        msg = hrf_gd_params_check(&gp);
+    } else {
+        if (o->gradient_opt)
+            return cli_usage_error(C, "%s needs --optimizer NAME (gradient training)",
+                                   o->gradient_opt);
+        msg = o->odenet ? hrf_odenet_params_check(&o->hp) : hrf_hnn_params_check(&o->hp);
     }
-    rc = hrf_hgn_save_meta(m, out, NULL); /* meta: the library's provenance */
-    if (rc) {
-        hrf_hgn_free(m);
-        hrf_pdata_free(d);
-        return cli_lib_error(C, rc);
-    }
-    const char *sname =
-        HRF_META(d) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(HRF_META(d), "system"))
-            ? cJSON_GetObjectItemCaseSensitive(HRF_META(d), "system")->valuestring
-            : NULL;
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "output", out);
-        cJSON_AddStringToObject(o, "model", "hgn");
-        cJSON_AddStringToObject(o, "mode", hrf_hgn_mode_name(gp->mode));
-        cJSON_AddNumberToObject(o, "fit_seconds", rep.fit_seconds);
-        cJSON_AddNumberToObject(o, "sample_seconds", rep.sample_seconds);
-        cJSON_AddNumberToObject(o, "solve_seconds", rep.solve_seconds);
-        cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(gp->lstsq.solver));
-        cJSON_AddItemToObject(o, gp->joint ? "joint" : "potential", lstsq_json(&rep.lstsq_E));
-        if (!gp->joint) cJSON_AddItemToObject(o, "kinetic", lstsq_json(&rep.lstsq_K));
-        cJSON_AddNumberToObject(o, "edge_width", (double)gp->edge_width);
-        cJSON_AddNumberToObject(o, "kinetic_width", (double)gp->kinetic_width);
-        if (gp->mode == HRF_HGN_MP)
-            cJSON_AddNumberToObject(o, "node_width", (double)gp->node_width);
-        cJSON_AddBoolToObject(o, "kinetic_linear", hrf_hgn_kinetic_linear(m));
-        cJSON_AddStringToObject(o, "sampler", gp->sampler->name);
-        cJSON_AddNumberToObject(o, "seed", (double)gp->seed);
-        if (sname) cJSON_AddStringToObject(o, "system", sname);
-        cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
-        cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
-        cJSON_AddNumberToObject(o, "dim", d->D);
-        cJSON_AddNumberToObject(o, "edges", (double)rep.edges);
-        cJSON_AddNumberToObject(o, "passes", rep.passes);
-        cJSON_AddNumberToObject(o, "repeated_pairs", (double)rep.repeated_pairs);
-        cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
-        cli_print_json(o);
-    } else if (!quiet) {
-        fprintf(stderr,
-                "hamrf train: hgn %s %s edge width %zu, kinetic width %zu on %zu snapshots of %zu "
-                "particles (D = %d, %zu edges): fit %.3f s (solve %.3f s), solvers %s/%s, "
-                "relative residuals %.3g (potential), %.3g (kinetic)\n",
-                hrf_hgn_mode_name(gp->mode), gp->sampler->name, gp->edge_width, gp->kinetic_width,
-                d->S, d->N, d->D, rep.edges, rep.fit_seconds, rep.solve_seconds,
-                hrf_solver_name(rep.lstsq_E.used), hrf_solver_name(rep.lstsq_K.used),
-                rep.lstsq_E.rel_residual, rep.lstsq_K.rel_residual);
-        fprintf(stderr, "hamrf train: wrote %s\n", out);
-    }
-    hrf_hgn_free(m);
-    hrf_pdata_free(d);
-    return CLI_OK;
+    if (msg) return cli_usage_error(C, "%s", msg);
+    return train_run_box(o, o->opt_type ? &gp : NULL);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -298,373 +344,52 @@ int cmd_train(int argc, char **argv) {
                                          {"no-kinetic-linear", no_argument, 0, 1005},
                                          {0, 0, 0, 0}};
     const char *C = "train";
-    const char *data_path = NULL, *out = NULL;
-    int json = 0, quiet = 0, rc, odenet = 0, correct = 0;
-    hrf_hnn_params hp;
-    hrf_hnn_params_default(&hp);
-    /* The graph network: its own parameters; the sampling and solver
-     * options below set both structs. model_given: --model was named (the
-     * default depends on the data set's kind); hgn_opt / width_opt: the
-     * first option that applies only to the graph network / only to the
-     * HNN and ODE-net, to name it in a conflict. */
-    hrf_hgn_params gn;
-    hrf_hgn_params_default(&gn);
-    int hgn = 0, model_given = 0;
-    size_t node_width = 0;
-    const char *hgn_opt = NULL, *width_opt = NULL;
-    /* Gradient training: options are collected first, applied after parsing
-     * (--lr may come before --optimizer). The first option of each kind is
-     * remembered to name it in a conflict. */
-    const hrf_optimizer_type *opt_type = NULL;
-    const char *sampling_opt = NULL, *gradient_opt = NULL;
-    double lr_opt = NAN, weight_decay = NAN, time_limit = 0.0;
-    size_t steps = 1000, batch = 2048;
-    int batch_set = 0, shuffle = 0;
+    train_opts o;
+    memset(&o, 0, sizeof o);
+    hrf_hnn_params_default(&o.hp);
+    hrf_hgn_params_default(&o.gn);
+    o.lr = o.weight_decay = NAN;
+    o.steps = 1000, o.batch = 2048;
     opterr = 0;
     optind = 1;
-    int c;
-    size_t sz;
+    int c, r;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if ((r = parse_sampling(&o, c, optarg)) || (r = parse_hgn(&o, c, optarg)) ||
+            (r = parse_gradient(&o, c, optarg))) {
+            if (r < 0) return CLI_USAGE;
+            continue;
+        }
         switch (c) {
-        case 'd':
-            data_path = optarg;
-            break;
+        case 'd': o.data_path = optarg; break;
         case 'M':
             if (!strcmp(optarg, "hnn"))
-                odenet = 0, hgn = 0;
+                o.odenet = 0, o.hgn = 0;
             else if (!strcmp(optarg, "odenet"))
-                odenet = 1, hgn = 0;
+                o.odenet = 1, o.hgn = 0;
             else if (!strcmp(optarg, "hgn"))
-                odenet = 0, hgn = 1;
+                o.odenet = 0, o.hgn = 1;
             else
                 return cli_usage_error(C, "unknown model '%s' (known: hnn, odenet, hgn)", optarg);
-            model_given = 1;
-            break;
-        case 'w':
-            if (!width_opt) width_opt = "--width";
-            if (cli_parse_size(C, "width", optarg, &hp.width)) return CLI_USAGE;
-            break;
-        case 's':
-            if (!sampling_opt) sampling_opt = "--sampler";
-            if (hrf_sampler_find(optarg, &hp.sampler))
-                return cli_usage_error(C, "%s", hrf_last_error());
-            gn.sampler = hp.sampler;
-            break;
-        case 'v':
-            if (!sampling_opt) sampling_opt = "--solver";
-            if (hrf_solver_find(optarg, &hp.lstsq.solver))
-                return cli_usage_error(C, "%s", hrf_last_error());
-            gn.lstsq.solver = hp.lstsq.solver;
-            break;
-        case 'r':
-            if (!sampling_opt) sampling_opt = "--rcond";
-            if (cli_parse_double(C, "rcond", optarg, &hp.lstsq.rcond)) return CLI_USAGE;
-            gn.lstsq.rcond = hp.lstsq.rcond;
-            break;
-        case 'l':
-            if (!sampling_opt) sampling_opt = "--ridge";
-            if (cli_parse_double(C, "ridge", optarg, &hp.lstsq.ridge)) return CLI_USAGE;
-            gn.lstsq.ridge = hp.lstsq.ridge;
-            break;
-        case 'f':
-            if (!sampling_opt) sampling_opt = "--refine";
-            if (!strcmp(optarg, "0")) {
-                hp.lstsq.refine_max = hp.lstsq.stream_refine_max = 0;
-            } else {
-                if (cli_parse_size(C, "refine", optarg, &sz)) return CLI_USAGE;
-                if (sz > 100000) return cli_usage_error(C, "--refine must be at most 100000");
-                hp.lstsq.refine_max = hp.lstsq.stream_refine_max = (int)sz;
-            }
-            gn.lstsq.refine_max = gn.lstsq.stream_refine_max = hp.lstsq.refine_max;
-            break;
-        case 'E':
-            if (!sampling_opt) sampling_opt = "--elm-range";
-            if (!width_opt) width_opt = "--elm-range";
-            if (cli_parse_range(C, "elm-range", optarg, &hp.elm_lo, &hp.elm_hi)) return CLI_USAGE;
-            break;
-        case 'A':
-            if (!sampling_opt) sampling_opt = "--allow-duplicates";
-            hp.resample_duplicates = gn.resample_duplicates = 0;
-            break;
-        case 'R':
-            if (!sampling_opt) sampling_opt = "--reduce";
-            hp.lstsq.use_reduce = gn.lstsq.use_reduce = 1;
-            break;
-        case 'e':
-            if (!sampling_opt) sampling_opt = "--equilibrate";
-            hp.lstsq.equilibrate = gn.lstsq.equilibrate = 1;
-            break;
-        case 'S':
-            if (cli_parse_u64(C, "seed", optarg, &hp.seed)) return CLI_USAGE;
-            gn.seed = hp.seed;
-            break;
-        case 1001:
-            if (!hgn_opt) hgn_opt = "--mode";
-            if (hrf_hgn_mode_find(optarg, &gn.mode))
-                return cli_usage_error(C, "--mode: %s", hrf_last_error());
-            break;
-        case 1002:
-            if (!hgn_opt) hgn_opt = "--edge-width";
-            if (cli_parse_size(C, "edge-width", optarg, &gn.edge_width)) return CLI_USAGE;
-            break;
-        case 1003:
-            if (!hgn_opt) hgn_opt = "--node-width";
-            if (cli_parse_size(C, "node-width", optarg, &node_width)) return CLI_USAGE;
-            break;
-        case 1004:
-            if (!hgn_opt) hgn_opt = "--kinetic-width";
-            if (cli_parse_size(C, "kinetic-width", optarg, &gn.kinetic_width)) return CLI_USAGE;
-            break;
-        case 1005:
-            if (!hgn_opt) hgn_opt = "--no-kinetic-linear";
-            gn.kinetic_linear = 0;
+            o.model_given = 1;
             break;
         case 'T':
             if (cli_parse_threads(C, optarg)) return CLI_USAGE;
             break;
         case 'C':
-            if (!width_opt) width_opt = "--correct";
-            correct = 1;
+            if (!o.width_opt) o.width_opt = "--correct";
+            o.correct = 1;
             break;
-        case 'O':
-            if (!width_opt) width_opt = "--optimizer";
-            if (hrf_optimizer_find(optarg, &opt_type))
-                return cli_usage_error(C, "%s", hrf_last_error());
-            break;
-        case 'L':
-            if (!gradient_opt) gradient_opt = "--lr";
-            if (cli_parse_double(C, "lr", optarg, &lr_opt)) return CLI_USAGE;
-            break;
-        case 'W':
-            if (!gradient_opt) gradient_opt = "--weight-decay";
-            if (cli_parse_double(C, "weight-decay", optarg, &weight_decay)) return CLI_USAGE;
-            break;
-        case 'N':
-            if (!gradient_opt) gradient_opt = "--steps";
-            if (cli_parse_size(C, "steps", optarg, &steps)) return CLI_USAGE;
-            break;
-        case 'B':
-            if (!gradient_opt) gradient_opt = "--batch";
-            if (!strcmp(optarg, "0"))
-                batch = 0;
-            else if (cli_parse_size(C, "batch", optarg, &batch))
-                return CLI_USAGE;
-            batch_set = 1;
-            break;
-        case 'F':
-            if (!gradient_opt) gradient_opt = "--shuffle";
-            shuffle = 1;
-            break;
-        case 't':
-            if (!gradient_opt) gradient_opt = "--time-limit";
-            if (cli_parse_double(C, "time-limit", optarg, &time_limit)) return CLI_USAGE;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'Q':
-            quiet = 1;
-            break;
-        case 'h':
-            fputs(help, stdout);
-            return CLI_OK;
-        default:
-            return cli_unknown_option(C, argv, optind, optopt);
+        case 'o': o.out = optarg; break;
+        case 'j': o.json = 1; break;
+        case 'Q': o.quiet = 1; break;
+        case 'h': fputs(help, stdout); return CLI_OK;
+        default: return cli_unknown_option(C, argv, optind, optopt);
         }
     }
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
-    if (!data_path) return cli_usage_error(C, "--data FILE is required");
-    if (!out) return cli_usage_error(C, "-o MODEL.npz is required");
-    /* The data set's kind picks the model family: particle data sets take
-     * the graph network, box data sets the HNN or ODE-net. A file that
-     * cannot be read here counts as a box data set (its loader says why). */
-    {
-        const char *kind = cli_data_kind(data_path);
-        int particles = kind && !strcmp(kind, "particles");
-        char kind_s[64];
-        snprintf(kind_s, sizeof kind_s, "%s", kind ? kind : "unknown");
-        if (!model_given) hgn = particles;
-        if (hgn && !particles && kind)
-            return cli_usage_error(C,
-                                   "--model hgn needs a particle data set (hamrf generate "
-                                   "--system springs|benchmark_ring|lj), but %s is of kind '%s'; "
-                                   "use --model hnn or odenet there",
-                                   data_path, kind_s);
-        if (!hgn && particles)
-            return cli_usage_error(C,
-                                   "%s is a particle data set; --model %s needs a box data set "
-                                   "(hamrf generate --system NAME --n N); train the graph "
-                                   "network with --model hgn",
-                                   data_path, odenet ? "odenet" : "hnn");
-    }
-    if (hgn) {
-        if (width_opt)
-            return cli_usage_error(C,
-                                   "%s does not apply to --model hgn (its widths are "
-                                   "--edge-width, --kinetic-width, --node-width)",
-                                   width_opt);
-        if (gradient_opt)
-            return cli_usage_error(C, "%s does not apply to --model hgn", gradient_opt);
-        if (node_width && gn.mode != HRF_HGN_MP)
-            return cli_usage_error(C, "--node-width only applies to --mode mp");
-        if (node_width) gn.node_width = node_width;
-        const char *gmsg = hrf_hgn_params_check(&gn);
-        if (gmsg) return cli_usage_error(C, "%s", gmsg);
-        return train_hgn(&gn, data_path, out, json, quiet);
-    }
-    if (hgn_opt)
-        return cli_usage_error(C, "%s only applies to --model hgn (particle data sets)", hgn_opt);
-    hrf_gd_params gp;
-    const char *msg;
-    if (opt_type) {
-        if (sampling_opt)
-            return cli_usage_error(C,
-                                   "%s applies to sampled training and conflicts with "
-                                   "--optimizer (gradient training)",
-                                   sampling_opt);
-        hrf_gd_params_default(&gp);
-        gp.optimizer = opt_type;
-        hrf_optim_params_default(opt_type, &gp.optim);
-        if (!isnan(lr_opt)) gp.optim.lr = lr_opt;
-        if (!isnan(weight_decay)) gp.optim.weight_decay = weight_decay;
-        gp.steps = steps;
-        gp.batch = batch_set ? batch : opt_type->full_batch ? 0 : batch;
-        gp.shuffle = shuffle;
-        gp.time_limit_seconds = time_limit;
-        gp.seed = hp.seed;
-        gp.width = hp.width;
-        gp.act = hp.act;
-        msg = hrf_gd_params_check(&gp);
-    } else {
-        if (gradient_opt)
-            return cli_usage_error(C, "%s needs --optimizer NAME (gradient training)",
-                                   gradient_opt);
-        msg = odenet ? hrf_odenet_params_check(&hp) : hrf_hnn_params_check(&hp);
-    }
-    if (msg) return cli_usage_error(C, "%s", msg);
-
-    hrf_dataset *data = NULL;
-    if ((rc = hrf_dataset_load(data_path, &data))) return cli_lib_error(C, rc);
-    /* Trajectory pairs: fit through one symplectic Euler step (MATH.md §2.3). */
-    hrf_dataset *pairs = NULL;
-    if (data->x1) {
-        if (odenet) {
-            hrf_dataset_free(data);
-            return cli_usage_error(C,
-                                   "%s holds trajectory pairs; fitting through a symplectic "
-                                   "Euler step needs --model hnn",
-                                   data_path);
-        }
-        pairs = data;
-        if ((rc = hrf_dataset_pairs_targets(pairs, &data))) {
-            hrf_dataset_free(pairs);
-            return cli_lib_error(C, rc);
-        }
-    } else if (correct) {
-        hrf_dataset_free(data);
-        return cli_usage_error(C,
-                               "--correct needs trajectory pairs (hamrf generate --pairs), but "
-                               "%s has no entry x1",
-                               data_path);
-    }
-    if (opt_type) {
-        int r = train_gradient(&gp, data, pairs, odenet, correct, out, json, quiet);
-        hrf_dataset_free(data);
-        hrf_dataset_free(pairs);
-        return r;
-    }
-    cli_progress prog;
-    cli_progress_init(&prog, quiet);
-    hp.progress = cli_progress_cb;
-    hp.progress_user = &prog;
-    hrf_hnn *model = NULL;
-    hrf_odenet *ode = NULL;
-    hrf_hnn_fit_report rep;
-    if (odenet) { /* the same report fields, for one printing path */
-        hrf_odenet_fit_report orep;
-        rc = hrf_odenet_fit(&hp, data, &ode, &orep);
-        memset(&rep, 0, sizeof rep);
-        rep.fit_seconds = orep.fit_seconds, rep.sample_seconds = orep.sample_seconds;
-        rep.solve_seconds = orep.solve_seconds, rep.solve_flops = orep.solve_flops;
-        rep.passes = orep.passes, rep.repeated_pairs = orep.repeated_pairs;
-        rep.cached = orep.cached, rep.lstsq = orep.lstsq;
-    } else {
-        rc = hrf_hnn_fit(&hp, data, &model, &rep);
-    }
-    cli_progress_done(&prog);
-    if (rc) {
-        hrf_dataset_free(data);
-        hrf_dataset_free(pairs);
-        return cli_lib_error(C, rc);
-    }
-    if (correct && ((rc = hrf_hnn_set_correction(model, pairs->h)) ||
-                    (rc = hrf_hnn_pin(model, pairs->x0, pairs->H0)))) {
-        hrf_hnn_free(model);
-        hrf_dataset_free(data);
-        hrf_dataset_free(pairs);
-        return cli_lib_error(C, rc);
-    }
-    /* The file's meta records how it was made (the library's provenance). */
-    rc = odenet ? hrf_odenet_save_meta(ode, out, NULL) : hrf_hnn_save_meta(model, out, NULL);
-    if (rc) {
-        hrf_hnn_free(model);
-        hrf_odenet_free(ode);
-        hrf_dataset_free(data);
-        hrf_dataset_free(pairs);
-        return cli_lib_error(C, rc);
-    }
-    const hrf_lstsq_report *lr = &rep.lstsq;
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "output", out);
-        cJSON_AddStringToObject(o, "model", odenet ? "odenet" : "hnn");
-        cJSON_AddBoolToObject(o, "pairs", pairs != NULL);
-        if (pairs) cJSON_AddNumberToObject(o, "h", pairs->h);
-        cJSON_AddBoolToObject(o, "corrected", correct);
-        cJSON_AddNumberToObject(o, "fit_seconds", rep.fit_seconds);
-        cJSON_AddNumberToObject(o, "sample_seconds", rep.sample_seconds);
-        cJSON_AddNumberToObject(o, "solve_seconds", rep.solve_seconds);
-        cJSON_AddNumberToObject(o, "solve_flops", rep.solve_flops);
-        cJSON_AddNumberToObject(o, "solve_gflops",
-                                rep.solve_seconds > 0 ? rep.solve_flops / rep.solve_seconds / 1e9
-                                                      : 0);
-        cJSON_AddStringToObject(o, "solver", hrf_solver_name(lr->used));
-        cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(hp.lstsq.solver));
-        cJSON_AddStringToObject(o, "solver_reason", lr->reason);
-        cJSON_AddNumberToObject(o, "width", (double)hp.width);
-        cJSON_AddStringToObject(o, "sampler", hp.sampler->name);
-        cJSON_AddNumberToObject(o, "seed", (double)hp.seed);
-        cJSON_AddNumberToObject(o, "n_train", (double)data->n);
-        cJSON_AddNumberToObject(o, "dim", (double)data->dim);
-        cJSON_AddNumberToObject(o, "passes", rep.passes);
-        if (lr->rank >= 0) cJSON_AddNumberToObject(o, "rank", lr->rank);
-        if (lr->used == HRF_SOLVER_NORMAL) {
-            cJSON_AddNumberToObject(o, "ridge_used", lr->ridge_used);
-            cJSON_AddNumberToObject(o, "refine_iterations", lr->iterations);
-            cJSON_AddBoolToObject(o, "features_cached", rep.cached);
-        }
-        cJSON_AddNumberToObject(o, "rel_residual", lr->rel_residual);
-        cJSON_AddNumberToObject(o, "repeated_pairs", (double)rep.repeated_pairs);
-        cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
-        cli_print_json(o);
-    } else if (!quiet) {
-        fprintf(
-            stderr,
-            "hamrf train: %s%s width %zu on %zu points: fit %.3f s (solve %.3f s, %.1f GFLOP/s), "
-            "solver %s, relative residual %.3g\n",
-            odenet ? "odenet " : "", hp.sampler->name, hp.width, data->n, rep.fit_seconds,
-            rep.solve_seconds,
-            rep.solve_seconds > 0 ? rep.solve_flops / rep.solve_seconds / 1e9 : 0.0,
-            hrf_solver_name(lr->used), lr->rel_residual);
-        if (lr->reason[0]) fprintf(stderr, "hamrf train: %s\n", lr->reason);
-        fprintf(stderr, "hamrf train: wrote %s\n", out);
-    }
-    hrf_hnn_free(model);
-    hrf_odenet_free(ode);
-    hrf_dataset_free(data);
-    hrf_dataset_free(pairs);
-    return CLI_OK;
+    if (!o.data_path) return cli_usage_error(C, "--data FILE is required");
+    if (!o.out) return cli_usage_error(C, "-o MODEL.npz is required");
+    int rc = choose_model(&o);
+    if (rc) return rc;
+    return o.hgn ? train_hgn(&o) : train_box(&o);
 }
