@@ -44,7 +44,7 @@ static const char help[] =
     "  --solver NAME      auto (default), svd, qr, normal\n"
     "  --rcond R          svd/qr singular-value cutoff (default 1e-13)\n"
     "  --ridge L          normal: ridge on the unit-diagonal Gram (default 1e-13)\n"
-    "  --refine N         normal: max LSQR (odenet: CGLS) refinement iterations (default\n"
+    "  --refine N         normal: max LSQR refinement iterations (default\n"
     "                     50, hnn auto 10; 0 when the features do not fit in memory)\n"
     "  --elm-range=LO,HI  ELM bias range (default: smallest, largest box bound)\n"
     "  --reduce           hnn svd/qr: solve the QR-reduced matrix (same solution, cheaper)\n"

@@ -1,11 +1,16 @@
-/* Linear least squares min ‖A θ − u‖₂ (MATH.md §2.2).
+/* Linear least squares min ‖A Θ − U‖_F (docs/math.md §4), with nrhs right-hand
+ * sides: U is rows x nrhs and Θ cols x nrhs, column-major, and each column of Θ
+ * is the least-squares solution for its column of U, every factorisation (and
+ * the Gram matrix) shared by the columns.
  *
  * A problem is described by callbacks, so that the structured HNN problem
  * never has to form A when the Gram route is used:
- *   assemble   — writes the dense A (rows x cols, column-major, lda = rows) and u;
+ *   assemble   — writes the dense A (rows x cols, column-major, lda = rows) and U;
  *   gram       — writes G = AᵀA (cols x cols, column-major; the upper triangle
- *                G[i + j·cols], i ≤ j, must be filled), Aᵀu and uᵀu;
- *   apply      — y = A v (rows);  apply_t — v = Aᵀ y (cols).
+ *                G[i + j·cols], i ≤ j, must be filled), AᵀU and ‖u_j‖²;
+ *   apply      — y = A v (rows);  apply_t — v = Aᵀ y (cols), one vector each;
+ *   apply_block / apply_t_block / apply_normal_block — optional, the same on
+ *                several columns in one pass over A.
  * hrf_lsq_dense_problem() wraps an explicit matrix in these callbacks.
  *
  * Solvers:
@@ -14,11 +19,13 @@
  *   normal — G streamed, equilibrated to unit diagonal, + ridge·I, Cholesky,
  *            then LSQR on A preconditioned by the Cholesky factor to remove
  *            the bias of the ridge and the error of squaring the condition
- *            number (docs/math.md "normal solver");
+ *            number (docs/math.md §4.5; with nrhs > 1 the columns iterate in
+ *            lockstep, sharing each pass over A);
  *   auto   — the default: for small problems, column-pivoted QR of the
  *            equilibrated reduced matrix; otherwise normal, switching to that
  *            QR when LSQR shows the Gram solution far from the optimum (the
- *            report says which and why; docs/math.md). */
+ *            report says which and why; docs/math.md §4.6). The choice depends
+ *            on the matrix only, not on nrhs. */
 #ifndef HAMRF_LSTSQ_H
 #define HAMRF_LSTSQ_H
 
@@ -38,25 +45,45 @@ HRF_API int hrf_solver_find(const char *name, hrf_solver *s);
 typedef struct hrf_lsq_problem {
     size_t rows, cols;
     void *ctx;
-    int (*assemble)(void *ctx, double *A, double *u);
-    int (*gram)(void *ctx, double *G, double *Atu, double *utu);
+    /* A (rows x cols) and U (rows x nrhs), column-major, leading dimension rows. */
+    int (*assemble)(void *ctx, double *A, double *U);
+    /* G (cols x cols, upper triangle), AᵀU (cols x nrhs, column-major, ld cols)
+     * and utu[j] = ‖u_j‖² for each column j < nrhs (one number when nrhs = 1). */
+    int (*gram)(void *ctx, double *G, double *AtU, double *utu);
+    /* One vector each (rows and cols entries); called once per column when
+     * the block versions below are NULL. */
     int (*apply)(void *ctx, const double *v, double *y);
     int (*apply_t)(void *ctx, const double *y, double *v);
     /* Optional: y = A v and z = Aᵀ y in one pass over A (halves LSQR's
      * memory traffic). NULL if unavailable. */
     int (*apply_normal)(void *ctx, const double *v, double *y, double *z);
     /* Optional: an orthogonally equivalent smaller problem. Allocates (malloc)
-     * *A_r (rows_r x cols, column-major) and *u_r (rows_r) such that
-     * ‖Aθ − u‖² = ‖A_r θ − u_r‖² + const for every θ; A_r has the singular
-     * values of A, so svd with rcond gives the same θ. NULL if unavailable. */
+     * *A_r (rows_r x cols, column-major) and *u_r (rows_r x nrhs, column-major)
+     * such that ‖AΘ − U‖_F² = ‖A_r Θ − U_r‖_F² + const for every Θ; A_r has the
+     * singular values of A, so svd with rcond gives the same Θ. NULL if
+     * unavailable. */
     int (*reduce)(void *ctx, size_t *rows_r, double **A_r, double **u_r);
     double reduce_flops; /* of one reduce() call */
     size_t reduce_rows;  /* rows of the reduced matrix */
     double reduce_bytes; /* memory reduce() needs at its peak */
-    const double *u;    /* right-hand side (rows), in the row order of apply() */
+    const double *u;    /* U (rows x nrhs, column-major), in the row order of apply() */
     double gram_flops;  /* floating-point operations of one gram() call */
-    double apply_flops; /* of one apply() or apply_t() call */
+    double apply_flops; /* of one apply() or apply_t() call (one column) */
     double extra_bytes; /* memory the callbacks themselves allocate */
+    /* Right-hand sides: the columns of U and of Θ. 0 and 1 both mean one, so
+     * problems set up before this field existed (zero-initialised, or
+     * initialised positionally up to extra_bytes) are one-column problems,
+     * solved exactly as before. */
+    size_t nrhs;
+    /* Optional, used only when nrhs > 1 (and only when apply_block and
+     * apply_t_block are both set): the products above on k columns in one
+     * pass over A, so that a problem whose passes are expensive (a streamed
+     * matrix) pays for one pass per LSQR iteration, not nrhs. V and Z are
+     * cols x k, Y rows x k, all column-major with leading dimensions cols and
+     * rows. apply_normal_block is optional among them. */
+    int (*apply_block)(void *ctx, size_t k, const double *V, double *Y);
+    int (*apply_t_block)(void *ctx, size_t k, const double *Y, double *V);
+    int (*apply_normal_block)(void *ctx, size_t k, const double *V, double *Y, double *Z);
 } hrf_lsq_problem;
 
 typedef struct hrf_lstsq_params {
@@ -89,6 +116,10 @@ HRF_API void hrf_lstsq_params_default(hrf_lstsq_params *p);
 /* NULL or a message a user can act on. */
 HRF_API const char *hrf_lstsq_params_check(const hrf_lstsq_params *p);
 
+/* With nrhs > 1 every field describes the whole solve: gram_iterations and
+ * iterations are the largest over the columns (the columns' LSQR runs in
+ * lockstep, so iterations is also the number of its passes over A), converged
+ * is the worst column's, and rel_residual is ‖AΘ − U‖_F/‖U‖_F. */
 typedef struct hrf_lstsq_report {
     hrf_solver used;     /* the solver that produced θ */
     char reason[256];    /* why (auto), and any fallback taken */
@@ -97,32 +128,39 @@ typedef struct hrf_lstsq_report {
     int gram_iterations; /* normal: PCG iterations on the Gram system */
     int iterations;      /* normal: LSQR iterations run */
     int converged;       /* normal: 1 LSQR met a stopping test, 0 hit its limit, −1 probe failed */
-    double rel_residual; /* ‖Aθ − u‖/‖u‖ */
+    double rel_residual; /* ‖Aθ − u‖/‖u‖ (Frobenius norms for nrhs > 1) */
     double seconds;      /* wall-clock of the solve, Gram accumulation included */
     double flops;        /* floating-point operations of the solve (model count) */
 } hrf_lstsq_report;
 
-/* Bytes the given solver needs for a problem of this size (estimate). */
+/* Bytes the given solver needs for a problem of this size with one
+ * right-hand side (estimate). */
 HRF_API double hrf_lstsq_memory_estimate(hrf_solver s, size_t rows, size_t cols);
+/* The same with nrhs right-hand sides (0 means 1); equals the above for
+ * nrhs ≤ 1 (docs/math.md §4.7). */
+HRF_API double hrf_lstsq_memory_estimate_nrhs(hrf_solver s, size_t rows, size_t cols, size_t nrhs);
 
-/* Solves; theta has `cols` entries. Fails with HRF_ETOOBIG (before
- * allocating, stating the estimate) when the chosen solver would not fit in
- * memory, HRF_ENUMERIC if the problem cannot be solved (e.g. non-finite
+/* Solves; theta has cols x nrhs entries (column-major, ld cols). Fails with
+ * HRF_ETOOBIG (before allocating or reading U, stating the estimate) when the
+ * chosen solver would not fit in memory or nrhs is beyond what memory could
+ * hold, HRF_ENUMERIC if the problem cannot be solved (e.g. non-finite
  * entries). */
 HRF_API int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, double *theta,
                     hrf_lstsq_report *rep);
 
 /* A dense problem over A (rows x cols, column-major, lda = rows) and u; both
- * must outlive the problem. `ctx` is caller storage for the callbacks. */
+ * must outlive the problem. `ctx` is caller storage for the callbacks. The
+ * _nrhs variant takes U (rows x nrhs, column-major, ld rows) and also sets
+ * the block callbacks (one DGEMM per pass). */
 typedef struct hrf_lsq_dense_ctx {
     size_t rows, cols;
     const double *A, *u;
+    size_t nrhs;
 } hrf_lsq_dense_ctx;
 HRF_API void hrf_lsq_dense_problem(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows, size_t cols,
                            const double *A, const double *u);
-
-/* Bytes of memory available to this process (MemAvailable), 0 if unknown. */
-HRF_API size_t hrf_mem_available(void);
+HRF_API void hrf_lsq_dense_problem_nrhs(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows,
+                                size_t cols, size_t nrhs, const double *A, const double *U);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* The ODE-net baseline ("S-MLP" of RF-HNN): a shallow network that regresses
  * the vector field itself, with no Hamiltonian structure,
  *   f̂(x) = Σ_k C_k σ(w_k·x + b_k) + C_0,   C_k, C_0 in R^dim (dim = 2d),
- * hidden layer sampled as for the HNN (hamrf/sampler.h, MATH.md §2.1) and
+ * hidden layer sampled as for the HNN (hamrf/sampler.h, docs/math.md §3) and
  * (C, C_0) from one linear least-squares problem with dim right-hand sides,
  *   Φ Θ ≈ Y,   Φ = [σ(Z) | 1] (K, M+1),  Θ = [C; C_0ᵀ] (M+1, dim),  Y = dx/dt (K, dim).
  * Samplers: ELM and U-SWIM as for the HNN; SWIM weighs pairs by the true
@@ -34,9 +34,10 @@ extern "C" {
  * options trains either model. Used here: width, sampler, act, elm_lo/elm_hi,
  * resample_duplicates, seed, progress, and for the normal solver block_rows
  * (rows per Gram block) and cache_bytes (Φ is kept in memory up to this, and
- * half the memory left); of lstsq: solver, rcond, ridge, equilibrate
+ * half the memory left); of lstsq (the outer layer is solved by
+ * hrf_lstsq_solve with nrhs = dim): solver, rcond, ridge, equilibrate
  * (svd/qr), gram_refine_max (PCG on the Gram system), refine_max /
- * stream_refine_max / refine_tol / refine_stall (the normal route's CGLS
+ * stream_refine_max / refine_tol / refine_stall (the normal route's LSQR
  * refinement, Φ cached / recomputed per pass), auto_direct_flops (auto),
  * skip_residual, mem_limit. use_reduce, auto_dense_max, auto_refine_max and
  * auto_probe do not apply (Φ has no structure to reduce; auto decides by
@@ -56,11 +57,13 @@ typedef struct hrf_odenet_fit_report {
     int passes;            /* 2 for A-SWIM */
     size_t repeated_pairs; /* pairs of the final pass that had to repeat */
     int cached;            /* normal: 1 if Φ (8·K·(M+1) bytes) was kept in memory */
-    /* Of the final solve: used (svd, qr or normal), reason (auto's choice, a
-     * raised ridge), rank (svd/qr, else −1), ridge_used, gram_iterations (the
-     * largest over the dim columns), iterations and converged (CGLS; 1 met
-     * its test or stalled, 0 hit its limit) for normal, rel_residual
-     * ‖ΦΘ − Y‖_F/‖Y‖_F (NaN with skip_residual), seconds, flops. */
+    /* Of the final solve (hamrf/lstsq.h's report for nrhs = dim): used (svd,
+     * qr or normal), reason (auto's choice, a raised ridge), rank (svd/qr,
+     * else −1), ridge_used, gram_iterations (the largest over the dim
+     * columns), iterations (LSQR passes over Φ, the dim columns in lockstep)
+     * and converged (the worst column: 1 met its test or stalled, 0 hit its
+     * limit) for normal, rel_residual ‖ΦΘ − Y‖_F/‖Y‖_F (NaN with
+     * skip_residual), seconds (features included), flops. */
     hrf_lstsq_report lstsq;
 } hrf_odenet_fit_report;
 

@@ -32,6 +32,7 @@
  * hrf_optimizer_step with a closure that evaluates the loss and gradient
  * on that batch (L-BFGS may call it several times). Scratch is allocated
  * once per run. */
+#include "core/sysinfo.h"
 #include "hamrf/baseline.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
@@ -88,11 +89,6 @@ typedef struct gd_work {
     size_t nb;
 } gd_work;
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 size_t hrf_gd_hnn_nparams(size_t dim, size_t width) {
     return width * (dim + 2);
@@ -616,7 +612,7 @@ static void next_batch(size_t n, size_t B, size_t *perm, int shuffle, hrf_rng *r
 
 static int train(model_kind kind, const hrf_gd_params *p, const hrf_dataset *data,
                  double **theta_out, hrf_gd_report *rep) {
-    double t_start = now_seconds();
+    double t_start = hrf_now();
     *theta_out = NULL;
     const char *msg = hrf_gd_params_check(p);
     if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
@@ -662,7 +658,7 @@ static int train(model_kind kind, const hrf_gd_params *p, const hrf_dataset *dat
     /* The epoch starts "finished" so that a shuffled run draws its first
      * permutation before the first batch. */
     size_t pos = n;
-    double t0 = now_seconds(), t_last = t0;
+    double t0 = hrf_now(), t_last = t0;
     w->idx = full ? NULL : idx, w->nb = B;
     for (size_t step = 0; step < p->steps; step++) {
         if (!full) next_batch(n, B, perm, p->shuffle, &rng, &pos, idx);
@@ -678,7 +674,7 @@ static int train(model_kind kind, const hrf_gd_params *p, const hrf_dataset *dat
         if (rc) goto done;
         r.final_loss = loss;
         r.steps = step + 1;
-        double t = now_seconds();
+        double t = hrf_now();
         int last = step + 1 == p->steps;
         int out_of_time = p->time_limit_seconds > 0 && t - t0 >= p->time_limit_seconds;
         if (out_of_time && !last) r.stopped_early = 1;
@@ -689,11 +685,11 @@ static int train(model_kind kind, const hrf_gd_params *p, const hrf_dataset *dat
         }
         if (out_of_time) break;
     }
-    r.train_seconds = now_seconds() - t0;
+    r.train_seconds = hrf_now() - t0;
     r.evals = hrf_optimizer_evals(opt);
     w->idx = NULL, w->nb = n;
     if ((rc = loss_grad(w, theta, &r.full_loss, NULL))) goto done;
-    r.total_seconds = now_seconds() - t_start; /* the caller adds building the model */
+    r.total_seconds = hrf_now() - t_start; /* the caller adds building the model */
     if (rep) *rep = r;
     *theta_out = theta;
     theta = NULL;
@@ -727,7 +723,7 @@ static cJSON *gd_provenance(const hrf_gd_params *p, const hrf_gd_report *r,
 
 int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **out,
                      hrf_gd_report *rep) {
-    double t_start = now_seconds();
+    double t_start = hrf_now();
     *out = NULL;
     if (data && data->dim % 2)
         return hrf_error(HRF_EINVAL, "an HNN needs an even dimension (got %zu)", data->dim);
@@ -748,7 +744,7 @@ int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **
         return rc;
     }
     hrf_hnn_set_provenance(m, prov);
-    r.total_seconds = now_seconds() - t_start;
+    r.total_seconds = hrf_now() - t_start;
     if (rep) *rep = r;
     *out = m;
     return HRF_OK;
@@ -756,7 +752,7 @@ int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **
 
 int hrf_gd_train_odenet(const hrf_gd_params *p, const hrf_dataset *data, hrf_odenet **out,
                         hrf_gd_report *rep) {
-    double t_start = now_seconds();
+    double t_start = hrf_now();
     *out = NULL;
     if (data && data->dim % 2)
         return hrf_error(HRF_EINVAL, "an ODE-net needs an even dimension (got %zu)", data->dim);
@@ -776,7 +772,7 @@ int hrf_gd_train_odenet(const hrf_gd_params *p, const hrf_dataset *data, hrf_ode
         return hrf_error(HRF_ENOMEM, "out of memory");
     }
     hrf_odenet_set_provenance(m, prov);
-    r.total_seconds = now_seconds() - t_start;
+    r.total_seconds = hrf_now() - t_start;
     if (rep) *rep = r;
     *out = m;
     return HRF_OK;

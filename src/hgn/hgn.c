@@ -43,6 +43,7 @@
  * the SWIM oracle's values are the true V(r) and |p|²/(2m); A-SWIM's are the
  * first fit's per-edge energy θ_E·e(r) and per-particle θ_K·k_i. */
 #include "core/meta.h"
+#include "core/sysinfo.h"
 #include "systems/particles_impl.h"
 #include "hamrf/hgn.h"
 #include "core/npz.h"

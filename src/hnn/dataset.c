@@ -1,5 +1,6 @@
 /* Box data sets of a built-in system (docs/math.md §6) and their files. */
 #include "core/meta.h"
+#include "core/sysinfo.h"
 #include "hamrf/dataset.h"
 #include "hamrf/field.h"
 #include "hamrf/integrators.h"

@@ -9,6 +9,7 @@
  * plus the anchor row [σ(W x0 + b), 1]. D is kept in memory when it fits
  * the cache budget and is recomputed block by block otherwise, so the
  * matrix A itself is formed only by the dense (svd, qr) solvers. */
+#include "core/sysinfo.h"
 #include "hamrf/hnn.h"
 #include "hamrf/metrics.h"
 #include "core/npz.h"
@@ -37,11 +38,6 @@ struct hrf_hnn {
     cJSON *prov;   /* how it was made (src/models/model_file.h), or NULL */
 };
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void hrf_hnn_params_default(hrf_hnn_params *p) {
     memset(p, 0, sizeof *p);
@@ -969,7 +965,7 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
     q.u[K * dim] = data->H0;
     features(m->act, M, dim, m->W, m->b, data->x0, 0, 1, q.s0, NULL, q.zbuf);
     double dbytes = 8.0 * (double)K * (double)M;
-    double t0 = now_seconds();
+    double t0 = hrf_now();
     if (have_Hhat) *have_Hhat = 0;
     if (single && Hhat && dbytes <= cache_budget) {
         /* A-SWIM's first fit only shapes the sampling density of the second,
@@ -1034,9 +1030,8 @@ static int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const dou
         }
         rep->cached = 0;
     }
-    double feat_seconds = now_seconds() - t0;
-    if (getenv("HAMRF_DEBUG"))
-        fprintf(stderr, "[hamrf debug] features %.3f s (cached %d)\n", feat_seconds, q.D != NULL);
+    double feat_seconds = hrf_now() - t0;
+    hrf_debug("features %.3f s (cached %d)", feat_seconds, q.D != NULL);
     hrf_lsq_problem prob;
     memset(&prob, 0, sizeof prob);
     prob.rows = K * dim + 1, prob.cols = n, prob.ctx = &q, prob.u = q.u;
@@ -1159,7 +1154,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     double cache_budget = (double)p->cache_bytes;
     if (avail > 0.0 && cache_budget > 0.5 * (avail - need)) cache_budget = 0.5 * (avail - need);
 
-    double t_start = now_seconds();
+    double t_start = hrf_now();
     hrf_hnn *m = hnn_alloc(dim, M, p->act);
     double *G = malloc(K * dim * sizeof *G), *Hhat = NULL, *ws = NULL;
     int rc = HRF_OK;
@@ -1184,12 +1179,12 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
     size_t repeated = 0;
-    double ts = now_seconds();
+    double ts = hrf_now();
     report_progress(p, "sampling", 0.0);
     rc = hrf_layer_sample(p->sampler->density, &lp, K, dim, data->x,
                           p->sampler->density == HRF_PAIRS_VALUES ? data->H : NULL, &rng, m->W,
                           m->b, &repeated);
-    rep->sample_seconds += now_seconds() - ts;
+    rep->sample_seconds += hrf_now() - ts;
     if (rc) goto fail;
     report_progress(p, "solving", 0.1);
     /* A-SWIM's first fit only sets the sampling density of the second, so with
@@ -1216,13 +1211,12 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     if (p->sampler->adaptive) {
         /* A-SWIM: Ĥ of the first fit at the training inputs drives the SWIM density. */
         report_progress(p, "resampling (A-SWIM)", 0.5);
-        ts = now_seconds();
+        ts = hrf_now();
         if (!have_Hhat && (rc = hrf_hnn_eval(m, K, data->x, Hhat, NULL))) goto fail;
-        if (getenv("HAMRF_DEBUG"))
-            fprintf(stderr, "[hamrf debug] A-SWIM evaluation %.3f s\n", now_seconds() - ts);
+        hrf_debug("A-SWIM evaluation %.3f s", hrf_now() - ts);
         rc = hrf_layer_sample(HRF_PAIRS_VALUES, &lp, K, dim, data->x, Hhat, &rng, m->W, m->b,
                               &repeated);
-        rep->sample_seconds += now_seconds() - ts;
+        rep->sample_seconds += hrf_now() - ts;
         if (rc) goto fail;
         report_progress(p, "solving (A-SWIM)", 0.6);
         if ((rc = hnn_solve(p, data, G, m, cache_budget, rep, NULL, NULL, 0, ws))) goto fail;
@@ -1230,7 +1224,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     }
     report_progress(p, "done", 1.0);
     rep->repeated_pairs = repeated;
-    rep->fit_seconds = now_seconds() - t_start;
+    rep->fit_seconds = hrf_now() - t_start;
     free(G), free(Hhat), free(ws);
     if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data))) {
         hrf_hnn_free(m);

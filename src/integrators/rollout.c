@@ -1,4 +1,5 @@
 /* Batched rollouts with saved states (hamrf/rollout.h). */
+#include "core/sysinfo.h"
 #include "hamrf/rollout.h"
 #include "integrators/rollout_impl.h"
 #include "core/meta.h"
@@ -42,11 +43,6 @@ void hrf_trajectory_free(hrf_trajectory *t) {
     free(t);
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, const double *x0,
                     hrf_trajectory **out) {
@@ -100,9 +96,9 @@ int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, c
         double *x = tr->x + j * n * dim;
         memcpy(x, x - n * dim, n * dim * sizeof *x);
         size_t done = 0;
-        double t0 = now_seconds();
+        double t0 = hrf_now();
         rc = hrf_integrator_advance(it, p->dt, k, n, x, &done);
-        seconds += now_seconds() - t0;
+        seconds += hrf_now() - t0;
         if (rc) {
             /* The message names the step within this interval; restate it
              * for the whole rollout. */

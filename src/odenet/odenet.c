@@ -2,28 +2,21 @@
  *
  *   f̂(x) = Σ_k C_k σ(w_k·x + b_k) + C_0          (hamrf/odenet.h)
  *
- * The hidden layer is sampled as for the HNN (MATH.md §2.1, with the SWIM
+ * The hidden layer is sampled as for the HNN (docs/math.md §3, with the SWIM
  * density on the vector values F = dx/dt); the outer layer solves
  *
  *   min_Θ ‖Φ Θ − Y‖_F,   Φ = [σ(Z) | 1] (K, M+1),  Z = X Wᵀ + 1 bᵀ,  Y = dx/dt (K, dim),
  *
  * one matrix and dim right-hand sides, so each column of Θ = [C; C_0ᵀ] is an
- * ordinary least-squares problem and every factorisation is shared:
- *   svd    — LAPACK dgelsd on the dense Φ (column-major), rcond cutoff;
- *   qr     — LAPACK dgelsy (column-pivoted QR), same rcond;
- *   normal — Gram matrix ΦᵀΦ and ΦᵀY accumulated over row blocks (DSYRK,
- *            DGEMM; memory O(M² + block), plus Φ itself when it fits the
- *            cache budget), equilibrated to unit diagonal, ridge λ·I raised
- *            tenfold until DPOTRF succeeds, DPOTRS with dim right-hand sides,
- *            preconditioned CG on the unridged Gram system (per column), then
- *            CGLS on Φ preconditioned by the Cholesky factor (all columns per
- *            pass over Φ) to recover what squaring the condition number lost
- *            (pendulum, width 500: 2e-6 → 1e-7 in 50 iterations; QR: 1e-9);
- *   auto   — qr (equilibrated) when Φ has at most AUTO_DENSE_MAX entries, or
- *            is cheap enough (see AUTO_DENSE_MAX), else normal.
- * Unlike the HNN's problem (MATH.md §2.2), Φ has no structure to exploit
- * beyond the shared matrix, so this file calls LAPACK directly instead of
- * going through hamrf/lstsq.h (whose problems have one right-hand side). */
+ * ordinary least-squares problem and every factorisation is shared. The solve
+ * is hrf_lstsq_solve's (docs/math.md §4) on a problem with nrhs = dim whose
+ * callbacks form Φ densely (svd, qr) or stream it by row blocks, cached when
+ * it fits the budget (normal: Gram, equilibrated ridged Cholesky, DPOTRS, PCG
+ * per column, LSQR with the columns sharing each pass over Φ). Only auto's
+ * choice is the ODE-net's own: qr (equilibrated) when Φ has at most
+ * AUTO_DENSE_MAX entries, or is cheap enough (see AUTO_DENSE_MAX), else
+ * normal; Φ has no structure to reduce, unlike the HNN's problem. */
+#include "core/sysinfo.h"
 #include "hamrf/odenet.h"
 #include "hamrf/metrics.h"
 #include "core/npz.h"
@@ -33,8 +26,6 @@
 #include "odenet/odenet_impl.h"
 
 #include <cblas.h>
-#include <lapacke.h>
-#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -62,11 +53,6 @@ struct hrf_odenet {
     cJSON *prov; /* how it was made (src/models/model_file.h), or NULL */
 };
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void hrf_odenet_params_default(hrf_odenet_params *p) {
     hrf_hnn_params_default(p);
@@ -268,20 +254,19 @@ static size_t gram_block_rows(size_t M) {
     return B < 64 ? 64 : B;
 }
 
-/* Bytes the outer-layer solve needs beyond the model and the data. */
+/* Bytes the outer-layer solve needs beyond the model and the data:
+ * hrf_lstsq_solve's own estimate for K x (M+1) with dim right-hand sides, the
+ * column-major copy of Y, and the callbacks' scratch (dense: per-thread rows
+ * for σ; normal: a block of Φ and of Z). A cached Φ comes on top only when it
+ * fits what is left (cache_budget). */
 static double solve_bytes(hrf_solver s, size_t K, size_t M, size_t dim, size_t block) {
-    double Kd = (double)K, n = (double)M + 1.0, mb = Kd > n ? Kd : n;
-    if (s == HRF_SOLVER_SVD || s == HRF_SOLVER_QR) /* Φ, the right-hand sides, LAPACK work */
-        return hrf_lstsq_memory_estimate(s, K, M + 1) + 8.0 * mb * (double)dim;
-    /* G and its factor, ΦᵀY, Θ and the CGLS vectors, a block of Φ and Z, the
-     * residual and Φ v (K, dim) each, PCG vectors; a cached Φ comes on top
-     * only when it fits what is left (cache_budget). */
-    return 8.0 * (2.0 * n * n + 6.0 * n * (double)dim + (double)block * (2.0 * n) +
-                  2.0 * Kd * (double)dim + 8.0 * n);
+    double b = hrf_lstsq_memory_estimate_nrhs(s, K, M + 1, dim) + 8.0 * (double)K * (double)dim;
+    if (s == HRF_SOLVER_NORMAL) return b + 8.0 * (double)block * (2.0 * (double)M + 1.0);
+    return b + 8.0 * (double)omp_get_max_threads() * (double)K;
 }
 
 /* Model flop count of dgelsd / dgelsy on K x n with r right-hand sides
- * (as hamrf/lstsq.c counts them, plus applying Qᵀ to the r columns). */
+ * (auto's cost of the dense route). */
 static double dense_flops(hrf_solver s, double K, double n, double r) {
     return 2.0 * K * n * n - 2.0 * n * n * n / 3.0 + 4.0 * K * n * r +
            (s == HRF_SOLVER_SVD ? 11.0 * n * n * n : 0.0);
@@ -309,153 +294,32 @@ static void dense_features(const hrf_odenet *m, size_t K, const double *X, doubl
         A[M * K + i] = 1.0;
 }
 
-static int solve_dense(hrf_odenet *m, const hrf_dataset *data, hrf_solver s, int equilibrate,
-                       double rcond, hrf_lstsq_report *lr) {
-    const size_t K = data->n, M = m->width, dim = m->dim, n = M + 1, ldb = K > n ? K : n;
-    if (K > (size_t)INT_MAX || n > (size_t)INT_MAX || (double)K * (double)n > 9.0e18 / 8.0)
-        return hrf_error(HRF_ETOOBIG,
-                         "the %s solver cannot factorise a %zu x %zu matrix (LAPACK "
-                         "index range); use --solver normal",
-                         hrf_solver_name(s), K, n);
-    int nthreads = omp_get_max_threads();
-    double *A = malloc(K * n * sizeof *A), *Bm = malloc(ldb * dim * sizeof *Bm);
-    double *tmp = malloc((size_t)nthreads * K * sizeof *tmp), *scale = malloc(n * sizeof *scale);
-    double *sv = s == HRF_SOLVER_SVD ? malloc((K < n ? K : n) * sizeof *sv) : NULL;
-    lapack_int *jpvt = s == HRF_SOLVER_QR ? calloc(n, sizeof *jpvt) : NULL;
-    int rc = HRF_OK;
-    if (!A || !Bm || !tmp || !scale || (s == HRF_SOLVER_SVD ? !sv : !jpvt)) {
-        rc = hrf_error(HRF_ENOMEM,
-                       "out of memory for the %zu x %zu least-squares matrix "
-                       "(%.3g GiB); try --solver normal",
-                       K, n, 8.0 * (double)K * n / 1073741824.0);
-        goto done;
-    }
-    dense_features(m, K, data->x, A, tmp);
-    for (size_t i = 0; i < K * n; i++)
-        if (!isfinite(A[i])) {
-            rc = hrf_error(HRF_ENUMERIC,
-                           "least-squares matrix has a non-finite entry (row %zu, "
-                           "column %zu)",
-                           i % K, i / K);
-            goto done;
-        }
-    /* Column scaling: rcond then refers to the scale-free matrix. */
-    for (size_t j = 0; j < n; j++) {
-        double nrm = equilibrate ? cblas_dnrm2((int)K, A + j * K, 1) : 0.0;
-        scale[j] = nrm > 0.0 ? 1.0 / nrm : 1.0;
-        if (scale[j] != 1.0) cblas_dscal((int)K, scale[j], A + j * K, 1);
-    }
-    for (size_t i = 0; i < K; i++) /* Y as a column-major ldb x dim matrix */
-        for (size_t a = 0; a < dim; a++)
-            Bm[i + a * ldb] = data->dxdt[i * dim + a];
-    lapack_int rank = 0, info;
-    if (s == HRF_SOLVER_SVD)
-        info = LAPACKE_dgelsd(LAPACK_COL_MAJOR, (lapack_int)K, (lapack_int)n, (lapack_int)dim, A,
-                              (lapack_int)K, Bm, (lapack_int)ldb, sv, rcond, &rank);
-    else
-        info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, (lapack_int)K, (lapack_int)n, (lapack_int)dim, A,
-                              (lapack_int)K, Bm, (lapack_int)ldb, jpvt, rcond, &rank);
-    if (info != 0) {
-        rc = hrf_error(info < 0 ? HRF_EINVAL : HRF_ENUMERIC, "LAPACK %s failed (info %d)",
-                       s == HRF_SOLVER_SVD ? "dgelsd (SVD did not converge)" : "dgelsy", (int)info);
-        goto done;
-    }
-    for (size_t k = 0; k < M; k++)
-        for (size_t a = 0; a < dim; a++)
-            m->C[k * dim + a] = Bm[k + a * ldb] * scale[k];
-    for (size_t a = 0; a < dim; a++)
-        m->C0[a] = Bm[M + a * ldb] * scale[M];
-    lr->rank = (int)rank;
-    lr->flops = dense_flops(s, (double)K, (double)n, (double)dim) + 2.0 * (double)K * M * dim;
-done:
-    free(A), free(Bm), free(tmp), free(scale), free(sv), free(jpvt);
-    return rc;
-}
-
-/* z = C⁻¹ C⁻ᵀ r for the upper Cholesky factor C (n x n, column-major). */
-static void chol_apply(size_t n, const double *C, double *z) {
-    cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, C, (int)n, z, 1);
-    cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, C, (int)n, z, 1);
-}
-
-/* Preconditioned CG on the equilibrated, unridged Gram system S G S y = S t
- * (G upper triangle, column-major), preconditioner the ridged factor C, from
- * y (n) in place; keeps the iterate of smallest residual, stops after maxit
- * iterations, 5 without progress, or a residual 1e-15 of the start. work
- * holds 5n doubles. Returns the iterations run. (The same iteration as the
- * Gram PCG of hamrf/lstsq.c, here for one of dim right-hand sides.) */
-static int gram_pcg(size_t n, const double *G, const double *C, const double *s, const double *t,
-                    int maxit, double *y, double *work) {
-    double *res = work, *z = work + n, *pv = work + 2 * n, *q = work + 3 * n, *best = work + 4 * n;
-    for (size_t j = 0; j < n; j++)
-        z[j] = s[j] * y[j];
-    cblas_dsymv(CblasColMajor, CblasUpper, (int)n, 1.0, G, (int)n, z, 1, 0.0, q, 1);
-    for (size_t j = 0; j < n; j++)
-        res[j] = s[j] * (t[j] - q[j]);
-    double rnorm0 = cblas_dnrm2((int)n, res, 1), best_norm = rnorm0;
-    memcpy(best, y, n * sizeof *y);
-    memcpy(z, res, n * sizeof *z);
-    chol_apply(n, C, z);
-    memcpy(pv, z, n * sizeof *z);
-    double rz = cblas_ddot((int)n, res, 1, z, 1);
-    int it, stall = 0;
-    for (it = 1; it <= maxit; it++) {
-        for (size_t j = 0; j < n; j++)
-            z[j] = s[j] * pv[j];
-        cblas_dsymv(CblasColMajor, CblasUpper, (int)n, 1.0, G, (int)n, z, 1, 0.0, q, 1);
-        for (size_t j = 0; j < n; j++)
-            q[j] *= s[j];
-        double pq = cblas_ddot((int)n, pv, 1, q, 1);
-        if (!(pq > 0.0) || !(rz > 0.0)) break;
-        double alpha = rz / pq;
-        cblas_daxpy((int)n, alpha, pv, 1, y, 1);
-        cblas_daxpy((int)n, -alpha, q, 1, res, 1);
-        double rn = cblas_dnrm2((int)n, res, 1);
-        if (rn < best_norm) {
-            best_norm = rn;
-            memcpy(best, y, n * sizeof *y);
-            stall = 0;
-        } else if (++stall >= 5) {
-            break;
-        }
-        if (rn <= 1e-15 * rnorm0) break;
-        memcpy(z, res, n * sizeof *z);
-        chol_apply(n, C, z);
-        double rz_new = cblas_ddot((int)n, res, 1, z, 1);
-        double beta = rz_new / rz;
-        rz = rz_new;
-        for (size_t j = 0; j < n; j++)
-            pv[j] = z[j] + beta * pv[j];
-    }
-    memcpy(y, best, n * sizeof *y);
-    return it > maxit ? maxit : it;
-}
-
-/* How one pass solves. */
-typedef struct {
-    hrf_solver solver;   /* svd, qr or normal (auto is resolved by the caller) */
-    int equilibrate;     /* svd/qr: unit column norms before the rcond cutoff */
-    int maxit;           /* normal: refinement iterations when Φ is cached */
-    int maxit_streamed;  /* normal: the same when Φ is recomputed per pass */
-    size_t block_rows;   /* normal: rows per block, 0 = ~32 MiB */
-    double cache_budget; /* normal: bytes Φ may occupy to be cached */
-    hrf_lstsq_params lp; /* rcond, ridge, gram_refine_max, refine_tol, refine_stall */
-} solve_opts;
-
-/* Φ by row blocks for the normal route: kept whole (cached) when it fits the
- * budget, else recomputed block by block on every pass. */
+/* The outer layer as an hrf_lsq_problem with nrhs = dim (docs/math.md §4):
+ * rows are the K points, columns the M features and the constant. Φ is kept
+ * whole (cached) when it fits the budget, else recomputed block by block on
+ * every pass; the block products share each pass between the dim columns. */
 typedef struct {
     const hrf_odenet *m;
-    const double *X; /* (K, dim) training inputs */
+    const double *X, *Y; /* (K, dim) row-major training inputs and dx/dt */
+    const double *U;     /* Y column-major (K x dim): the problem's right-hand sides */
     size_t K, M, n, dim, B;
     double *phi; /* (K, n) row-major cached Φ, or NULL */
     double *blk; /* (B, n) block buffer when not cached */
     double *z;   /* (B, M) pre-activation scratch */
-} phi_ctx;
+} ode_lsq;
 
-/* Rows [r0, r0+nb) of Φ, (nb, n) row-major = an n x nb column-major matrix. */
-static const double *phi_rows(phi_ctx *c, size_t r0, size_t nb) {
+/* Rows [r0, r0+nb) of Φ, (nb, n) row-major = an n x nb column-major matrix;
+ * NULL (error recorded) if the block buffers, allocated on first use (the
+ * dense routes need them only for the residual, after A is freed), do not
+ * fit. */
+static const double *phi_rows(ode_lsq *c, size_t r0, size_t nb) {
     if (c->phi) return c->phi + r0 * c->n;
+    if (!c->z) c->z = malloc(c->B * c->M * sizeof *c->z);
+    if (!c->blk) c->blk = malloc(c->B * c->n * sizeof *c->blk);
+    if (!c->z || !c->blk) {
+        hrf_error(HRF_ENOMEM, "out of memory for a %zu x %zu feature block", c->B, c->n);
+        return NULL;
+    }
     features(c->m->act, c->M, c->dim, c->m->W, c->m->b, nb, c->X + r0 * c->dim, c->z, c->blk, NULL,
              c->n);
     for (size_t i = 0; i < nb; i++)
@@ -463,282 +327,174 @@ static const double *phi_rows(phi_ctx *c, size_t r0, size_t nb) {
     return c->blk;
 }
 
-/* Q = Φ V: V (n, dim) column-major, Q (K, dim) row-major. */
-static void phi_apply(phi_ctx *c, const double *V, double *Q) {
-    for (size_t r0 = 0; r0 < c->K; r0 += c->B) {
-        size_t nb = c->K - r0 < c->B ? c->K - r0 : c->B;
-        const double *A = phi_rows(c, r0, nb);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)c->dim, (int)nb, (int)c->n, 1.0,
-                    V, (int)c->n, A, (int)c->n, 0.0, Q + r0 * c->dim, (int)c->dim);
-    }
+static int ode_assemble(void *ctx, double *A, double *U) {
+    ode_lsq *c = ctx;
+    double *tmp = malloc((size_t)omp_get_max_threads() * c->K * sizeof *tmp);
+    if (!tmp) return hrf_error(HRF_ENOMEM, "out of memory for feature scratch (%zu rows)", c->K);
+    dense_features(c->m, c->K, c->X, A, tmp);
+    free(tmp);
+    memcpy(U, c->U, c->K * c->dim * sizeof *U);
+    return HRF_OK;
 }
 
-/* U = Φᵀ R: R (K, dim) row-major, U (n, dim) column-major. */
-static void phi_apply_t(phi_ctx *c, const double *R, double *U) {
-    memset(U, 0, c->n * c->dim * sizeof *U);
-    for (size_t r0 = 0; r0 < c->K; r0 += c->B) {
-        size_t nb = c->K - r0 < c->B ? c->K - r0 : c->B;
-        const double *A = phi_rows(c, r0, nb);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)c->n, (int)c->dim, (int)nb, 1.0,
-                    A, (int)c->n, R + r0 * c->dim, (int)c->dim, 1.0, U, (int)c->n);
-    }
-}
-
-/* U = Bᵀ R = C⁻ᵀ S Φᵀ R for the preconditioned matrix B = Φ S C⁻¹: R (K, dim)
- * row-major, U (n, dim) column-major. */
-static void bt_apply(phi_ctx *c, const double *Cf, const double *s, const double *R, double *U) {
+/* G = ΦᵀΦ (upper) by DSYRK and ΦᵀY (n x dim) by DGEMM, over row blocks. */
+static int ode_gram(void *ctx, double *G, double *AtU, double *utu) {
+    ode_lsq *c = ctx;
     const size_t n = c->n, dim = c->dim;
-    phi_apply_t(c, R, U);
-    for (size_t a = 0; a < dim; a++)
-        for (size_t j = 0; j < n; j++)
-            U[j + a * n] *= s[j];
-    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, (int)n, (int)dim,
-                1.0, Cf, (int)n, U, (int)n);
-}
-
-/* Stall window of the refinement (as hamrf/lstsq.c's LSQR). */
-#define REFINE_WINDOW 10
-
-/* Refinement of Θ (n, dim) column-major by CGLS on the right-preconditioned
- * problem min ‖Φ S C⁻¹ δ − r0‖ (C the ridged Cholesky factor of S G S, so
- * B = Φ S C⁻¹ has ‖B‖₂ ≤ 1 and singular values near 1): removes the ridge's
- * bias and the error of squaring the condition number, to the accuracy of
- * the residual itself. The dim columns iterate independently (own α, β) and
- * share every pass over Φ. A column stops when ‖Bᵀr‖ ≤ tol·‖r‖; all stop
- * when ‖r‖_F fell by less than a fraction `stall` over REFINE_WINDOW
- * iterations, or after maxit. */
-static int cgls_refine(phi_ctx *c, const double *Y, const double *Cf, const double *s, int maxit,
-                       double tol, double stall, double *Th, int *iters, int *converged) {
-    const size_t K = c->K, n = c->n, dim = c->dim;
-    double *r = malloc(K * dim * sizeof *r), *q = malloc(K * dim * sizeof *q);
-    double *v = malloc(n * dim * sizeof *v), *pv = malloc(n * dim * sizeof *pv);
-    double *sv = malloc(n * dim * sizeof *sv), *ab = malloc(5 * dim * sizeof *ab);
-    double *best = malloc(n * dim * sizeof *best);
-    double hist[REFINE_WINDOW] = {0};
-    int rc = HRF_OK;
-    *iters = 0;
-    *converged = 1;
-    if (!r || !q || !v || !pv || !sv || !ab || !best) {
-        rc = hrf_error(HRF_ENOMEM, "out of memory for the refinement vectors (%zu x %zu)", K, dim);
-        goto done;
-    }
-    double *gamma = ab, *alpha = ab + dim, *rn = ab + 2 * dim, *active = ab + 3 * dim;
-    double *rbest = ab + 4 * dim;
-    memcpy(best, Th, n * dim * sizeof *best);
-    phi_apply(c, Th, q); /* r = Y − Φ Θ */
-    for (size_t j = 0; j < K * dim; j++)
-        r[j] = Y[j] - q[j];
-    bt_apply(c, Cf, s, r, sv); /* sv = Bᵀ r */
-    memcpy(pv, sv, n * dim * sizeof *pv);
-    int nactive = 0;
-    for (size_t a = 0; a < dim; a++) {
-        gamma[a] = cblas_ddot((int)n, sv + a * n, 1, sv + a * n, 1);
-        rn[a] = rbest[a] = cblas_dnrm2((int)K, r + a, (int)dim);
-        active[a] = rn[a] > 0.0 && sqrt(gamma[a]) > tol * rn[a];
-        nactive += active[a] != 0.0;
-    }
-    for (int it = 1; it <= maxit && nactive > 0; it++) {
-        /* v = S C⁻¹ p; q = Φ v */
-        memcpy(v, pv, n * dim * sizeof *v);
-        cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n,
-                    (int)dim, 1.0, Cf, (int)n, v, (int)n);
-        for (size_t a = 0; a < dim; a++)
-            for (size_t j = 0; j < n; j++)
-                v[j + a * n] *= s[j];
-        phi_apply(c, v, q);
-        for (size_t a = 0; a < dim; a++) {
-            double qq = cblas_ddot((int)K, q + a, (int)dim, q + a, (int)dim);
-            alpha[a] = active[a] != 0.0 && qq > 0.0 ? gamma[a] / qq : 0.0;
-            cblas_daxpy((int)n, alpha[a], v + a * n, 1, Th + a * n, 1);
-            cblas_daxpy((int)K, -alpha[a], q + a, (int)dim, r + a, (int)dim);
-        }
-        bt_apply(c, Cf, s, r, sv);
-        double rtot = 0.0;
-        nactive = 0;
-        for (size_t a = 0; a < dim; a++) {
-            rn[a] = cblas_dnrm2((int)K, r + a, (int)dim);
-            rtot += rn[a] * rn[a];
-            if (active[a] == 0.0) continue;
-            double gnew = cblas_ddot((int)n, sv + a * n, 1, sv + a * n, 1);
-            double beta = gamma[a] > 0.0 ? gnew / gamma[a] : 0.0;
-            for (size_t j = 0; j < n; j++)
-                pv[j + a * n] = sv[j + a * n] + beta * pv[j + a * n];
-            gamma[a] = gnew;
-            active[a] = rn[a] > 0.0 && sqrt(gnew) > tol * rn[a];
-            /* ‖r‖ never grows in exact arithmetic: once it does, rounding
-             * has taken over, and the column keeps its best iterate. */
-            if (rn[a] < rbest[a]) {
-                rbest[a] = rn[a];
-                memcpy(best + a * n, Th + a * n, n * sizeof *best);
-            } else if (rn[a] > rbest[a]) {
-                active[a] = 0.0;
-            }
-            nactive += active[a] != 0.0;
-        }
-        rtot = sqrt(rtot);
-        if (getenv("HAMRF_DEBUG"))
-            fprintf(stderr, "[hamrf debug] odenet cgls %d: |r| %.6e\n", it, rtot);
-        *iters = it;
-        if (!isfinite(rtot)) {
-            rc = hrf_error(HRF_ENUMERIC, "the refinement diverged (non-finite residual)");
-            goto done;
-        }
-        double old = hist[it % REFINE_WINDOW]; /* ‖r‖ of iteration it − REFINE_WINDOW */
-        hist[it % REFINE_WINDOW] = rtot;
-        if (it > REFINE_WINDOW && rtot >= (1.0 - stall) * old) break;
-        if (it == maxit && nactive > 0) *converged = 0;
-    }
-    memcpy(Th, best, n * dim * sizeof *Th);
-done:
-    free(r), free(q), free(v), free(pv), free(sv), free(ab), free(best);
-    return rc;
-}
-
-/* The normal route: Gram accumulation, equilibrated ridged Cholesky, DPOTRS
- * with dim right-hand sides, PCG on the Gram system, CGLS refinement (at
- * most maxit iterations; passes over Φ). cache_budget: bytes Φ may take. */
-static int solve_normal(hrf_odenet *m, const hrf_dataset *data, const solve_opts *o,
-                        hrf_lstsq_report *lr, int *cached) {
-    const size_t K = data->n, M = m->width, dim = m->dim, n = M + 1;
-    const hrf_lstsq_params *lp = &o->lp;
-    phi_ctx c = {m,    data->x, K,   M, n, dim, o->block_rows ? o->block_rows : gram_block_rows(M),
-                 NULL, NULL,    NULL};
-    if (c.B > K) c.B = K;
-    double *G = calloc(n * n, sizeof *G), *Cf = malloc(n * n * sizeof *Cf);
-    double *T = calloc(n * dim, sizeof *T), *Th = malloc(n * dim * sizeof *Th);
-    double *s = malloc(n * sizeof *s), *work = malloc(5 * n * sizeof *work);
-    c.z = malloc(c.B * M * sizeof *c.z);
-    int rc = HRF_OK;
-    if (!G || !Cf || !T || !Th || !s || !work || !c.z) {
-        rc = hrf_error(HRF_ENOMEM, "out of memory for the %zu x %zu Gram matrix", n, n);
-        goto done;
-    }
-    if (8.0 * (double)K * (double)n <= o->cache_budget) c.phi = malloc(K * n * sizeof *c.phi);
-    if (c.phi) { /* fill the cache block by block (Z scratch stays one block) */
-        for (size_t r0 = 0; r0 < K; r0 += c.B) {
-            size_t nb = K - r0 < c.B ? K - r0 : c.B;
-            double *A = c.phi + r0 * n;
-            features(m->act, M, dim, m->W, m->b, nb, data->x + r0 * dim, c.z, A, NULL, n);
-            for (size_t i = 0; i < nb; i++)
-                A[i * n + M] = 1.0;
-        }
-    } else if (!(c.blk = malloc(c.B * n * sizeof *c.blk))) {
-        rc = hrf_error(HRF_ENOMEM, "out of memory for a %zu x %zu feature block", c.B, n);
-        goto done;
-    }
-    *cached = c.phi != NULL;
-    int maxit = *cached ? o->maxit : o->maxit_streamed;
-    /* G = ΦᵀΦ (upper), T = ΦᵀY (n x dim column-major), over row blocks. */
-    for (size_t r0 = 0; r0 < K; r0 += c.B) {
-        size_t nb = K - r0 < c.B ? K - r0 : c.B;
-        const double *A = phi_rows(&c, r0, nb);
+    memset(G, 0, n * n * sizeof *G);
+    memset(AtU, 0, n * dim * sizeof *AtU);
+    for (size_t r0 = 0; r0 < c->K; r0 += c->B) {
+        size_t nb = c->K - r0 < c->B ? c->K - r0 : c->B;
+        const double *A = phi_rows(c, r0, nb);
+        if (!A) return HRF_ENOMEM;
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)n, (int)nb, 1.0, A, (int)n, 1.0,
                     G, (int)n);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)n, (int)dim, (int)nb, 1.0, A,
-                    (int)n, data->dxdt + r0 * dim, (int)dim, 1.0, T, (int)n);
+                    (int)n, c->Y + r0 * dim, (int)dim, 1.0, AtU, (int)n);
     }
-    /* Equilibrate: S G S has unit diagonal (zero columns keep scale 1). */
-    for (size_t j = 0; j < n; j++) {
-        double d = G[j + j * n];
-        if (!isfinite(d)) {
-            rc = hrf_error(HRF_ENUMERIC, "Gram matrix has a non-finite diagonal entry (column %zu)",
-                           j);
-            goto done;
-        }
-        s[j] = d > 0.0 ? 1.0 / sqrt(d) : 1.0;
-    }
-    /* Cholesky of S G S + λ I; λ grows tenfold until it factorises. */
-    double lambda = lp->ridge;
-    for (int attempt = 0;; attempt++) {
-        for (size_t j = 0; j < n; j++) {
-            for (size_t i = 0; i <= j; i++)
-                Cf[i + j * n] = s[i] * G[i + j * n] * s[j];
-            Cf[j + j * n] += lambda;
-        }
-        lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, Cf, (lapack_int)n);
-        if (info == 0) break;
-        if (info < 0 || attempt >= 12) {
-            rc = hrf_error(HRF_ENUMERIC,
-                           "Cholesky factorisation failed even with ridge %.3g "
-                           "(info %d)",
-                           lambda, (int)info);
-            goto done;
-        }
-        lambda = lambda > 0.0 ? lambda * 10.0 : 1e-15;
-    }
-    lr->ridge_used = lambda;
-    if (lambda != lp->ridge) {
-        size_t len = strlen(lr->reason);
-        snprintf(lr->reason + len, sizeof lr->reason - len,
-                 "%sridge raised from %.3g to %.3g so the Gram matrix factorises", len ? "; " : "",
-                 lp->ridge, lambda);
-    }
-    /* All dim right-hand sides at once: (S G S + λI) Y' = S T, Θ = S Y'. */
     for (size_t a = 0; a < dim; a++)
-        for (size_t j = 0; j < n; j++)
-            Th[j + a * n] = s[j] * T[j + a * n];
-    lapack_int info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', (lapack_int)n, (lapack_int)dim, Cf,
-                                     (lapack_int)n, Th, (lapack_int)n);
-    if (info != 0) {
-        rc = hrf_error(HRF_ENUMERIC, "LAPACK dpotrs failed (info %d)", (int)info);
+        utu[a] = cblas_ddot((int)c->K, c->U + a * c->K, 1, c->U + a * c->K, 1);
+    return HRF_OK;
+}
+
+/* Yo = Φ V and, if Z, Z = Φᵀ Yo, in one pass: V, Z (n x k), Yo (K x k),
+ * column-major. */
+static int ode_pass(ode_lsq *c, size_t k, const double *V, double *Yo, double *Z) {
+    const size_t n = c->n, K = c->K;
+    if (Z) memset(Z, 0, n * k * sizeof *Z);
+    for (size_t r0 = 0; r0 < K; r0 += c->B) {
+        size_t nb = K - r0 < c->B ? K - r0 : c->B;
+        const double *A = phi_rows(c, r0, nb);
+        if (!A) return HRF_ENOMEM;
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)nb, (int)k, (int)n, 1.0, A,
+                    (int)n, V, (int)n, 0.0, Yo + r0, (int)K);
+        if (Z)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)nb, 1.0, A,
+                        (int)n, Yo + r0, (int)K, 1.0, Z, (int)n);
+    }
+    return HRF_OK;
+}
+
+static int ode_apply_block(void *ctx, size_t k, const double *V, double *Yo) {
+    return ode_pass(ctx, k, V, Yo, NULL);
+}
+
+static int ode_apply_normal_block(void *ctx, size_t k, const double *V, double *Yo, double *Z) {
+    return ode_pass(ctx, k, V, Yo, Z);
+}
+
+/* V = Φᵀ R: R (K x k), V (n x k), column-major. */
+static int ode_apply_t_block(void *ctx, size_t k, const double *R, double *V) {
+    ode_lsq *c = ctx;
+    const size_t n = c->n, K = c->K;
+    memset(V, 0, n * k * sizeof *V);
+    for (size_t r0 = 0; r0 < K; r0 += c->B) {
+        size_t nb = K - r0 < c->B ? K - r0 : c->B;
+        const double *A = phi_rows(c, r0, nb);
+        if (!A) return HRF_ENOMEM;
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)nb, 1.0, A,
+                    (int)n, R + r0, (int)K, 1.0, V, (int)n);
+    }
+    return HRF_OK;
+}
+
+static int ode_apply(void *ctx, const double *v, double *y) {
+    return ode_apply_block(ctx, 1, v, y);
+}
+
+static int ode_apply_t(void *ctx, const double *y, double *v) {
+    return ode_apply_t_block(ctx, 1, y, v);
+}
+
+static int ode_apply_normal(void *ctx, const double *v, double *y, double *z) {
+    return ode_apply_normal_block(ctx, 1, v, y, z);
+}
+
+/* How one pass solves. */
+typedef struct {
+    hrf_solver solver;   /* svd, qr or normal (auto is resolved by the caller) */
+    int equilibrate;     /* svd/qr: unit column norms before the rcond cutoff */
+    int maxit;           /* normal: LSQR iterations when Φ is cached */
+    int maxit_streamed;  /* normal: the same when Φ is recomputed per pass */
+    size_t block_rows;   /* normal: rows per block, 0 = ~32 MiB */
+    double cache_budget; /* normal: bytes Φ may occupy to be cached */
+    hrf_lstsq_params lp; /* rcond, ridge, PCG and LSQR limits and tests, skip_residual */
+} solve_opts;
+
+/* Φ for the normal route: cached in c->phi (filled block by block, the Z
+ * scratch staying one block) when it fits the budget, else a block buffer. */
+static int phi_prepare(ode_lsq *c, double cache_budget) {
+    c->z = malloc(c->B * c->M * sizeof *c->z);
+    if (!c->z) return hrf_error(HRF_ENOMEM, "out of memory for a %zu x %zu block", c->B, c->M);
+    if (8.0 * (double)c->K * (double)c->n <= cache_budget)
+        c->phi = malloc(c->K * c->n * sizeof *c->phi);
+    if (!c->phi) {
+        c->blk = malloc(c->B * c->n * sizeof *c->blk);
+        return c->blk ? HRF_OK
+                      : hrf_error(HRF_ENOMEM, "out of memory for a %zu x %zu feature block", c->B,
+                                  c->n);
+    }
+    for (size_t r0 = 0; r0 < c->K; r0 += c->B) {
+        size_t nb = c->K - r0 < c->B ? c->K - r0 : c->B;
+        double *A = c->phi + r0 * c->n;
+        features(c->m->act, c->M, c->dim, c->m->W, c->m->b, nb, c->X + r0 * c->dim, c->z, A, NULL,
+                 c->n);
+        for (size_t i = 0; i < nb; i++)
+            A[i * c->n + c->M] = 1.0;
+    }
+    return HRF_OK;
+}
+
+/* Solves for (C, C0) given the sampled W, b in m (hrf_lstsq_solve on Φ Θ ≈ Y,
+ * U = Y column-major); updates the Jacobian's P. residual = 0 skips
+ * rel_residual (A-SWIM's first pass). */
+static int odenet_solve(hrf_odenet *m, const hrf_dataset *data, const double *U,
+                        const solve_opts *o, int residual, hrf_lstsq_report *lr, int *cached) {
+    double t0 = hrf_now();
+    const size_t K = data->n, M = m->width, dim = m->dim, n = M + 1;
+    size_t B = o->block_rows ? o->block_rows : gram_block_rows(M);
+    ode_lsq c = {m, data->x, data->dxdt, U, K, M, n, dim, B < K ? B : K, NULL, NULL, NULL};
+    hrf_lstsq_params lp = o->lp;
+    lp.solver = o->solver, lp.equilibrate = o->equilibrate, lp.use_reduce = 0;
+    lp.skip_residual = lp.skip_residual || !residual;
+    *cached = 0;
+    int rc = HRF_OK;
+    double *Th = malloc(n * dim * sizeof *Th);
+    if (!Th) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for the %zu x %zu coefficients", n, dim);
         goto done;
     }
-    double Kd = (double)K, nd = (double)n, pass = 2.0 * Kd * nd * dim;
-    double feat = *cached ? 0.0 : 2.0 * Kd * M * dim; /* Z recomputed per pass */
-    lr->flops =
-        Kd * nd * (nd + 1.0) + pass + 2.0 * Kd * M * dim + nd * nd * nd / 3.0 + 2.0 * nd * nd * dim;
-    lr->gram_iterations = 0;
-    if (lp->gram_refine_max > 0) { /* PCG per column, in the equilibrated variables */
-        for (size_t a = 0; a < dim; a++) {
-            int it = gram_pcg(n, G, Cf, s, T + a * n, lp->gram_refine_max, Th + a * n, work);
-            if (it > lr->gram_iterations) lr->gram_iterations = it;
-            lr->flops += 2.0 * it * 2.0 * nd * nd;
-        }
+    if (o->solver == HRF_SOLVER_NORMAL) {
+        if ((rc = phi_prepare(&c, o->cache_budget))) goto done;
+        *cached = c.phi != NULL;
+        lp.refine_max = *cached ? o->maxit : o->maxit_streamed;
     }
-    for (size_t j = 0; j < n * dim; j++)
-        Th[j] *= s[j % n];
-    lr->iterations = 0;
-    lr->converged = 1;
-    if (maxit > 0) {
-        rc = cgls_refine(&c, data->dxdt, Cf, s, maxit, lp->refine_tol, lp->refine_stall, Th,
-                         &lr->iterations, &lr->converged);
-        if (rc) goto done;
-        lr->flops += pass + feat + lr->iterations * (2.0 * (pass + feat) + 2.0 * nd * nd * dim);
-    }
-    for (size_t j = 0; j < n * dim; j++)
-        if (!isfinite(Th[j])) {
-            rc = hrf_error(HRF_ENUMERIC, "the normal-equations solution is not finite");
-            goto done;
-        }
+    double Kd = (double)K, nd = (double)n, feat = *cached ? 0.0 : 2.0 * Kd * (double)M * dim;
+    hrf_lsq_problem prob;
+    memset(&prob, 0, sizeof prob);
+    prob.rows = K, prob.cols = n, prob.nrhs = dim, prob.ctx = &c, prob.u = U;
+    prob.assemble = ode_assemble, prob.gram = ode_gram;
+    prob.apply = ode_apply, prob.apply_t = ode_apply_t, prob.apply_normal = ode_apply_normal;
+    prob.apply_block = ode_apply_block, prob.apply_t_block = ode_apply_t_block;
+    prob.apply_normal_block = ode_apply_normal_block;
+    prob.gram_flops = Kd * nd * (nd + 1.0) + 2.0 * Kd * nd * dim + feat;
+    prob.apply_flops = 2.0 * Kd * nd + feat / (double)dim; /* per column; Z shared by a pass */
+    if (o->solver == HRF_SOLVER_NORMAL)
+        prob.extra_bytes = 8.0 * (double)(c.B * M) + 8.0 * (c.phi ? Kd * nd : (double)(c.B * n));
+    else
+        prob.extra_bytes = 8.0 * (double)omp_get_max_threads() * Kd;
+    double t_features = hrf_now() - t0;
+    rc = hrf_lstsq_solve(&prob, &lp, Th, lr);
+    lr->seconds += t_features;
+    if (rc) goto done;
     for (size_t k = 0; k < M; k++)
         for (size_t a = 0; a < dim; a++)
             m->C[k * dim + a] = Th[k + a * n];
     for (size_t a = 0; a < dim; a++)
         m->C0[a] = Th[M + a * n];
+    update_products(m);
 done:
-    free(G), free(Cf), free(T), free(Th), free(s), free(work), free(c.z), free(c.phi), free(c.blk);
-    return rc;
-}
-
-/* Solves for (C, C0) given the sampled W, b in m; updates the Jacobian's P. */
-static int odenet_solve(hrf_odenet *m, const hrf_dataset *data, const solve_opts *o,
-                        hrf_lstsq_report *lr, int *cached) {
-    double t0 = now_seconds();
-    lr->used = o->solver;
-    lr->rank = -1;
-    lr->ridge_used = 0.0;
-    lr->gram_iterations = lr->iterations = 0;
-    lr->converged = 1;
-    lr->rel_residual = NAN;
-    *cached = 0;
-    int rc;
-    if (o->solver == HRF_SOLVER_NORMAL) {
-        rc = solve_normal(m, data, o, lr, cached);
-    } else {
-        rc = solve_dense(m, data, o->solver, o->equilibrate, o->lp.rcond, lr);
-    }
-    lr->seconds = now_seconds() - t0;
-    if (rc == HRF_OK) update_products(m);
+    free(Th), free(c.z), free(c.phi), free(c.blk);
     return rc;
 }
 
@@ -820,7 +576,7 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
         } else {
             o.solver = HRF_SOLVER_NORMAL;
             snprintf(reason, sizeof reason,
-                     "auto: Gram route (Cholesky + PCG + CGLS): the dense QR "
+                     "auto: Gram route (Cholesky + PCG + LSQR): the dense QR "
                      "of the %zu x %zu feature matrix would take %.3g GiB and %.3g flops",
                      K, M + 1, qr_bytes / 1073741824.0, qr_flops);
         }
@@ -851,16 +607,19 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
     if (limit > 0.0 && cache_budget > 0.5 * (limit - need)) cache_budget = 0.5 * (limit - need);
     o.cache_budget = o1.cache_budget = cache_budget;
 
-    double t_start = now_seconds();
+    double t_start = hrf_now();
     hrf_odenet *m = odenet_alloc(dim, M, p->act);
-    double *Fhat = NULL;
+    double *Fhat = NULL, *U = malloc(K * dim * sizeof *U);
     int rc = HRF_OK;
-    if (!m) {
+    if (!m || !U) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for a width-%zu ODE-net", M);
         goto fail;
     }
+    for (size_t i = 0; i < K; i++) /* Y column-major: the right-hand sides */
+        for (size_t a = 0; a < dim; a++)
+            U[i + a * K] = data->dxdt[i * dim + a];
     hrf_layer_sample_params lsp = {M, p->elm_lo, p->elm_hi, p->resample_duplicates, p->act};
-    if (isnan(lsp.elm_lo)) { /* MATH.md §2.1: [smallest, largest] of the box bounds */
+    if (isnan(lsp.elm_lo)) { /* docs/math.md §3.1: [smallest, largest] of the box bounds */
         double lo = INFINITY, hi = -INFINITY;
         for (size_t a = 0; a < dim; a++) {
             if (data->box_lo) {
@@ -875,16 +634,17 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
     size_t repeated = 0;
-    double ts = now_seconds();
+    double ts = hrf_now();
     report_progress(p, "sampling", 0.0);
     /* SWIM's oracle for an ODE-net is the target itself, dx/dt. */
     rc = hrf_layer_sample_vec(p->sampler->density, &lsp, K, dim, data->x, dim,
                               p->sampler->density == HRF_PAIRS_VALUES ? data->dxdt : NULL, &rng,
                               m->W, m->b, &repeated);
-    rep->sample_seconds += now_seconds() - ts;
+    rep->sample_seconds += hrf_now() - ts;
     if (rc) goto fail;
     report_progress(p, "solving", 0.1);
-    if ((rc = odenet_solve(m, data, p->sampler->adaptive ? &o1 : &o, &rep->lstsq, &rep->cached)))
+    if ((rc = odenet_solve(m, data, U, p->sampler->adaptive ? &o1 : &o, !p->sampler->adaptive,
+                           &rep->lstsq, &rep->cached)))
         goto fail;
     rep->solve_seconds += rep->lstsq.seconds;
     rep->solve_flops += rep->lstsq.flops;
@@ -892,7 +652,7 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
     if (p->sampler->adaptive) {
         /* A-SWIM: f̂ of the first fit at the training inputs drives the SWIM density. */
         report_progress(p, "resampling (A-SWIM)", 0.5);
-        ts = now_seconds();
+        ts = hrf_now();
         Fhat = malloc(K * dim * sizeof *Fhat);
         if (!Fhat) {
             rc = hrf_error(HRF_ENOMEM, "out of memory for f̂ at %zu points", K);
@@ -901,15 +661,16 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
         if ((rc = hrf_odenet_eval(m, K, data->x, Fhat))) goto fail;
         rc = hrf_layer_sample_vec(HRF_PAIRS_VALUES, &lsp, K, dim, data->x, dim, Fhat, &rng, m->W,
                                   m->b, &repeated);
-        rep->sample_seconds += now_seconds() - ts;
+        rep->sample_seconds += hrf_now() - ts;
         if (rc) goto fail;
         report_progress(p, "solving (A-SWIM)", 0.6);
-        memset(&rep->lstsq, 0, sizeof rep->lstsq);
-        if ((rc = odenet_solve(m, data, &o, &rep->lstsq, &rep->cached))) goto fail;
+        if ((rc = odenet_solve(m, data, U, &o, 1, &rep->lstsq, &rep->cached))) goto fail;
         rep->solve_seconds += rep->lstsq.seconds;
         rep->solve_flops += rep->lstsq.flops;
         rep->passes = 2;
     }
+    free(U); /* the solves are done */
+    U = NULL;
     if (reason[0]) { /* auto's choice first, then the solver's own notes */
         char buf[sizeof rep->lstsq.reason] = "";
         str_append(buf, sizeof buf, reason);
@@ -920,16 +681,7 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
         memcpy(rep->lstsq.reason, buf, sizeof buf);
     }
     rep->repeated_pairs = repeated;
-    rep->fit_seconds = now_seconds() - t_start;
-    if (!p->lstsq.skip_residual) { /* ‖ΦΘ − Y‖_F/‖Y‖_F = rel. L2 error of f̂ on the training set */
-        if (!Fhat) Fhat = malloc(K * dim * sizeof *Fhat);
-        if (!Fhat) {
-            rc = hrf_error(HRF_ENOMEM, "out of memory for f̂ at %zu points", K);
-            goto fail;
-        }
-        if ((rc = hrf_odenet_eval(m, K, data->x, Fhat))) goto fail;
-        rep->lstsq.rel_residual = hrf_rel_l2(K * dim, Fhat, data->dxdt);
-    }
+    rep->fit_seconds = hrf_now() - t_start;
     report_progress(p, "done", 1.0);
     free(Fhat);
     if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data))) {
@@ -939,7 +691,7 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
     *out = m;
     return HRF_OK;
 fail:
-    free(Fhat);
+    free(Fhat), free(U);
     hrf_odenet_free(m);
     return rc;
 }

@@ -14,6 +14,7 @@
  *                      after a 50-step rollout (tabulated V(r)).
  * Quick and full modes are the same here: every experiment already takes
  * seconds. The mp rows say so when that mode is not available. */
+#include "core/sysinfo.h"
 #include "hamrf/reproduce.h"
 
 #include "hamrf/hgn.h"
@@ -38,11 +39,6 @@ const char *const *hrf_repro_paper2_experiments(void) {
     return experiments;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void progress(const hrf_repro_params *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -292,7 +288,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
     double *x0 = NULL, *dq = NULL, *dp = NULL;
     double fit_s = NAN;
     progress(p, "%s: generate and train", exp);
-    double t0 = now_seconds();
+    double t0 = hrf_now();
     int rc = hrf_psystem_lj_new(N, 0.8442, NULL, &s);
     hrf_pdata_params dpp;
     if (!rc) {
@@ -300,7 +296,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
         dpp.snapshots = 10, dpp.every = 10, dpp.seed = p->seed;
         rc = hrf_pdata_generate(s, &dpp, &tr);
     }
-    double gen_s = now_seconds() - t0;
+    double gen_s = hrf_now() - t0;
     if (!rc) rc = fit(p, HRF_HGN_PAIR, tr, &m, &fit_s);
     if (!rc) {
         char note[96];

@@ -20,6 +20,7 @@
  * serially. With fewer than 3 cells per side the 27 cells would not be
  * distinct, and all pairs are scanned with the minimum image instead. */
 #include "core/meta.h"
+#include "core/sysinfo.h"
 #include "systems/particles_impl.h"
 #include "hamrf/particles.h"
 

@@ -3,6 +3,7 @@
  * snapshots (q, p) with exact dq/dt = p/m, dp/dt = −∂U/∂q and H, and their
  * file, kind "particles" (docs/formats.md). */
 #include "core/meta.h"
+#include "core/sysinfo.h"
 #include "systems/particles_impl.h"
 #include "hamrf/particles.h"
 

@@ -1,0 +1,20 @@
+/* Private core helpers every layer may use: the clock, the available
+ * memory, and the HAMRF_DEBUG diagnostics (docs/architecture.md). */
+#ifndef HAMRF_SRC_SYSINFO_H
+#define HAMRF_SRC_SYSINFO_H
+
+#include <stddef.h>
+
+/* Seconds on the monotonic clock (for durations). */
+double hrf_now(void);
+
+/* Bytes of memory available to this process (MemAvailable of
+ * /proc/meminfo), 0 if unknown. */
+size_t hrf_mem_available(void);
+
+/* 1 when the environment variable HAMRF_DEBUG is set. */
+int hrf_debug_on(void);
+/* With HAMRF_DEBUG set: "[hamrf debug] <message>\n" on stderr; else nothing. */
+void hrf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
