@@ -15,6 +15,7 @@
 
 #include "hamrf/status.h"
 #include "hamrf/meta.h"
+#include "hamrf/progress.h"
 #include "hamrf/rng.h"
 #include "hamrf/blas.h"
 #include "hamrf/lstsq.h"

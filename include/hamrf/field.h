@@ -15,7 +15,6 @@
 
 #include <stddef.h>
 
-#include "hamrf/systems.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,11 +35,6 @@ typedef struct hrf_field {
     /* H (n) at x (n, dim). May be NULL (no Hamiltonian, e.g. an ODE-net). */
     int (*energy)(void *ctx, size_t n, const double *x, double *H);
 } hrf_field;
-
-/* The exact field of a built-in system: rhs = J ∇H, energy = H, separable as
- * the system type says, jac = NULL (central differences). `sys` must outlive
- * the field. */
-HRF_API void hrf_field_from_system(hrf_field *f, const hrf_system *sys);
 
 /* Central-difference Jacobian of f->rhs at x (n, dim) into jac (n, dim, dim);
  * step ε_b = 2^-20 · max(1, |x_b|) (truncation O(ε²) ≈ 1e-12 relative,

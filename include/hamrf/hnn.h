@@ -17,14 +17,12 @@
 #include "hamrf/dataset.h"
 #include "hamrf/field.h"
 #include "hamrf/lstsq.h"
+#include "hamrf/progress.h"
 #include "hamrf/sampler.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Progress callback: `stage` names the work, fraction in [0, 1]. */
-typedef void (*hrf_progress_fn)(void *user, const char *stage, double fraction);
 
 typedef struct hrf_hnn_params {
     size_t width;                      /* M, default 1000 */

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "hamrf/field.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -64,6 +66,11 @@ HRF_API void hrf_system_eval(const hrf_system *sys, size_t n, const double *x, d
 
 /* Vector field dx/dt = J ∇H at n states: dxdt (n, 2d). */
 HRF_API void hrf_system_vector_field(const hrf_system *sys, size_t n, const double *x, double *dxdt);
+
+/* The exact field of a built-in system: rhs = J ∇H, energy = H, separable as
+ * the system type says, jac = NULL (central differences). `sys` must outlive
+ * the field. */
+HRF_API void hrf_field_from_system(hrf_field *f, const hrf_system *sys);
 
 #ifdef __cplusplus
 }

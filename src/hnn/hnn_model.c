@@ -1,6 +1,8 @@
 /* The HNN as a model type (hamrf/model.h). */
 #include "hamrf/hnn.h"
 #include "hamrf/model.h"
+#include "hnn/hnn_impl.h"
+#include "models/model_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,3 +54,23 @@ const hrf_model_type hrf_model_type_hnn = {
     .dims = dims,
     .describe = describe,
 };
+
+cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "sampler", p->sampler->name);
+    cJSON_AddStringToObject(o, "solver", hrf_solver_name(used));
+    cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(p->lstsq.solver));
+    cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+    cJSON_AddNumberToObject(o, "rcond", p->lstsq.rcond);
+    cJSON_AddNumberToObject(o, "ridge", p->lstsq.ridge);
+    cJSON_AddNumberToObject(o, "n_train", (double)data->n);
+    cJSON_AddBoolToObject(o, "resample_duplicates", p->resample_duplicates);
+    cJSON_AddNumberToObject(o, "refine", p->lstsq.refine_max);
+    if (!isnan(p->elm_lo)) {
+        double r[2] = {p->elm_lo, p->elm_hi};
+        cJSON_AddItemToObject(o, "elm_range", cJSON_CreateDoubleArray(r, 2));
+    }
+    hrf_provenance_add_data(o, data, 1);
+    return o;
+}

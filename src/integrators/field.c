@@ -1,38 +1,13 @@
-/* Vector fields for the integrators (hamrf/field.h, docs/math.md §1, §8): the
- * exact field dx/dt = J ∇H of a built-in system, and the central-difference
- * Jacobian that implicit schemes use when a field has no analytic one. */
+/* Vector fields for the integrators (hamrf/field.h, docs/math.md §1, §8):
+ * the central-difference Jacobian that implicit schemes use when a field has
+ * no analytic one. (The fields themselves live with what they describe: the
+ * built-in systems in src/systems/systems.c, the models in theirs.) */
 #include "hamrf/field.h"
 
 #include "hamrf/status.h"
-#include "hamrf/systems.h"
 
 #include <math.h>
 #include <string.h>
-
-/* ---- the field of a built-in system ------------------------------------ */
-
-static int system_rhs(void *ctx, size_t n, const double *x, double *dxdt) {
-    hrf_system_vector_field((const hrf_system *)ctx, n, x, dxdt);
-    return HRF_OK;
-}
-
-static int system_energy(void *ctx, size_t n, const double *x, double *H) {
-    hrf_system_eval((const hrf_system *)ctx, n, x, H, NULL);
-    return HRF_OK;
-}
-
-void hrf_field_from_system(hrf_field *f, const hrf_system *sys) {
-    if (!f) return;
-    memset(f, 0, sizeof *f);
-    if (!sys || !sys->type) return;
-    f->dim = 2 * (size_t)sys->type->dof;
-    f->separable = sys->type->separable;
-    f->hamiltonian = 1;
-    f->ctx = (void *)sys; /* the callbacks only read it */
-    f->rhs = system_rhs;
-    f->jac = NULL; /* implicit schemes fall back to hrf_field_jac_fd */
-    f->energy = system_energy;
-}
 
 /* ---- central-difference Jacobian --------------------------------------- */
 

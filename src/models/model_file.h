@@ -19,7 +19,6 @@
 #include "core/npz.h"
 #include "hamrf/activation.h"
 #include "hamrf/dataset.h"
-#include "hamrf/hnn.h"
 
 /* The model-file format version this library writes and reads. */
 #define HRF_MODEL_FILE_VERSION 1
@@ -49,12 +48,6 @@ int hrf_model_meta_check(const char *path, const cJSON *meta, const char *kind,
  * the skeleton writes (format, kind, version, model) and without `own`. */
 cJSON *hrf_model_provenance_of_meta(const cJSON *meta, const char *const *own);
 
-/* Provenance of a model fitted by sampling (hnn, odenet): sampler, solver
- * used and requested, seed, rcond, ridge, number of training points,
- * duplicate resampling, refinement limit, ELM range when set, and the
- * training data's system (trajectory pairs: "pairs", "h", "fitted_through"
- * first). NULL when out of memory. */
-cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data);
 /* The training data's system, "system" and "params" of the data set's meta,
  * into o; for the regression view of trajectory pairs (meta "pairs": true,
  * hrf_dataset_pairs_targets) also "pairs", "h", "fitted_through", before the

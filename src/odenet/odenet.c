@@ -22,6 +22,7 @@
 #include "core/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
+#include "hnn/hnn_impl.h"
 #include "models/model_file.h"
 #include "odenet/odenet_impl.h"
 

@@ -371,3 +371,28 @@ void hrf_system_vector_field(const hrf_system *sys, size_t n, const double *x, d
         }
     }
 }
+
+/* ---- the field of a built-in system ------------------------------------ */
+
+static int system_rhs(void *ctx, size_t n, const double *x, double *dxdt) {
+    hrf_system_vector_field((const hrf_system *)ctx, n, x, dxdt);
+    return HRF_OK;
+}
+
+static int system_energy(void *ctx, size_t n, const double *x, double *H) {
+    hrf_system_eval((const hrf_system *)ctx, n, x, H, NULL);
+    return HRF_OK;
+}
+
+void hrf_field_from_system(hrf_field *f, const hrf_system *sys) {
+    if (!f) return;
+    memset(f, 0, sizeof *f);
+    if (!sys || !sys->type) return;
+    f->dim = 2 * (size_t)sys->type->dof;
+    f->separable = sys->type->separable;
+    f->hamiltonian = 1;
+    f->ctx = (void *)sys; /* the callbacks only read it */
+    f->rhs = system_rhs;
+    f->jac = NULL; /* implicit schemes fall back to hrf_field_jac_fd */
+    f->energy = system_energy;
+}
