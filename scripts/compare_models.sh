@@ -16,7 +16,7 @@ rm -f "$W/differ"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 
 # Each line: output file name, then the command's arguments. Data files come
-# first; later commands read the data that OLD wrote (in $W/old), so a
+# first (lj500: large enough for cell lists); later commands read the data that OLD wrote (in $W/old), so a
 # difference in a model file is the fit's, not the data's.
 CASES='
 d.npz generate --system pendulum --n 2000 --seed 1
@@ -25,6 +25,7 @@ pairs.npz generate --system pendulum --n 500 --seed 2 --pairs --h 0.1
 chain.npz generate --system springs --topology chain --shape 8 --dim 2 --trajectories 4 --snapshots 10
 lat.npz generate --system springs --topology lattice --shape 3x3x3 --potential anharmonic --snapshots 4
 lj.npz generate --system lj --particles 108 --snapshots 3
+lj500.npz generate --system lj --particles 500 --snapshots 3 --burn-in 20
 hnn_elm.npz train --data D/d.npz --width 200 --sampler elm
 hnn_uswim.npz train --data D/d.npz --width 200 --sampler uswim
 hnn_swim.npz train --data D/d.npz --width 200 --sampler swim
@@ -43,6 +44,7 @@ hgn_pair.npz train --model hgn --data D/chain.npz
 hgn_mp.npz train --model hgn --mode mp --data D/chain.npz
 hgn_lat.npz train --model hgn --data D/lat.npz --sampler swim
 hgn_lj.npz train --model hgn --data D/lj.npz
+hgn_lj500.npz train --model hgn --data D/lj500.npz --mode mp --node-width 20
 adam.npz train --data D/d.npz --width 100 --optimizer adam --steps 200
 lbfgs_ode.npz train --data D/d.npz --model odenet --width 100 --optimizer lbfgs --steps 50
 roll_hnn.npz rollout --model D/hnn_swim.npz --x0=1,0 --dt 0.01 --steps 200 --every 10 --integrator midpoint --truth

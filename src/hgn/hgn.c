@@ -50,6 +50,7 @@
 #include "hamrf/status.h"
 #include "hgn/hgn_impl.h"
 #include "models/model_file.h"
+#include "systems/neighbours.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -303,11 +304,6 @@ void hrf_hgn_graph_of(const hrf_pdata *d, hrf_hgn_graph *g) {
     g->cutoff = d->cutoff;
 }
 
-/* Minimum-image displacement component in a periodic cube of side L (L = 0: open). */
-static inline double min_image(double d, double L) {
-    return L > 0.0 ? d - L * nearbyint(d / L) : d;
-}
-
 typedef struct {
     uint32_t *p; /* (cap, 2) */
     size_t n, cap;
@@ -326,82 +322,72 @@ static int pair_push(pair_buf *b, size_t i, size_t j) {
     return HRF_OK;
 }
 
-static double dist2(int D, const double *qi, const double *qj, double L) {
-    double s = 0.0;
-    for (int a = 0; a < D; a++) {
-        double d = min_image(qi[a] - qj[a], L);
-        s += d * d;
-    }
-    return s;
+/* Cells per side of the pair search: floor(L/rc) (cells at least rc wide,
+ * neighbours within ±1 cell), but not more than about 2 per particle (dilute
+ * systems: the largest n ≥ 3 with n^D ≤ 2N + 27); below 3 none (all pairs). */
+static size_t pair_cells(double L, double rc, size_t N, int D) {
+    const double n0 = floor(L / rc), lim = 2.0 * (double)N + 27.0;
+    if (!(n0 > 3.0)) return n0 == 3.0 ? 3 : 0;
+    double cap = floor(pow(lim, 1.0 / D)); /* ≥ 3, made exact by the two loops */
+    while (pow(cap + 1.0, D) <= lim)
+        cap++;
+    while (cap > 3.0 && pow(cap, D) > lim)
+        cap--;
+    return (size_t)fmin(n0, cap);
 }
 
-/* All pairs closer than the cutoff: cell lists in a periodic box at least 3
- * cells wide (each unordered pair met from both of its cells; i < j keeps
- * one), otherwise all pairs. */
+/* All pairs closer than the cutoff: cell lists (src/systems/neighbours.h) in
+ * a periodic box at least 3 cells wide, otherwise all pairs. Each unordered
+ * pair is met from both of its cells; i < j keeps one. The list's order fixes
+ * the floating-point sums of every fit and evaluation, so it is kept as it
+ * always was, for model files that are reproducible across versions: cells by
+ * their coordinates with axis 0 fastest, then their 3^D neighbour cells
+ * likewise (offsets −1, 0, +1), and within each cell the particles in
+ * descending index order (that of the linked lists this search once had; the
+ * counting sort stores a cell's particles ascending, so its slots are walked
+ * backwards). */
 static int cutoff_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q, pair_buf *b) {
-    const double L = g->box, rc = g->cutoff, rc2 = rc * rc;
+    const double L = g->box, rc2 = g->cutoff * g->cutoff;
     b->n = 0;
-    size_t nc = L > 0.0 ? (size_t)floor(L / rc) : 0;
-    /* Not more cells than about 2 per particle (dilute systems). */
-    while (nc > 3 && pow((double)nc, D) > 2.0 * (double)N + 27.0)
-        nc--;
-    if (L <= 0.0 || nc < 3) {
+    const size_t nc = L > 0.0 ? pair_cells(L, g->cutoff, N, D) : 0;
+    if (nc < 3) {
         for (size_t i = 0; i < N; i++)
             for (size_t j = i + 1; j < N; j++)
-                if (dist2(D, q + i * D, q + j * D, L) < rc2) {
+                if (hrf_nbr_dist2(D, q + i * D, q + j * D, L) < rc2) {
                     int rc_ = pair_push(b, i, j);
                     if (rc_) return rc_;
                 }
         return HRF_OK;
     }
-    size_t ncell = 1;
-    for (int a = 0; a < D; a++)
-        ncell *= nc;
-    size_t *head = malloc(ncell * sizeof *head), *next = malloc(N * sizeof *next);
-    size_t *cell = malloc(N * sizeof *cell);
-    if (!head || !next || !cell) {
-        free(head), free(next), free(cell);
-        return hrf_error(HRF_ENOMEM, "out of memory for %zu cells", ncell);
-    }
-    const size_t NONE = (size_t)-1;
-    for (size_t c = 0; c < ncell; c++)
-        head[c] = NONE;
-    for (size_t i = 0; i < N; i++) {
-        size_t c = 0;
-        for (int a = D - 1; a >= 0; a--) {
-            double x = q[i * D + a] - L * floor(q[i * D + a] / L); /* wrapped into [0, L) */
-            size_t ca = (size_t)(x / L * (double)nc);
-            if (ca >= nc) ca = nc - 1;
-            c = c * nc + ca;
-        }
-        cell[i] = c;
-        next[i] = head[c];
-        head[c] = i;
-    }
-    int rc_ = HRF_OK;
+    hrf_nbr nb;
+    int rc_ = hrf_nbr_init(&nb, N, D, L, nc, 1);
+    if (rc_) return rc_;
+    hrf_nbr_build(&nb, q, NULL);
     size_t nstencil = 1;
     for (int a = 0; a < D; a++)
         nstencil *= 3;
-    for (size_t c = 0; c < ncell && !rc_; c++) {
-        size_t ca[3] = {0, 0, 0}, t = c;
+    for (size_t t = 0; t < nb.ncells && !rc_; t++) {
+        long ca[3] = {0, 0, 0}, cb[3] = {0, 0, 0};
+        size_t u = t;
         for (int a = 0; a < D; a++)
-            ca[a] = t % nc, t /= nc;
+            ca[a] = (long)(u % nc), u /= nc;
+        const size_t c = hrf_nbr_cell_at(&nb, ca);
         for (size_t s = 0; s < nstencil && !rc_; s++) {
-            size_t u = s, c2 = 0, mul = 1;
-            for (int a = 0; a < D; a++) {
-                long off = (long)(u % 3) - 1;
-                u /= 3;
-                size_t x = (size_t)(((long)ca[a] + off + (long)nc) % (long)nc);
-                c2 += x * mul;
-                mul *= nc;
-            }
-            for (size_t i = head[c]; i != NONE && !rc_; i = next[i])
-                for (size_t j = head[c2]; j != NONE; j = next[j])
-                    if (i < j && dist2(D, q + i * D, q + j * D, L) < rc2)
+            size_t v = s;
+            for (int a = 0; a < D; a++)
+                cb[a] = ca[a] + (long)(v % 3) - 1, v /= 3;
+            const size_t c2 = hrf_nbr_cell_at(&nb, cb);
+            for (size_t ki = nb.start[c + 1]; ki-- > nb.start[c] && !rc_;) {
+                const size_t i = nb.order[ki];
+                for (size_t kj = nb.start[c2 + 1]; kj-- > nb.start[c2];) {
+                    const size_t j = nb.order[kj];
+                    if (i < j && hrf_nbr_dist2(D, q + i * D, q + j * D, L) < rc2)
                         if ((rc_ = pair_push(b, i, j))) break;
+                }
+            }
         }
     }
-    free(head), free(next), free(cell);
+    hrf_nbr_free(&nb);
     return rc_;
 }
 
@@ -521,7 +507,7 @@ static void pair_geometry(int D, const double *q, double L, const uint32_t *pair
         const double *qj = q + (size_t)pairs[2 * (e0 + e) + 1] * D;
         double s = 0.0;
         for (int a = 0; a < D; a++) {
-            u[e * 3 + a] = min_image(qi[a] - qj[a], L);
+            u[e * 3 + a] = hrf_nbr_min_image(qi[a] - qj[a], L);
             s += u[e * 3 + a] * u[e * 3 + a];
         }
         r[e] = sqrt(s);
@@ -1587,8 +1573,8 @@ static int node_inputs(const hrf_hgn *m, const hrf_pdata *d, const pair_cache *p
             memset(vN, 0, N * sizeof *vN);
             for (size_t e = 0; e < E; e++) {
                 double re = r ? r[e]
-                              : sqrt(dist2(d->D, q + (size_t)pairs[2 * e] * d->D,
-                                           q + (size_t)pairs[2 * e + 1] * d->D, g.box));
+                              : sqrt(hrf_nbr_dist2(d->D, q + (size_t)pairs[2 * e] * d->D,
+                                                   q + (size_t)pairs[2 * e + 1] * d->D, g.box));
                 double v = 0.5 * hrf_pair_eval(oracle, re, NULL);
                 vN[pairs[2 * e]] += v, vN[pairs[2 * e + 1]] += v;
             }

@@ -4,6 +4,7 @@
 #include "hamrf/hgn_field.h"
 
 #include "hamrf/status.h"
+#include "systems/neighbours.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,13 +17,6 @@ void hrf_hgn_field_ctx_of(hrf_hgn_field_ctx *ctx, const hrf_hgn *model, const hr
     ctx->N = d->N;
     ctx->D = d->D;
     ctx->mass = d->mass;
-}
-
-/* Minimum image of a difference vector d (D) in a periodic cubic box of side L. */
-static void min_image(double L, int D, double *d) {
-    if (L <= 0) return;
-    for (int a = 0; a < D; a++)
-        d[a] -= L * nearbyint(d[a] / L);
 }
 
 /* One state with the tabulated pair potential: the kinetic part from the
@@ -43,7 +37,7 @@ static int rhs_tabulated(const hrf_hgn_field_ctx *c, const double *q, const doub
         double d[3] = {0, 0, 0}, r2 = 0.0, dV;
         for (int a = 0; a < D; a++)
             d[a] = q[i * D + a] - q[j * D + a];
-        min_image(c->graph.box, D, d);
+        hrf_nbr_min_image_vec(d, D, c->graph.box);
         for (int a = 0; a < D; a++)
             r2 += d[a] * d[a];
         const double r = sqrt(r2);
@@ -76,7 +70,7 @@ int hrf_hgn_field_table(const hrf_hgn_field_ctx *ctx, size_t n, const double *x0
             double d[3] = {0, 0, 0}, r2 = 0.0;
             for (int a = 0; a < ctx->D; a++)
                 d[a] = q[pairs[2 * e] * ctx->D + a] - q[pairs[2 * e + 1] * ctx->D + a];
-            min_image(ctx->graph.box, ctx->D, d);
+            hrf_nbr_min_image_vec(d, ctx->D, ctx->graph.box);
             for (int a = 0; a < ctx->D; a++)
                 r2 += d[a] * d[a];
             rmin = fmin(rmin, sqrt(r2)), rmax = fmax(rmax, sqrt(r2));

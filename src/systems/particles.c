@@ -9,23 +9,24 @@
  * Pair potentials are a const table (CONVENTIONS.md rule 7), and so are the
  * system kinds (their ensembles of initial states and generation defaults).
  *
- * Cutoff systems (LJ) find interacting pairs with a cell list: the box is cut
- * into nc³ cells of side L/nc ≥ rc, particles are sorted by cell (a counting
- * sort, stable, so the order is a function of the positions only), and each
- * particle scans the 27 neighbouring cells, the periodic image of a wrapped
- * neighbour cell being a shift of ±L. Each particle accumulates its own force
+ * Cutoff systems (LJ) find interacting pairs with a cell list
+ * (src/systems/neighbours.h): the box is cut into nc³ cells of side
+ * L/nc ≥ rc/R, particles are sorted by cell (a counting sort, stable, so the
+ * order is a function of the positions only), and each particle scans the
+ * (2R+1)³ neighbouring cells, the periodic image of a wrapped neighbour cell
+ * being a shift of ±L. Each particle accumulates its own force
  * and half of its pair energies (every pair is visited from both ends), so the
  * loop over particles parallelises with no write conflicts and the result is
  * bitwise the same for every thread count; the total energy is summed
- * serially. With fewer than 3 cells per side the 27 cells would not be
- * distinct, and all pairs are scanned with the minimum image instead. */
+ * serially. With fewer than 2R + 1 cells per side the neighbour cells would
+ * not be distinct, and all pairs are scanned with the minimum image instead. */
 #include "core/meta.h"
 #include "core/sysinfo.h"
 #include "systems/particles_impl.h"
 #include "hamrf/particles.h"
 
-#include "hamrf/lstsq.h"
 #include "hamrf/status.h"
+#include "systems/neighbours.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -554,9 +555,7 @@ void hrf_psystem_rest(const hrf_psystem *s, double *q) {
 }
 
 void hrf_psystem_min_image(const hrf_psystem *s, double *d) {
-    if (!(s->box > 0.0)) return;
-    for (int a = 0; a < s->D; a++)
-        d[a] -= s->box * nearbyint(d[a] / s->box);
+    hrf_nbr_min_image_vec(d, s->D, s->box);
 }
 
 cJSON *hrf_psystem_json(const hrf_psystem *s) {
@@ -588,31 +587,19 @@ cJSON *hrf_psystem_json(const hrf_psystem *s) {
 /* ------------------------------------------------------------------------ */
 
 /* Cell-list scratch of a cutoff system, allocated once per evaluation,
- * simulation or data set. Arrays in cell order are indexed by slot k. */
+ * simulation or data set: the cells (src/systems/neighbours.h) and the
+ * results in their slot order. */
 typedef struct cell_ws {
-    size_t nc, ncells;        /* cells per side (≥ 2R + 1; 0: all pairs), nc³ */
-    int R;                    /* reach: cell side ≥ rc / R, neighbours within ±R cells */
-    size_t *start;            /* (ncells + 1) first slot of each cell */
-    size_t *fill;             /* (ncells) insertion cursor */
-    uint32_t *order;          /* (N + 4) particle in slot k, 4 padding zeros */
-    uint32_t *cell;           /* (N) cell of particle i */
-    double *x, *y, *z;        /* (N + 4) wrapped positions in slot order, 4 padding zeros */
-    double *fx, *fy, *fz, *e; /* (N) forces and half pair energies in slot order */
+    hrf_nbr nb;               /* nb.nc = 0: too few cells, all pairs */
+    double *fx, *fy, *fz, *e; /* (N) forces and half pair energies in slot order; fx, fy,
+                                 fz are one block, the build's scratch */
 } cell_ws;
 
 static void ws_free(cell_ws *w) {
     if (!w) return;
-    free(w->start), free(w->fill), free(w->order), free(w->cell);
-    free(w->x), free(w->y), free(w->z), free(w->fx), free(w->fy), free(w->fz), free(w->e);
+    hrf_nbr_free(&w->nb);
+    free(w->fx), free(w->e);
     free(w);
-}
-
-/* Largest n with L/n ≥ len. */
-static size_t cells_fitting(double L, double len) {
-    size_t n = (size_t)floor(L / len);
-    while (n > 0 && L / (double)n < len) /* rounding */
-        n--;
-    return n;
 }
 
 /* Cells of side ≥ rc/2 scanned ±2 cells deep cover ≈ 125/8 = 15.6 rc³
@@ -627,7 +614,7 @@ static void cells_setup(const hrf_psystem *s, size_t *nc_out, int *R_out) {
     if (cap > 1024) cap = 1024;
     *nc_out = 0, *R_out = 0;
     for (int R = 2; R >= 1; R--) {
-        size_t nc = cells_fitting(s->box, s->cutoff / R);
+        size_t nc = hrf_nbr_cells_fitting(s->box, s->cutoff / R);
         if (nc > cap) nc = cap;
         /* capped cells must still be at least rc/R wide: they are wider */
         if (nc >= (size_t)(2 * R + 1)) {
@@ -643,103 +630,21 @@ static int ws_new(const hrf_psystem *s, cell_ws **out) {
     cell_ws *w = calloc(1, sizeof *w);
     if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
     const size_t N = s->N;
-    cells_setup(s, &w->nc, &w->R);
-    w->ncells = w->nc * w->nc * w->nc;
-    w->start = malloc((w->ncells + 1) * sizeof *w->start);
-    w->fill = malloc((w->ncells + 1) * sizeof *w->fill);
-    w->order = calloc(N + 4, sizeof *w->order);
-    w->cell = malloc(N * sizeof *w->cell);
-    w->x = calloc(N + 4, sizeof(double)), w->y = calloc(N + 4, sizeof(double));
-    w->z = calloc(N + 4, sizeof(double)), w->fx = malloc(N * sizeof(double));
-    w->fy = malloc(N * sizeof(double)), w->fz = malloc(N * sizeof(double));
-    w->e = malloc(N * sizeof(double));
-    if (!w->start || !w->fill || !w->order || !w->cell || !w->x || !w->y || !w->z || !w->fx ||
-        !w->fy || !w->fz || !w->e) {
+    size_t nc;
+    int R, rc;
+    cells_setup(s, &nc, &R);
+    if (nc && (rc = hrf_nbr_init(&w->nb, N, 3, s->box, nc, R))) {
+        ws_free(w);
+        return rc;
+    }
+    w->fx = malloc(3 * N * sizeof(double)), w->e = malloc(N * sizeof(double));
+    if (!w->fx || !w->e) {
         ws_free(w);
         return hrf_error(HRF_ENOMEM, "out of memory for the cell list of %zu particles", N);
     }
+    w->fy = w->fx + N, w->fz = w->fx + 2 * N;
     *out = w;
     return HRF_OK;
-}
-
-static inline double wrap(double x, double L) {
-    double w = x - L * floor(x / L);
-    return w >= L ? w - L : w; /* x slightly below 0 rounds to L */
-}
-
-/* floor(u) clamped to 0..nc−1 (also for NaN, which lands in cell 0). */
-static inline size_t cell_index(double u, size_t nc) {
-    return u > 0.0 ? (u < (double)nc ? (size_t)u : nc - 1) : 0;
-}
-
-/* Sorts the particles into cells (counting sort, stable). */
-static void cells_build(const hrf_psystem *s, cell_ws *w, const double *q) {
-    const size_t N = s->N, nc = w->nc;
-    const double L = s->box, inv = (double)nc / L;
-    memset(w->start, 0, (w->ncells + 1) * sizeof *w->start);
-    for (size_t i = 0; i < N; i++) {
-        double wx = wrap(q[3 * i], L), wy = wrap(q[3 * i + 1], L), wz = wrap(q[3 * i + 2], L);
-        size_t c = (cell_index(wx * inv, nc) * nc + cell_index(wy * inv, nc)) * nc +
-                   cell_index(wz * inv, nc);
-        w->cell[i] = (uint32_t)c;
-        w->start[c + 1]++;
-        w->fx[i] = wx, w->fy[i] = wy, w->fz[i] = wz; /* temporary */
-    }
-    for (size_t c = 0; c < w->ncells; c++)
-        w->start[c + 1] += w->start[c];
-    memcpy(w->fill, w->start, w->ncells * sizeof *w->fill);
-    for (size_t i = 0; i < N; i++) {
-        size_t k = w->fill[w->cell[i]]++;
-        w->order[k] = (uint32_t)i;
-        w->x[k] = w->fx[i], w->y[k] = w->fy[i], w->z[k] = w->fz[i];
-    }
-}
-
-/* The slot ranges [m0, m1) of the (2R+1)³ neighbour cells of cell c, with
- * the periodic shift (±L or 0 per axis) to add to their wrapped positions.
- * Cells (x, y, cz−R..cz+R) are adjacent in memory and share one shift
- * unless z wraps, so each (x, y) column gives one range, or up to three
- * where z wraps. Empty ranges are left out. Returns their number (≤ 75). */
-typedef struct cell_range {
-    size_t m0, m1;
-    double sh[3];
-} cell_range;
-
-static int cell_ranges(const cell_ws *w, size_t c, double L, cell_range *r) {
-    const long nc = (long)w->nc, R = w->R;
-    const long cx = (long)c / (nc * nc), cy = (long)c / nc % nc, cz = (long)c % nc;
-    long ix[5], iy[5];
-    double sx[5], sy[5];
-    for (long d = -R; d <= R; d++) {
-        long x = cx + d, y = cy + d;
-        sx[d + R] = x < 0 ? -L : x >= nc ? L : 0.0, ix[d + R] = (x + nc) % nc;
-        sy[d + R] = y < 0 ? -L : y >= nc ? L : 0.0, iy[d + R] = (y + nc) % nc;
-    }
-    int n = 0;
-    for (long a = 0; a <= 2 * R; a++)
-        for (long b = 0; b <= 2 * R; b++) {
-            const size_t *st = w->start + (size_t)((ix[a] * nc + iy[b]) * nc);
-            long z0 = cz - R, z1 = cz + R; /* inclusive */
-            size_t seg[3][2];
-            double sz[3];
-            int ns = 0;
-            if (z0 < 0) { /* cells nc+z0 .. nc−1, seen from below: shift −L */
-                seg[ns][0] = st[nc + z0], seg[ns][1] = st[nc], sz[ns++] = -L;
-                z0 = 0;
-            }
-            if (z1 >= nc) { /* cells 0 .. z1−nc, seen from above: shift +L */
-                seg[ns][0] = st[0], seg[ns][1] = st[z1 - nc + 1], sz[ns++] = L;
-                z1 = nc - 1;
-            }
-            seg[ns][0] = st[z0], seg[ns][1] = st[z1 + 1], sz[ns++] = 0.0;
-            for (int t = 0; t < ns; t++) {
-                if (seg[t][0] == seg[t][1]) continue;
-                r[n].m0 = seg[t][0], r[n].m1 = seg[t][1];
-                r[n].sh[0] = sx[a], r[n].sh[1] = sy[b], r[n].sh[2] = sz[t];
-                n++;
-            }
-        }
-    return n;
 }
 
 /* LJ forces and half pair energies of every particle with the cell list.
@@ -760,16 +665,17 @@ static inline v4d load4(const double *p) {
 #endif
 
 static void lj_cells(const hrf_psystem *s, cell_ws *w) {
-    const double L = s->box, rc2 = s->cutoff * s->cutoff, sig2 = s->v.sigma * s->v.sigma;
+    const double rc2 = s->cutoff * s->cutoff, sig2 = s->v.sigma * s->v.sigma;
     const double e4 = 4.0 * s->v.eps, e24 = 24.0 * s->v.eps / sig2;
     const double vc = lj_raw(s->v.eps, s->v.sigma, s->cutoff);
-    const double *X = w->x, *Y = w->y, *Z = w->z;
-    const long ncells = (long)w->ncells;
+    const hrf_nbr *nb = &w->nb;
+    const double *X = nb->x[0], *Y = nb->x[1], *Z = nb->x[2];
+    const long ncells = (long)nb->ncells;
 #pragma omp parallel for schedule(static) if (s->N >= PAR_MIN)
     for (long c = 0; c < ncells; c++) {
-        cell_range rg[75];
-        const int nr = cell_ranges(w, (size_t)c, L, rg);
-        for (size_t k = w->start[c]; k < w->start[c + 1]; k++) {
+        hrf_nbr_range rg[HRF_NBR_MAX_RANGES];
+        const int nr = hrf_nbr_ranges(nb, (size_t)c, rg);
+        for (size_t k = nb->start[c]; k < nb->start[c + 1]; k++) {
             double fx = 0.0, fy = 0.0, fz = 0.0, e = 0.0;
 #if defined(__GNUC__)
             const v4d xi = BCAST(X[k]), yi = BCAST(Y[k]), zi = BCAST(Z[k]);
@@ -829,8 +735,7 @@ static double cutoff_all_pairs(const hrf_psystem *s, const double *q, double *f)
             if (j == i) continue;
             double d[3], r2 = 0.0;
             for (int a = 0; a < D; a++) {
-                d[a] = q[i * D + a] - q[j * D + a];
-                d[a] -= L * nearbyint(d[a] / L);
+                d[a] = hrf_nbr_min_image(q[i * D + a] - q[j * D + a], L);
                 r2 += d[a] * d[a];
             }
             if (!(r2 < rc * rc)) continue;
@@ -852,15 +757,15 @@ static double potential_forces(const hrf_psystem *s, cell_ws *w, const double *q
     const size_t N = s->N;
     const int D = s->D;
     if (s->box > 0.0) {
-        if (!w->nc) return cutoff_all_pairs(s, q, f);
-        cells_build(s, w, q);
+        if (!w->nb.nc) return cutoff_all_pairs(s, q, f);
+        hrf_nbr_build(&w->nb, q, w->fx);
         lj_cells(s, w);
         double U = 0.0;
         for (size_t k = 0; k < N; k++)
             U += w->e[k];
         if (f)
             for (size_t k = 0; k < N; k++) {
-                size_t i = w->order[k];
+                size_t i = w->nb.order[k];
                 f[3 * i] = w->fx[k], f[3 * i + 1] = w->fy[k], f[3 * i + 2] = w->fz[k];
             }
         return U;
@@ -922,10 +827,10 @@ int hrf_psystem_eval(const hrf_psystem *s, const double *q, const double *p, dou
 /* The partners j > i of the particle in slot k closer than rc; writes the
  * pairs (i, j) to out (when not NULL), returns their number. Vectorised as
  * lj_cells, the order array being padded as the positions are. */
-static size_t partners(const cell_ws *w, size_t k, const cell_range *rg, int nr, double rc2,
+static size_t partners(const hrf_nbr *nb, size_t k, const hrf_nbr_range *rg, int nr, double rc2,
                        uint32_t *out) {
-    const uint32_t i = w->order[k], *O = w->order;
-    const double *X = w->x, *Y = w->y, *Z = w->z;
+    const uint32_t i = nb->order[k], *O = nb->order;
+    const double *X = nb->x[0], *Y = nb->x[1], *Z = nb->x[2];
     size_t cnt = 0;
 #if defined(__GNUC__)
     const v4d xi = BCAST(X[k]), yi = BCAST(Y[k]), zi = BCAST(Z[k]), rc2v = BCAST(rc2);
@@ -985,17 +890,18 @@ int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, s
         ws_free(w);
         return hrf_error(HRF_ENOMEM, "out of memory");
     }
-    if (w->nc) cells_build(s, w, q);
+    const hrf_nbr *nb = &w->nb;
+    if (nb->nc) hrf_nbr_build(&w->nb, q, w->fx);
     for (int pass = 0; pass < 2; pass++) {
-        if (w->nc) {
-            const long ncells = (long)w->ncells;
+        if (nb->nc) {
+            const long ncells = (long)nb->ncells;
 #pragma omp parallel for schedule(static) if (N >= PAR_MIN)
             for (long c = 0; c < ncells; c++) {
-                cell_range rg[75];
-                const int nr = cell_ranges(w, (size_t)c, L, rg);
-                for (size_t k = w->start[c]; k < w->start[c + 1]; k++) {
-                    const uint32_t i = w->order[k];
-                    size_t cnt = partners(w, k, rg, nr, rc2, pass ? out + 2 * off[i] : NULL);
+                hrf_nbr_range rg[HRF_NBR_MAX_RANGES];
+                const int nr = hrf_nbr_ranges(nb, (size_t)c, rg);
+                for (size_t k = nb->start[c]; k < nb->start[c + 1]; k++) {
+                    const uint32_t i = nb->order[k];
+                    size_t cnt = partners(nb, k, rg, nr, rc2, pass ? out + 2 * off[i] : NULL);
                     if (!pass) off[i + 1] = cnt;
                 }
             }
@@ -1004,13 +910,7 @@ int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, s
             for (size_t i = 0; i < N; i++) {
                 size_t cnt = 0;
                 for (size_t j = i + 1; j < N; j++) {
-                    double r2 = 0.0;
-                    for (int a = 0; a < D; a++) {
-                        double d = q[i * D + a] - q[j * D + a];
-                        d -= L * nearbyint(d / L);
-                        r2 += d * d;
-                    }
-                    if (r2 < rc2) {
+                    if (hrf_nbr_dist2(D, q + i * D, q + j * D, L) < rc2) {
                         if (pass) {
                             out[2 * (off[i] + cnt)] = (uint32_t)i;
                             out[2 * (off[i] + cnt) + 1] = (uint32_t)j;
