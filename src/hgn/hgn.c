@@ -82,11 +82,6 @@ struct hrf_hgn {
  * DSYRK and the QR update work on blocks of useful size. */
 #define MIN_BLOCK_ROWS 512
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- modes and parameters ---- */
 
@@ -1059,12 +1054,12 @@ static int lsq_gram(void *ctx, double *G, double *Atu, double *utu) {
     const size_t n = c->cols;
     memset(G, 0, n * n * sizeof *G);
     memset(Atu, 0, n * sizeof *Atu);
-    double t_fill = 0.0, t_all = now_seconds();
+    double t_fill = 0.0, t_all = hrf_now();
     for (size_t s0 = 0; s0 < c->S; s0 += c->chunk) {
         size_t ns = c->S - s0 < c->chunk ? c->S - s0 : c->chunk, nr = ns * c->rps;
-        double tf = now_seconds();
+        double tf = hrf_now();
         int rc = lsq_fill(c, s0, ns);
-        t_fill += now_seconds() - tf;
+        t_fill += hrf_now() - tf;
         if (rc) return rc;
         /* blk row-major (nr, n) is column-major (n, nr): G += blk_cm blk_cmᵀ,
          * one group at a time (the same sums whatever the block size). */
@@ -1079,9 +1074,8 @@ static int lsq_gram(void *ctx, double *G, double *Atu, double *utu) {
         (void)nr;
     }
     *utu = cblas_ddot((int)(c->S * c->rps), c->u, 1, c->u, 1);
-    if (getenv("HAMRF_DEBUG"))
-        fprintf(stderr, "[hamrf debug] hgn Gram %zu x %zu: fill %.3f s, DSYRK %.3f s\n",
-                c->S * c->rps, n, t_fill, now_seconds() - t_all - t_fill);
+    hrf_debug("hgn Gram %zu x %zu: fill %.3f s, DSYRK %.3f s",
+                c->S * c->rps, n, t_fill, hrf_now() - t_all - t_fill);
     return HRF_OK;
 }
 
@@ -1155,12 +1149,12 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         goto fail;
     }
     c->res2 = 0.0;
-    double t_fill = 0.0, t_all = now_seconds();
+    double t_fill = 0.0, t_all = hrf_now();
     for (size_t s0 = 0; s0 < c->S; s0 += c->chunk) {
         size_t ns = c->S - s0 < c->chunk ? c->S - s0 : c->chunk, nr = ns * c->rps;
-        double tf = now_seconds();
+        double tf = hrf_now();
         if ((rc = lsq_fill(c, s0, ns))) goto fail;
-        t_fill += now_seconds() - tf;
+        t_fill += hrf_now() - tf;
         /* sub-blocks within each group: the same sequence whatever the block size */
         const size_t gr = c->group * c->rps;
         for (size_t r0 = 0, mr; r0 < nr; r0 += mr) {
@@ -1187,9 +1181,8 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
                 c->res2 += ub[r] * ub[r];
         }
     }
-    if (getenv("HAMRF_DEBUG"))
-        fprintf(stderr, "[hamrf debug] hgn streamed QR %zu x %zu: fill %.3f s, QR %.3f s\n",
-                c->S * c->rps, n, t_fill, now_seconds() - t_all - t_fill);
+    hrf_debug("hgn streamed QR %zu x %zu: fill %.3f s, QR %.3f s",
+                c->S * c->rps, n, t_fill, hrf_now() - t_all - t_fill);
     free(B), free(ub), free(Tf), free(wk);
     *rows_r = n, *A_r = R, *u_r = ur;
     return HRF_OK;
@@ -1332,7 +1325,7 @@ int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part
  * ‖Aθ − u‖ from R and the QR's residual sum, so A is formed once. */
 static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
                       hrf_lstsq_report *rep) {
-    const double t0 = now_seconds();
+    const double t0 = hrf_now();
     const size_t n = c->cols, rows = c->S * c->rps;
     size_t nr;
     double *R = NULL, *ur = NULL;
@@ -1363,7 +1356,7 @@ static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
                  "auto: tall problem (%zu x %zu, rows > %d x cols): streamed QR in one pass over "
                  "the data, then column-pivoted QR of the equilibrated %zu x %zu factor",
                  rows, n, TALL_FACTOR, nr, n);
-        rep->seconds = now_seconds() - t0;
+        rep->seconds = hrf_now() - t0;
     }
     free(R), free(ur);
     return rc;
@@ -1635,7 +1628,7 @@ static void fitted_values(const hrf_hgn *m, const reservoir *re, const reservoir
 /* Solves θ (split or joint) for the current encoders on every stride-th snapshot. */
 static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
                        const pair_cache *pc, size_t stride, hrf_hgn_fit_report *rep) {
-    double t0 = now_seconds();
+    double t0 = hrf_now();
     int rc;
     /* Stage 1: θ_T alone, the one-column least squares
      *   θ_T = Σ (dq_ia/dt)(p_ia/m_i) / Σ (p_ia/m_i)²
@@ -1669,7 +1662,7 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
         memcpy(m->thK, theta + nP, m->MK * sizeof *theta);
     }
     free(theta);
-    rep->solve_seconds += now_seconds() - t0;
+    rep->solve_seconds += hrf_now() - t0;
     if (rc) hrf_error_prefix(rc, "solving the graph network's read-out");
     return rc;
 }
@@ -1726,7 +1719,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
         else if ((rc = potential_from_meta(HRF_META(data), &oracle)))
             return rc;
     }
-    double t_start = now_seconds();
+    double t_start = hrf_now();
     hrf_hgn *m = hgn_alloc(p->act, p->edge_width, p->kinetic_width,
                            p->mode == HRF_HGN_MP ? p->node_width : 0);
     if (m) m->klin = p->kinetic_linear != 0;
@@ -1740,7 +1733,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     }
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
-    double ts = now_seconds();
+    double ts = hrf_now();
     if ((rc = gather_points(p, data, &rng, &re, &rk, &rn, &rep->edges, &pc))) goto fail;
     if (re.n < 2 && p->sampler->density != HRF_PAIRS_NONE) {
         rc = hrf_error(HRF_EDATA,
@@ -1791,7 +1784,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
                   (rc = sample_layer(dens, &lpN, rn.n, m->ME, XN, fN, &rng, m->WN, m->bN,
                                      &rep->repeated_pairs))))
         goto fail;
-    rep->sample_seconds += now_seconds() - ts;
+    rep->sample_seconds += hrf_now() - ts;
     {
         /* A-SWIM's first fit only shapes the sampling density of the second:
          * with the auto solver it takes the plain Gram route (Cholesky, no
@@ -1819,7 +1812,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     }
     rep->passes = 1;
     if (p->sampler->adaptive) {
-        ts = now_seconds();
+        ts = hrf_now();
         fitted_values(m, &re, &rk, fE, fK, &w);
         if (m->MN) fitted_node_values(m, rn.n, XN, fN, &w); /* at the first encoders' a_i */
         if ((rc = sample_layer(HRF_PAIRS_VALUES, &lpE, re.n, 1, re.x, fE, &rng, m->WE, m->bE,
@@ -1832,7 +1825,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
                       (rc = sample_layer(HRF_PAIRS_VALUES, &lpN, rn.n, m->ME, XN, fN, &rng, m->WN,
                                          m->bN, &rep->repeated_pairs))))
             goto fail;
-        rep->sample_seconds += now_seconds() - ts;
+        rep->sample_seconds += hrf_now() - ts;
         if ((rc = solve_theta(p, m, data, pc.off ? &pc : NULL, 1, rep))) goto fail;
         rep->passes = 2;
     }
@@ -1881,7 +1874,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
         else
             m->c0 = data->H[0] - h0;
     }
-    rep->fit_seconds = now_seconds() - t_start;
+    rep->fit_seconds = hrf_now() - t_start;
     free(re.x), free(rk.x), free(rn.x), free(fE), free(fK), free(XN), free(fN);
     pair_cache_free(&pc);
     work_free(&w);
