@@ -1,5 +1,5 @@
 /* hamrf eval: errors of a model (HNN, ODE-net or graph network, from the
- * file's meta "model") on a data set (MATH.md §5); a graph network on a
+ * file's meta "model") on a data set (docs/math.md §7); a graph network on a
  * particle data set of any size (zero shot). */
 #include "cli.h"
 

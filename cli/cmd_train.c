@@ -60,7 +60,7 @@ static const char help[] =
     "  --node-width M     node-update neurons (mode mp only)\n"
     "  --kinetic-width M  kinetic-encoder neurons (default 50)\n"
     "  --no-kinetic-linear  without the exact Newtonian feature sum |p|^2/(2m) in the\n"
-    "                     kinetic part (the sampled encoder alone, as in MATH.md 6.2)\n"
+    "                     kinetic part (the sampled encoder alone, as in RF-HGN)\n"
     "  (--sampler, --solver, --rcond, --ridge, --refine, --reduce, --equilibrate,\n"
     "   --allow-duplicates and --seed apply as above, to both solves; swim uses the\n"
     "   data set's true pair potential)\n"

@@ -296,7 +296,7 @@ int train_run_box(const train_opts *o, const hrf_gd_params *gp) {
     int rc;
     hrf_dataset *data = NULL;
     if ((rc = hrf_dataset_load(data_path, &data))) return cli_lib_error(C, rc);
-    /* Trajectory pairs: fit through one symplectic Euler step (MATH.md §2.3). */
+    /* Trajectory pairs: fit through one symplectic Euler step (docs/math.md §6.1). */
     hrf_dataset *pairs = NULL;
     if (data->x1) {
         if (odenet) {

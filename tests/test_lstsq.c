@@ -1,5 +1,5 @@
 /* Tests of the least-squares solvers (src/linalg/lstsq.c, include/hamrf/lstsq.h;
- * MATH.md §2.2: svd, qr, normal, auto).
+ * docs/math.md §4: svd, qr, normal, auto).
  *
  * Independent references:
  *   - NIST StRD "Longley" (16 observations, 6 predictors + intercept, "higher level
@@ -31,7 +31,7 @@
 #include "hamrf/status.h"
 
 /* ---- tolerances ---- */
-/* Longley, svd and qr: the issue's requirement. Householder-based solvers are
+/* Longley, svd and qr: the required accuracy. Householder-based solvers are
  * backward stable; the forward error is ~eps·κ with κ ≈ 4.3e4 for the
  * column-equilibrated matrix (4.9e9 unscaled), so ~1e-11 is expected (NumPy's
  * lstsq, the same dgelsd, reaches 1.4e-11). */
@@ -48,7 +48,7 @@
  * 1e-8 is two orders above what LSQR gives and fails when it is skipped. */
 #define TOL_LONGLEY_NORMAL 1e-8
 /* Well-conditioned random problems (500 x 40, κ ≈ 1.8): four different
- * algorithms must agree to the issue's 1e-10 relative (expected ~1e-14). */
+ * algorithms must agree to 1e-10 relative (expected ~1e-14). */
 #define TOL_AGREE 1e-10
 /* ‖Aᵀr‖/(‖A‖_F ‖r‖): a backward-stable solution has Aᵀr at rounding level,
  * ~eps·κ·sqrt(m) ≈ 1e-14; 1e-11 leaves three orders of margin. */
@@ -480,7 +480,7 @@ static void test_params(void **state) {
     (void)state;
     hrf_lstsq_params p;
     hrf_lstsq_params_default(&p);
-    /* Defaults documented in lstsq.h and MATH.md §2.2. */
+    /* Defaults documented in lstsq.h and docs/math.md §4.5–4.6. */
     assert_int_equal(p.solver, HRF_SOLVER_AUTO);
     assert_true(p.rcond == 1e-13);
     assert_true(p.ridge == 1e-13);
@@ -566,7 +566,7 @@ static void test_mem_limit(void **state) {
         assert_int_equal(cc.calls, 0); /* refused before assembling anything */
         const char *g = strstr(msg, "GiB");
         assert_non_null(g);
-        /* The advice must be actionable (CONVENTIONS.md rule 3): the normal
+        /* The advice must be actionable (docs/architecture.md, "Lifecycle conventions"): the normal
          * solver's message must not suggest the normal solver. */
         if (ALL_SOLVERS[k] == HRF_SOLVER_NORMAL && strstr(msg, "--solver normal"))
             fail_msg("the normal solver's out-of-memory message advises '--solver normal': %s",
@@ -1109,7 +1109,7 @@ static void test_nrhs_bad_input(void **state) {
 /* ---- names ---- */
 static void test_solver_names(void **state) {
     (void)state;
-    const char *names[4] = {"auto", "svd", "qr", "normal"}; /* MATH.md §2.2 */
+    const char *names[4] = {"auto", "svd", "qr", "normal"}; /* docs/math.md §4 */
     const hrf_solver want[4] = {HRF_SOLVER_AUTO, HRF_SOLVER_SVD, HRF_SOLVER_QR, HRF_SOLVER_NORMAL};
     for (int k = 0; k < 4; k++) {
         hrf_solver s = (hrf_solver)-1;

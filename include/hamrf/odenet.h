@@ -107,7 +107,7 @@ HRF_API int hrf_odenet_jacobian(const hrf_odenet *m, size_t n, const double *x, 
  * `m` must outlive the field. */
 HRF_API void hrf_odenet_field(const hrf_odenet *m, hrf_field *f);
 
-/* Errors of a model on a data set (MATH.md §5). */
+/* Errors of a model on a data set (docs/math.md §7). */
 typedef struct hrf_odenet_errors {
     size_t n, dim;
     double rel_l2_dxdt; /* ‖f̂ − dx/dt‖₂/‖dx/dt‖₂ over all points and coordinates */
