@@ -28,8 +28,12 @@ bench: build
 	@sh scripts/bootstrap.sh --bench
 	@sh bench/run_all.sh $(BUILD)/hamrf
 
-format:
-	@clang-format -i include/hamrf/*.h src/*/*.c src/*/*.h cli/*.c tests/*.c
+# The C sources as .clang-format says; `make test` checks it (tests/check_format.sh).
+FORMAT_FILES = include/hamrf.h include/hamrf/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h \
+               tests/*.c tests/*.cpp bench/*.c
+
+format: bootstrap
+	@clang-format -i $(FORMAT_FILES)
 
 clean:
 	@rm -rf $(BUILD)

@@ -19,6 +19,7 @@
 #include "hamrf/dataset.h"
 #include "hamrf/hnn.h"
 #include "hamrf/metrics.h"
+#include "hamrf/model.h"
 #include "hamrf/odenet.h"
 #include "hamrf/rollout.h"
 #include "hamrf/status.h"
@@ -440,24 +441,27 @@ static int exp_energy(const hrf_repro_params *p) {
     int rc = make_system("pendulum", NULL, 0, &sys);
     hrf_dataset *tr = NULL;
     if (!rc) rc = box_data(p, &sys, -2 * PI, 2 * PI, -6, 6, 10000, p->seed, &tr);
+    /* The two model kinds through the model-type table (hamrf/model.h): only
+     * the fit differs, the field, name and release come from the table. */
+    const hrf_model_type *const kinds[2] = {&hrf_model_type_hnn, &hrf_model_type_odenet};
     for (int kind = 0; kind < 2 && !rc; kind++) {
-        progress(p, "energy: %s rollout", kind ? "odenet" : "hnn");
+        const hrf_model_type *type = kinds[kind];
+        progress(p, "energy: %s rollout", type->name);
         hrf_hnn_params hp;
         hrf_hnn_params_default(&hp);
         hp.width = 500, hp.seed = p->seed, hp.sampler = &hrf_sampler_elm;
-        hrf_hnn *h = NULL;
-        hrf_odenet *o = NULL;
+        void *model = NULL;
         hrf_field f;
         double fit_s = NAN;
-        if (kind == 0) {
+        if (type == &hrf_model_type_hnn) {
             hrf_hnn_fit_report rep;
-            if (!(rc = hrf_hnn_fit(&hp, tr, &h, &rep)))
-                hrf_hnn_field(h, &f), fit_s = rep.fit_seconds;
+            if (!(rc = hrf_hnn_fit(&hp, tr, (hrf_hnn **)&model, &rep))) fit_s = rep.fit_seconds;
         } else {
             hrf_odenet_fit_report rep;
-            if (!(rc = hrf_odenet_fit(&hp, tr, &o, &rep)))
-                hrf_odenet_field(o, &f), fit_s = rep.fit_seconds;
+            if (!(rc = hrf_odenet_fit(&hp, tr, (hrf_odenet **)&model, &rep)))
+                fit_s = rep.fit_seconds;
         }
+        if (!rc) type->field(model, &f);
         hrf_rollout_params rp;
         hrf_rollout_params_default(&rp);
         rp.integrator = &hrf_integrator_symplectic_euler;
@@ -478,7 +482,7 @@ static int exp_energy(const hrf_repro_params *p) {
                 double first = drift_window(H, 0, tenth + 1);
                 double last = drift_window(H, t->valid - tenth, t->valid);
                 double all = drift_window(H, 0, t->valid);
-                const char *name = kind ? "odenet" : "hnn";
+                const char *name = type->name;
                 hrf_repro_row r;
                 row_init(&r, "energy", title, "t in [0, 100]", name, "energy_drift");
                 r.value = all, r.seconds = fit_s;
@@ -492,8 +496,7 @@ static int exp_energy(const hrf_repro_params *p) {
             }
         }
         hrf_trajectory_free(t);
-        hrf_hnn_free(h);
-        hrf_odenet_free(o);
+        if (model) type->free(model);
     }
     hrf_dataset_free(tr);
     return rc;
