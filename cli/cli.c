@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <stdarg.h>
@@ -23,14 +24,26 @@ double cli_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static void usage_message(const char *cmd, const char *fmt, va_list ap) {
+    fprintf(stderr, "hamrf %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see 'hamrf %s --help')\n", cmd);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "hamrf %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    usage_message(cmd, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(see 'hamrf %s --help')\n", cmd);
     return CLI_USAGE;
+}
+
+int cli_option_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    usage_message(cmd, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 int cli_lib_error(const char *cmd, int status) {
@@ -65,8 +78,10 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
         return -1;
     }
     if (v >= (1ULL << 53)) {
-        cli_usage_error(cmd, "--%s must be below 2^53 = 9007199254740992 (it is recorded in "
-                        "JSON), got '%s'", opt, s);
+        cli_usage_error(cmd,
+                        "--%s must be below 2^53 = 9007199254740992 (it is recorded in "
+                        "JSON), got '%s'",
+                        opt, s);
         return -1;
     }
     *out = (uint64_t)v;
@@ -127,6 +142,36 @@ int cli_unknown_option(const char *cmd, char **argv, int optind_seen, int optopt
     return cli_usage_error(cmd, "option '%s' is unknown or misses its value", arg);
 }
 
+int cli_parse_options(const char *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, const char *help, cli_option_fn own,
+                      void *opts, cli_common *common) {
+    int c, r;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (c) {
+        case CLI_OPT_OUTPUT:
+            common->out = optarg;
+            continue;
+        case CLI_OPT_JSON:
+            common->json = 1;
+            continue;
+        case CLI_OPT_QUIET:
+            common->quiet = 1;
+            continue;
+        case CLI_OPT_THREADS:
+            if (cli_parse_threads(cmd, optarg)) return CLI_USAGE;
+            continue;
+        case CLI_OPT_HELP:
+            fputs(help, stdout);
+            return CLI_OK;
+        }
+        if ((r = own(opts, c, optarg)) < 0) return CLI_USAGE;
+        if (r == 0) return cli_unknown_option(cmd, argv, optind, optopt);
+    }
+    return CLI_PARSED;
+}
+
 void cli_print_json(cJSON *obj) {
     char *s = cJSON_PrintUnformatted(obj);
     if (s) {
@@ -157,8 +202,8 @@ void cli_progress_done(cli_progress *p) {
     if (p->enabled && p->shown) fprintf(stderr, "\r\033[K");
 }
 
-const char *cli_data_kind(const char *path) {
-    static char kind[64];
+const char *cli_meta_string(const char *path, const char *key) {
+    static char value[64];
     hrf_npz *z = NULL;
     cJSON *meta = NULL;
     if (hrf_npz_open(path, &z)) {
@@ -171,12 +216,16 @@ const char *cli_data_kind(const char *path) {
         hrf_clear_error();
         return NULL;
     }
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(meta, "kind");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(meta, key);
     const char *out = NULL;
     if (cJSON_IsString(k)) {
-        snprintf(kind, sizeof kind, "%s", k->valuestring);
-        out = kind;
+        snprintf(value, sizeof value, "%s", k->valuestring);
+        out = value;
     }
     cJSON_Delete(meta);
     return out;
+}
+
+const char *cli_data_kind(const char *path) {
+    return cli_meta_string(path, "kind");
 }

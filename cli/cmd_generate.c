@@ -113,6 +113,30 @@ static const struct {
     [G_BURN] = {"burn-in", P_SPRINGS | P_RING | P_LJ},
 };
 
+/* Options only the box data sets take: their getopt_long codes and names,
+ * to name the last one given in a conflict. */
+static const struct {
+    int c;
+    const char *name;
+} box_opt_info[] = {{'q', "q-range"}, {'p', "p-range"}, {'n', "n"},       {'e', "noise"},
+                    {'P', "pairs"},   {'H', "h"},       {'F', "flow-tol"}};
+
+#define MAX_SETS 64
+
+typedef struct gen_opts {
+    const char *system;
+    const char *sets[MAX_SETS]; /* --set KEY=VALUE, applied once the system is known */
+    int nsets, seed_given;
+    /* box data sets */
+    hrf_generate_params gp; /* also the seed of the particle systems */
+    int have_n, pairs;
+    int box_opt; /* code of the last option only box data sets take, or 0 */
+    double h, flow_tol;
+    /* particle systems */
+    particle_opts po;
+    cli_common com;
+} gen_opts;
+
 /* "8", "3x3", "4x4x4" → extents (unused ones 0) and their number. */
 static int parse_shape(const char *C, const char *s, size_t shape[3], int *count) {
     const char *c = s;
@@ -141,100 +165,295 @@ static int parse_shape(const char *C, const char *s, size_t shape[3], int *count
     return 0;
 }
 
-/* --set KEY=VALUE... onto the pair potential; the library checks the values. */
-static int apply_sets(const char *C, const char **sets, int nsets, hrf_pair_potential *v) {
-    for (int i = 0; i < nsets; i++) {
-        char key[64];
-        const char *eq = strchr(sets[i], '=');
-        double x;
-        if (!eq || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof key)
-            return cli_usage_error(C, "--set expects KEY=VALUE, got '%s'", sets[i]);
-        memcpy(key, sets[i], (size_t)(eq - sets[i]));
-        key[eq - sets[i]] = '\0';
-        if (cli_parse_double(C, "set", eq + 1, &x)) return CLI_USAGE;
-        if (hrf_pair_potential_set(v, key, x)) return cli_usage_error(C, "%s", hrf_last_error());
+/* Options of the box data sets: 1 handled, 0 not one of them, -1 usage error
+ * (printed). */
+static int parse_box(gen_opts *o, int c, const char *arg) {
+    const char *C = "generate";
+    hrf_generate_params *gp = &o->gp;
+    switch (c) {
+    case 'q':
+        if (cli_parse_range(C, "q-range", arg, &gp->q_lo, &gp->q_hi)) return -1;
+        break;
+    case 'p':
+        if (cli_parse_range(C, "p-range", arg, &gp->p_lo, &gp->p_hi)) return -1;
+        break;
+    case 'n':
+        if (cli_parse_size(C, "n", arg, &gp->n)) return -1;
+        o->have_n = 1;
+        break;
+    case 'e':
+        if (cli_parse_double(C, "noise", arg, &gp->noise)) return -1;
+        if (gp->noise < 0.0) return cli_option_error(C, "--noise must be >= 0");
+        break;
+    case 'P':
+        o->pairs = 1;
+        break;
+    case 'H':
+        if (cli_parse_double(C, "h", arg, &o->h)) return -1;
+        if (!(o->h > 0.0)) return cli_option_error(C, "--h must be > 0, got '%s'", arg);
+        break;
+    case 'F':
+        if (cli_parse_double(C, "flow-tol", arg, &o->flow_tol)) return -1;
+        if (!(o->flow_tol > 0.0) || o->flow_tol > 1e-6)
+            return cli_option_error(C, "--flow-tol must be in (0, 1e-6], got '%s'", arg);
+        break;
+    default:
+        return 0;
     }
-    const char *msg = hrf_pair_potential_check(v);
-    return msg ? cli_usage_error(C, "%s", msg) : 0;
+    o->box_opt = c;
+    return 1;
 }
 
-static int generate_particles(const char *system, const particle_opts *po, const char **sets,
-                              int nsets, uint64_t seed, int seed_given, const char *out, int json,
-                              int quiet) {
+/* Options of the particle systems (codes 1000 + G_...). */
+static int parse_particle(particle_opts *po, int c, const char *arg) {
     const char *C = "generate";
-    unsigned sys = !strcmp(system, "springs") ? P_SPRINGS : !strcmp(system, "lj") ? P_LJ : P_RING;
+    const int g = c - 1000;
+    if (g < 0 || g >= G_COUNT) return 0;
+    const char *name = popt_info[g].name;
+    switch (g) {
+    case G_TOPOLOGY:
+        po->topology = arg;
+        break;
+    case G_SHAPE:
+        po->shape = arg;
+        break;
+    case G_POTENTIAL:
+        po->potential = arg;
+        break;
+    case G_DIM:
+    case G_PARTICLES:
+    case G_TRAJ:
+    case G_SNAP:
+    case G_EVERY: {
+        size_t *dst = g == G_DIM         ? &po->dim
+                      : g == G_PARTICLES ? &po->particles
+                      : g == G_TRAJ      ? &po->trajectories
+                      : g == G_SNAP      ? &po->snapshots
+                                         : &po->every;
+        if (cli_parse_size(C, name, arg, dst)) return -1;
+        break;
+    }
+    case G_BURN:
+        if (cli_parse_u64(C, name, arg, &po->burn_in)) return -1;
+        break;
+    default: { /* G_DENSITY, G_TEMPERATURE, G_DT, G_AMPLITUDE, G_PSIGMA */
+        double *dst = g == G_DENSITY       ? &po->density
+                      : g == G_TEMPERATURE ? &po->temperature
+                      : g == G_DT          ? &po->dt
+                      : g == G_AMPLITUDE   ? &po->amplitude
+                                           : &po->p_sigma;
+        if (cli_parse_double(C, name, arg, dst)) return -1;
+        /* --dt 0 would mean "the system's default" in the library */
+        const int positive = g == G_DENSITY || g == G_DT;
+        if (positive ? !(*dst > 0.0) : !(*dst >= 0.0))
+            return cli_option_error(C, "--%s must be %s, got '%s'", name, positive ? "> 0" : ">= 0",
+                                    arg);
+        break;
+    }
+    }
+    po->given |= 1u << g;
+    return 1;
+}
+
+/* Every option of hamrf generate but the shared ones (cli_parse_options). */
+static int parse_option(void *opts, int c, const char *arg) {
+    gen_opts *o = opts;
+    switch (c) {
+    case 's':
+        o->system = arg;
+        return 1;
+    case 'S':
+        if (o->nsets == MAX_SETS)
+            return cli_option_error("generate", "at most %d --set options", MAX_SETS);
+        o->sets[o->nsets++] = arg;
+        return 1;
+    case 'r':
+        if (cli_parse_u64("generate", "seed", arg, &o->gp.seed)) return -1;
+        o->seed_given = 1;
+        return 1;
+    }
+    int r = parse_box(o, c, arg);
+    return r ? r : parse_particle(&o->po, c, arg);
+}
+
+/* --set KEY=VALUE... through `set` (hrf_system_set, hrf_pair_potential_set):
+ * 0, or CLI_USAGE (printed). The library checks the values. */
+static int apply_sets(const gen_opts *o, int (*set)(void *obj, const char *key, double value),
+                      void *obj) {
+    const char *C = "generate";
+    for (int i = 0; i < o->nsets; i++) {
+        const char *s = o->sets[i];
+        char key[64];
+        const char *eq = strchr(s, '=');
+        double x;
+        if (!eq || eq == s || (size_t)(eq - s) >= sizeof key)
+            return cli_usage_error(C, "--set expects KEY=VALUE, got '%s'", s);
+        memcpy(key, s, (size_t)(eq - s));
+        key[eq - s] = '\0';
+        if (cli_parse_double(C, "set", eq + 1, &x)) return CLI_USAGE;
+        if (set(obj, key, x)) return cli_usage_error(C, "%s", hrf_last_error());
+    }
+    return 0;
+}
+
+static int set_pair(void *v, const char *key, double x) {
+    return hrf_pair_potential_set(v, key, x);
+}
+
+static int set_system(void *sys, const char *key, double x) {
+    return hrf_system_set(sys, key, x);
+}
+
+/* The pair potential of `kind` with the --set values: 0, or CLI_USAGE
+ * (printed). */
+static int pair_potential(const gen_opts *o, hrf_pair_kind kind, hrf_pair_potential *v) {
+    hrf_pair_potential_default(kind, v);
+    if (apply_sets(o, set_pair, v)) return CLI_USAGE;
+    const char *msg = hrf_pair_potential_check(v);
+    return msg ? cli_usage_error("generate", "%s", msg) : 0;
+}
+
+/* A library failure to make the particle system: HRF_EINVAL is a value the
+ * user gave (a usage error). */
+static int psystem_error(int rc) {
+    if (rc == HRF_EINVAL) return cli_usage_error("generate", "%s", hrf_last_error());
+    return cli_lib_error("generate", rc);
+}
+
+/* --system springs from --topology, --shape, --dim, --potential and --set:
+ * CLI_OK and *s, or the exit status (printed). */
+static int new_springs(const gen_opts *o, hrf_psystem **s) {
+    const char *C = "generate";
+    const particle_opts *po = &o->po;
+    hrf_topology topo = HRF_TOPO_CHAIN;
+    hrf_pair_kind kind = HRF_PAIR_HARMONIC;
+    hrf_pair_potential v;
+    size_t shape[3];
+    int ns = 0;
+    if (po->topology && hrf_topology_find(po->topology, &topo))
+        return cli_usage_error(C, "%s", hrf_last_error());
+    if (po->potential && (hrf_pair_kind_find(po->potential, &kind) || kind == HRF_PAIR_LJ))
+        return cli_usage_error(C,
+                               "--potential must be harmonic, anharmonic or morse for "
+                               "springs, got '%s'",
+                               po->potential);
+    if (!po->shape)
+        return cli_usage_error(C, "--system springs needs --shape (e.g. 8, 3x3, 4x4x4)");
+    if (parse_shape(C, po->shape, shape, &ns)) return CLI_USAGE;
+    if (topo != HRF_TOPO_LATTICE && ns != 1)
+        return cli_usage_error(C, "--topology %s takes one extent (e.g. --shape 8), got '%s'",
+                               hrf_topology_name(topo), po->shape);
+    if (topo == HRF_TOPO_LATTICE && ns == 1)
+        return cli_usage_error(C,
+                               "--topology lattice takes NXxNY (D = 2) or NXxNYxNZ "
+                               "(D = 3), got '%s'",
+                               po->shape);
+    int D = topo == HRF_TOPO_LATTICE ? ns : 2;
+    if (po->given >> G_DIM & 1) {
+        if (po->dim < 1 || po->dim > 3)
+            return cli_usage_error(C, "--dim must be 1, 2 or 3, got %zu", po->dim);
+        if (topo == HRF_TOPO_LATTICE && (int)po->dim != ns)
+            return cli_usage_error(C,
+                                   "--shape %s has %d extents but --dim is %zu: a "
+                                   "lattice's shape has one extent per dimension",
+                                   po->shape, ns, po->dim);
+        D = (int)po->dim;
+    }
+    if (pair_potential(o, kind, &v)) return CLI_USAGE;
+    int rc = hrf_psystem_springs_new(topo, shape, D, &v, 1.0, s);
+    return rc ? psystem_error(rc) : CLI_OK;
+}
+
+/* The particle system `sys` (P_...) from the options: CLI_OK and *s, or the
+ * exit status (printed). */
+static int new_psystem(const gen_opts *o, unsigned sys, hrf_psystem **s) {
+    const char *C = "generate";
+    const particle_opts *po = &o->po;
     for (int g = 0; g < G_COUNT; g++)
         if ((po->given >> g & 1) && !(popt_info[g].systems & sys))
             return cli_usage_error(C, "--%s does not apply to --system %s", popt_info[g].name,
-                                   system);
-    if (sys == P_RING && nsets)
+                                   o->system);
+    if (sys == P_RING && o->nsets)
         return cli_usage_error(C, "--set does not apply to --system benchmark_ring (its "
                                   "parameters are fixed: k = r0 = m = 1)");
-    hrf_pair_potential v;
-    hrf_psystem *s = NULL;
+    if (sys == P_SPRINGS) return new_springs(o, s);
     int rc;
-    if (sys == P_SPRINGS) {
-        hrf_topology topo = HRF_TOPO_CHAIN;
-        hrf_pair_kind kind = HRF_PAIR_HARMONIC;
-        size_t shape[3];
-        int ns = 0;
-        if (po->topology && hrf_topology_find(po->topology, &topo))
-            return cli_usage_error(C, "%s", hrf_last_error());
-        if (po->potential && (hrf_pair_kind_find(po->potential, &kind) || kind == HRF_PAIR_LJ))
-            return cli_usage_error(C,
-                                   "--potential must be harmonic, anharmonic or morse for "
-                                   "springs, got '%s'",
-                                   po->potential);
-        if (!po->shape)
-            return cli_usage_error(C, "--system springs needs --shape (e.g. 8, 3x3, 4x4x4)");
-        if (parse_shape(C, po->shape, shape, &ns)) return CLI_USAGE;
-        if (topo != HRF_TOPO_LATTICE && ns != 1)
-            return cli_usage_error(C, "--topology %s takes one extent (e.g. --shape 8), got '%s'",
-                                   hrf_topology_name(topo), po->shape);
-        if (topo == HRF_TOPO_LATTICE && ns == 1)
-            return cli_usage_error(C,
-                                   "--topology lattice takes NXxNY (D = 2) or NXxNYxNZ "
-                                   "(D = 3), got '%s'",
-                                   po->shape);
-        int D = topo == HRF_TOPO_LATTICE ? ns : 2;
-        if (po->given >> G_DIM & 1) {
-            if (po->dim < 1 || po->dim > 3)
-                return cli_usage_error(C, "--dim must be 1, 2 or 3, got %zu", po->dim);
-            if (topo == HRF_TOPO_LATTICE && (int)po->dim != ns)
-                return cli_usage_error(C,
-                                       "--shape %s has %d extents but --dim is %zu: a "
-                                       "lattice's shape has one extent per dimension",
-                                       po->shape, ns, po->dim);
-            D = (int)po->dim;
-        }
-        hrf_pair_potential_default(kind, &v);
-        if (apply_sets(C, sets, nsets, &v)) return CLI_USAGE;
-        rc = hrf_psystem_springs_new(topo, shape, D, &v, 1.0, &s);
-    } else if (sys == P_LJ) {
+    if (sys == P_LJ) {
         if (!(po->given >> G_PARTICLES & 1))
             return cli_usage_error(C, "--system lj needs --particles N (4n^3: 108, 256, 500, "
                                       "864, ..., 10976, ...)");
-        hrf_pair_potential_default(HRF_PAIR_LJ, &v);
-        if (apply_sets(C, sets, nsets, &v)) return CLI_USAGE;
+        hrf_pair_potential v;
+        if (pair_potential(o, HRF_PAIR_LJ, &v)) return CLI_USAGE;
         double density = po->given >> G_DENSITY & 1 ? po->density : 0.8442;
-        rc = hrf_psystem_lj_new(po->particles, density, &v, &s);
+        rc = hrf_psystem_lj_new(po->particles, density, &v, s);
     } else {
-        rc = hrf_psystem_benchmark_ring_new(&s);
+        rc = hrf_psystem_benchmark_ring_new(s);
     }
-    if (rc == HRF_EINVAL) return cli_usage_error(C, "%s", hrf_last_error());
-    if (rc) return cli_lib_error(C, rc);
+    return rc ? psystem_error(rc) : CLI_OK;
+}
+
+/* The snapshot settings: the system's defaults, then the options given.
+ * NULL, or the library's message. */
+static const char *pdata_params(const gen_opts *o, const hrf_psystem *s, hrf_pdata_params *pp) {
+    const particle_opts *po = &o->po;
+    hrf_pdata_params_system_default(s, pp);
+    if (o->seed_given) pp->seed = o->gp.seed;
+    if (po->given >> G_TRAJ & 1) pp->trajectories = po->trajectories;
+    if (po->given >> G_SNAP & 1) pp->snapshots = po->snapshots;
+    if (po->given >> G_EVERY & 1) pp->every = po->every;
+    if (po->given >> G_DT & 1) pp->dt = po->dt;
+    if (po->given >> G_BURN & 1) pp->burn_in = (size_t)po->burn_in;
+    if (po->given >> G_TEMPERATURE & 1) pp->temperature = po->temperature;
+    if (po->given >> G_AMPLITUDE & 1) pp->amplitude = po->amplitude;
+    if (po->given >> G_PSIGMA & 1) pp->p_sigma = po->p_sigma;
+    return hrf_pdata_params_check(pp);
+}
+
+/* The summary of a particle data set (docs/cli.md): JSON on stdout, or a line
+ * on stderr. secs: generating, and generating with writing. */
+static void report_particles(const gen_opts *o, const hrf_psystem *s, const hrf_pdata *d,
+                             const hrf_pdata_params *pp, double secs_generate, double secs) {
+    const cJSON *drift = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "max_rel_energy_drift");
+    if (o->com.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "output", o->com.out);
+        cJSON_AddStringToObject(j, "system", hrf_psystem_name(s));
+        cJSON_AddNumberToObject(j, "n_particles", (double)d->N);
+        cJSON_AddNumberToObject(j, "dim", d->D);
+        cJSON_AddNumberToObject(j, "snapshots", (double)d->S);
+        cJSON_AddNumberToObject(j, "trajectories", (double)pp->trajectories);
+        if (d->bonds) {
+            cJSON_AddNumberToObject(j, "n_bonds", (double)d->n_bonds);
+        } else {
+            cJSON_AddNumberToObject(j, "box", d->box);
+            cJSON_AddNumberToObject(j, "cutoff", d->cutoff);
+        }
+        cJSON_AddNumberToObject(j, "dt", pp->dt);
+        cJSON_AddNumberToObject(j, "every", (double)pp->every);
+        cJSON_AddNumberToObject(j, "seed", (double)pp->seed);
+        cJSON_AddNumberToObject(j, "max_rel_energy_drift", drift ? drift->valuedouble : NAN);
+        cJSON_AddNumberToObject(j, "seconds_generate", secs_generate);
+        cJSON_AddNumberToObject(j, "seconds", secs);
+        cli_print_json(j);
+    } else if (!o->com.quiet) {
+        fprintf(stderr,
+                "hamrf generate: wrote %zu snapshots (%zu trajector%s) of %zu particles of %s "
+                "to %s (max relative energy drift %.2g)\n",
+                d->S, pp->trajectories, pp->trajectories == 1 ? "y" : "ies", d->N,
+                hrf_psystem_name(s), o->com.out, drift ? drift->valuedouble : NAN);
+    }
+}
+
+/* Snapshots of a particle system's trajectories (hamrf/particles.h). */
+static int generate_particles(const gen_opts *o) {
+    const char *C = "generate";
+    const char *system = o->system;
+    unsigned sys = !strcmp(system, "springs") ? P_SPRINGS : !strcmp(system, "lj") ? P_LJ : P_RING;
+    hrf_psystem *s = NULL;
+    int rc = new_psystem(o, sys, &s);
+    if (rc) return rc;
     hrf_pdata_params pp;
-    hrf_pdata_params_system_default(s, &pp);
-    if (seed_given) pp.seed = seed;
-    if (po->given >> G_TRAJ & 1) pp.trajectories = po->trajectories;
-    if (po->given >> G_SNAP & 1) pp.snapshots = po->snapshots;
-    if (po->given >> G_EVERY & 1) pp.every = po->every;
-    if (po->given >> G_DT & 1) pp.dt = po->dt;
-    if (po->given >> G_BURN & 1) pp.burn_in = (size_t)po->burn_in;
-    if (po->given >> G_TEMPERATURE & 1) pp.temperature = po->temperature;
-    if (po->given >> G_AMPLITUDE & 1) pp.amplitude = po->amplitude;
-    if (po->given >> G_PSIGMA & 1) pp.p_sigma = po->p_sigma;
-    const char *msg = hrf_pdata_params_check(&pp);
+    const char *msg = pdata_params(o, s, &pp);
     if (msg) {
         hrf_psystem_free(s);
         return cli_usage_error(C, "%s", msg);
@@ -243,45 +462,86 @@ static int generate_particles(const char *system, const particle_opts *po, const
     double t0 = cli_now();
     rc = hrf_pdata_generate(s, &pp, &d);
     double t1 = cli_now();
-    if (!rc) rc = hrf_pdata_save(d, out);
+    if (!rc) rc = hrf_pdata_save(d, o->com.out);
     double t2 = cli_now();
     if (rc) {
         hrf_pdata_free(d);
         hrf_psystem_free(s);
         return cli_lib_error(C, rc);
     }
-    const cJSON *drift = cJSON_GetObjectItemCaseSensitive(HRF_META(d), "max_rel_energy_drift");
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "output", out);
-        cJSON_AddStringToObject(o, "system", hrf_psystem_name(s));
-        cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
-        cJSON_AddNumberToObject(o, "dim", d->D);
-        cJSON_AddNumberToObject(o, "snapshots", (double)d->S);
-        cJSON_AddNumberToObject(o, "trajectories", (double)pp.trajectories);
-        if (d->bonds) {
-            cJSON_AddNumberToObject(o, "n_bonds", (double)d->n_bonds);
-        } else {
-            cJSON_AddNumberToObject(o, "box", d->box);
-            cJSON_AddNumberToObject(o, "cutoff", d->cutoff);
-        }
-        cJSON_AddNumberToObject(o, "dt", pp.dt);
-        cJSON_AddNumberToObject(o, "every", (double)pp.every);
-        cJSON_AddNumberToObject(o, "seed", (double)pp.seed);
-        cJSON_AddNumberToObject(o, "max_rel_energy_drift", drift ? drift->valuedouble : NAN);
-        cJSON_AddNumberToObject(o, "seconds_generate", t1 - t0);
-        cJSON_AddNumberToObject(o, "seconds", t2 - t0);
-        cli_print_json(o);
-    } else if (!quiet) {
-        fprintf(stderr,
-                "hamrf generate: wrote %zu snapshots (%zu trajector%s) of %zu particles of %s "
-                "to %s (max relative energy drift %.2g)\n",
-                d->S, pp.trajectories, pp.trajectories == 1 ? "y" : "ies", d->N,
-                hrf_psystem_name(s), out, drift ? drift->valuedouble : NAN);
-    }
+    report_particles(o, s, d, &pp, t1 - t0, t2 - t0);
     hrf_pdata_free(d);
     hrf_psystem_free(s);
     return CLI_OK;
+}
+
+/* A box data set (or trajectory pairs) of a built-in system. */
+static int generate_box(const gen_opts *o) {
+    const char *C = "generate";
+    const hrf_system_type *type;
+    int rc = hrf_system_find(o->system, &type);
+    if (rc) return cli_usage_error(C, "%s", hrf_last_error());
+    hrf_system sys;
+    hrf_system_init(&sys, type);
+    if (apply_sets(o, set_system, &sys)) return CLI_USAGE;
+    const char *msg = hrf_generate_params_check(&o->gp);
+    if (msg) return cli_usage_error(C, "%s", msg);
+    hrf_dataset *ds = NULL;
+    double t0 = cli_now();
+    rc = o->pairs ? hrf_dataset_generate_pairs(&sys, &o->gp, o->h, o->flow_tol, &ds)
+                  : hrf_dataset_generate(&sys, &o->gp, &ds);
+    if (rc) return cli_lib_error(C, rc);
+    rc = hrf_dataset_save(ds, o->com.out);
+    double secs = cli_now() - t0;
+    if (rc) {
+        hrf_dataset_free(ds);
+        return cli_lib_error(C, rc);
+    }
+    if (o->com.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "output", o->com.out);
+        cJSON_AddStringToObject(j, "system", type->name);
+        cJSON_AddNumberToObject(j, "n", (double)ds->n);
+        cJSON_AddNumberToObject(j, "dim", (double)ds->dim);
+        cJSON_AddNumberToObject(j, "seed", (double)o->gp.seed);
+        if (o->pairs) cJSON_AddNumberToObject(j, "h", o->h);
+        cJSON_AddNumberToObject(j, "seconds", secs);
+        cli_print_json(j);
+    } else if (!o->com.quiet) {
+        fprintf(stderr, "hamrf generate: wrote %zu %s of %s to %s\n", ds->n,
+                o->pairs ? "trajectory pairs" : "points", type->name, o->com.out);
+    }
+    hrf_dataset_free(ds);
+    return CLI_OK;
+}
+
+/* The options that do not suit the system's kind, and the required ones:
+ * 0, or CLI_USAGE (printed). */
+static int check_options(const gen_opts *o, int particles) {
+    const char *C = "generate";
+    if (particles) {
+        if (o->box_opt) {
+            const char *nm = "?";
+            for (size_t i = 0; i < sizeof box_opt_info / sizeof box_opt_info[0]; i++)
+                if (box_opt_info[i].c == o->box_opt) nm = box_opt_info[i].name;
+            return cli_usage_error(C, "--%s does not apply to the particle system %s", nm,
+                                   o->system);
+        }
+        if (!o->com.out) return cli_usage_error(C, "-o FILE is required");
+        return 0;
+    }
+    for (int g = 0; g < G_COUNT; g++)
+        if (o->po.given >> g & 1)
+            return cli_usage_error(C,
+                                   "--%s only applies to the particle systems springs, "
+                                   "benchmark_ring and lj",
+                                   popt_info[g].name);
+    if (!o->have_n) return cli_usage_error(C, "--n is required");
+    if (!o->com.out) return cli_usage_error(C, "-o FILE is required");
+    if (o->pairs && isnan(o->h))
+        return cli_usage_error(C, "--pairs needs --h H, the time step of the pairs");
+    if (!o->pairs && !isnan(o->h)) return cli_usage_error(C, "--h is only meaningful with --pairs");
+    return 0;
 }
 
 int cmd_generate(int argc, char **argv) {
@@ -293,14 +553,14 @@ int cmd_generate(int argc, char **argv) {
         {"n", required_argument, 0, 'n'},
         {"seed", required_argument, 0, 'r'},
         {"noise", required_argument, 0, 'e'},
-        {"output", required_argument, 0, 'o'},
+        {"output", required_argument, 0, CLI_OPT_OUTPUT},
         {"pairs", no_argument, 0, 'P'},
         {"h", required_argument, 0, 'H'},
-        {"flow-tol", required_argument, 0, 'T'},
-        {"json", no_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'Q'},
-        {"help", no_argument, 0, 'h'},
-        {"threads", required_argument, 0, 'N'},
+        {"flow-tol", required_argument, 0, 'F'},
+        {"json", no_argument, 0, CLI_OPT_JSON},
+        {"quiet", no_argument, 0, CLI_OPT_QUIET},
+        {"help", no_argument, 0, CLI_OPT_HELP},
+        {"threads", required_argument, 0, CLI_OPT_THREADS},
         {"topology", required_argument, 0, 1000 + G_TOPOLOGY},
         {"shape", required_argument, 0, 1000 + G_SHAPE},
         {"dim", required_argument, 0, 1000 + G_DIM},
@@ -317,203 +577,16 @@ int cmd_generate(int argc, char **argv) {
         {"burn-in", required_argument, 0, 1000 + G_BURN},
         {0, 0, 0, 0}};
     const char *C = "generate";
-    const char *system = NULL, *out = NULL;
-    const char *sets[64];
-    int nsets = 0, json = 0, have_n = 0, quiet = 0, pairs = 0, seed_given = 0;
-    int lowdim_given = 0; /* an option only the box data sets take */
-    double h = NAN, flow_tol = 1e-13;
-    particle_opts po;
-    memset(&po, 0, sizeof po);
-    hrf_generate_params gp;
-    hrf_generate_params_default(&gp);
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            system = optarg;
-            break;
-        case 'S':
-            if (nsets == 64) return cli_usage_error(C, "at most 64 --set options");
-            sets[nsets++] = optarg;
-            break;
-        case 'q':
-            if (cli_parse_range(C, "q-range", optarg, &gp.q_lo, &gp.q_hi)) return CLI_USAGE;
-            lowdim_given = 'q';
-            break;
-        case 'p':
-            if (cli_parse_range(C, "p-range", optarg, &gp.p_lo, &gp.p_hi)) return CLI_USAGE;
-            lowdim_given = 'p';
-            break;
-        case 'n':
-            if (cli_parse_size(C, "n", optarg, &gp.n)) return CLI_USAGE;
-            have_n = 1;
-            lowdim_given = 'n';
-            break;
-        case 'r':
-            if (cli_parse_u64(C, "seed", optarg, &gp.seed)) return CLI_USAGE;
-            seed_given = 1;
-            break;
-        case 'e':
-            if (cli_parse_double(C, "noise", optarg, &gp.noise)) return CLI_USAGE;
-            if (gp.noise < 0.0) return cli_usage_error(C, "--noise must be >= 0");
-            lowdim_given = 'e';
-            break;
-        case 'P':
-            pairs = 1;
-            lowdim_given = 'P';
-            break;
-        case 'H':
-            if (cli_parse_double(C, "h", optarg, &h)) return CLI_USAGE;
-            if (!(h > 0.0)) return cli_usage_error(C, "--h must be > 0, got '%s'", optarg);
-            lowdim_given = 'H';
-            break;
-        case 'N':
-            if (cli_parse_threads(C, optarg)) return CLI_USAGE;
-            break;
-        case 1000 + G_TOPOLOGY:
-            po.topology = optarg;
-            po.given |= 1u << G_TOPOLOGY;
-            break;
-        case 1000 + G_SHAPE:
-            po.shape = optarg;
-            po.given |= 1u << G_SHAPE;
-            break;
-        case 1000 + G_POTENTIAL:
-            po.potential = optarg;
-            po.given |= 1u << G_POTENTIAL;
-            break;
-        case 1000 + G_DIM:
-        case 1000 + G_PARTICLES:
-        case 1000 + G_TRAJ:
-        case 1000 + G_SNAP:
-        case 1000 + G_EVERY: {
-            size_t *dst = c == 1000 + G_DIM         ? &po.dim
-                          : c == 1000 + G_PARTICLES ? &po.particles
-                          : c == 1000 + G_TRAJ      ? &po.trajectories
-                          : c == 1000 + G_SNAP      ? &po.snapshots
-                                                    : &po.every;
-            if (cli_parse_size(C, popt_info[c - 1000].name, optarg, dst)) return CLI_USAGE;
-            po.given |= 1u << (c - 1000);
-            break;
-        }
-        case 1000 + G_BURN:
-            if (cli_parse_u64(C, "burn-in", optarg, &po.burn_in)) return CLI_USAGE;
-            po.given |= 1u << G_BURN;
-            break;
-        case 1000 + G_DENSITY:
-        case 1000 + G_TEMPERATURE:
-        case 1000 + G_DT:
-        case 1000 + G_AMPLITUDE:
-        case 1000 + G_PSIGMA: {
-            double *dst = c == 1000 + G_DENSITY       ? &po.density
-                          : c == 1000 + G_TEMPERATURE ? &po.temperature
-                          : c == 1000 + G_DT          ? &po.dt
-                          : c == 1000 + G_AMPLITUDE   ? &po.amplitude
-                                                      : &po.p_sigma;
-            if (cli_parse_double(C, popt_info[c - 1000].name, optarg, dst)) return CLI_USAGE;
-            /* --dt 0 would mean "the system's default" in the library */
-            if (c == 1000 + G_DENSITY || c == 1000 + G_DT ? !(*dst > 0.0) : !(*dst >= 0.0))
-                return cli_usage_error(C, "--%s must be %s, got '%s'", popt_info[c - 1000].name,
-                                       c == 1000 + G_DENSITY || c == 1000 + G_DT ? "> 0" : ">= 0",
-                                       optarg);
-            po.given |= 1u << (c - 1000);
-            break;
-        }
-        case 'T':
-            lowdim_given = 'T';
-            if (cli_parse_double(C, "flow-tol", optarg, &flow_tol)) return CLI_USAGE;
-            if (!(flow_tol > 0.0) || flow_tol > 1e-6)
-                return cli_usage_error(C, "--flow-tol must be in (0, 1e-6], got '%s'", optarg);
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'Q':
-            quiet = 1;
-            break;
-        case 'h':
-            fputs(help, stdout);
-            return CLI_OK;
-        default:
-            return cli_unknown_option(C, argv, optind, optopt);
-        }
-    }
+    gen_opts o;
+    memset(&o, 0, sizeof o);
+    hrf_generate_params_default(&o.gp);
+    o.h = NAN, o.flow_tol = 1e-13;
+    int rc = cli_parse_options(C, argc, argv, "o:", opts, help, parse_option, &o, &o.com);
+    if (rc != CLI_PARSED) return rc;
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
-    if (!system) return cli_usage_error(C, "--system is required");
-    if (!strcmp(system, "springs") || !strcmp(system, "benchmark_ring") || !strcmp(system, "lj")) {
-        if (lowdim_given) {
-            static const struct {
-                int c;
-                const char *name;
-            } names[] = {{'q', "q-range"}, {'p', "p-range"}, {'n', "n"},       {'e', "noise"},
-                         {'P', "pairs"},   {'H', "h"},       {'T', "flow-tol"}};
-            const char *nm = "?";
-            for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-                if (names[i].c == lowdim_given) nm = names[i].name;
-            return cli_usage_error(C, "--%s does not apply to the particle system %s", nm, system);
-        }
-        if (!out) return cli_usage_error(C, "-o FILE is required");
-        return generate_particles(system, &po, sets, nsets, gp.seed, seed_given, out, json, quiet);
-    }
-    for (int g = 0; g < G_COUNT; g++)
-        if (po.given >> g & 1)
-            return cli_usage_error(C,
-                                   "--%s only applies to the particle systems springs, "
-                                   "benchmark_ring and lj",
-                                   popt_info[g].name);
-    if (!have_n) return cli_usage_error(C, "--n is required");
-    if (!out) return cli_usage_error(C, "-o FILE is required");
-    if (pairs && isnan(h))
-        return cli_usage_error(C, "--pairs needs --h H, the time step of the pairs");
-    if (!pairs && !isnan(h)) return cli_usage_error(C, "--h is only meaningful with --pairs");
-    const hrf_system_type *type;
-    int rc = hrf_system_find(system, &type);
-    if (rc) return cli_usage_error(C, "%s", hrf_last_error());
-    hrf_system sys;
-    hrf_system_init(&sys, type);
-    for (int i = 0; i < nsets; i++) {
-        char key[64];
-        const char *eq = strchr(sets[i], '=');
-        if (!eq || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof key)
-            return cli_usage_error(C, "--set expects KEY=VALUE, got '%s'", sets[i]);
-        memcpy(key, sets[i], (size_t)(eq - sets[i]));
-        key[eq - sets[i]] = '\0';
-        double v;
-        if (cli_parse_double(C, "set", eq + 1, &v)) return CLI_USAGE;
-        if ((rc = hrf_system_set(&sys, key, v))) return cli_usage_error(C, "%s", hrf_last_error());
-    }
-    const char *msg = hrf_generate_params_check(&gp);
-    if (msg) return cli_usage_error(C, "%s", msg);
-    hrf_dataset *ds = NULL;
-    double t0 = cli_now();
-    rc = pairs ? hrf_dataset_generate_pairs(&sys, &gp, h, flow_tol, &ds)
-               : hrf_dataset_generate(&sys, &gp, &ds);
-    if (rc) return cli_lib_error(C, rc);
-    rc = hrf_dataset_save(ds, out);
-    double secs = cli_now() - t0;
-    if (rc) {
-        hrf_dataset_free(ds);
-        return cli_lib_error(C, rc);
-    }
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "output", out);
-        cJSON_AddStringToObject(o, "system", type->name);
-        cJSON_AddNumberToObject(o, "n", (double)ds->n);
-        cJSON_AddNumberToObject(o, "dim", (double)ds->dim);
-        cJSON_AddNumberToObject(o, "seed", (double)gp.seed);
-        if (pairs) cJSON_AddNumberToObject(o, "h", h);
-        cJSON_AddNumberToObject(o, "seconds", secs);
-        cli_print_json(o);
-    } else if (!quiet) {
-        fprintf(stderr, "hamrf generate: wrote %zu %s of %s to %s\n", ds->n,
-                pairs ? "trajectory pairs" : "points", type->name, out);
-    }
-    hrf_dataset_free(ds);
-    return CLI_OK;
+    if (!o.system) return cli_usage_error(C, "--system is required");
+    const int particles = !strcmp(o.system, "springs") || !strcmp(o.system, "benchmark_ring") ||
+                          !strcmp(o.system, "lj");
+    if ((rc = check_options(&o, particles))) return rc;
+    return particles ? generate_particles(&o) : generate_box(&o);
 }

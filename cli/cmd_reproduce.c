@@ -39,8 +39,15 @@ static const char help[] =
     "  --json             one JSON object on stdout instead of the tables\n"
     "  --quiet            no progress line\n";
 
+typedef struct repro_opts {
+    int quick, full;
+    hrf_repro_params rp;
+    cli_common com; /* com.out: --out DIR */
+} repro_opts;
+
+/* What the row and progress callbacks share. */
 typedef struct {
-    int json, quiet;
+    int json;
     int oom; /* a row could not be stored (out of memory) */
     const char *last_exp;
     cJSON *rows; /* array of every row, for --json and --out */
@@ -182,6 +189,190 @@ oom:
     return NULL;
 }
 
+/* Every option of hamrf reproduce but the shared ones (cli_parse_options):
+ * 1 handled, 0 not one of them, -1 usage error (printed). */
+static int parse_option(void *opts, int c, const char *arg) {
+    const char *C = "reproduce";
+    repro_opts *o = opts;
+    hrf_repro_params *rp = &o->rp;
+    switch (c) {
+    case 'q':
+        o->quick = 1;
+        break;
+    case 'f':
+        o->full = 1;
+        break;
+    case 'O':
+        rp->only = arg;
+        break;
+    case 'N':
+        rp->adam = 0;
+        break;
+    case 'A':
+        if (cli_parse_double(C, "adam-seconds", arg, &rp->adam_seconds)) return -1;
+        if (!(rp->adam_seconds > 0))
+            return cli_option_error(C, "--adam-seconds must be > 0, got '%s'", arg);
+        break;
+    case 'S':
+        if (cli_parse_u64(C, "seed", arg, &rp->seed)) return -1;
+        break;
+    case 'D': /* undocumented: shrink the data sets for tests */
+        if (cli_parse_size(C, "scale-down", arg, &rp->scale_down)) return -1;
+        if (rp->scale_down == 0) return cli_option_error(C, "--scale-down must be >= 1");
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* The implemented papers. */
+static const struct paper {
+    const char *name, *header;
+    const char *const *(*experiments)(void);
+    int (*run)(const hrf_repro_params *);
+} papers[] = {
+    {"paper1",
+     "RF-HNN, Rahma, Datar, Dietrich 2024; paper values: the published means of 10 "
+     "runs; ours: one seed, this machine.\nratio = ours / paper; 'vs Adam' = Adam's training "
+     "time / this fit's time, both measured in this run.",
+     hrf_repro_paper1_experiments, hrf_reproduce_paper1},
+    {"paper2",
+     "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and our targets for it; paper "
+     "values: the published ones; ours: one seed, this machine (quick = full here).",
+     hrf_repro_paper2_experiments, hrf_reproduce_paper2}};
+enum { NPAPERS = sizeof papers / sizeof *papers };
+
+/* The papers named by the operands argv[optind..], else all: 0, or
+ * CLI_USAGE (printed). */
+static int select_papers(int argc, char **argv, int selected[NPAPERS]) {
+    int named = 0;
+    for (; optind < argc; optind++) {
+        int found = 0;
+        for (int i = 0; i < NPAPERS; i++)
+            if (!strcmp(argv[optind], papers[i].name)) selected[i] = found = named = 1;
+        if (!found)
+            return cli_usage_error("reproduce", "unknown paper '%s' (implemented: paper1, paper2)",
+                                   argv[optind]);
+    }
+    if (!named)
+        for (int i = 0; i < NPAPERS; i++)
+            selected[i] = 1;
+    return 0;
+}
+
+/* --only: keeps the selected papers that have the experiment; 0, or
+ * CLI_USAGE (printed) when none has. */
+static int keep_only(const char *only, int selected[NPAPERS]) {
+    int ok = 0;
+    for (int i = 0; i < NPAPERS; i++) {
+        int has = 0;
+        for (const char *const *e = papers[i].experiments(); *e; e++)
+            has |= !strcmp(*e, only);
+        if (!has) selected[i] = 0;
+        ok |= has && selected[i];
+    }
+    if (!ok)
+        return cli_usage_error("reproduce", "--only: unknown experiment '%s' (see --help)", only);
+    return 0;
+}
+
+/* --out DIR: created when absent; 0, or CLI_FAIL (printed). */
+static int make_out_dir(const char *out_dir) {
+    struct stat sb;
+    if (stat(out_dir, &sb) != 0 && mkdir(out_dir, 0777) != 0) {
+        fprintf(stderr, "hamrf reproduce: error: cannot create --out folder %s: %s\n", out_dir,
+                strerror(errno));
+        return CLI_FAIL;
+    }
+    if (stat(out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "hamrf reproduce: error: --out %s is not a folder\n", out_dir);
+        return CLI_FAIL;
+    }
+    return 0;
+}
+
+/* Runs papers[i]: its rows through the callbacks, then *obj = {paper, mode,
+ * seed, seconds, rows} and *secs its time. CLI_OK, or the failure's status
+ * (printed; *obj NULL). */
+static int run_paper(int i, const repro_opts *o, repro_state *st, cJSON **obj, double *secs) {
+    const struct paper *pp = &papers[i];
+    const char *mode = o->full ? "full" : "quick";
+    *obj = NULL;
+    st->rows = cJSON_CreateArray();
+    if (!st->rows) return out_of_memory();
+    st->last_exp = NULL;
+    if (!st->json)
+        printf("%shamrf reproduce %s (%s, seed %llu): %s\n", i ? "\n" : "", pp->name, mode,
+               (unsigned long long)o->rp.seed, pp->header);
+    double t0 = cli_now();
+    int rc = pp->run(&o->rp);
+    *secs = cli_now() - t0;
+    cli_progress_done(&st->prog);
+    if (rc) {
+        cJSON_Delete(st->rows);
+        return cli_lib_error("reproduce", rc);
+    }
+    cJSON *p = cJSON_CreateObject();
+    if (st->oom || !p || !cJSON_AddStringToObject(p, "paper", pp->name) ||
+        !cJSON_AddStringToObject(p, "mode", mode) ||
+        !cJSON_AddNumberToObject(p, "seed", (double)o->rp.seed) ||
+        !cJSON_AddNumberToObject(p, "seconds", *secs) ||
+        !cJSON_AddItemToObject(p, "rows", st->rows)) {
+        cJSON_Delete(st->rows); /* not in p: adding it was the last step */
+        cJSON_Delete(p);
+        return out_of_memory();
+    }
+    *obj = p;
+    return CLI_OK;
+}
+
+/* DIR/PAPER.json (the paper's object) and DIR/PAPER.csv (its rows): CLI_OK,
+ * or CLI_FAIL (printed) when either could not be written. */
+static int write_files(const char *out_dir, const char *name, const cJSON *paper,
+                       const cJSON *rows) {
+    int status = CLI_OK;
+    size_t len = strlen(out_dir) + 32;
+    char *path = malloc(len);
+    char *json = cJSON_PrintUnformatted(paper), *csv = rows_csv(rows);
+    if (!path || !json || !csv) {
+        status = out_of_memory();
+    } else {
+        snprintf(path, len, "%s/%s.json", out_dir, name);
+        if (write_atomic(path, json)) status = CLI_FAIL;
+        snprintf(path, len, "%s/%s.csv", out_dir, name);
+        if (write_atomic(path, csv)) status = CLI_FAIL;
+    }
+    free(path), free(json), free(csv);
+    return status;
+}
+
+/* The end of the run: with --json the one paper's object, or {seconds,
+ * papers} for several (consumes all); else the total time. CLI_OK, or
+ * CLI_FAIL (printed) when out of memory. */
+static int print_all(cJSON *all, int json, double t_all) {
+    if (!json) {
+        printf("\ntotal %.1f s\n", cli_now() - t_all);
+        cJSON_Delete(all);
+        return CLI_OK;
+    }
+    if (cJSON_GetArraySize(all) == 1) {
+        cJSON *one = cJSON_DetachItemFromArray(all, 0);
+        cJSON_Delete(all);
+        cli_print_json(one);
+        return CLI_OK;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddNumberToObject(o, "seconds", cli_now() - t_all) ||
+        !cJSON_AddItemToObject(o, "papers", all)) {
+        cJSON_Delete(o);
+        cJSON_Delete(all);
+        return out_of_memory();
+    }
+    cli_print_json(o);
+    return CLI_OK;
+}
+
 int cmd_reproduce(int argc, char **argv) {
     static const struct option opts[] = {{"quick", no_argument, 0, 'q'},
                                          {"full", no_argument, 0, 'f'},
@@ -189,196 +380,51 @@ int cmd_reproduce(int argc, char **argv) {
                                          {"no-adam", no_argument, 0, 'N'},
                                          {"adam-seconds", required_argument, 0, 'A'},
                                          {"seed", required_argument, 0, 'S'},
-                                         {"threads", required_argument, 0, 'T'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"quiet", no_argument, 0, 'Q'},
+                                         {"threads", required_argument, 0, CLI_OPT_THREADS},
+                                         {"out", required_argument, 0, CLI_OPT_OUTPUT},
+                                         {"json", no_argument, 0, CLI_OPT_JSON},
+                                         {"quiet", no_argument, 0, CLI_OPT_QUIET},
                                          {"scale-down", required_argument, 0, 'D'},
-                                         {"help", no_argument, 0, 'h'},
+                                         {"help", no_argument, 0, CLI_OPT_HELP},
                                          {0, 0, 0, 0}};
     const char *C = "reproduce";
-    const char *out_dir = NULL;
-    int quick = 0, full = 0, c;
-    repro_state st = {0};
-    hrf_repro_params rp;
-    hrf_repro_params_default(&rp);
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'q':
-            quick = 1;
-            break;
-        case 'f':
-            full = 1;
-            break;
-        case 'O':
-            rp.only = optarg;
-            break;
-        case 'N':
-            rp.adam = 0;
-            break;
-        case 'A':
-            if (cli_parse_double(C, "adam-seconds", optarg, &rp.adam_seconds)) return CLI_USAGE;
-            if (!(rp.adam_seconds > 0))
-                return cli_usage_error(C, "--adam-seconds must be > 0, got '%s'", optarg);
-            break;
-        case 'S':
-            if (cli_parse_u64(C, "seed", optarg, &rp.seed)) return CLI_USAGE;
-            break;
-        case 'T':
-            if (cli_parse_threads(C, optarg)) return CLI_USAGE;
-            break;
-        case 'D': /* undocumented: shrink the data sets for tests */
-            if (cli_parse_size(C, "scale-down", optarg, &rp.scale_down)) return CLI_USAGE;
-            if (rp.scale_down == 0) return cli_usage_error(C, "--scale-down must be >= 1");
-            break;
-        case 'o':
-            out_dir = optarg;
-            break;
-        case 'j':
-            st.json = 1;
-            break;
-        case 'Q':
-            st.quiet = 1;
-            break;
-        case 'h':
-            fputs(help, stdout);
-            return CLI_OK;
-        default:
-            return cli_unknown_option(C, argv, optind, optopt);
-        }
-    }
-    /* The papers: named on the command line, else all; --only keeps those
-     * that have the experiment. */
-    static const struct {
-        const char *name, *header;
-        const char *const *(*experiments)(void);
-        int (*run)(const hrf_repro_params *);
-    } papers[] = {
-        {"paper1",
-         "RF-HNN, Rahma, Datar, Dietrich 2024; paper values: the published means of 10 "
-         "runs; ours: one seed, this machine.\nratio = ours / paper; 'vs Adam' = Adam's training "
-         "time / this fit's time, both measured in this run.",
-         hrf_repro_paper1_experiments, hrf_reproduce_paper1},
-        {"paper2",
-         "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and our targets for it; paper "
-         "values: the published ones; ours: one seed, this machine (quick = full here).",
-         hrf_repro_paper2_experiments, hrf_reproduce_paper2}};
-    const int npapers = (int)(sizeof papers / sizeof *papers);
-    int selected[2] = {0, 0}, named = 0;
-    for (; optind < argc; optind++) {
-        int found = 0;
-        for (int i = 0; i < npapers; i++)
-            if (!strcmp(argv[optind], papers[i].name)) selected[i] = found = named = 1;
-        if (!found)
-            return cli_usage_error(C, "unknown paper '%s' (implemented: paper1, paper2)",
-                                   argv[optind]);
-    }
-    if (!named) selected[0] = selected[1] = 1;
-    if (quick && full) return cli_usage_error(C, "--quick and --full exclude each other");
-    rp.full = full;
-    if (rp.only) {
-        int ok = 0;
-        for (int i = 0; i < npapers; i++) {
-            int has = 0;
-            for (const char *const *e = papers[i].experiments(); *e; e++)
-                has |= !strcmp(*e, rp.only);
-            if (!has) selected[i] = 0;
-            ok |= has && selected[i];
-        }
-        if (!ok) return cli_usage_error(C, "--only: unknown experiment '%s' (see --help)", rp.only);
-    }
-    if (out_dir) {
-        struct stat sb;
-        if (stat(out_dir, &sb) != 0 && mkdir(out_dir, 0777) != 0) {
-            fprintf(stderr, "hamrf reproduce: error: cannot create --out folder %s: %s\n", out_dir,
-                    strerror(errno));
-            return CLI_FAIL;
-        }
-        if (stat(out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "hamrf reproduce: error: --out %s is not a folder\n", out_dir);
-            return CLI_FAIL;
-        }
-    }
-    cli_progress_init(&st.prog, st.quiet || st.json);
-    rp.row = on_row;
-    rp.progress = on_progress;
-    rp.user = &st;
+    repro_opts o;
+    memset(&o, 0, sizeof o);
+    hrf_repro_params_default(&o.rp);
+    /* -o is no option here: the folder is --out DIR. */
+    int rc = cli_parse_options(C, argc, argv, "", opts, help, parse_option, &o, &o.com);
+    if (rc != CLI_PARSED) return rc;
+    int selected[NPAPERS] = {0};
+    if ((rc = select_papers(argc, argv, selected))) return rc;
+    if (o.quick && o.full) return cli_usage_error(C, "--quick and --full exclude each other");
+    o.rp.full = o.full;
+    if (o.rp.only && (rc = keep_only(o.rp.only, selected))) return rc;
+    if (o.com.out && (rc = make_out_dir(o.com.out))) return rc;
+    repro_state st = {.json = o.com.json};
+    cli_progress_init(&st.prog, o.com.quiet || o.com.json);
+    o.rp.row = on_row;
+    o.rp.progress = on_progress;
+    o.rp.user = &st;
     int status = CLI_OK;
     double t_all = cli_now();
     cJSON *all = cJSON_CreateArray();
     if (!all) return out_of_memory();
-    for (int i = 0; i < npapers && status == CLI_OK; i++) {
+    for (int i = 0; i < NPAPERS && status == CLI_OK; i++) {
         if (!selected[i]) continue;
-        st.rows = cJSON_CreateArray();
-        if (!st.rows) {
+        cJSON *paper;
+        double secs;
+        if ((rc = run_paper(i, &o, &st, &paper, &secs))) {
             cJSON_Delete(all);
-            return out_of_memory();
+            return rc;
         }
-        st.last_exp = NULL;
-        if (!st.json)
-            printf("%shamrf reproduce %s (%s, seed %llu): %s\n", i ? "\n" : "", papers[i].name,
-                   full ? "full" : "quick", (unsigned long long)rp.seed, papers[i].header);
-        double t0 = cli_now();
-        int rc = papers[i].run(&rp);
-        double secs = cli_now() - t0;
-        cli_progress_done(&st.prog);
-        if (rc) {
-            cJSON_Delete(st.rows);
-            cJSON_Delete(all);
-            return cli_lib_error(C, rc);
-        }
-        cJSON *o = cJSON_CreateObject();
-        if (st.oom || !o || !cJSON_AddStringToObject(o, "paper", papers[i].name) ||
-            !cJSON_AddStringToObject(o, "mode", full ? "full" : "quick") ||
-            !cJSON_AddNumberToObject(o, "seed", (double)rp.seed) ||
-            !cJSON_AddNumberToObject(o, "seconds", secs) ||
-            !cJSON_AddItemToObject(o, "rows", st.rows)) {
-            cJSON_Delete(st.rows); /* not in o: adding it was the last step */
-            cJSON_Delete(o);
-            cJSON_Delete(all);
-            return out_of_memory();
-        }
-        if (out_dir) {
-            size_t len = strlen(out_dir) + 32;
-            char *path = malloc(len);
-            char *json = cJSON_PrintUnformatted(o), *csv = rows_csv(st.rows);
-            if (!path || !json || !csv) {
-                status = out_of_memory();
-            } else {
-                snprintf(path, len, "%s/%s.json", out_dir, papers[i].name);
-                if (write_atomic(path, json)) status = CLI_FAIL;
-                snprintf(path, len, "%s/%s.csv", out_dir, papers[i].name);
-                if (write_atomic(path, csv)) status = CLI_FAIL;
-            }
-            free(path), free(json), free(csv);
-        }
+        if (o.com.out) status = write_files(o.com.out, papers[i].name, paper, st.rows);
         if (!st.json) printf("\n%s: %.1f s\n", papers[i].name, secs);
-        if (!cJSON_AddItemToArray(all, o)) {
-            cJSON_Delete(o);
+        if (!cJSON_AddItemToArray(all, paper)) {
+            cJSON_Delete(paper);
             cJSON_Delete(all);
             return out_of_memory();
         }
     }
-    if (st.json) {
-        if (cJSON_GetArraySize(all) == 1) {
-            cJSON *one = cJSON_DetachItemFromArray(all, 0);
-            cJSON_Delete(all);
-            cli_print_json(one);
-        } else {
-            cJSON *o = cJSON_CreateObject();
-            if (!o || !cJSON_AddNumberToObject(o, "seconds", cli_now() - t_all) ||
-                !cJSON_AddItemToObject(o, "papers", all)) {
-                cJSON_Delete(o);
-                cJSON_Delete(all);
-                return out_of_memory();
-            }
-            cli_print_json(o);
-        }
-    } else {
-        printf("\ntotal %.1f s\n", cli_now() - t_all);
-        cJSON_Delete(all);
-    }
-    return status;
+    rc = print_all(all, st.json, t_all);
+    return rc ? rc : status;
 }
