@@ -75,6 +75,14 @@ static void print_errors(const hrf_model *m, const hrf_model_errors *e, double s
         printf("n            %zu\n", e->n);
 }
 
+/* --model and --data into paths[0], paths[1] (cli_parse_options). */
+static int parse_option(void *opts, int c, const char *arg) {
+    const char **paths = opts;
+    if (c != 'm' && c != 'd') return 0;
+    paths[c == 'd'] = arg;
+    return 1;
+}
+
 int cmd_eval(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
@@ -82,23 +90,12 @@ int cmd_eval(int argc, char **argv) {
         {"quiet", no_argument, 0, 'Q'},       {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *C = "eval";
-    const char *model_path = NULL, *data_path = NULL;
-    int json = 0, rc, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model_path = optarg; break;
-        case 'd': data_path = optarg; break;
-        case 'T':
-            if (cli_parse_threads(C, optarg)) return CLI_USAGE;
-            break;
-        case 'j': json = 1; break;
-        case 'Q': break;
-        case 'h': fputs(help, stdout); return CLI_OK;
-        default: return cli_unknown_option(C, argv, optind, optopt);
-        }
-    }
+    const char *paths[2] = {NULL, NULL}; /* --model, --data */
+    cli_common common = {0};
+    int rc = cli_parse_options(C, argc, argv, "", opts, help, parse_option, paths, &common);
+    if (rc != CLI_PARSED) return rc;
+    const char *model_path = paths[0], *data_path = paths[1];
+    const int json = common.json;
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
     if (!model_path) return cli_usage_error(C, "--model FILE is required");
     if (!data_path) return cli_usage_error(C, "--data FILE is required");

@@ -108,17 +108,12 @@ static int parse_sampling(train_opts *o, int c, const char *arg) {
         if (cli_parse_size(C, "width", arg, &hp->width)) return -1;
         break;
     case 's':
-        if (hrf_sampler_find(arg, &hp->sampler)) {
-            cli_usage_error(C, "%s", hrf_last_error());
-            return -1;
-        }
+        if (hrf_sampler_find(arg, &hp->sampler)) return cli_option_error(C, "%s", hrf_last_error());
         gn->sampler = hp->sampler;
         break;
     case 'v':
-        if (hrf_solver_find(arg, &hp->lstsq.solver)) {
-            cli_usage_error(C, "%s", hrf_last_error());
-            return -1;
-        }
+        if (hrf_solver_find(arg, &hp->lstsq.solver))
+            return cli_option_error(C, "%s", hrf_last_error());
         gn->lstsq.solver = hp->lstsq.solver;
         break;
     case 'r':
@@ -134,10 +129,7 @@ static int parse_sampling(train_opts *o, int c, const char *arg) {
             hp->lstsq.refine_max = hp->lstsq.stream_refine_max = 0;
         } else {
             if (cli_parse_size(C, "refine", arg, &sz)) return -1;
-            if (sz > 100000) {
-                cli_usage_error(C, "--refine must be at most 100000");
-                return -1;
-            }
+            if (sz > 100000) return cli_option_error(C, "--refine must be at most 100000");
             hp->lstsq.refine_max = hp->lstsq.stream_refine_max = (int)sz;
         }
         gn->lstsq.refine_max = gn->lstsq.stream_refine_max = hp->lstsq.refine_max;
@@ -165,10 +157,8 @@ static int parse_hgn(train_opts *o, int c, const char *arg) {
     if (!o->hgn_opt) o->hgn_opt = names[c - 1001];
     switch (c) {
     case 1001:
-        if (hrf_hgn_mode_find(arg, &o->gn.mode)) {
-            cli_usage_error(C, "--mode: %s", hrf_last_error());
-            return -1;
-        }
+        if (hrf_hgn_mode_find(arg, &o->gn.mode))
+            return cli_option_error(C, "--mode: %s", hrf_last_error());
         break;
     case 1002:
         if (cli_parse_size(C, "edge-width", arg, &o->gn.edge_width)) return -1;
@@ -202,10 +192,8 @@ static int parse_gradient(train_opts *o, int c, const char *arg) {
     switch (c) {
     case 'O':
         if (!o->width_opt) o->width_opt = "--optimizer";
-        if (hrf_optimizer_find(arg, &o->opt_type)) {
-            cli_usage_error(C, "%s", hrf_last_error());
-            return -1;
-        }
+        if (hrf_optimizer_find(arg, &o->opt_type))
+            return cli_option_error(C, "%s", hrf_last_error());
         break;
     case 'L':
         if (cli_parse_double(C, "lr", arg, &o->lr)) return -1;
@@ -310,6 +298,35 @@ static int train_box(train_opts *o) {
     return train_run_box(o, o->opt_type ? &gp : NULL);
 }
 
+/* Every option of hamrf train but the shared ones (cli_parse_options). */
+static int parse_option(void *opts, int c, const char *arg) {
+    const char *C = "train";
+    train_opts *o = opts;
+    int r;
+    if ((r = parse_sampling(o, c, arg)) || (r = parse_hgn(o, c, arg)) ||
+        (r = parse_gradient(o, c, arg)))
+        return r;
+    switch (c) {
+    case 'd': o->data_path = arg; return 1;
+    case 'M':
+        if (!strcmp(arg, "hnn"))
+            o->odenet = 0, o->hgn = 0;
+        else if (!strcmp(arg, "odenet"))
+            o->odenet = 1, o->hgn = 0;
+        else if (!strcmp(arg, "hgn"))
+            o->odenet = 0, o->hgn = 1;
+        else
+            return cli_option_error(C, "unknown model '%s' (known: hnn, odenet, hgn)", arg);
+        o->model_given = 1;
+        return 1;
+    case 'C':
+        if (!o->width_opt) o->width_opt = "--correct";
+        o->correct = 1;
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"width", required_argument, 0, 'w'},
@@ -350,42 +367,10 @@ int cmd_train(int argc, char **argv) {
     hrf_hgn_params_default(&o.gn);
     o.lr = o.weight_decay = NAN;
     o.steps = 1000, o.batch = 2048;
-    opterr = 0;
-    optind = 1;
-    int c, r;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        if ((r = parse_sampling(&o, c, optarg)) || (r = parse_hgn(&o, c, optarg)) ||
-            (r = parse_gradient(&o, c, optarg))) {
-            if (r < 0) return CLI_USAGE;
-            continue;
-        }
-        switch (c) {
-        case 'd': o.data_path = optarg; break;
-        case 'M':
-            if (!strcmp(optarg, "hnn"))
-                o.odenet = 0, o.hgn = 0;
-            else if (!strcmp(optarg, "odenet"))
-                o.odenet = 1, o.hgn = 0;
-            else if (!strcmp(optarg, "hgn"))
-                o.odenet = 0, o.hgn = 1;
-            else
-                return cli_usage_error(C, "unknown model '%s' (known: hnn, odenet, hgn)", optarg);
-            o.model_given = 1;
-            break;
-        case 'T':
-            if (cli_parse_threads(C, optarg)) return CLI_USAGE;
-            break;
-        case 'C':
-            if (!o.width_opt) o.width_opt = "--correct";
-            o.correct = 1;
-            break;
-        case 'o': o.out = optarg; break;
-        case 'j': o.json = 1; break;
-        case 'Q': o.quiet = 1; break;
-        case 'h': fputs(help, stdout); return CLI_OK;
-        default: return cli_unknown_option(C, argv, optind, optopt);
-        }
-    }
+    cli_common common = {0};
+    int r = cli_parse_options(C, argc, argv, "o:", opts, help, parse_option, &o, &common);
+    if (r != CLI_PARSED) return r;
+    o.out = common.out, o.json = common.json, o.quiet = common.quiet;
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
     if (!o.data_path) return cli_usage_error(C, "--data FILE is required");
     if (!o.out) return cli_usage_error(C, "-o MODEL.npz is required");
