@@ -1,4 +1,4 @@
-/* Particle systems (MATH.md §6.1): N particles in D = 1, 2, 3 dimensions with
+/* Particle systems (docs/math.md §10): N particles in D = 1, 2, 3 dimensions with
  * masses m_i, positions q (N, D) and momenta p (N, D), row-major, and
  *   H = Σ_i |p_i|²/(2 m_i) + Σ_{interacting pairs (i,j)} V(r_ij).
  * Interactions are either a fixed bond list (mass–spring graphs, the
@@ -42,7 +42,7 @@ typedef struct hrf_pair_potential {
     double eps, sigma, rc;   /* LJ; defaults ε = σ = 1, rc = 2.5σ */
 } hrf_pair_potential;
 
-/* Defaults of MATH.md §6.1 for `kind`. */
+/* Defaults of docs/math.md §10 for `kind`. */
 HRF_API void hrf_pair_potential_default(hrf_pair_kind kind, hrf_pair_potential *v);
 /* V(r); *dVdr (may be NULL) receives V'(r). */
 HRF_API double hrf_pair_eval(const hrf_pair_potential *v, double r, double *dVdr);
@@ -77,7 +77,7 @@ typedef struct hrf_psystem hrf_psystem; /* opaque */
  * `v` NULL: harmonic defaults. */
 HRF_API int hrf_psystem_springs_new(hrf_topology topo, const size_t shape[3], int D,
                             const hrf_pair_potential *v, double mass, hrf_psystem **out);
-/* The benchmark ring of Thangamuthu et al. (MATH.md §6.1): a harmonic ring
+/* The benchmark ring of Thangamuthu et al. (docs/math.md §10): a harmonic ring
  * of 5 particles in 2D, k = r0 = m = 1. Its initial states are its own
  * (hrf_psystem_init_state) and so are its generation defaults
  * (hrf_pdata_params_system_default). */
@@ -164,11 +164,11 @@ typedef struct hrf_pdata_params {
  * 0.005 LJ, 1e-3 benchmark ring. */
 HRF_API void hrf_pdata_params_default(hrf_pdata_params *p);
 /* The defaults for `s` with dt explicit; the benchmark ring's are 100
- * trajectories of 100 snapshots every 100 steps of 1e-3 (MATH.md §6.1). */
+ * trajectories of 100 snapshots every 100 steps of 1e-3 (docs/math.md §10). */
 HRF_API void hrf_pdata_params_system_default(const hrf_psystem *s, hrf_pdata_params *p);
 HRF_API const char *hrf_pdata_params_check(const hrf_pdata_params *p);
 
-/* One random initial state of the system's ensemble (MATH.md §6.1), drawn
+/* One random initial state of the system's ensemble (docs/math.md §10), drawn
  * from `rng`: springs: rest + U[−A r0, A r0] per coordinate (A = amplitude),
  * momenta N(0, p_sigma²) with the total momentum removed; benchmark ring:
  * q ~ U[0,2)², v ~ U[0,0.1)² minus the mean, p = m v; LJ: the fcc lattice,
@@ -178,7 +178,7 @@ HRF_API const char *hrf_pdata_params_check(const hrf_pdata_params *p);
 HRF_API int hrf_psystem_init_state(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng,
                            double *q, double *p);
 
-/* T trajectories from random initial states (MATH.md §6.1), S snapshots each
+/* T trajectories from random initial states (docs/math.md §10), S snapshots each
  * (total S·T, trajectory-major) taken every `every` steps after the start:
  * snapshot k of a trajectory is at t = (burn_in + (k + 1)·every)·dt (the
  * initial state itself is not saved: the LJ fcc start has zero forces).

@@ -1,5 +1,8 @@
 /* Private to the library (and its tool and tests): the JSON forms of pair
- * potentials and particle systems, as data-set meta holds them. */
+ * potentials and particle systems, as data-set meta holds them; and what the
+ * particle systems' files share among themselves (particles_pair.c,
+ * particles.c, particles_forces.c, particles_init.c): the system struct, the
+ * kinds of system, and the few functions one file calls in another. */
 #ifndef HAMRF_SRC_PARTICLES_IMPL_H
 #define HAMRF_SRC_PARTICLES_IMPL_H
 
@@ -16,5 +19,53 @@ int hrf_pair_potential_from_json(const cJSON *o, hrf_pair_potential *v);
  * system, topology, shape, dim, n_particles, potential, mass | density, box,
  * cutoff, n_bonds (docs/formats.md). */
 cJSON *hrf_psystem_json(const hrf_psystem *s);
+
+/* ---- shared by the particle systems' files only ---- */
+
+/* A kind of system: its name, its ensemble of initial states and its
+ * generation defaults. */
+typedef struct psys_type {
+    const char *name;
+    double dt; /* default velocity Verlet step */
+    size_t trajectories, snapshots, every;
+    int (*init)(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng, double *q,
+                double *p);
+} psys_type;
+
+struct hrf_psystem {
+    const psys_type *type;
+    size_t N;
+    int D;
+    hrf_pair_potential v;
+    double *mass;    /* (N) */
+    double *rest;    /* (N, D) rest geometry / fcc lattice */
+    uint32_t *bonds; /* (E, 2), i < j; NULL for cutoff systems */
+    size_t n_bonds;
+    double box, cutoff; /* periodic cubic box side and cutoff; 0 for bonded systems */
+    /* description for meta */
+    int has_topo;
+    hrf_topology topo;
+    size_t shape[3];
+    double density; /* LJ: N / L³ */
+};
+
+/* 4ε[(σ/r)¹² − (σ/r)⁶] without the shift (the LJ potential's and the force
+ * kernel's shift V(rc)). */
+static inline double psys_lj_raw(double eps, double sigma, double r) {
+    const double s2 = (sigma / r) * (sigma / r), s6 = s2 * s2 * s2;
+    return 4.0 * eps * (s6 * s6 - s6);
+}
+
+/* Kinetic energy Σ_i |p_i|²/(2 m_i) (particles_forces.c). */
+double psys_kinetic(const hrf_psystem *s, const double *p);
+
+/* The ensembles of initial states of the kinds springs, benchmark_ring and lj
+ * (particles_init.c): fill q, p (N, D) from rng. */
+int psys_springs_init(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng, double *q,
+                      double *p);
+int psys_ring_init(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng, double *q,
+                   double *p);
+int psys_lj_init(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng, double *q,
+                 double *p);
 
 #endif
