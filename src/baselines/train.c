@@ -721,15 +721,30 @@ static cJSON *gd_provenance(const hrf_gd_params *p, const hrf_gd_report *r,
     return o;
 }
 
+/* What both model kinds share: the even dimension, the training, the
+ * provenance. On success the caller owns *theta and *prov. */
+static int train_model(int kind, const char *what, const hrf_gd_params *p,
+                       const hrf_dataset *data, double **theta, hrf_gd_report *r, cJSON **prov) {
+    *theta = NULL, *prov = NULL;
+    if (data && data->dim % 2)
+        return hrf_error(HRF_EINVAL, "%s needs an even dimension (got %zu)", what, data->dim);
+    int rc = train(kind, p, data, theta, r);
+    if (rc) return rc;
+    if (!(*prov = gd_provenance(p, r, data))) {
+        free(*theta), *theta = NULL;
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    return HRF_OK;
+}
+
 int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **out,
                      hrf_gd_report *rep) {
     double t_start = hrf_now();
     *out = NULL;
-    if (data && data->dim % 2)
-        return hrf_error(HRF_EINVAL, "an HNN needs an even dimension (got %zu)", data->dim);
-    double *theta = NULL;
+    double *theta;
+    cJSON *prov;
     hrf_gd_report r;
-    int rc = train(MODEL_HNN, p, data, &theta, &r);
+    int rc = train_model(MODEL_HNN, "an HNN", p, data, &theta, &r, &prov);
     if (rc) return rc;
     const size_t M = p->width, dim = data->dim;
     hrf_hnn *m = NULL;
@@ -737,9 +752,8 @@ int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **
     /* c_0 from the anchor: Ĥ(x0) = H0. */
     if (!rc) rc = hrf_hnn_pin(m, data->x0, data->H0);
     free(theta);
-    cJSON *prov = rc ? NULL : gd_provenance(p, &r, data);
-    if (!rc && !prov) rc = hrf_error(HRF_ENOMEM, "out of memory");
     if (rc) {
+        cJSON_Delete(prov);
         hrf_hnn_free(m);
         return rc;
     }
@@ -754,22 +768,19 @@ int hrf_gd_train_odenet(const hrf_gd_params *p, const hrf_dataset *data, hrf_ode
                         hrf_gd_report *rep) {
     double t_start = hrf_now();
     *out = NULL;
-    if (data && data->dim % 2)
-        return hrf_error(HRF_EINVAL, "an ODE-net needs an even dimension (got %zu)", data->dim);
-    double *theta = NULL;
+    double *theta;
+    cJSON *prov;
     hrf_gd_report r;
-    int rc = train(MODEL_ODENET, p, data, &theta, &r);
+    int rc = train_model(MODEL_ODENET, "an ODE-net", p, data, &theta, &r, &prov);
     if (rc) return rc;
     const size_t M = p->width, dim = data->dim;
     hrf_odenet *m = NULL;
     rc = hrf_odenet_from_params(dim, M, p->act, theta, theta + M * dim, theta + M * dim + M,
                                 theta + M * (2 * dim + 1), &m);
     free(theta);
-    if (rc) return rc;
-    cJSON *prov = gd_provenance(p, &r, data);
-    if (!prov) {
-        hrf_odenet_free(m);
-        return hrf_error(HRF_ENOMEM, "out of memory");
+    if (rc) {
+        cJSON_Delete(prov);
+        return rc;
     }
     hrf_odenet_set_provenance(m, prov);
     r.total_seconds = hrf_now() - t_start;
