@@ -1,4 +1,4 @@
-/* The shallow Hamiltonian network (MATH.md §2):
+/* The shallow Hamiltonian network (docs/math.md §2–4):
  *   Ĥ(x) = Σ_k c_k σ(w_k·x + b_k) + c_0,   ∇Ĥ(x) = Σ_k c_k σ'(z_k) w_k,
  * with the hidden layer sampled (hamrf/sampler.h) and (c, c_0) from one linear
  * least-squares solve (hamrf/lstsq.h) of the gradient rows and the anchor row.
@@ -83,7 +83,7 @@ HRF_API int hrf_hnn_vector_field(const hrf_hnn *m, size_t n, const double *x, do
  * HRF_EINVAL for a corrected model (it would need the third derivative). */
 HRF_API int hrf_hnn_hessian(const hrf_hnn *m, size_t n, const double *x, double *hess);
 
-/* Backward-error correction (MATH.md §2.3, sign derived in docs/math.md):
+/* Backward-error correction (sign derived in docs/math.md §6.2):
  * with h ≠ 0 the model's Hamiltonian becomes
  *   H̃ = Ĥ + (h/2) ∇_qĤ · ∇_pĤ,
  * the first-order correction for a network fitted through one q-first
@@ -101,7 +101,7 @@ HRF_API int hrf_hnn_pin(hrf_hnn *m, const double *x0, double H0);
  * differences, for a corrected model), not separable. m must outlive f. */
 HRF_API void hrf_hnn_field(const hrf_hnn *m, hrf_field *f);
 
-/* Errors of a model on a data set (MATH.md §5). */
+/* Errors of a model on a data set (docs/math.md §7). */
 typedef struct hrf_hnn_errors {
     size_t n, dim;
     int has_H;          /* 0 when the data set carries no energies */
