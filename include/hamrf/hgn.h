@@ -1,4 +1,4 @@
-/* The sampled Hamiltonian graph network (MATH.md §6.2), modes "pair" and "mp":
+/* The sampled Hamiltonian graph network (docs/math.md §10), modes "pair" and "mp":
  *
  *   Ĥ(q, p) = θ_E · Σ_{pairs (i,j)} e(r_ij) [+ θ_N · Σ_i h_i] + θ_K · Σ_i k_i
  *             + θ_T Σ_i |p_i|²/(2 m_i) + c_0,
@@ -10,15 +10,15 @@
  * "pair" is pairwise-additive (tabulable, transfers across topologies); "mp"
  * adds the many-body, degree-aware node term. Its gradient needs the chain
  * rule through a_i: ∂Ĥ_pot/∂q = Σ_pairs (θ_E + c_i + c_j)·∂e(r_ij)/∂r_ij ∂r_ij/∂q
- * with c_l = W_Nᵀ(θ_N ⊙ σ'(W_N a_l + b_N)) (src/hgn/hgn.c derives it).
+ * with c_l = W_Nᵀ(θ_N ⊙ σ'(W_N a_l + b_N)) (src/hgn/hgn_features.c derives it).
  *
- * Deviation from MATH.md §6.2 (ours): the exact kinetic feature. Besides the
- * sampled kinetic encoder, the read-out has one linear feature, the Newtonian
- * kinetic energy T_lin(p) = Σ_i |p_i|²/(2 m_i), with its own coefficient θ_T
- * (in the momentum rows the column p_ia/m_i). θ_T is solved first, alone
- * (a one-column least squares), and the encoder then fits what is left of
- * dq/dt; for Newtonian data that remainder is zero, so θ_T = 1, θ_K = 0 and
- * T(p) is represented exactly at every |p|, also beyond the momenta seen in
+ * Deviation from RF-HGN's outline (ours, docs/math.md §10): the exact kinetic
+ * feature. Besides the sampled kinetic encoder, the read-out has one linear
+ * feature, the Newtonian kinetic energy T_lin(p) = Σ_i |p_i|²/(2 m_i), with its
+ * own coefficient θ_T (in the momentum rows the column p_ia/m_i). θ_T is solved
+ * first, alone (a one-column least squares), and the encoder then fits what is
+ * left of dq/dt; for Newtonian data that remainder is zero, so θ_T = 1, θ_K = 0
+ * and T(p) is represented exactly at every |p|, also beyond the momenta seen in
  * training. Why: a tanh encoder fits |p|² only over the range it was sampled
  * on, and a larger system draws more extreme momenta, so the kinetic part's
  * extrapolation dominated the zero-shot error (harmonic chain, 8 → 256
@@ -28,8 +28,8 @@
  * dependent and a joint solve splits T between them arbitrarily (ELM: θ_T =
  * 0.16, and the encoder's share extrapolates badly). The encoder stays for
  * generality (kinetic energies that are not Newtonian). params.kinetic_linear
- * = 0 gives §6.2 as written. Model files: entry theta_T and meta
- * "kinetic_linear"; files without them load with θ_T = 0.
+ * = 0 gives RF-HGN's outline (the sampled encoder alone). Model files: entry
+ * theta_T and meta "kinetic_linear"; files without them load with θ_T = 0.
  *
  * r_ij is the pair distance (minimum image in a periodic box); the pairs are
  * a bond list or every pair closer than a cutoff. The encoders are sampled
@@ -82,7 +82,8 @@ extern "C" {
 
 typedef enum {
     HRF_HGN_PAIR = 0, /* pairwise-additive potential */
-    HRF_HGN_MP        /* message passing: the node update h_i = σ(W_N a_i + b_N) (MATH.md §6.2) */
+    HRF_HGN_MP        /* message passing: the node update h_i = σ(W_N a_i + b_N)
+                         (docs/math.md §10) */
 } hrf_hgn_mode;
 
 HRF_API const char *hrf_hgn_mode_name(hrf_hgn_mode mode);            /* "pair", "mp" */
@@ -106,7 +107,8 @@ typedef struct hrf_hgn_params {
     int kinetic_linear;                  /* 1 (default): the kinetic part also has the exact
                                             Newtonian feature Σ_i |p_i|²/(2 m_i) with coefficient
                                             θ_T (one more column of the kinetic solve); 0: the
-                                            sampled kinetic encoder alone, as in MATH.md §6.2 */
+                                            sampled kinetic encoder alone, as in RF-HGN's outline
+                                            (docs/math.md §10) */
     uint64_t seed;                       /* default 1 */
     hrf_lstsq_params lstsq;
 } hrf_hgn_params;
@@ -218,7 +220,7 @@ HRF_API int hrf_hgn_eval(const hrf_hgn *m, size_t N, int D, const double *q, con
  * term is not pairwise). */
 HRF_API double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr);
 
-/* Errors of a model on a data set (MATH.md §5), over all snapshots. */
+/* Errors of a model on a data set (docs/math.md §7), over all snapshots. */
 typedef struct hrf_hgn_errors {
     size_t snapshots, particles;
     int dim;

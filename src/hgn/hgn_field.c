@@ -1,6 +1,6 @@
 /* The graph network's vector field (hamrf/hgn_field.h): Hamilton's equations
- * of the learned Ĥ (MATH.md §6.2) over flattened particle states, for the
- * integrators and rollouts of MATH.md §4. */
+ * of the learned Ĥ (docs/math.md §10) over flattened particle states, for the
+ * integrators and rollouts of docs/math.md §8. */
 #include "hamrf/hgn_field.h"
 
 #include "hamrf/status.h"

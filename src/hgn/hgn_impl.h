@@ -1,12 +1,52 @@
-/* Private to the library (and its command-line tool): the HGN's file and
- * provenance functions with cJSON objects (the public API of hamrf/hgn.h
- * takes JSON text). */
+/* Private to the library (and its command-line tool): the graph network's
+ * model struct, the internal functions its source files share, and its file
+ * and provenance functions with cJSON objects (the public API of hamrf/hgn.h
+ * takes JSON text).
+ *
+ * The graph network's source files (src/hgn/), lowest first:
+ *   hgn.c           the model object: modes, parameters, alloc/free, accessors
+ *   hgn_graph.c     the interaction graph: bond list or cutoff pairs (cell lists)
+ *   hgn_features.c  the encoders and the least-squares rows they give; mode mp's
+ *                   node update and its chain rule
+ *   hgn_eval.c      Ĥ and Hamilton's equations at a state, errors on a data set
+ *   hgn_lsq.c       the separable streamed least-squares problems, the fit's pair cache
+ *   hgn_fit.c       sampling the encoders and the fit (A-SWIM's two passes, the anchor)
+ *   hgn_file.c      save and load through the model-file skeleton
+ *   hgn_table.c     the tabulated pair potential
+ *   hgn_model.c, hgn_field.c  the model type (hamrf/model.h) and the vector field
+ *                   (hamrf/hgn_field.h), through the public API only.
+ * Internal functions shared between the files are named hgn_* and have no
+ * HRF_API: they are not exported (tests/check_api.sh). Each is documented
+ * where it is defined. */
 #ifndef HAMRF_SRC_HGN_IMPL_H
 #define HAMRF_SRC_HGN_IMPL_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "hamrf/hgn.h"
+
+struct hrf_hgn {
+    hrf_hgn_mode mode;
+    const hrf_activation *act;
+    size_t ME, MK, MN; /* MN = 0 in pair mode */
+    double *slab;      /* one allocation: W_E | b_E | θ_E (M_E each) | W_K (M_K, 2) | b_K | θ_K
+                          | W_N (M_N, M_E) | b_N | θ_N (M_N each) */
+    double *WE, *bE, *thE, *WK, *bK, *thK, *WN, *bN, *thN;
+    double cE, cK; /* constant energy per pair and per particle (the anchor, hgn_fit.c) */
+    double cN;     /* mp: constant energy per node, −θ_N·σ(b_N) (an isolated node has none) */
+    double c0;
+    int klin;    /* 1: the kinetic part has the exact Newtonian feature Σ_i |p_i|²/(2 m_i) */
+    double thT;  /* its coefficient θ_T (0 when klin = 0) */
+    cJSON *prov; /* how it was made (src/models/model_file.h), or NULL */
+};
+
+/* Edges (or particles) per vectorised activation call. */
+#define HGN_CHUNK 256
+/* Minimum rows of one streamed block: small snapshots are grouped so that
+ * DSYRK and the QR update work on blocks of useful size. */
+#define HGN_MIN_BLOCK_ROWS 512
 
 /* hrf_hgn_save / hrf_hgn_load with meta objects (extra may be NULL; *meta
  * receives the file's whole meta when meta is not NULL). */
@@ -18,5 +58,97 @@ int hrf_hgn_load_meta(const char *path, hrf_hgn **out, cJSON **meta);
  * set takes ownership of prov (may be NULL). */
 void hrf_hgn_set_provenance(hrf_hgn *m, cJSON *prov);
 const cJSON *hrf_hgn_provenance(const hrf_hgn *m);
+
+/* ---- the model (hgn.c) ---- */
+
+/* A zeroed model; MN > 0 makes it mode mp. NULL when out of memory. */
+hrf_hgn *hgn_alloc(const hrf_activation *act, size_t ME, size_t MK, size_t MN);
+/* The widest encoder: the scratch of the feature loops holds HGN_CHUNK rows of it. */
+size_t hgn_work_width(const hrf_hgn *m);
+
+/* ---- the interaction graph (hgn_graph.c) ---- */
+
+/* A growing pair list (hgn_graph_pairs' cutoff search). */
+typedef struct {
+    uint32_t *p; /* (cap, 2) */
+    size_t n, cap;
+} hgn_pair_buf;
+
+/* HRF_EINVAL / HRF_EDATA / HRF_ETOOBIG unless g is a valid graph of N particles. */
+int hgn_check_graph(const hrf_hgn_graph *g, size_t N);
+/* The pairs of g at q: the bond list itself, or a cutoff search into b. */
+int hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q, hgn_pair_buf *b,
+                    const uint32_t **pairs, size_t *E);
+
+/* ---- the encoders and their rows (hgn_features.c) ---- */
+
+/* Scratch for the edge, node and kinetic loops: HGN_CHUNK x max(M_E, M_K, M_N)
+ * each; in mode mp also per-particle buffers (hgn_work_nodes). */
+typedef struct {
+    double *z, *s, *ds; /* (HGN_CHUNK, M) */
+    double *r;          /* (HGN_CHUNK) distances */
+    double *u;          /* (HGN_CHUNK, 3) unit vectors (q_i − q_j)/r */
+    hgn_pair_buf pb;
+    double *a;      /* mp: (N, M_E) aggregated edge features a_i, then c_i (eval) */
+    double *dh;     /* mp: (N, M_N) σ'(W_N a_i + b_N) */
+    double *f;      /* mp: (HGN_CHUNK, M_N) per-pair node-column features */
+    size_t n_nodes; /* particles the node buffers hold */
+} hgn_work;
+
+int hgn_work_init(hgn_work *w, size_t M);
+void hgn_work_free(hgn_work *w);
+int hgn_work_nodes(hgn_work *w, const hrf_hgn *m, size_t N);
+void hgn_pair_geometry(int D, const double *q, double L, const uint32_t *pairs, size_t e0,
+                       size_t ne, double *r, double *u);
+void hgn_edge_features(const hrf_hgn *m, size_t ne, const double *r, int want_s, hgn_work *w);
+void hgn_kinetic_features(const hrf_hgn *m, int D, const double *p, const double *mass, size_t i0,
+                          size_t ni, hgn_work *w);
+void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, const uint32_t *pairs,
+                        size_t E, const double *r, const double *u, double *blk, size_t ld,
+                        double *phi, hgn_work *w);
+void hgn_fill_kinetic(const hrf_hgn *m, size_t N, int D, const double *p, const double *mass,
+                      int kT, double *blk, size_t ld, double *psi, hgn_work *w);
+/* mode mp */
+void hgn_node_aggregate(const hrf_hgn *m, size_t N, int D, const double *q, double L,
+                        const uint32_t *pairs, size_t E, const double *r, double *a, double *Vpair,
+                        hgn_work *w);
+void hgn_node_pre(const hrf_hgn *m, size_t ni, const double *a, double *y);
+double hgn_node_layer(const hrf_hgn *m, size_t N, double *a, double *dh, int want_c, hgn_work *w);
+int hgn_fill_potential_mp(const hrf_hgn *m, size_t N, int D, const double *q, double L,
+                          const uint32_t *pairs, size_t E, const double *r, const double *u,
+                          double *blk, size_t ld, hgn_work *w);
+
+/* ---- evaluation (hgn_eval.c) ---- */
+
+/* Ĥ − c_0 and the derivatives at one state with scratch w (pairs given). */
+int hgn_eval_state(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
+                   const double *mass, double L, const uint32_t *pairs, size_t E, double *H,
+                   double *dqdt, double *dpdt, hgn_work *w);
+/* HRF_EDATA unless d is a usable particle data set (arrays, graph, masses). */
+int hgn_check_pdata(const hrf_pdata *d);
+
+/* ---- the least-squares problems (hgn_lsq.c) ---- */
+
+/* The interacting pairs of every snapshot with their distances and unit
+ * vectors, found once per fit (gather_points, hgn_fit.c) instead of once per
+ * pass over the data: snapshot s has the pairs [off[s], off[s+1]). 40 bytes
+ * per pair; the fit keeps it only while it takes at most a quarter of the
+ * available memory (else every pass searches the pairs again). */
+typedef struct {
+    size_t S;
+    size_t *off;     /* (S + 1) */
+    uint32_t *pairs; /* (E, 2) */
+    double *r;       /* (E) */
+    double *u;       /* (E, 3) (q_i − q_j)/r_ij, minimum image */
+    size_t n, cap;   /* pairs stored, capacity */
+} hgn_pair_cache;
+
+void hgn_pair_cache_free(hgn_pair_cache *pc);
+int hgn_pair_cache_add(hgn_pair_cache *pc, const uint32_t *pairs, size_t E, const double *r,
+                       const double *u, double max_bytes);
+/* Solves one part of the read-out for m's encoders into theta (see hgn_lsq.c). */
+int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d,
+                   const hgn_pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
+                   double *theta, hrf_lstsq_report *rep);
 
 #endif

@@ -1,0 +1,590 @@
+/* Fitting the graph network (hrf_hgn_fit): sample the encoders, solve the
+ * read-out (hgn_lsq.c), for A-SWIM resample and solve again, then anchor the
+ * constants; and the model's provenance.
+ *
+ * Anchor (ours, within RF-HGN's read-out θ·Φ + c_0 (docs/math.md §10): a
+ * constant feature per pair and per particle). Gradients fix the per-pair
+ * energy θ_E·e(r) and the per-particle θ_K·k only up to constants c_E and
+ * c_K, and one anchor value fixes only E·c_E + N·c_K + c_0, which would not
+ * carry over to another N.
+ * So c_K makes the kinetic energy vanish at rest, c_K = −mean_i θ_K·k(0, 1/m_i),
+ * and the anchor H(snapshot 0) sets the per-pair constant c_E (c_0 = 0; c_0
+ * takes the anchor only when snapshot 0 has no pairs). Then Ĥ is extensive
+ * like H and transfers to any N: Ĥ = Σ_pairs (θ_E·e + c_E) + Σ_i (θ_K·k_i + c_K) + c_0.
+ *
+ * Sampling. The edge encoder's training points are pair distances, the
+ * kinetic encoder's the inputs [|p_i|², 1/m_i], both a seeded random subset
+ * (reservoir sampling) of at most `sample_points` of them. ELM: W ~ N(0,1)
+ * and b ~ U[−1, 1] on inputs standardised to [−1, 1] over the data's range,
+ * mapped back (so every neuron's transition lies in the data's range, at a
+ * scale set by the range); SWIM/U-SWIM: hrf_layer_sample on those points;
+ * the SWIM oracle's values are the true V(r) and |p|²/(2m); A-SWIM's are the
+ * first fit's per-edge energy θ_E·e(r) and per-particle θ_K·k_i. */
+#include "hgn/hgn_impl.h"
+
+#include "core/meta.h"
+#include "core/sysinfo.h"
+#include "hamrf/status.h"
+#include "systems/neighbours.h"
+#include "systems/particles_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sampling ---- */
+
+/* The SWIM oracle's pair potential: the data set's meta "potential"
+ * (docs/formats.md), an object {"kind": name, parameters...}. */
+static int potential_from_meta(const cJSON *meta, hrf_pair_potential *v) {
+    const cJSON *pot = meta ? cJSON_GetObjectItemCaseSensitive(meta, "potential") : NULL;
+    if (!pot)
+        return hrf_error(HRF_EDATA, "the SWIM oracle needs the true pair potential: the data set's "
+                                    "meta names none (use uswim or aswim)");
+    int rc = hrf_pair_potential_from_json(pot, v);
+    return rc ? hrf_error_prefix(rc, "the data set's meta \"potential\"") : HRF_OK;
+}
+
+/* Reservoir sample of at most cap items: keeps item t with probability cap/(t+1). */
+typedef struct {
+    double *x; /* (cap, dim) */
+    size_t dim, cap, n, seen;
+} reservoir;
+
+static void reservoir_add(reservoir *r, const double *x, hrf_rng *rng) {
+    size_t slot = r->seen < r->cap ? r->seen : (size_t)hrf_rng_below(rng, r->seen + 1);
+    r->seen++;
+    if (slot < r->cap) {
+        memcpy(r->x + slot * r->dim, x, r->dim * sizeof *x);
+        if (r->n < r->cap) r->n++;
+    }
+}
+
+/* Distances (K_E) and kinetic inputs (K_K, 2) drawn from the data set, and
+ * the pair cache *pc filled on the way (left empty, pc->off = NULL, when it
+ * would take more than a quarter of the available memory). */
+static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, hrf_rng *rng, reservoir *re,
+                         reservoir *rk, reservoir *rn, size_t *edges, hgn_pair_cache *pc) {
+    memset(pc, 0, sizeof *pc);
+    double avail = (double)hrf_mem_available();
+    double max_bytes = avail > 0.0 ? 0.25 * avail : 1073741824.0;
+    int caching = (pc->off = malloc((d->S + 1) * sizeof *pc->off)) != NULL;
+    pc->S = d->S;
+    const size_t nd = d->N * d->D;
+    hrf_hgn_graph g;
+    hrf_hgn_graph_of(d, &g);
+    re->dim = 1, rk->dim = 2, rn->dim = 2;
+    re->cap = rk->cap = p->sample_points;
+    rn->cap = p->mode == HRF_HGN_MP ? p->sample_points : 0; /* (snapshot, particle) */
+    re->x = malloc(re->cap * sizeof *re->x);
+    rk->x = malloc(2 * rk->cap * sizeof *rk->x);
+    rn->x = rn->cap ? malloc(2 * rn->cap * sizeof *rn->x) : NULL;
+    if (rn->cap && !rn->x) {
+        free(re->x), free(rk->x);
+        re->x = rk->x = NULL;
+    }
+    double *r = malloc(HGN_CHUNK * sizeof *r), *u = malloc(3 * HGN_CHUNK * sizeof *u);
+    hgn_pair_buf pb = {0};
+    int rc = HRF_OK;
+    if (!re->x || !rk->x || !r || !u) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for %zu sample points", p->sample_points);
+        goto done;
+    }
+    *edges = 0;
+    for (size_t s = 0; s < d->S; s++) {
+        const double *q = d->q + s * nd, *pp = d->p + s * nd;
+        const uint32_t *pairs;
+        size_t E;
+        if ((rc = hgn_graph_pairs(&g, d->N, d->D, q, &pb, &pairs, &E))) goto done;
+        *edges += E;
+        if (caching) pc->off[s] = pc->n;
+        for (size_t e0 = 0; e0 < E; e0 += HGN_CHUNK) {
+            size_t ne = E - e0 < HGN_CHUNK ? E - e0 : HGN_CHUNK;
+            hgn_pair_geometry(d->D, q, g.box, pairs, e0, ne, r, u);
+            for (size_t e = 0; e < ne; e++)
+                reservoir_add(re, r + e, rng);
+            if (caching && !hgn_pair_cache_add(pc, pairs + 2 * e0, ne, r, u, max_bytes)) {
+                hgn_pair_cache_free(pc);
+                caching = 0;
+            }
+        }
+        for (size_t i = 0; i < d->N; i++) {
+            double x[2] = {0.0, d->mass ? 1.0 / d->mass[i] : 1.0};
+            for (int a = 0; a < d->D; a++)
+                x[0] += pp[i * d->D + a] * pp[i * d->D + a];
+            reservoir_add(rk, x, rng);
+        }
+        for (size_t i = 0; i < d->N && rn->cap; i++) {
+            double x[2] = {(double)s, (double)i};
+            reservoir_add(rn, x, rng);
+        }
+    }
+    if (caching) pc->off[d->S] = pc->n;
+done:
+    free(r), free(u), free(pb.p);
+    return rc;
+}
+
+/* ELM on inputs standardised to [−1, 1] per coordinate over the points'
+ * range: z = w̃·(x − mid)/half + b̃ with w̃ ~ N(0,1), b̃ ~ U[−1,1], i.e.
+ * w = w̃/half, b = b̃ − Σ w̃ mid/half. A constant coordinate gets half = 1. */
+static int sample_elm(const hrf_layer_sample_params *lp, size_t K, size_t dim, const double *X,
+                      hrf_rng *rng, double *W, double *b) {
+    double *mid = malloc(2 * dim * sizeof *mid);
+    if (!mid) return hrf_error(HRF_ENOMEM, "out of memory");
+    double *half = mid + dim;
+    for (size_t a = 0; a < dim; a++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < K; i++)
+            lo = fmin(lo, X[i * dim + a]), hi = fmax(hi, X[i * dim + a]);
+        mid[a] = 0.5 * (lo + hi);
+        half[a] = hi > lo ? 0.5 * (hi - lo) : 1.0;
+    }
+    hrf_layer_sample_params q = *lp;
+    q.elm_lo = -1.0, q.elm_hi = 1.0;
+    int rc = hrf_layer_sample(HRF_PAIRS_NONE, &q, K, dim, X, NULL, rng, W, b, NULL);
+    /* Many inputs (the node encoder's M_E): w̃ ~ N(0, 1/dim), so that w̃·x̃
+     * stays of order 1 instead of √dim (saturated neurons). */
+    const double scale = dim > 2 ? 1.0 / sqrt((double)dim) : 1.0;
+    for (size_t k = 0; k < lp->width && !rc; k++)
+        for (size_t a = 0; a < dim; a++) {
+            double wt = W[k * dim + a] * scale;
+            b[k] -= wt * mid[a] / half[a];
+            W[k * dim + a] = wt / half[a];
+        }
+    free(mid);
+    return rc;
+}
+
+static int sample_layer(hrf_pair_density density, const hrf_layer_sample_params *lp, size_t K,
+                        size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
+                        double *b, size_t *repeated) {
+    if (density == HRF_PAIRS_NONE) return sample_elm(lp, K, dim, X, rng, W, b);
+    size_t rep = 0;
+    int rc = hrf_layer_sample(density, lp, K, dim, X, f, rng, W, b, &rep);
+    *repeated += rep;
+    return rc;
+}
+
+/* ---- the node encoder's sampling points (mode mp) ---- */
+
+typedef struct {
+    size_t s, i, t; /* snapshot, particle, slot in the reservoir */
+} node_id;
+
+static int cmp_node_id(const void *a, const void *b) {
+    const node_id *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? -1 : 1;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* The inputs a_i (M_E) of the reservoir's particles rn (x = (snapshot,
+ * particle)) under the model's current edge encoder into X (K, M_E), and,
+ * when f is not NULL, the SWIM oracle's values ½ Σ_j V(r_ij) (the particle's
+ * share of its pair energies) into f (K). */
+static int node_inputs(const hrf_hgn *m, const hrf_pdata *d, const hgn_pair_cache *pc,
+                       const reservoir *rn, const hrf_pair_potential *oracle, double *X,
+                       double *f) {
+    const size_t K = rn->n, N = d->N, nd = N * (size_t)d->D, ME = m->ME;
+    node_id *ids = malloc(K * sizeof *ids);
+    double *vN = f ? malloc(N * sizeof *vN) : NULL;
+    hgn_work w;
+    int rc = hgn_work_init(&w, hgn_work_width(m));
+    if (!rc && (!ids || (f && !vN))) rc = hrf_error(HRF_ENOMEM, "out of memory");
+    if (!rc) rc = hgn_work_nodes(&w, m, N);
+    hrf_hgn_graph g;
+    hrf_hgn_graph_of(d, &g);
+    for (size_t t = 0; t < K && !rc; t++)
+        ids[t] = (node_id){(size_t)rn->x[2 * t], (size_t)rn->x[2 * t + 1], t};
+    if (!rc) qsort(ids, K, sizeof *ids, cmp_node_id);
+    for (size_t t0 = 0, t1; t0 < K && !rc; t0 = t1) {
+        const size_t s = ids[t0].s;
+        for (t1 = t0; t1 < K && ids[t1].s == s; t1++)
+            ;
+        const double *q = d->q + s * nd;
+        const uint32_t *pairs;
+        const double *r = NULL;
+        size_t E;
+        if (pc) {
+            pairs = pc->pairs + 2 * pc->off[s], r = pc->r + pc->off[s];
+            E = pc->off[s + 1] - pc->off[s];
+        } else if ((rc = hgn_graph_pairs(&g, N, d->D, q, &w.pb, &pairs, &E))) {
+            break;
+        }
+        hgn_node_aggregate(m, N, d->D, q, g.box, pairs, E, r, w.a, NULL, &w);
+        if (f) {
+            memset(vN, 0, N * sizeof *vN);
+            for (size_t e = 0; e < E; e++) {
+                double re = r ? r[e]
+                              : sqrt(hrf_nbr_dist2(d->D, q + (size_t)pairs[2 * e] * d->D,
+                                                   q + (size_t)pairs[2 * e + 1] * d->D, g.box));
+                double v = 0.5 * hrf_pair_eval(oracle, re, NULL);
+                vN[pairs[2 * e]] += v, vN[pairs[2 * e + 1]] += v;
+            }
+        }
+        for (size_t t = t0; t < t1; t++) {
+            memcpy(X + ids[t].t * ME, w.a + ids[t].i * ME, ME * sizeof *X);
+            if (f) f[ids[t].t] = vN[ids[t].i];
+        }
+    }
+    free(ids), free(vN);
+    hgn_work_free(&w);
+    return rc;
+}
+
+/* θ_N·h of the K node inputs X (K, M_E) under the current model into f (K). */
+static void fitted_node_values(const hrf_hgn *m, size_t K, const double *X, double *f,
+                               hgn_work *w) {
+    const size_t MN = m->MN;
+    for (size_t t0 = 0; t0 < K; t0 += HGN_CHUNK) {
+        size_t nt = K - t0 < HGN_CHUNK ? K - t0 : HGN_CHUNK;
+        hgn_node_pre(m, nt, X + t0 * m->ME, w->z);
+        m->act->eval(nt * MN, w->z, w->s, NULL);
+        for (size_t t = 0; t < nt; t++) {
+            double v = 0.0;
+            for (size_t n = 0; n < MN; n++)
+                v += m->thN[n] * w->s[t * MN + n];
+            f[t0 + t] = v;
+        }
+    }
+}
+
+/* Per-edge energies θ_E·e(r) and per-particle θ_K·k(x) of the current model. */
+static void fitted_values(const hrf_hgn *m, const reservoir *re, const reservoir *rk, double *fE,
+                          double *fK, hgn_work *w) {
+    for (size_t t = 0; t < re->n; t++)
+        fE[t] = hrf_hgn_pair_energy(m, re->x[t], NULL);
+    for (size_t t0 = 0; t0 < rk->n; t0 += HGN_CHUNK) {
+        size_t nt = rk->n - t0 < HGN_CHUNK ? rk->n - t0 : HGN_CHUNK;
+        for (size_t t = 0; t < nt; t++)
+            for (size_t k = 0; k < m->MK; k++)
+                w->z[t * m->MK + k] = m->WK[2 * k] * rk->x[2 * (t0 + t)] +
+                                      m->WK[2 * k + 1] * rk->x[2 * (t0 + t) + 1] + m->bK[k];
+        m->act->eval(nt * m->MK, w->z, w->s, NULL);
+        for (size_t t = 0; t < nt; t++) {
+            double v = 0.0;
+            for (size_t k = 0; k < m->MK; k++)
+                v += m->thK[k] * w->s[t * m->MK + k];
+            /* the linear feature |p|²/(2m) = x0·x1/2 belongs to the particle's energy too */
+            fK[t0 + t] = v + m->thT * 0.5 * rk->x[2 * (t0 + t)] * rk->x[2 * (t0 + t) + 1];
+        }
+    }
+}
+
+/* A-SWIM's first fit uses every stride-th snapshot such that at least this
+ * many rows per unknown remain (its θ only weights the second sampling; the
+ * final fit uses every snapshot). */
+#define FIRST_PASS_ROWS 50
+
+/* Solves θ (split or joint) for the current encoders on every stride-th snapshot. */
+static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
+                       const hgn_pair_cache *pc, size_t stride, hrf_hgn_fit_report *rep) {
+    double t0 = hrf_now();
+    int rc;
+    /* Stage 1: θ_T alone, the one-column least squares
+     *   θ_T = Σ (dq_ia/dt)(p_ia/m_i) / Σ (p_ia/m_i)²
+     * over all snapshots. Stage 2: the encoder(s) fit what is left. */
+    m->thT = 0.0;
+    if (m->klin) {
+        double num = 0.0, den = 0.0;
+        const size_t nd = d->N * (size_t)d->D;
+        for (size_t s = 0; s < d->S; s++)
+            for (size_t t = 0; t < nd; t++) {
+                double a = d->p[s * nd + t] / (d->mass ? d->mass[t / d->D] : 1.0);
+                num += d->dqdt[s * nd + t] * a, den += a * a;
+            }
+        m->thT = den > 0.0 ? num / den : 0.0;
+    }
+    /* θ = [θ_E, θ_N, θ_K] (θ_N only in mp mode) */
+    const size_t nP = m->ME + m->MN;
+    double *theta = malloc((nP + m->MK) * sizeof *theta);
+    if (!theta) return hrf_error(HRF_ENOMEM, "out of memory");
+    if (p->joint) {
+        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_JOINT, m->thT, theta, &rep->lstsq_E);
+    } else {
+        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_POTENTIAL, 0.0, theta, &rep->lstsq_E);
+        if (!rc)
+            rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_KINETIC, m->thT, theta + nP,
+                                &rep->lstsq_K);
+    }
+    if (!rc) {
+        memcpy(m->thE, theta, m->ME * sizeof *theta);
+        if (m->MN) memcpy(m->thN, theta + m->ME, m->MN * sizeof *theta);
+        memcpy(m->thK, theta + nP, m->MK * sizeof *theta);
+    }
+    free(theta);
+    rep->solve_seconds += hrf_now() - t0;
+    if (rc) hrf_error_prefix(rc, "solving the graph network's read-out");
+    return rc;
+}
+
+/* How a fit made the model (deterministic: no timings), the first members of
+ * its file's meta: sampler, solvers, seed and solver settings, the training
+ * set's size, "system", and "data_meta", the data set's own description
+ * (topology, shape, dim, potential, masses or box ...). */
+static cJSON *hgn_provenance(const hrf_hgn_params *p, const hrf_hgn_fit_report *rep,
+                             const hrf_pdata *d) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON *dm = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();
+    if (!o || !dm) {
+        cJSON_Delete(o), cJSON_Delete(dm);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "sampler", p->sampler->name);
+    cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(p->lstsq.solver));
+    cJSON_AddStringToObject(o, "solver_potential", hrf_solver_name(rep->lstsq_E.used));
+    if (!p->joint) cJSON_AddStringToObject(o, "solver_kinetic", hrf_solver_name(rep->lstsq_K.used));
+    cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+    cJSON_AddNumberToObject(o, "rcond", p->lstsq.rcond);
+    cJSON_AddNumberToObject(o, "ridge", p->lstsq.ridge);
+    cJSON_AddNumberToObject(o, "refine", p->lstsq.refine_max);
+    cJSON_AddBoolToObject(o, "resample_duplicates", p->resample_duplicates);
+    cJSON_AddNumberToObject(o, "sample_points", (double)p->sample_points);
+    cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
+    cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
+    cJSON_AddNumberToObject(o, "dim", d->D);
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "format");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "kind");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "version");
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(dm, "system");
+    if (cJSON_IsString(sys)) cJSON_AddStringToObject(o, "system", sys->valuestring);
+    cJSON_AddItemToObject(o, "data_meta", dm);
+    return o;
+}
+
+/* ---- the fit, step by step ---- */
+
+/* One fit's state, shared by its steps: the sampler's points (reservoirs of
+ * distances, kinetic inputs and, in mode mp, (snapshot, particle) ids), the
+ * pair cache, the values at the points (SWIM oracle or the first fit) and
+ * scratch. */
+typedef struct {
+    const hrf_hgn_params *p;
+    const hrf_pdata *data;
+    hrf_hgn_fit_report *rep;
+    hrf_hgn *m;
+    hrf_pair_potential oracle;
+    hrf_rng rng;
+    reservoir re, rk, rn;
+    hgn_pair_cache pc;
+    double *fE, *fK; /* values at re (K_E) and rk (K_K) */
+    double *XN, *fN; /* mp: node inputs (K, M_E) and values (K) */
+    hgn_work w;
+    hrf_layer_sample_params lpE, lpK, lpN;
+} fit_state;
+
+static void fit_state_free(fit_state *f) {
+    free(f->re.x), free(f->rk.x), free(f->rn.x), free(f->fE), free(f->fK), free(f->XN), free(f->fN);
+    hgn_pair_cache_free(&f->pc);
+    hgn_work_free(&f->w);
+}
+
+/* Step 1: the sampler's points (and the pair cache) from the data set, the
+ * SWIM oracle's values at them, and the first encoders: edge, kinetic and,
+ * in mode mp, node. */
+static int fit_sample(fit_state *f) {
+    const hrf_hgn_params *p = f->p;
+    const hrf_pdata *data = f->data;
+    hrf_hgn_fit_report *rep = f->rep;
+    hrf_hgn *m = f->m;
+    reservoir *re = &f->re, *rk = &f->rk, *rn = &f->rn;
+    int rc;
+    hrf_rng_seed(&f->rng, p->seed);
+    double ts = hrf_now();
+    if ((rc = gather_points(p, data, &f->rng, re, rk, rn, &rep->edges, &f->pc))) return rc;
+    if (re->n < 2 && p->sampler->density != HRF_PAIRS_NONE)
+        return hrf_error(HRF_EDATA,
+                         "sampler '%s' draws pairs of distances and needs at least 2, the data "
+                         "set has %zu interacting pairs in all",
+                         p->sampler->name, re->n);
+    if (re->n == 0) return hrf_error(HRF_EDATA, "the data set has no interacting pairs");
+    f->fE = malloc(re->n * sizeof *f->fE), f->fK = malloc(rk->n * sizeof *f->fK);
+    if (m->MN) { /* node inputs (K, M_E) and values (K) */
+        f->XN = malloc((rn->n ? rn->n : 1) * m->ME * sizeof *f->XN);
+        f->fN = calloc(rn->n ? rn->n : 1, sizeof *f->fN);
+        if (!f->XN || !f->fN)
+            rc = hrf_error(HRF_ENOMEM, "out of memory for %zu node inputs", rn->n);
+        else if (rn->n < 2 && p->sampler->density != HRF_PAIRS_NONE)
+            rc = hrf_error(HRF_EDATA,
+                           "sampler '%s' needs at least 2 particles for the node "
+                           "encoder",
+                           p->sampler->name);
+        if (rc) return rc;
+    }
+    if (!f->fE || !f->fK || (rc = hgn_work_init(&f->w, hgn_work_width(m))))
+        return rc ? rc : hrf_error(HRF_ENOMEM, "out of memory");
+    if (p->sampler->density == HRF_PAIRS_VALUES) { /* SWIM oracle */
+        for (size_t t = 0; t < re->n; t++)
+            f->fE[t] = hrf_pair_eval(&f->oracle, re->x[t], NULL);
+        for (size_t t = 0; t < rk->n; t++)
+            f->fK[t] = 0.5 * rk->x[2 * t] * rk->x[2 * t + 1]; /* |p|²/(2m) */
+    }
+    f->lpE = (hrf_layer_sample_params){p->edge_width, -1.0, 1.0, p->resample_duplicates, p->act};
+    f->lpK = (hrf_layer_sample_params){p->kinetic_width, -1.0, 1.0, p->resample_duplicates, p->act};
+    hrf_pair_density dens = p->sampler->density;
+    if ((rc = sample_layer(dens, &f->lpE, re->n, 1, re->x, f->fE, &f->rng, m->WE, m->bE,
+                           &rep->repeated_pairs)) ||
+        (rc = sample_layer(dens, &f->lpK, rk->n, 2, rk->x, f->fK, &f->rng, m->WK, m->bK,
+                           &rep->repeated_pairs)))
+        return rc;
+    /* mp: the node encoder, on the inputs a_i that the edge encoder just sampled gives */
+    f->lpN = (hrf_layer_sample_params){p->node_width, -1.0, 1.0, p->resample_duplicates, p->act};
+    if (m->MN && ((rc = node_inputs(m, data, f->pc.off ? &f->pc : NULL, rn, &f->oracle, f->XN,
+                                    dens == HRF_PAIRS_VALUES ? f->fN : NULL)) ||
+                  (rc = sample_layer(dens, &f->lpN, rn->n, m->ME, f->XN, f->fN, &f->rng, m->WN,
+                                     m->bN, &rep->repeated_pairs))))
+        return rc;
+    rep->sample_seconds += hrf_now() - ts;
+    return HRF_OK;
+}
+
+/* Step 2: the first solve, on the first encoders. */
+static int fit_first_pass(fit_state *f) {
+    const hrf_hgn_params *p = f->p;
+    const hrf_pdata *data = f->data;
+    const hrf_hgn *m = f->m;
+    /* A-SWIM's first fit only shapes the sampling density of the second:
+     * with the auto solver it takes the plain Gram route (Cholesky, no
+     * refinement, no residual pass), as the HNN does. */
+    hrf_hgn_params p1 = *p;
+    if (p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO) {
+        p1.lstsq.solver = HRF_SOLVER_NORMAL;
+        p1.lstsq.refine_max = 0;
+        p1.lstsq.gram_refine_max = 0;
+        p1.lstsq.skip_residual = 1;
+    }
+    /* It also needs far fewer rows than the data may hold: every
+     * stride-th snapshot, stride the largest that keeps at least
+     * FIRST_PASS_ROWS rows per unknown of the potential part. */
+    size_t stride = 1;
+    if (p->sampler->adaptive) {
+        double rows = (double)data->S * (double)data->N * (double)data->D;
+        double want = (double)FIRST_PASS_ROWS * (double)(m->ME + m->MN + m->MK);
+        stride = rows > want ? (size_t)(rows / want) : 1;
+        if (stride > data->S) stride = data->S;
+        if (stride < 1) stride = 1;
+    }
+    f->rep->first_pass_snapshots = (data->S + stride - 1) / stride;
+    return solve_theta(&p1, f->m, data, f->pc.off ? &f->pc : NULL, stride, f->rep);
+}
+
+/* Step 3 (A-SWIM): resample every encoder with the first fit's values at the
+ * same points as the SWIM density, then solve again on every snapshot. */
+static int fit_second_pass(fit_state *f) {
+    hrf_hgn_fit_report *rep = f->rep;
+    hrf_hgn *m = f->m;
+    const reservoir *re = &f->re, *rk = &f->rk, *rn = &f->rn;
+    int rc;
+    double ts = hrf_now();
+    fitted_values(m, re, rk, f->fE, f->fK, &f->w);
+    if (m->MN) fitted_node_values(m, rn->n, f->XN, f->fN, &f->w); /* at the first encoders' a_i */
+    if ((rc = sample_layer(HRF_PAIRS_VALUES, &f->lpE, re->n, 1, re->x, f->fE, &f->rng, m->WE, m->bE,
+                           &rep->repeated_pairs)) ||
+        (rc = sample_layer(HRF_PAIRS_VALUES, &f->lpK, rk->n, 2, rk->x, f->fK, &f->rng, m->WK, m->bK,
+                           &rep->repeated_pairs)))
+        return rc;
+    /* the same particles' values, at their inputs under the new edge encoder */
+    if (m->MN &&
+        ((rc = node_inputs(m, f->data, f->pc.off ? &f->pc : NULL, rn, NULL, f->XN, NULL)) ||
+         (rc = sample_layer(HRF_PAIRS_VALUES, &f->lpN, rn->n, m->ME, f->XN, f->fN, &f->rng, m->WN,
+                            m->bN, &rep->repeated_pairs))))
+        return rc;
+    rep->sample_seconds += hrf_now() - ts;
+    if ((rc = solve_theta(f->p, m, f->data, f->pc.off ? &f->pc : NULL, 1, rep))) return rc;
+    rep->passes = 2;
+    return HRF_OK;
+}
+
+/* Step 4, the anchor (see the top of the file): kinetic energy zero at rest,
+ * then Ĥ(snapshot 0) = H(snapshot 0) through the per-pair constant. */
+static int fit_anchor(fit_state *f) {
+    const hrf_pdata *data = f->data;
+    hrf_hgn *m = f->m;
+    int rc;
+    m->cE = m->cK = m->c0 = m->cN = 0.0;
+    if (m->MN) { /* c_N: no node energy without neighbours (a_i = 0) */
+        double z[1], sN = 0.0;
+        for (size_t n = 0; n < m->MN; n++) {
+            m->act->eval(1, m->bN + n, z, NULL);
+            sN += m->thN[n] * z[0];
+        }
+        m->cN = -sN;
+    }
+    {
+        double Tsum = 0.0;
+        for (size_t i0 = 0; i0 < data->N; i0 += HGN_CHUNK) {
+            size_t ni = data->N - i0 < HGN_CHUNK ? data->N - i0 : HGN_CHUNK;
+            for (size_t t = 0; t < ni; t++)
+                for (size_t k = 0; k < m->MK; k++)
+                    f->w.z[t * m->MK + k] =
+                        m->WK[2 * k + 1] * (data->mass ? 1.0 / data->mass[i0 + t] : 1.0) + m->bK[k];
+            m->act->eval(ni * m->MK, f->w.z, f->w.s, NULL);
+            for (size_t t = 0; t < ni * m->MK; t++)
+                Tsum += m->thK[t % m->MK] * f->w.s[t];
+        }
+        m->cK = -Tsum / (double)data->N;
+    }
+    if (data->H) { /* Ĥ − c_0 of snapshot 0, with its pairs from the cache */
+        hrf_hgn_graph g;
+        hrf_hgn_graph_of(data, &g);
+        double h0;
+        const uint32_t *pairs;
+        size_t E0;
+        hgn_work_free(&f->w);
+        if ((rc = hgn_work_init(&f->w, hgn_work_width(m)))) return rc;
+        if (f->pc.off)
+            pairs = f->pc.pairs, E0 = f->pc.off[1];
+        else if ((rc = hgn_graph_pairs(&g, data->N, data->D, data->q, &f->w.pb, &pairs, &E0)))
+            return rc;
+        if ((rc = hgn_eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box, pairs,
+                                 E0, &h0, NULL, NULL, &f->w)))
+            return rc;
+        if (E0 > 0)
+            m->cE = (data->H[0] - h0) / (double)E0;
+        else
+            m->c0 = data->H[0] - h0;
+    }
+    return HRF_OK;
+}
+
+int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
+                hrf_hgn_fit_report *rep) {
+    hrf_hgn_fit_report local;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof *rep);
+    *out = NULL;
+    const char *msg = hrf_hgn_params_check(p);
+    if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
+    int rc = hgn_check_pdata(data);
+    if (rc) return rc;
+    fit_state f;
+    memset(&f, 0, sizeof f);
+    f.p = p, f.data = data, f.rep = rep;
+    if (p->sampler->needs_values) {
+        if (p->potential)
+            f.oracle = *p->potential;
+        else if ((rc = potential_from_meta(HRF_META(data), &f.oracle)))
+            return rc;
+    }
+    double t_start = hrf_now();
+    f.m = hgn_alloc(p->act, p->edge_width, p->kinetic_width,
+                    p->mode == HRF_HGN_MP ? p->node_width : 0);
+    if (!f.m) return hrf_error(HRF_ENOMEM, "out of memory");
+    f.m->klin = p->kinetic_linear != 0;
+    if ((rc = fit_sample(&f)) || (rc = fit_first_pass(&f))) goto fail;
+    rep->passes = 1;
+    if (p->sampler->adaptive && (rc = fit_second_pass(&f))) goto fail;
+    if ((rc = fit_anchor(&f))) goto fail;
+    rep->fit_seconds = hrf_now() - t_start;
+    fit_state_free(&f);
+    if (!(f.m->prov = hgn_provenance(p, rep, data))) {
+        hrf_hgn_free(f.m);
+        return hrf_error(HRF_ENOMEM, "out of memory");
+    }
+    *out = f.m;
+    return HRF_OK;
+fail:
+    fit_state_free(&f);
+    hrf_hgn_free(f.m);
+    return rc;
+}
