@@ -28,3 +28,16 @@ int hrf_json_object_parse(const char *json, const char *what, cJSON **out) {
 char *hrf_json_print(const cJSON *o) {
     return o ? cJSON_PrintUnformatted(o) : NULL;
 }
+
+int hrf_json_give(int rc, cJSON *o, char **meta_json) {
+    if (meta_json) *meta_json = NULL;
+    if (!rc && meta_json && !(*meta_json = hrf_json_print(o)))
+        rc = hrf_error(HRF_ENOMEM, "out of memory");
+    cJSON_Delete(o);
+    return rc;
+}
+
+int hrf_json_done(int rc, cJSON *extra) {
+    cJSON_Delete(extra);
+    return rc;
+}

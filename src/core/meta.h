@@ -19,5 +19,11 @@ static inline hrf_meta *hrf_meta_of(cJSON *o) {
 int hrf_json_object_parse(const char *json, const char *what, cJSON **out);
 /* A malloc'd compact copy of o (NULL-safe: NULL gives NULL). */
 char *hrf_json_print(const cJSON *o);
+/* The end of a public loader: when rc is HRF_OK and meta_json is not NULL,
+ * *meta_json receives o as text (HRF_ENOMEM if that fails); o is deleted.
+ * Returns the status. */
+int hrf_json_give(int rc, cJSON *o, char **meta_json);
+/* The end of a public saver: deletes the parsed extra members, returns rc. */
+int hrf_json_done(int rc, cJSON *extra);
 
 #endif

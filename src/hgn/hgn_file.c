@@ -169,22 +169,18 @@ done:
 
 /* The public, JSON-text forms (hamrf/hgn.h). */
 int hrf_hgn_save(const hrf_hgn *m, const char *path, const char *extra_json) {
-    cJSON *extra = NULL;
+    cJSON *extra;
     int rc = hrf_json_object_parse(extra_json, "hrf_hgn_save: extra meta", &extra);
-    if (!rc) rc = hrf_hgn_save_meta(m, path, extra);
-    cJSON_Delete(extra);
-    return rc;
+    return rc ? rc : hrf_json_done(hrf_hgn_save_meta(m, path, extra), extra);
 }
 
 int hrf_hgn_load(const char *path, hrf_hgn **out, char **meta_json) {
     cJSON *meta = NULL;
-    if (meta_json) *meta_json = NULL;
     int rc = hrf_hgn_load_meta(path, out, meta_json ? &meta : NULL);
-    if (!rc && meta_json && !(*meta_json = hrf_json_print(meta))) {
+    rc = hrf_json_give(rc, meta, meta_json);
+    if (rc && *out) {
         hrf_hgn_free(*out);
         *out = NULL;
-        rc = hrf_error(HRF_ENOMEM, "out of memory");
     }
-    cJSON_Delete(meta);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* The HNN's model files (docs/formats.md, "HNN model"): save and load through the
  * model-file skeleton (src/models/model_file.h), with cJSON meta objects and
  * in the public JSON-text forms; the model's provenance. */
+#include "core/meta.h"
 #include "core/npz.h"
 #include "hamrf/hnn.h"
 #include "hamrf/status.h"
@@ -110,22 +111,18 @@ done:
 
 /* The public, JSON-text forms (hamrf/hnn.h). */
 int hrf_hnn_save(const hrf_hnn *m, const char *path, const char *extra_json) {
-    cJSON *extra = NULL;
+    cJSON *extra;
     int rc = hrf_json_object_parse(extra_json, "hrf_hnn_save: extra meta", &extra);
-    if (!rc) rc = hrf_hnn_save_meta(m, path, extra);
-    cJSON_Delete(extra);
-    return rc;
+    return rc ? rc : hrf_json_done(hrf_hnn_save_meta(m, path, extra), extra);
 }
 
 int hrf_hnn_load(const char *path, hrf_hnn **out, char **meta_json) {
     cJSON *meta = NULL;
-    if (meta_json) *meta_json = NULL;
     int rc = hrf_hnn_load_meta(path, out, meta_json ? &meta : NULL);
-    if (!rc && meta_json && !(*meta_json = hrf_json_print(meta))) {
+    rc = hrf_json_give(rc, meta, meta_json);
+    if (rc && *out) {
         hrf_hnn_free(*out);
         *out = NULL;
-        rc = hrf_error(HRF_ENOMEM, "out of memory");
     }
-    cJSON_Delete(meta);
     return rc;
 }

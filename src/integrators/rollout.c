@@ -165,9 +165,7 @@ int hrf_trajectory_save_meta(const hrf_trajectory *tr, const double *H_sys,
 
 int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf_trajectory *truth,
                         const char *extra_json, const char *path) {
-    cJSON *extra = NULL;
+    cJSON *extra;
     int rc = hrf_json_object_parse(extra_json, "hrf_trajectory_save: extra meta", &extra);
-    if (!rc) rc = hrf_trajectory_save_meta(tr, H_sys, truth, extra, path);
-    cJSON_Delete(extra);
-    return rc;
+    return rc ? rc : hrf_json_done(hrf_trajectory_save_meta(tr, H_sys, truth, extra, path), extra);
 }

@@ -19,6 +19,7 @@
 #include "core/sysinfo.h"
 #include "hamrf/odenet.h"
 #include "hamrf/metrics.h"
+#include "core/meta.h"
 #include "core/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
@@ -799,22 +800,18 @@ done:
 
 /* The public, JSON-text forms (hamrf/odenet.h). */
 int hrf_odenet_save(const hrf_odenet *m, const char *path, const char *extra_json) {
-    cJSON *extra = NULL;
+    cJSON *extra;
     int rc = hrf_json_object_parse(extra_json, "hrf_odenet_save: extra meta", &extra);
-    if (!rc) rc = hrf_odenet_save_meta(m, path, extra);
-    cJSON_Delete(extra);
-    return rc;
+    return rc ? rc : hrf_json_done(hrf_odenet_save_meta(m, path, extra), extra);
 }
 
 int hrf_odenet_load(const char *path, hrf_odenet **out, char **meta_json) {
     cJSON *meta = NULL;
-    if (meta_json) *meta_json = NULL;
     int rc = hrf_odenet_load_meta(path, out, meta_json ? &meta : NULL);
-    if (!rc && meta_json && !(*meta_json = hrf_json_print(meta))) {
+    rc = hrf_json_give(rc, meta, meta_json);
+    if (rc && *out) {
         hrf_odenet_free(*out);
         *out = NULL;
-        rc = hrf_error(HRF_ENOMEM, "out of memory");
     }
-    cJSON_Delete(meta);
     return rc;
 }
