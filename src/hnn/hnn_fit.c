@@ -86,6 +86,22 @@ static int fit_check(const hrf_hnn_params *p, const hrf_dataset *data, double *c
     return HRF_OK;
 }
 
+/* The default ELM bias range (docs/math.md §3.1): [smallest, largest] of
+ * the data set's box bounds, or of its points when it has no box. */
+void hnn_elm_range(const hrf_dataset *data, double *lo_out, double *hi_out) {
+    const size_t K = data->n, dim = data->dim;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t a = 0; a < dim; a++) {
+        if (data->box_lo) {
+            lo = fmin(lo, data->box_lo[a]), hi = fmax(hi, data->box_hi[a]);
+        } else {
+            for (size_t i = 0; i < K; i++)
+                lo = fmin(lo, data->x[i * dim + a]), hi = fmax(hi, data->x[i * dim + a]);
+        }
+    }
+    *lo_out = lo, *hi_out = hi;
+}
+
 int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
                 hrf_hnn_fit_report *rep) {
     hrf_hnn_fit_report local;
@@ -108,18 +124,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     }
     hrf_dataset_gradient_targets(data, G);
     hrf_layer_sample_params lp = {M, p->elm_lo, p->elm_hi, p->resample_duplicates, p->act};
-    if (isnan(lp.elm_lo)) { /* docs/math.md §3.1: [smallest, largest] of the box bounds */
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t a = 0; a < dim; a++) {
-            if (data->box_lo) {
-                lo = fmin(lo, data->box_lo[a]), hi = fmax(hi, data->box_hi[a]);
-            } else {
-                for (size_t i = 0; i < K; i++)
-                    lo = fmin(lo, data->x[i * dim + a]), hi = fmax(hi, data->x[i * dim + a]);
-            }
-        }
-        lp.elm_lo = lo, lp.elm_hi = hi;
-    }
+    if (isnan(lp.elm_lo)) hnn_elm_range(data, &lp.elm_lo, &lp.elm_hi);
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
     size_t repeated = 0;

@@ -69,4 +69,8 @@ const cJSON *hrf_hnn_provenance(const hrf_hnn *m);
  * first). NULL when out of memory. */
 cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data);
 
+/* The default ELM bias range of a data set (docs/math.md §3.1), for the HNN
+ * and the ODE-net. */
+void hnn_elm_range(const hrf_dataset *data, double *lo, double *hi);
+
 #endif

@@ -512,6 +512,83 @@ static void report_progress(const hrf_odenet_params *p, const char *stage, doubl
     if (p->progress) p->progress(p->progress_user, stage, f);
 }
 
+/* The solver of the final pass (*o) and of A-SWIM's first pass (*o1, which
+ * only shapes the second pass's density: under auto, the Gram route without
+ * PCG or refinement, as the HNN does), auto's reason, and the memory check
+ * (HRF_ETOOBIG before anything large is allocated). */
+static int plan_solve(const hrf_odenet_params *p, size_t K, size_t dim, solve_opts *o,
+                      solve_opts *o1, char *reason, size_t cap) {
+    const size_t M = p->width;
+    const double Kd = (double)K, Md = (double)M;
+    double avail = (double)hrf_mem_available();
+    double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : avail;
+    *o = (solve_opts){p->lstsq.solver,
+                    p->lstsq.equilibrate,
+                    p->lstsq.refine_max,
+                    p->lstsq.stream_refine_max < p->lstsq.refine_max ? p->lstsq.stream_refine_max
+                                                                     : p->lstsq.refine_max,
+                    p->block_rows,
+                    0.0,
+                    p->lstsq};
+    size_t block = p->block_rows ? p->block_rows : gram_block_rows(M);
+    if (block > K) block = K;
+    if (o->solver == HRF_SOLVER_AUTO) {
+        double entries = Kd * (Md + 1.0);
+        double qr_bytes = solve_bytes(HRF_SOLVER_QR, K, M, dim, block);
+        double qr_flops = dense_flops(HRF_SOLVER_QR, Kd, Md + 1.0, (double)dim);
+        int fits = limit <= 0.0 || qr_bytes <= 0.5 * limit;
+        int small = entries <= AUTO_DENSE_MAX;
+        if (fits &&
+            (small || (qr_bytes <= 0.25 * limit && qr_flops <= p->lstsq.auto_direct_flops))) {
+            o->solver = HRF_SOLVER_QR;
+            o->equilibrate = 1;
+            if (small)
+                snprintf(reason, cap,
+                         "auto: dense QR (dgelsy, equilibrated) of the %zu x "
+                         "%zu feature matrix (%.3g entries <= %.3g)",
+                         K, M + 1, entries, AUTO_DENSE_MAX);
+            else
+                snprintf(reason, cap,
+                         "auto: dense QR (dgelsy, equilibrated) of the %zu x "
+                         "%zu feature matrix (%.3g flops <= %.3g, %.3g GiB)",
+                         K, M + 1, qr_flops, p->lstsq.auto_direct_flops, qr_bytes / 1073741824.0);
+        } else {
+            o->solver = HRF_SOLVER_NORMAL;
+            snprintf(reason, cap,
+                     "auto: Gram route (Cholesky + PCG + LSQR): the dense QR "
+                     "of the %zu x %zu feature matrix would take %.3g GiB and %.3g flops",
+                     K, M + 1, qr_bytes / 1073741824.0, qr_flops);
+        }
+    }
+    *o1 = *o; /* A-SWIM's first pass */
+    if (p->lstsq.solver == HRF_SOLVER_AUTO) {
+        o1->solver = HRF_SOLVER_NORMAL;
+        o1->maxit = o1->maxit_streamed = 0;
+        o1->lp.gram_refine_max = 0;
+    }
+    double need_solver = solve_bytes(o->solver, K, M, dim, block);
+    if (p->sampler->adaptive) {
+        double n1 = solve_bytes(o1->solver, K, M, dim, block);
+        if (n1 > need_solver) need_solver = n1;
+    }
+    double pool = Kd * (double)((M + K - 1) / K) * 25.0; /* SWIM pool: 2 indices, 1 weight */
+    double need = 8.0 * Md * (2.0 * dim + 1.0 + (double)dim * dim) + need_solver + pool +
+                  (p->sampler->adaptive ? 8.0 * Kd * dim : 0.0);
+    if (limit > 0.0 && need > limit)
+        return hrf_error(HRF_ETOOBIG,
+                         "width %zu on %zu points needs about %.3g GiB with the %s "
+                         "solver, but only %.3g GiB are available%s",
+                         M, K, need / 1073741824.0, hrf_solver_name(o->solver), limit / 1073741824.0,
+                         o->solver == HRF_SOLVER_NORMAL ? "" : " (try --solver normal)");
+    /* Φ is cached for the normal route when it fits cache_bytes and half of
+     * what is left of the memory. */
+    double cache_budget = (double)p->cache_bytes;
+    if (limit > 0.0 && cache_budget > 0.5 * (limit - need)) cache_budget = 0.5 * (limit - need);
+    o->cache_budget = o1->cache_budget = cache_budget;
+    return HRF_OK;
+
+}
+
 int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_odenet **out,
                    hrf_odenet_fit_report *rep) {
     hrf_odenet_fit_report local;
@@ -539,80 +616,14 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
                          "about %.3g GiB",
                          M, K, dim, 8.0 * (Md * Md + Kd * Md) / 1073741824.0);
 
-    /* The solver of the final pass, and of A-SWIM's first pass (which only
-     * shapes the second pass's density: under auto, the Gram route without
-     * PCG or refinement, as the HNN does). */
-    double avail = (double)hrf_mem_available();
-    double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : avail;
-    solve_opts o = {p->lstsq.solver,
-                    p->lstsq.equilibrate,
-                    p->lstsq.refine_max,
-                    p->lstsq.stream_refine_max < p->lstsq.refine_max ? p->lstsq.stream_refine_max
-                                                                     : p->lstsq.refine_max,
-                    p->block_rows,
-                    0.0,
-                    p->lstsq};
-    size_t block = p->block_rows ? p->block_rows : gram_block_rows(M);
-    if (block > K) block = K;
+    solve_opts o, o1;
     char reason[256] = "";
-    if (o.solver == HRF_SOLVER_AUTO) {
-        double entries = Kd * (Md + 1.0);
-        double qr_bytes = solve_bytes(HRF_SOLVER_QR, K, M, dim, block);
-        double qr_flops = dense_flops(HRF_SOLVER_QR, Kd, Md + 1.0, (double)dim);
-        int fits = limit <= 0.0 || qr_bytes <= 0.5 * limit;
-        int small = entries <= AUTO_DENSE_MAX;
-        if (fits &&
-            (small || (qr_bytes <= 0.25 * limit && qr_flops <= p->lstsq.auto_direct_flops))) {
-            o.solver = HRF_SOLVER_QR;
-            o.equilibrate = 1;
-            if (small)
-                snprintf(reason, sizeof reason,
-                         "auto: dense QR (dgelsy, equilibrated) of the %zu x "
-                         "%zu feature matrix (%.3g entries <= %.3g)",
-                         K, M + 1, entries, AUTO_DENSE_MAX);
-            else
-                snprintf(reason, sizeof reason,
-                         "auto: dense QR (dgelsy, equilibrated) of the %zu x "
-                         "%zu feature matrix (%.3g flops <= %.3g, %.3g GiB)",
-                         K, M + 1, qr_flops, p->lstsq.auto_direct_flops, qr_bytes / 1073741824.0);
-        } else {
-            o.solver = HRF_SOLVER_NORMAL;
-            snprintf(reason, sizeof reason,
-                     "auto: Gram route (Cholesky + PCG + LSQR): the dense QR "
-                     "of the %zu x %zu feature matrix would take %.3g GiB and %.3g flops",
-                     K, M + 1, qr_bytes / 1073741824.0, qr_flops);
-        }
-    }
-    solve_opts o1 = o; /* A-SWIM's first pass */
-    if (p->lstsq.solver == HRF_SOLVER_AUTO) {
-        o1.solver = HRF_SOLVER_NORMAL;
-        o1.maxit = o1.maxit_streamed = 0;
-        o1.lp.gram_refine_max = 0;
-    }
-    double need_solver = solve_bytes(o.solver, K, M, dim, block);
-    if (p->sampler->adaptive) {
-        double n1 = solve_bytes(o1.solver, K, M, dim, block);
-        if (n1 > need_solver) need_solver = n1;
-    }
-    double pool = Kd * (double)((M + K - 1) / K) * 25.0; /* SWIM pool: 2 indices, 1 weight */
-    double need = 8.0 * Md * (2.0 * dim + 1.0 + (double)dim * dim) + need_solver + pool +
-                  (p->sampler->adaptive ? 8.0 * Kd * dim : 0.0);
-    if (limit > 0.0 && need > limit)
-        return hrf_error(HRF_ETOOBIG,
-                         "width %zu on %zu points needs about %.3g GiB with the %s "
-                         "solver, but only %.3g GiB are available%s",
-                         M, K, need / 1073741824.0, hrf_solver_name(o.solver), limit / 1073741824.0,
-                         o.solver == HRF_SOLVER_NORMAL ? "" : " (try --solver normal)");
-    /* Φ is cached for the normal route when it fits cache_bytes and half of
-     * what is left of the memory. */
-    double cache_budget = (double)p->cache_bytes;
-    if (limit > 0.0 && cache_budget > 0.5 * (limit - need)) cache_budget = 0.5 * (limit - need);
-    o.cache_budget = o1.cache_budget = cache_budget;
+    int rc = plan_solve(p, K, dim, &o, &o1, reason, sizeof reason);
+    if (rc) return rc;
 
     double t_start = hrf_now();
     hrf_odenet *m = odenet_alloc(dim, M, p->act);
     double *Fhat = NULL, *U = malloc(K * dim * sizeof *U);
-    int rc = HRF_OK;
     if (!m || !U) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for a width-%zu ODE-net", M);
         goto fail;
@@ -621,18 +632,7 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
         for (size_t a = 0; a < dim; a++)
             U[i + a * K] = data->dxdt[i * dim + a];
     hrf_layer_sample_params lsp = {M, p->elm_lo, p->elm_hi, p->resample_duplicates, p->act};
-    if (isnan(lsp.elm_lo)) { /* docs/math.md §3.1: [smallest, largest] of the box bounds */
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t a = 0; a < dim; a++) {
-            if (data->box_lo) {
-                lo = fmin(lo, data->box_lo[a]), hi = fmax(hi, data->box_hi[a]);
-            } else {
-                for (size_t i = 0; i < K; i++)
-                    lo = fmin(lo, data->x[i * dim + a]), hi = fmax(hi, data->x[i * dim + a]);
-            }
-        }
-        lsp.elm_lo = lo, lsp.elm_hi = hi;
-    }
+    if (isnan(lsp.elm_lo)) hnn_elm_range(data, &lsp.elm_lo, &lsp.elm_hi);
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
     size_t repeated = 0;
