@@ -47,9 +47,11 @@ static int table_forces(const hrf_psystem *s, const hrf_hgn_table *t, const doub
     for (size_t e = 0; e < np; e++) {
         size_t i = pairs[2 * e], j = pairs[2 * e + 1];
         double d[3] = {0, 0, 0}, r2 = 0;
-        for (int a = 0; a < D; a++) d[a] = q[i * D + a] - q[j * D + a];
+        for (int a = 0; a < D; a++)
+            d[a] = q[i * D + a] - q[j * D + a];
         hrf_psystem_min_image(s, d);
-        for (int a = 0; a < D; a++) r2 += d[a] * d[a];
+        for (int a = 0; a < D; a++)
+            r2 += d[a] * d[a];
         double r = sqrt(r2), dV;
         hrf_hgn_table_eval(t, r, &dV);
         for (int a = 0; a < D; a++) {
@@ -70,8 +72,10 @@ int main(int argc, char **argv) {
     }
     size_t reps = 5, nmax = 108000;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--max") && i + 1 < argc) nmax = strtoul(argv[++i], NULL, 10);
+        if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--max") && i + 1 < argc)
+            nmax = strtoul(argv[++i], NULL, 10);
         else {
             fprintf(stderr, "usage: bench_forces [--reps R] [--max N]\n");
             return 2;
@@ -113,16 +117,19 @@ int main(int argc, char **argv) {
         for (int meth = 0; meth < 3; meth++) {
             double t0 = now_seconds();
             for (size_t r = 0; r < reps; r++) {
-                if (meth == 0) rc = hrf_psystem_eval(s, d->q, d->p, &H, NULL, f);
+                if (meth == 0)
+                    rc = hrf_psystem_eval(s, d->q, d->p, &H, NULL, f);
                 else if (meth == 1)
                     rc = hrf_hgn_eval(m, N, 3, d->q, d->p, d->mass, &graph, &H, g, f);
-                else rc = table_forces(s, tab, d->q, f);
+                else
+                    rc = table_forces(s, tab, d->q, f);
                 if (rc) die(names[meth], rc);
             }
             double t = (now_seconds() - t0) / (double)reps;
             per[meth][k] = t / (double)N * 1e6;
             printf("{\"method\":\"%s\",\"particles\":%zu,\"evals_per_second\":%.6g,"
-                   "\"us_per_particle\":%.6g}\n", names[meth], N, 1.0 / t, per[meth][k]);
+                   "\"us_per_particle\":%.6g}\n",
+                   names[meth], N, 1.0 / t, per[meth][k]);
             fprintf(stderr, "%-10s %8zu %12.4g %14.4g\n", names[meth], N, 1.0 / t, per[meth][k]);
         }
         free(f), free(g);
@@ -131,7 +138,8 @@ int main(int argc, char **argv) {
     }
     for (int meth = 0; meth < 3; meth++) {
         double lo = INFINITY, hi = 0;
-        for (int k = 0; k < nsz; k++) lo = fmin(lo, per[meth][k]), hi = fmax(hi, per[meth][k]);
+        for (int k = 0; k < nsz; k++)
+            lo = fmin(lo, per[meth][k]), hi = fmax(hi, per[meth][k]);
         printf("{\"method\":\"%s\",\"flatness\":%.4g}\n", names[meth], hi / lo);
         fprintf(stderr, "%-10s time per particle max/min across sizes: %.2f (%s)\n", names[meth],
                 hi / lo, hi / lo <= 1.3 ? "flat within 30%" : "NOT flat");

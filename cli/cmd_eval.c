@@ -35,8 +35,7 @@ static int load_data(const hrf_model_type *t, const char *path, hrf_dataset **bo
                                          : hrf_dataset_load(path, box);
 }
 
-static void print_errors(const hrf_model *m, const hrf_model_errors *e, double seconds,
-                         int json) {
+static void print_errors(const hrf_model *m, const hrf_model_errors *e, double seconds, int json) {
     char desc[64];
     hrf_model_describe(m, desc, sizeof desc);
     const hrf_hgn *g = hrf_model_hgn(m);
@@ -44,10 +43,14 @@ static void print_errors(const hrf_model *m, const hrf_model_errors *e, double s
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", hrf_model_kind(m));
         if (g) cJSON_AddStringToObject(o, "mode", hrf_hgn_mode_name(hrf_hgn_mode_of(g)));
-        if (e->has_H) cJSON_AddNumberToObject(o, "rel_l2_H", e->rel_l2_H);
-        else cJSON_AddNullToObject(o, "rel_l2_H");
-        if (e->has_grad) cJSON_AddNumberToObject(o, "rel_l2_grad", e->rel_l2_grad);
-        else cJSON_AddNullToObject(o, "rel_l2_grad");
+        if (e->has_H)
+            cJSON_AddNumberToObject(o, "rel_l2_H", e->rel_l2_H);
+        else
+            cJSON_AddNullToObject(o, "rel_l2_H");
+        if (e->has_grad)
+            cJSON_AddNumberToObject(o, "rel_l2_grad", e->rel_l2_grad);
+        else
+            cJSON_AddNullToObject(o, "rel_l2_grad");
         if (e->has_rel_dxdt) cJSON_AddNumberToObject(o, "rel_l2_dxdt", e->rel_l2_dxdt);
         cJSON_AddNumberToObject(o, "mse_dxdt", e->mse_dxdt);
         cJSON_AddNumberToObject(o, "n", (double)e->n);
@@ -62,10 +65,14 @@ static void print_errors(const hrf_model *m, const hrf_model_errors *e, double s
     }
     const char *noH = e->has_grad ? "the data set has no H" : "an ODE-net has no Hamiltonian";
     printf("model        %s\n", desc);
-    if (e->has_H) printf("rel_l2_H     %.6e\n", e->rel_l2_H);
-    else printf("rel_l2_H     n/a (%s)\n", noH);
-    if (e->has_grad) printf("rel_l2_grad  %.6e\n", e->rel_l2_grad);
-    else printf("rel_l2_grad  n/a (an ODE-net has no Hamiltonian)\n");
+    if (e->has_H)
+        printf("rel_l2_H     %.6e\n", e->rel_l2_H);
+    else
+        printf("rel_l2_H     n/a (%s)\n", noH);
+    if (e->has_grad)
+        printf("rel_l2_grad  %.6e\n", e->rel_l2_grad);
+    else
+        printf("rel_l2_grad  n/a (an ODE-net has no Hamiltonian)\n");
     if (e->has_rel_dxdt) printf("rel_l2_dxdt  %.6e\n", e->rel_l2_dxdt);
     printf("mse_dxdt     %.6e\n", e->mse_dxdt);
     if (e->particles)
@@ -84,11 +91,13 @@ static int parse_option(void *opts, int c, const char *arg) {
 }
 
 int cmd_eval(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
-        {"threads", required_argument, 0, 'T'}, {"json", no_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'Q'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"threads", required_argument, 0, 'T'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'Q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *C = "eval";
     const char *paths[2] = {NULL, NULL}; /* --model, --data */
     cli_common common = {0};

@@ -13,16 +13,18 @@ static const char help[] = "usage: hamrf systems [--json]\n"
 
 int cmd_systems(int argc, char **argv) {
     int json = 0;
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j') json = 1;
-        else if (c == 'h') return fputs(help, stdout), CLI_OK;
-        else return cli_unknown_option("systems", argv, optind, optopt);
+        if (c == 'j')
+            json = 1;
+        else if (c == 'h')
+            return fputs(help, stdout), CLI_OK;
+        else
+            return cli_unknown_option("systems", argv, optind, optopt);
     }
     if (optind < argc) return cli_usage_error("systems", "unexpected argument '%s'", argv[optind]);
     const hrf_system_type *const *types = hrf_system_types();

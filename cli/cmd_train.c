@@ -88,18 +88,41 @@ static int parse_sampling(train_opts *o, int c, const char *arg) {
     size_t sz;
     const char *name = NULL;
     switch (c) {
-    case 'w': name = "--width"; break;
-    case 's': name = "--sampler"; break;
-    case 'v': name = "--solver"; break;
-    case 'r': name = "--rcond"; break;
-    case 'l': name = "--ridge"; break;
-    case 'f': name = "--refine"; break;
-    case 'E': name = "--elm-range"; break;
-    case 'A': name = "--allow-duplicates"; break;
-    case 'R': name = "--reduce"; break;
-    case 'e': name = "--equilibrate"; break;
-    case 'S': name = "--seed"; break;
-    default: return 0;
+    case 'w':
+        name = "--width";
+        break;
+    case 's':
+        name = "--sampler";
+        break;
+    case 'v':
+        name = "--solver";
+        break;
+    case 'r':
+        name = "--rcond";
+        break;
+    case 'l':
+        name = "--ridge";
+        break;
+    case 'f':
+        name = "--refine";
+        break;
+    case 'E':
+        name = "--elm-range";
+        break;
+    case 'A':
+        name = "--allow-duplicates";
+        break;
+    case 'R':
+        name = "--reduce";
+        break;
+    case 'e':
+        name = "--equilibrate";
+        break;
+    case 'S':
+        name = "--seed";
+        break;
+    default:
+        return 0;
     }
     if (c != 'w' && c != 'S' && !o->sampling_opt) o->sampling_opt = name;
     if ((c == 'w' || c == 'E') && !o->width_opt) o->width_opt = name;
@@ -137,9 +160,15 @@ static int parse_sampling(train_opts *o, int c, const char *arg) {
     case 'E':
         if (cli_parse_range(C, "elm-range", arg, &hp->elm_lo, &hp->elm_hi)) return -1;
         break;
-    case 'A': hp->resample_duplicates = gn->resample_duplicates = 0; break;
-    case 'R': hp->lstsq.use_reduce = gn->lstsq.use_reduce = 1; break;
-    case 'e': hp->lstsq.equilibrate = gn->lstsq.equilibrate = 1; break;
+    case 'A':
+        hp->resample_duplicates = gn->resample_duplicates = 0;
+        break;
+    case 'R':
+        hp->lstsq.use_reduce = gn->lstsq.use_reduce = 1;
+        break;
+    case 'e':
+        hp->lstsq.equilibrate = gn->lstsq.equilibrate = 1;
+        break;
     case 'S':
         if (cli_parse_u64(C, "seed", arg, &hp->seed)) return -1;
         gn->seed = hp->seed;
@@ -151,8 +180,8 @@ static int parse_sampling(train_opts *o, int c, const char *arg) {
 /* Options of the graph network only. */
 static int parse_hgn(train_opts *o, int c, const char *arg) {
     const char *C = "train";
-    static const char *const names[] = {"--mode", "--edge-width", "--node-width",
-                                        "--kinetic-width", "--no-kinetic-linear"};
+    static const char *const names[] = {"--mode", "--edge-width", "--node-width", "--kinetic-width",
+                                        "--no-kinetic-linear"};
     if (c < 1001 || c > 1005) return 0;
     if (!o->hgn_opt) o->hgn_opt = names[c - 1001];
     switch (c) {
@@ -169,7 +198,9 @@ static int parse_hgn(train_opts *o, int c, const char *arg) {
     case 1004:
         if (cli_parse_size(C, "kinetic-width", arg, &o->gn.kinetic_width)) return -1;
         break;
-    case 1005: o->gn.kinetic_linear = 0; break;
+    case 1005:
+        o->gn.kinetic_linear = 0;
+        break;
     }
     return 1;
 }
@@ -179,14 +210,28 @@ static int parse_gradient(train_opts *o, int c, const char *arg) {
     const char *C = "train";
     const char *name = NULL;
     switch (c) {
-    case 'L': name = "--lr"; break;
-    case 'W': name = "--weight-decay"; break;
-    case 'N': name = "--steps"; break;
-    case 'B': name = "--batch"; break;
-    case 'F': name = "--shuffle"; break;
-    case 't': name = "--time-limit"; break;
-    case 'O': break;
-    default: return 0;
+    case 'L':
+        name = "--lr";
+        break;
+    case 'W':
+        name = "--weight-decay";
+        break;
+    case 'N':
+        name = "--steps";
+        break;
+    case 'B':
+        name = "--batch";
+        break;
+    case 'F':
+        name = "--shuffle";
+        break;
+    case 't':
+        name = "--time-limit";
+        break;
+    case 'O':
+        break;
+    default:
+        return 0;
     }
     if (name && !o->gradient_opt) o->gradient_opt = name;
     switch (c) {
@@ -211,7 +256,9 @@ static int parse_gradient(train_opts *o, int c, const char *arg) {
             return -1;
         o->batch_set = 1;
         break;
-    case 'F': o->shuffle = 1; break;
+    case 'F':
+        o->shuffle = 1;
+        break;
     case 't':
         if (cli_parse_double(C, "time-limit", arg, &o->time_limit)) return -1;
         break;
@@ -307,7 +354,9 @@ static int parse_option(void *opts, int c, const char *arg) {
         (r = parse_gradient(o, c, arg)))
         return r;
     switch (c) {
-    case 'd': o->data_path = arg; return 1;
+    case 'd':
+        o->data_path = arg;
+        return 1;
     case 'M':
         if (!strcmp(arg, "hnn"))
             o->odenet = 0, o->hgn = 0;

@@ -16,14 +16,14 @@
 #include <string>
 
 static int failures = 0, checks = 0;
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        ++checks;                                                                              \
-        if (!(cond)) {                                                                         \
-            ++failures;                                                                        \
-            std::fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__,       \
-                         __LINE__, #cond, hrf_last_error());                                   \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        ++checks;                                                                                  \
+        if (!(cond)) {                                                                             \
+            ++failures;                                                                            \
+            std::fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__, \
+                         #cond, hrf_last_error());                                                 \
+        }                                                                                          \
     } while (0)
 
 int main() {

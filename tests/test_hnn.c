@@ -64,7 +64,9 @@ static hrf_hnn *fit(const hrf_dataset *d, const char *sampler, hrf_solver solver
     return m;
 }
 
-static double rel_diff(size_t n, const double *a, const double *b) { return hrf_rel_l2(n, a, b); }
+static double rel_diff(size_t n, const double *a, const double *b) {
+    return hrf_rel_l2(n, a, b);
+}
 
 /* The Gram–Hadamard route (normal), the dense matrix (svd, qr) and the
  * QR-reduced matrix all give the same coefficients on a well-conditioned
@@ -83,7 +85,8 @@ static void test_solvers_agree(void **state) {
         if (e > SOLVER_AGREE_TOL)
             fail_msg("solver %s (reduce %d) differs from svd by %.3g", hrf_solver_name(others[i]),
                      reduce[i], e);
-        assert_true(fabs(hrf_hnn_c0(m) - hrf_hnn_c0(ref)) < SOLVER_AGREE_TOL * (1 + fabs(hrf_hnn_c0(ref))));
+        assert_true(fabs(hrf_hnn_c0(m) - hrf_hnn_c0(ref)) <
+                    SOLVER_AGREE_TOL * (1 + fabs(hrf_hnn_c0(ref))));
         hrf_hnn_free(m);
     }
     hrf_hnn_free(ref);
@@ -298,9 +301,12 @@ static void test_pendulum_paper_accuracy(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_solvers_agree),    cmocka_unit_test(test_gradient_fd),
-        cmocka_unit_test(test_spring_recovered), cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_save_load),        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_solvers_agree),
+        cmocka_unit_test(test_gradient_fd),
+        cmocka_unit_test(test_spring_recovered),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_streamed_equals_cached),
         cmocka_unit_test(test_pendulum_paper_accuracy),
     };

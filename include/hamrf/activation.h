@@ -26,7 +26,7 @@ typedef struct hrf_activation {
      * falls back to d2 element by element. Used by Hessians (implicit
      * integrators) and the error correction. */
     void (*eval_d2)(size_t n, const double *z, double *out);
-    double s1, s2;          /* SWIM constants (docs/math.md §3.2) */
+    double s1, s2; /* SWIM constants (docs/math.md §3.2) */
 } hrf_activation;
 
 HRF_API extern const hrf_activation hrf_activation_tanh;

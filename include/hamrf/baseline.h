@@ -97,10 +97,10 @@ typedef struct hrf_gd_report {
  * non-finite loss or gradient; the message names the step and the lr).
  * Deterministic for a given seed and thread count. `rep` may be NULL. */
 HRF_API int hrf_gd_train_hnn(const hrf_gd_params *p, const hrf_dataset *data, hrf_hnn **out,
-                     hrf_gd_report *rep);
+                             hrf_gd_report *rep);
 /* Trains an ODE-net on data->x and data->dxdt; errors as for the HNN. */
 HRF_API int hrf_gd_train_odenet(const hrf_gd_params *p, const hrf_dataset *data, hrf_odenet **out,
-                        hrf_gd_report *rep);
+                                hrf_gd_report *rep);
 
 /* Number of entries of θ. */
 HRF_API size_t hrf_gd_hnn_nparams(size_t dim, size_t width);
@@ -111,11 +111,12 @@ HRF_API size_t hrf_gd_odenet_nparams(size_t dim, size_t width);
  * points x (n, dim) with targets y (n, dim) — g = J⁻¹ dx/dt for the HNN,
  * dx/dt for the ODE-net; *loss receives L, grad (nparams, may be NULL) ∂L/∂θ.
  * Allocates its scratch per call. HRF_EINVAL for n, width or dim 0. */
-HRF_API int hrf_gd_hnn_loss_grad(size_t dim, size_t width, const hrf_activation *act, const double *theta,
-                         size_t n, const double *x, const double *y, double *loss, double *grad);
+HRF_API int hrf_gd_hnn_loss_grad(size_t dim, size_t width, const hrf_activation *act,
+                                 const double *theta, size_t n, const double *x, const double *y,
+                                 double *loss, double *grad);
 HRF_API int hrf_gd_odenet_loss_grad(size_t dim, size_t width, const hrf_activation *act,
-                            const double *theta, size_t n, const double *x, const double *y,
-                            double *loss, double *grad);
+                                    const double *theta, size_t n, const double *x, const double *y,
+                                    double *loss, double *grad);
 
 /* The initial θ (nparams) that training starts from for `p` (its init, seed,
  * width, model kind). */

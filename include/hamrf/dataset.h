@@ -21,26 +21,26 @@ extern "C" {
 #endif
 
 typedef struct hrf_dataset {
-    size_t n, dim;     /* n points of dimension dim = 2d */
-    double *x;         /* (n, dim) row-major */
-    double *dxdt;      /* (n, dim) row-major */
-    double *H;         /* (n) or NULL when the file carries no energies */
-    double *x0;        /* (dim) anchor state */
-    double H0;         /* H(x0) */
-    double *box_lo;    /* (dim) sampling box, or NULL if unknown */
-    double *box_hi;    /* (dim) */
-    double *x1;        /* (n, dim) end states of trajectory pairs, or NULL */
-    double h;          /* the pairs' time step (> 0), 0 when x1 is NULL */
-    hrf_meta *meta;    /* the file's meta (owned; hrf_meta_json gives the JSON text);
-                          NULL when the set has none */
+    size_t n, dim;  /* n points of dimension dim = 2d */
+    double *x;      /* (n, dim) row-major */
+    double *dxdt;   /* (n, dim) row-major */
+    double *H;      /* (n) or NULL when the file carries no energies */
+    double *x0;     /* (dim) anchor state */
+    double H0;      /* H(x0) */
+    double *box_lo; /* (dim) sampling box, or NULL if unknown */
+    double *box_hi; /* (dim) */
+    double *x1;     /* (n, dim) end states of trajectory pairs, or NULL */
+    double h;       /* the pairs' time step (> 0), 0 when x1 is NULL */
+    hrf_meta *meta; /* the file's meta (owned; hrf_meta_json gives the JSON text);
+                       NULL when the set has none */
 } hrf_dataset;
 
 typedef struct hrf_generate_params {
-    size_t n;             /* number of points, > 0 */
+    size_t n; /* number of points, > 0 */
     uint64_t seed;
-    double q_lo, q_hi;    /* box for every q; NaN = the system's default */
-    double p_lo, p_hi;    /* box for every p; NaN = the system's default */
-    double noise;         /* std. dev. of Gaussian noise added to dxdt, ≥ 0 */
+    double q_lo, q_hi; /* box for every q; NaN = the system's default */
+    double p_lo, p_hi; /* box for every p; NaN = the system's default */
+    double noise;      /* std. dev. of Gaussian noise added to dxdt, ≥ 0 */
 } hrf_generate_params;
 
 HRF_API void hrf_generate_params_default(hrf_generate_params *p);
@@ -49,14 +49,15 @@ HRF_API const char *hrf_generate_params_check(const hrf_generate_params *p);
 /* Draws n states uniformly in the box, with exact H and dx/dt = J∇H (+noise);
  * anchor x0 = 0, H0 = H(0). Refuses (HRF_ETOOBIG, with the estimate) sizes
  * that would not fit in memory, before allocating. */
-HRF_API int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p, hrf_dataset **out);
+HRF_API int hrf_dataset_generate(const hrf_system *sys, const hrf_generate_params *p,
+                                 hrf_dataset **out);
 
 /* Trajectory pairs (x, Φ_h(x)): x uniform in the box as above, Φ_h the true
  * flow integrated by adaptive Dormand–Prince with rtol = atol = `tol`
  * (rtol ≤ 1e-12 is needed, docs/math.md §6.1; 0 selects 1e-13), each pair integrated
  * on its own so that it does not depend on the others. h finite and ≠ 0. */
-HRF_API int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params *p, double h,
-                               double tol, hrf_dataset **out);
+HRF_API int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate_params *p,
+                                       double h, double tol, hrf_dataset **out);
 
 /* The gradient-regression view of trajectory pairs (docs/math.md §6.1): one
  * symplectic Euler step (q first) of Ĥ reproduces each pair when

@@ -15,7 +15,6 @@
 
 #include <stddef.h>
 
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,7 +38,8 @@ typedef struct hrf_field {
 /* Central-difference Jacobian of f->rhs at x (n, dim) into jac (n, dim, dim);
  * step ε_b = 2^-20 · max(1, |x_b|) (truncation O(ε²) ≈ 1e-12 relative,
  * rounding O(u/ε) ≈ 1e-10). work holds 2·n·dim doubles. */
-HRF_API int hrf_field_jac_fd(const hrf_field *f, size_t n, const double *x, double *jac, double *work);
+HRF_API int hrf_field_jac_fd(const hrf_field *f, size_t n, const double *x, double *jac,
+                             double *work);
 
 #ifdef __cplusplus
 }

@@ -86,8 +86,9 @@ typedef enum {
                          (docs/math.md §10) */
 } hrf_hgn_mode;
 
-HRF_API const char *hrf_hgn_mode_name(hrf_hgn_mode mode);            /* "pair", "mp" */
-HRF_API int hrf_hgn_mode_find(const char *name, hrf_hgn_mode *mode); /* HRF_ENOTFOUND with the list */
+HRF_API const char *hrf_hgn_mode_name(hrf_hgn_mode mode); /* "pair", "mp" */
+HRF_API int hrf_hgn_mode_find(const char *name,
+                              hrf_hgn_mode *mode); /* HRF_ENOTFOUND with the list */
 
 typedef struct hrf_hgn_params {
     hrf_hgn_mode mode;                   /* default HRF_HGN_PAIR */
@@ -145,21 +146,21 @@ typedef struct hrf_hgn hrf_hgn; /* opaque */
  * data set, D outside 1..3, missing arrays, no interactions — neither bonds
  * nor a cutoff —, a SWIM oracle without a known potential). */
 HRF_API int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
-                hrf_hgn_fit_report *rep);
+                        hrf_hgn_fit_report *rep);
 
 /* A model from given parameters (copied): W_E (M_E), b_E (M_E), theta_E (M_E),
  * W_K (M_K, 2) row-major, b_K (M_K), theta_K (M_K), c0; c_E = c_K = 0.
  * HRF_EINVAL for a zero width or non-finite values. */
 HRF_API int hrf_hgn_from_params(const hrf_activation *act, size_t edge_width, const double *W_E,
-                        const double *b_E, const double *theta_E, size_t kinetic_width,
-                        const double *W_K, const double *b_K, const double *theta_K, double c0,
-                        hrf_hgn **out);
+                                const double *b_E, const double *theta_E, size_t kinetic_width,
+                                const double *W_K, const double *b_K, const double *theta_K,
+                                double c0, hrf_hgn **out);
 HRF_API void hrf_hgn_free(hrf_hgn *m); /* NULL-safe */
 /* Makes m an mp model with node encoder W_N (node_width, M_E) row-major,
  * b_N (node_width) and read-out θ_N (node_width) (copied); c_N = 0.
  * HRF_EINVAL for a zero width or non-finite values. */
 HRF_API int hrf_hgn_set_node(hrf_hgn *m, size_t node_width, const double *W_N, const double *b_N,
-                     const double *theta_N);
+                             const double *theta_N);
 
 HRF_API hrf_hgn_mode hrf_hgn_mode_of(const hrf_hgn *m);
 HRF_API size_t hrf_hgn_edge_width(const hrf_hgn *m);
@@ -206,14 +207,15 @@ HRF_API void hrf_hgn_graph_of(const hrf_pdata *d, hrf_hgn_graph *g);
 
 /* The pairs of g at positions q (N, D), as hrf_hgn_eval uses them: *pairs
  * (malloc'd, (n, 2), i < j for a cutoff search), caller frees. */
-HRF_API int hrf_hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q, uint32_t **pairs,
-                        size_t *n_pairs);
+HRF_API int hrf_hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q,
+                                uint32_t **pairs, size_t *n_pairs);
 
 /* Ĥ and Hamilton's equations of the model at one state of any N and D:
  * q, p (N, D) row-major, mass (N) (NULL = unit masses). Outputs (each may be
  * NULL): *H, dqdt = ∂Ĥ/∂p (N, D), dpdt = −∂Ĥ/∂q (N, D). */
 HRF_API int hrf_hgn_eval(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
-                 const double *mass, const hrf_hgn_graph *g, double *H, double *dqdt, double *dpdt);
+                         const double *mass, const hrf_hgn_graph *g, double *H, double *dqdt,
+                         double *dpdt);
 
 /* The learned pair potential V̂(r) = θ_E · σ(w_E r + b_E) + c_E; *dVdr (may
  * be NULL) receives V̂'(r). In mp mode this is the pair term alone (the node
@@ -256,12 +258,12 @@ typedef enum {
 /* The explicit matrix of one part for the model's encoders on a data set:
  * rows ordered (snapshot, [position|momentum,] particle, coordinate); *A
  * (rows x cols, column-major) and *u (rows) malloc'd, caller frees. */
-HRF_API int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, size_t *rows,
-                          size_t *cols, double **A, double **u);
+HRF_API int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part,
+                                  size_t *rows, size_t *cols, double **A, double **u);
 /* The same problem's G = AᵀA (cols x cols, column-major, both triangles) and
  * Aᵀu (cols), accumulated snapshot by snapshot as the fit does. */
 HRF_API int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, double *G,
-                         double *Atu);
+                                 double *Atu);
 
 /* ---- tabulated pair potential (for fast rollouts) ----
  *
@@ -277,7 +279,8 @@ typedef struct hrf_hgn_table hrf_hgn_table;
 
 /* HRF_EINVAL unless r_min < r_max (finite) and n ≥ 1, and for mp models
  * (not pairwise-additive). */
-HRF_API int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hrf_hgn_table **out);
+HRF_API int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n,
+                              hrf_hgn_table **out);
 /* T(r); *dVdr (may be NULL) receives T'(r). */
 HRF_API double hrf_hgn_table_eval(const hrf_hgn_table *t, double r, double *dVdr);
 HRF_API void hrf_hgn_table_free(hrf_hgn_table *t); /* NULL-safe */

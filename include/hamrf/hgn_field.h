@@ -49,8 +49,8 @@ HRF_API void hrf_hgn_field_ctx_of(hrf_hgn_field_ctx *ctx, const hrf_hgn *model, 
  * (n, 2·N·D): r from 0.8 x the smallest pair distance at x0 to the cutoff
  * (cutoff systems) or 1.25 x the largest bond length, `intervals` intervals.
  * HRF_EINVAL for an mp-mode model (its energy is not pairwise). */
-HRF_API int hrf_hgn_field_table(const hrf_hgn_field_ctx *ctx, size_t n, const double *x0, size_t intervals,
-                        hrf_hgn_table **out);
+HRF_API int hrf_hgn_field_table(const hrf_hgn_field_ctx *ctx, size_t n, const double *x0,
+                                size_t intervals, hrf_hgn_table **out);
 
 /* The field of ctx (dim = 2·N·D, separable, Hamiltonian, energy Ĥ). */
 HRF_API void hrf_hgn_field(hrf_hgn_field_ctx *ctx, hrf_field *f);

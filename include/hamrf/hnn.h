@@ -25,17 +25,17 @@ extern "C" {
 #endif
 
 typedef struct hrf_hnn_params {
-    size_t width;                      /* M, default 1000 */
-    const hrf_sampler_type *sampler;   /* default A-SWIM */
-    const hrf_activation *act;         /* default tanh */
-    double elm_lo, elm_hi;             /* ELM bias range; NaN = the data's box bounds */
-    int resample_duplicates;           /* default 1 */
-    uint64_t seed;                     /* default 1 */
+    size_t width;                    /* M, default 1000 */
+    const hrf_sampler_type *sampler; /* default A-SWIM */
+    const hrf_activation *act;       /* default tanh */
+    double elm_lo, elm_hi;           /* ELM bias range; NaN = the data's box bounds */
+    int resample_duplicates;         /* default 1 */
+    uint64_t seed;                   /* default 1 */
     hrf_lstsq_params lstsq;
-    size_t cache_bytes;                /* max bytes to keep σ'(Z) in memory; default 2 GiB,
-                                          never above half the available memory */
-    size_t block_rows;                 /* rows per streamed block; 0 (default) = ~32 MiB */
-    hrf_progress_fn progress;          /* may be NULL */
+    size_t cache_bytes;       /* max bytes to keep σ'(Z) in memory; default 2 GiB,
+                                 never above half the available memory */
+    size_t block_rows;        /* rows per streamed block; 0 (default) = ~32 MiB */
+    hrf_progress_fn progress; /* may be NULL */
     void *progress_user;
 } hrf_hnn_params;
 
@@ -43,26 +43,27 @@ HRF_API void hrf_hnn_params_default(hrf_hnn_params *p);
 HRF_API const char *hrf_hnn_params_check(const hrf_hnn_params *p);
 
 typedef struct hrf_hnn_fit_report {
-    double fit_seconds;      /* sampling + assembly + solve, all passes */
-    double sample_seconds;   /* sampling only */
-    double solve_seconds;    /* least squares (Gram accumulation included), all passes */
-    double solve_flops;      /* floating-point operations of all solves (model count) */
-    int passes;              /* 2 for A-SWIM */
-    size_t repeated_pairs;   /* pairs that had to repeat (pool too small) */
-    int cached;              /* 1 if σ'(Z) was kept in memory */
-    hrf_lstsq_report lstsq;  /* of the final solve */
+    double fit_seconds;     /* sampling + assembly + solve, all passes */
+    double sample_seconds;  /* sampling only */
+    double solve_seconds;   /* least squares (Gram accumulation included), all passes */
+    double solve_flops;     /* floating-point operations of all solves (model count) */
+    int passes;             /* 2 for A-SWIM */
+    size_t repeated_pairs;  /* pairs that had to repeat (pool too small) */
+    int cached;             /* 1 if σ'(Z) was kept in memory */
+    hrf_lstsq_report lstsq; /* of the final solve */
 } hrf_hnn_fit_report;
 
 typedef struct hrf_hnn hrf_hnn;
 
 HRF_API int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
-                hrf_hnn_fit_report *rep);
+                        hrf_hnn_fit_report *rep);
 
 /* A model from given parameters (copied): W (width, dim), b (width),
  * c (width), c0 — e.g. the result of gradient training (hamrf/baseline.h).
  * HRF_EINVAL for width 0, an odd or zero dim, or non-finite values. */
-HRF_API int hrf_hnn_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
-                        const double *b, const double *c, double c0, hrf_hnn **out);
+HRF_API int hrf_hnn_from_params(size_t dim, size_t width, const hrf_activation *act,
+                                const double *W, const double *b, const double *c, double c0,
+                                hrf_hnn **out);
 HRF_API void hrf_hnn_free(hrf_hnn *m);
 
 HRF_API size_t hrf_hnn_dim(const hrf_hnn *m);

@@ -46,9 +46,9 @@ typedef struct hrf_integrator_type {
     int adaptive;            /* 1: advance() controls the step (rk45) */
 } hrf_integrator_type;
 
-HRF_API extern const hrf_integrator_type hrf_integrator_symplectic_euler, hrf_integrator_symplectic_euler_p,
-    hrf_integrator_leapfrog, hrf_integrator_yoshida4, hrf_integrator_midpoint, hrf_integrator_rk4,
-    hrf_integrator_rk45;
+HRF_API extern const hrf_integrator_type hrf_integrator_symplectic_euler,
+    hrf_integrator_symplectic_euler_p, hrf_integrator_leapfrog, hrf_integrator_yoshida4,
+    hrf_integrator_midpoint, hrf_integrator_rk4, hrf_integrator_rk45;
 
 HRF_API const hrf_integrator_type *const *hrf_integrator_types(void); /* NULL-terminated */
 /* HRF_ENOTFOUND with the list of known names. */
@@ -91,7 +91,7 @@ typedef struct hrf_integrator hrf_integrator;
  * and `field` is not (the message names the scheme and suggests
  * symplectic_euler or midpoint); HRF_ENOMEM. */
 HRF_API int hrf_integrator_new(const hrf_integrator_type *type, const hrf_field *field, size_t nmax,
-                       const hrf_integrator_params *p, hrf_integrator **out);
+                               const hrf_integrator_params *p, hrf_integrator **out);
 HRF_API void hrf_integrator_free(hrf_integrator *it);
 HRF_API const hrf_integrator_type *hrf_integrator_get_type(const hrf_integrator *it);
 
@@ -114,7 +114,7 @@ HRF_API int hrf_integrator_step(hrf_integrator *it, double h, size_t n, double *
  * leapfrog 2 (the force at the step's start is the previous step's last),
  * yoshida4 6, midpoint 1 + one per iteration, rk4 4, rk45 6 (FSAL). */
 HRF_API int hrf_integrator_advance(hrf_integrator *it, double h, size_t nsteps, size_t n, double *x,
-                           size_t *done);
+                                   size_t *done);
 
 /* Counters since hrf_integrator_new. */
 HRF_API void hrf_integrator_stats_get(const hrf_integrator *it, hrf_integrator_stats *out);

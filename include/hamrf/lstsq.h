@@ -66,10 +66,10 @@ typedef struct hrf_lsq_problem {
     double reduce_flops; /* of one reduce() call */
     size_t reduce_rows;  /* rows of the reduced matrix */
     double reduce_bytes; /* memory reduce() needs at its peak */
-    const double *u;    /* U (rows x nrhs, column-major), in the row order of apply() */
-    double gram_flops;  /* floating-point operations of one gram() call */
-    double apply_flops; /* of one apply() or apply_t() call (one column) */
-    double extra_bytes; /* memory the callbacks themselves allocate */
+    const double *u;     /* U (rows x nrhs, column-major), in the row order of apply() */
+    double gram_flops;   /* floating-point operations of one gram() call */
+    double apply_flops;  /* of one apply() or apply_t() call (one column) */
+    double extra_bytes;  /* memory the callbacks themselves allocate */
     /* Right-hand sides: the columns of U and of Θ. 0 and 1 both mean one, so
      * problems set up before this field existed (zero-initialised, or
      * initialised positionally up to extra_bytes) are one-column problems,
@@ -87,29 +87,29 @@ typedef struct hrf_lsq_problem {
 } hrf_lsq_problem;
 
 typedef struct hrf_lstsq_params {
-    hrf_solver solver;  /* default HRF_SOLVER_AUTO */
-    double rcond;       /* svd/qr cutoff, default 1e-13 */
-    double ridge;       /* normal: λ added to the unit-diagonal Gram, default 1e-13 */
+    hrf_solver solver;   /* default HRF_SOLVER_AUTO */
+    double rcond;        /* svd/qr cutoff, default 1e-13 */
+    double ridge;        /* normal: λ added to the unit-diagonal Gram, default 1e-13 */
     int gram_refine_max; /* normal: max PCG iterations on the Gram system, default 200 */
-    int refine_max;     /* normal: max LSQR iterations, default 50 (0 = plain Cholesky) */
-    double refine_tol;  /* normal: LSQR stops when ‖Aᵀr‖/(‖A‖‖r‖) < tol, default 1e-14 */
-    double refine_stall; /* normal: LSQR also stops when ‖r‖ fell by less than this fraction
-                            over the last 10 iterations, default 1e-2 */
+    int refine_max;      /* normal: max LSQR iterations, default 50 (0 = plain Cholesky) */
+    double refine_tol; /* normal: LSQR stops when ‖Aᵀr‖/(‖A‖‖r‖) < tol, default 1e-14 */
+    double refine_stall;   /* normal: LSQR also stops when ‖r‖ fell by less than this fraction
+                              over the last 10 iterations, default 1e-2 */
     size_t auto_dense_max; /* auto: dense solve if rows·cols ≤ this, default 1<<22 */
     int stream_refine_max; /* cap on LSQR iterations when the problem streams its matrix
                               (each iteration recomputes it), default 0; set by --refine */
-    int auto_refine_max; /* auto: LSQR iteration limit of the Gram route, default 10 */
+    int auto_refine_max;   /* auto: LSQR iteration limit of the Gram route, default 10 */
     double auto_direct_flops; /* auto: the QR route is used directly when it costs at most this
                                  many flops (reduction + QR), default 1.5e11 (~2 s here) */
-    int auto_probe;     /* auto: after this many LSQR iterations (default 10), a residual below
-                           half its start, or still falling by more than 2% per
-                           iteration, sends the solve to the reduced QR */
-    int use_reduce;     /* svd/qr: solve the problem's reduced matrix when it offers one
-                           (same θ in exact arithmetic, much cheaper); default 0 = full A */
-    int equilibrate;    /* svd/qr: scale columns to unit norm first, so rcond is relative to the
-                           scale-free matrix (auto always does); default 0 = as numpy.lstsq */
-    int skip_residual;  /* 1: do not compute rel_residual (one pass over A saved); default 0 */
-    size_t mem_limit;   /* bytes the solver may allocate; 0 = detect (available RAM) */
+    int auto_probe;    /* auto: after this many LSQR iterations (default 10), a residual below
+                          half its start, or still falling by more than 2% per
+                          iteration, sends the solve to the reduced QR */
+    int use_reduce;    /* svd/qr: solve the problem's reduced matrix when it offers one
+                          (same θ in exact arithmetic, much cheaper); default 0 = full A */
+    int equilibrate;   /* svd/qr: scale columns to unit norm first, so rcond is relative to the
+                          scale-free matrix (auto always does); default 0 = as numpy.lstsq */
+    int skip_residual; /* 1: do not compute rel_residual (one pass over A saved); default 0 */
+    size_t mem_limit;  /* bytes the solver may allocate; 0 = detect (available RAM) */
 } hrf_lstsq_params;
 
 HRF_API void hrf_lstsq_params_default(hrf_lstsq_params *p);
@@ -127,7 +127,7 @@ typedef struct hrf_lstsq_report {
     double ridge_used;   /* normal: λ that factorised */
     int gram_iterations; /* normal: PCG iterations on the Gram system */
     int iterations;      /* normal: LSQR iterations run */
-    int converged;       /* normal: 1 LSQR met a stopping test, 0 hit its limit, −1 probe failed */
+    int converged; /* normal: 1 LSQR met a stopping test, 0 hit its limit, −1 probe failed */
     double rel_residual; /* ‖Aθ − u‖/‖u‖ (Frobenius norms for nrhs > 1) */
     double seconds;      /* wall-clock of the solve, Gram accumulation included */
     double flops;        /* floating-point operations of the solve (model count) */
@@ -146,7 +146,7 @@ HRF_API double hrf_lstsq_memory_estimate_nrhs(hrf_solver s, size_t rows, size_t 
  * hold, HRF_ENUMERIC if the problem cannot be solved (e.g. non-finite
  * entries). */
 HRF_API int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, double *theta,
-                    hrf_lstsq_report *rep);
+                            hrf_lstsq_report *rep);
 
 /* A dense problem over A (rows x cols, column-major, lda = rows) and u; both
  * must outlive the problem. `ctx` is caller storage for the callbacks. The
@@ -157,10 +157,10 @@ typedef struct hrf_lsq_dense_ctx {
     const double *A, *u;
     size_t nrhs;
 } hrf_lsq_dense_ctx;
-HRF_API void hrf_lsq_dense_problem(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows, size_t cols,
-                           const double *A, const double *u);
+HRF_API void hrf_lsq_dense_problem(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows,
+                                   size_t cols, const double *A, const double *u);
 HRF_API void hrf_lsq_dense_problem_nrhs(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows,
-                                size_t cols, size_t nrhs, const double *A, const double *U);
+                                        size_t cols, size_t nrhs, const double *A, const double *U);
 
 #ifdef __cplusplus
 }

@@ -39,8 +39,9 @@ typedef struct hrf_rollout_errors {
  * predicted and true states, or both NULL; zerr_t, herr_t (nt) receive the
  * per-time geometric means (either may be NULL). */
 HRF_API void hrf_rollout_errors_compute(size_t nt, size_t n, size_t dim, const double *x_pred,
-                                const double *x_true, const double *H_pred, const double *H_true,
-                                double *zerr_t, double *herr_t, hrf_rollout_errors *out);
+                                        const double *x_true, const double *H_pred,
+                                        const double *H_true, double *zerr_t, double *herr_t,
+                                        hrf_rollout_errors *out);
 
 #ifdef __cplusplus
 }

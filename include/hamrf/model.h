@@ -85,11 +85,11 @@ HRF_API int hrf_model_load(const char *path, hrf_model **out);
 HRF_API void hrf_model_free(hrf_model *m); /* NULL-safe */
 
 HRF_API const hrf_model_type *hrf_model_type_of(const hrf_model *m);
-HRF_API const char *hrf_model_kind(const hrf_model *m); /* the type's name */
+HRF_API const char *hrf_model_kind(const hrf_model *m);      /* the type's name */
 HRF_API const char *hrf_model_meta_json(const hrf_model *m); /* the file's meta, JSON text */
 HRF_API void *hrf_model_object(const hrf_model *m);          /* the kind's own handle */
-HRF_API size_t hrf_model_dim(const hrf_model *m); /* 2d; 0 for "hgn" (any number of particles) */
-HRF_API hrf_hnn *hrf_model_hnn(const hrf_model *m);       /* NULL unless kind "hnn" */
+HRF_API size_t hrf_model_dim(const hrf_model *m);   /* 2d; 0 for "hgn" (any number of particles) */
+HRF_API hrf_hnn *hrf_model_hnn(const hrf_model *m); /* NULL unless kind "hnn" */
 HRF_API hrf_odenet *hrf_model_odenet(const hrf_model *m); /* NULL unless kind "odenet" */
 HRF_API hrf_hgn *hrf_model_hgn(const hrf_model *m);       /* NULL unless kind "hgn" */
 HRF_API int hrf_model_save(const hrf_model *m, const char *path, const char *extra_json);

@@ -74,15 +74,16 @@ typedef struct hrf_odenet hrf_odenet;
  * points for a SWIM sampler), HRF_ETOOBIG (before allocating, with the
  * estimate), HRF_ENOMEM, HRF_ENUMERIC. `rep` may be NULL. */
 HRF_API int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_odenet **out,
-                   hrf_odenet_fit_report *rep);
+                           hrf_odenet_fit_report *rep);
 HRF_API void hrf_odenet_free(hrf_odenet *m); /* NULL-safe */
 /* A model from given parameters (copied): W (width, dim), b (width),
  * C (width, dim), C0 (dim), row-major — e.g. the result of gradient training
  * (hamrf/baseline.h). Saved without sampler/solver/seed provenance (pass
  * them in save's `extra`). HRF_EINVAL for width 0 or an odd or zero dim,
  * HRF_EDATA for non-finite values, HRF_ENOMEM. act NULL means tanh. */
-HRF_API int hrf_odenet_from_params(size_t dim, size_t width, const hrf_activation *act, const double *W,
-                           const double *b, const double *C, const double *C0, hrf_odenet **out);
+HRF_API int hrf_odenet_from_params(size_t dim, size_t width, const hrf_activation *act,
+                                   const double *W, const double *b, const double *C,
+                                   const double *C0, hrf_odenet **out);
 
 HRF_API size_t hrf_odenet_dim(const hrf_odenet *m);
 HRF_API size_t hrf_odenet_width(const hrf_odenet *m);

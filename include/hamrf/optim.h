@@ -41,12 +41,12 @@ typedef struct hrf_optim_params {
     /* Rprop */
     double eta_minus, eta_plus, step_min, step_max;
     /* L-BFGS */
-    int max_iter;          /* inner iterations per step (PyTorch max_iter, default 20) */
-    int max_eval;          /* closure evaluations per step; 0 (default): max_iter*5/4 */
-    int history;           /* history size (default 100) */
-    double tolerance_grad; /* default 1e-7 */
+    int max_iter;            /* inner iterations per step (PyTorch max_iter, default 20) */
+    int max_eval;            /* closure evaluations per step; 0 (default): max_iter*5/4 */
+    int history;             /* history size (default 100) */
+    double tolerance_grad;   /* default 1e-7 */
     double tolerance_change; /* default 1e-9 */
-    int line_search;       /* 1: strong Wolfe (default), 0: fixed step lr */
+    int line_search;         /* 1: strong Wolfe (default), 0: fixed step lr */
 } hrf_optim_params;
 
 typedef struct hrf_optimizer_type {
@@ -57,20 +57,22 @@ typedef struct hrf_optimizer_type {
     int full_batch;          /* 1: meant for full-batch training (Rprop, L-BFGS) */
 } hrf_optimizer_type;
 
-HRF_API const hrf_optimizer_type *const *hrf_optimizer_types(void); /* NULL-terminated, 15 entries */
+HRF_API const hrf_optimizer_type *const *
+hrf_optimizer_types(void); /* NULL-terminated, 15 entries */
 /* HRF_ENOTFOUND with the list of known names. */
 HRF_API int hrf_optimizer_find(const char *name, const hrf_optimizer_type **type);
 
 /* PyTorch's defaults for `type` (e.g. Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8). */
 HRF_API void hrf_optim_params_default(const hrf_optimizer_type *type, hrf_optim_params *p);
-HRF_API const char *hrf_optim_params_check(const hrf_optimizer_type *type, const hrf_optim_params *p);
+HRF_API const char *hrf_optim_params_check(const hrf_optimizer_type *type,
+                                           const hrf_optim_params *p);
 
 typedef struct hrf_optimizer hrf_optimizer;
 
 /* State for n parameters (moments etc. allocated once). HRF_EINVAL for a bad
  * parameter set (message from _check), HRF_ENOMEM. */
 HRF_API int hrf_optimizer_new(const hrf_optimizer_type *type, size_t n, const hrf_optim_params *p,
-                      hrf_optimizer **out);
+                              hrf_optimizer **out);
 HRF_API void hrf_optimizer_free(hrf_optimizer *opt); /* NULL-safe */
 
 /* One optimizer step on θ (n) in place, like PyTorch's optimizer.step(closure):
@@ -79,7 +81,8 @@ HRF_API void hrf_optimizer_free(hrf_optimizer *opt); /* NULL-safe */
  * receives the loss at θ before the update (PyTorch's return value). A
  * closure error is returned unchanged; a non-finite loss or gradient gives
  * HRF_ENUMERIC and leaves θ unchanged. */
-HRF_API int hrf_optimizer_step(hrf_optimizer *opt, double *theta, hrf_loss_fn f, void *ctx, double *loss);
+HRF_API int hrf_optimizer_step(hrf_optimizer *opt, double *theta, hrf_loss_fn f, void *ctx,
+                               double *loss);
 
 /* Closure evaluations so far (L-BFGS counts its line-search evaluations). */
 HRF_API size_t hrf_optimizer_evals(const hrf_optimizer *opt);

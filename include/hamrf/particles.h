@@ -76,7 +76,7 @@ typedef struct hrf_psystem hrf_psystem; /* opaque */
  * index: chain/ring i; lattice (ix·ny + iy)·nz + iz (last axis fastest).
  * `v` NULL: harmonic defaults. */
 HRF_API int hrf_psystem_springs_new(hrf_topology topo, const size_t shape[3], int D,
-                            const hrf_pair_potential *v, double mass, hrf_psystem **out);
+                                    const hrf_pair_potential *v, double mass, hrf_psystem **out);
 /* The benchmark ring of Thangamuthu et al. (docs/math.md §10): a harmonic ring
  * of 5 particles in 2D, k = r0 = m = 1. Its initial states are its own
  * (hrf_psystem_init_state) and so are its generation defaults
@@ -88,12 +88,12 @@ HRF_API int hrf_psystem_benchmark_ring_new(hrf_psystem **out);
  * sphere (L ≥ 2 rc, else HRF_EINVAL: at density 0.8442, N ≥ 108). `v` NULL:
  * LJ defaults. */
 HRF_API int hrf_psystem_lj_new(size_t n_particles, double density, const hrf_pair_potential *v,
-                       hrf_psystem **out);
+                               hrf_psystem **out);
 HRF_API void hrf_psystem_free(hrf_psystem *s);
 
 HRF_API size_t hrf_psystem_n(const hrf_psystem *s);
 HRF_API int hrf_psystem_dim(const hrf_psystem *s);
-HRF_API const double *hrf_psystem_masses(const hrf_psystem *s);       /* (N) */
+HRF_API const double *hrf_psystem_masses(const hrf_psystem *s); /* (N) */
 /* Bonds (E, 2) with i < j, or NULL for cutoff systems. */
 HRF_API const uint32_t *hrf_psystem_bonds(const hrf_psystem *s, size_t *n_bonds);
 /* Periodic box side (0 for open systems) and cutoff (0 for bonded systems). */
@@ -113,39 +113,42 @@ HRF_API void hrf_psystem_rest(const hrf_psystem *s, double *q);
  * NULL), at one state. O(N) for cutoff systems (cell lists); bitwise the
  * same for every OpenMP thread count. */
 HRF_API int hrf_psystem_eval(const hrf_psystem *s, const double *q, const double *p, double *H,
-                     double *dqdt, double *dpdt);
+                             double *dqdt, double *dpdt);
 
 /* The interacting pairs at q: for bonded systems the bonds; for cutoff
  * systems every pair with minimum-image distance < cutoff (cell lists),
  * i < j, sorted by (i, j). *pairs (allocated, (E, 2)) and *n_pairs; the
  * caller frees *pairs. */
-HRF_API int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, size_t *n_pairs);
+HRF_API int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs,
+                              size_t *n_pairs);
 
 /* Velocity Verlet from (q, p) in place for `steps` steps of dt. Positions
  * are not wrapped into a periodic box (they stay continuous, so that
  * displacements x(t) − x(0) are meaningful); the minimum image is applied
  * to pair distances only. */
-HRF_API int hrf_psystem_simulate(const hrf_psystem *s, double *q, double *p, double dt, size_t steps);
+HRF_API int hrf_psystem_simulate(const hrf_psystem *s, double *q, double *p, double dt,
+                                 size_t steps);
 /* The same, carrying the force: on entry f (N, D) holds dp/dt at (q, p) (from
  * hrf_psystem_eval or a previous call), on return dp/dt at the final state,
  * and *H (may be NULL) the final energy: one force evaluation per step. */
 HRF_API int hrf_psystem_verlet(const hrf_psystem *s, double *q, double *p, double *f, double dt,
-                       size_t steps, double *H);
+                               size_t steps, double *H);
 
 /* ---- snapshot data sets ---- */
 
 typedef struct hrf_pdata {
-    size_t S, N;   /* snapshots, particles */
-    int D;         /* dimension */
-    double *q, *p; /* (S, N, D) */
+    size_t S, N;         /* snapshots, particles */
+    int D;               /* dimension */
+    double *q, *p;       /* (S, N, D) */
     double *dqdt, *dpdt; /* (S, N, D) exact */
-    double *H;     /* (S) exact total energy */
-    double *mass;  /* (N) */
-    uint32_t *bonds; size_t n_bonds; /* (E, 2) or NULL (cutoff systems) */
-    double box, cutoff; /* periodic box side and cutoff, 0 if none */
-    hrf_meta *meta; /* system description (owned; hrf_meta_json gives the JSON text) */
+    double *H;           /* (S) exact total energy */
+    double *mass;        /* (N) */
+    uint32_t *bonds;
+    size_t n_bonds;      /* (E, 2) or NULL (cutoff systems) */
+    double box, cutoff;  /* periodic box side and cutoff, 0 if none */
+    hrf_meta *meta;      /* system description (owned; hrf_meta_json gives the JSON text) */
     size_t trajectories; /* snapshots are trajectory-major: S / trajectories per trajectory */
-    double *t;     /* (S) time since the start of the snapshot's trajectory, or NULL */
+    double *t;           /* (S) time since the start of the snapshot's trajectory, or NULL */
 } hrf_pdata;
 
 typedef struct hrf_pdata_params {
@@ -176,7 +179,7 @@ HRF_API const char *hrf_pdata_params_check(const hrf_pdata_params *p);
  * Σ m|v|² / (D(N − 1)) = temperature exactly. q, p (N, D). HRF_EINVAL for a
  * system without an ensemble ("bonded", "periodic"). */
 HRF_API int hrf_psystem_init_state(const hrf_psystem *s, const hrf_pdata_params *par, hrf_rng *rng,
-                           double *q, double *p);
+                                   double *q, double *p);
 
 /* T trajectories from random initial states (docs/math.md §10), S snapshots each
  * (total S·T, trajectory-major) taken every `every` steps after the start:

@@ -32,9 +32,9 @@ typedef void (*hrf_repro_row_fn)(void *user, const hrf_repro_row *row);
 typedef void (*hrf_repro_progress_fn)(void *user, const char *what);
 
 typedef struct hrf_repro_params {
-    int full;            /* 0: --quick (reduced sizes, stated in each title); 1: the paper's sizes */
-    const char *only;    /* run only this experiment (name), or NULL for all */
-    int adam;            /* 1 (default): run the Adam baselines */
+    int full;         /* 0: --quick (reduced sizes, stated in each title); 1: the paper's sizes */
+    const char *only; /* run only this experiment (name), or NULL for all */
+    int adam;         /* 1 (default): run the Adam baselines */
     double adam_seconds; /* time budget of each Adam baseline; 0 = the mode's default
                             (quick 60 s; full: none, the paper's step counts) */
     size_t scale_down;   /* ≥ 1: divide point counts by this (tests); default 1 */

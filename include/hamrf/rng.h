@@ -22,16 +22,16 @@ extern "C" {
 
 typedef struct hrf_rng {
     uint64_t s[4];
-    double spare;   /* cached second Box–Muller variate */
+    double spare; /* cached second Box–Muller variate */
     int has_spare;
 } hrf_rng;
 
 HRF_API void hrf_rng_seed(hrf_rng *rng, uint64_t seed);
-HRF_API uint64_t hrf_rng_next(hrf_rng *rng);                 /* 64 random bits */
-HRF_API double hrf_rng_uniform(hrf_rng *rng);                /* U[0, 1) */
+HRF_API uint64_t hrf_rng_next(hrf_rng *rng);                              /* 64 random bits */
+HRF_API double hrf_rng_uniform(hrf_rng *rng);                             /* U[0, 1) */
 HRF_API double hrf_rng_uniform_range(hrf_rng *rng, double lo, double hi); /* U[lo, hi) */
-HRF_API double hrf_rng_normal(hrf_rng *rng);                 /* N(0, 1) */
-HRF_API uint64_t hrf_rng_below(hrf_rng *rng, uint64_t n);    /* U{0..n-1}; n > 0 */
+HRF_API double hrf_rng_normal(hrf_rng *rng);                              /* N(0, 1) */
+HRF_API uint64_t hrf_rng_below(hrf_rng *rng, uint64_t n);                 /* U{0..n-1}; n > 0 */
 
 #ifdef __cplusplus
 }

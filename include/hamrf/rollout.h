@@ -54,8 +54,8 @@ HRF_API double hrf_rollout_bytes(const hrf_rollout_params *p, size_t n, size_t d
  * returns HRF_ENUMERIC (message names the step and state) and still sets
  * *out to the part computed (traj->valid saved times), so the caller can
  * keep it. Other errors leave *out NULL. */
-HRF_API int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, const double *x0,
-                    hrf_trajectory **out);
+HRF_API int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n,
+                            const double *x0, hrf_trajectory **out);
 HRF_API void hrf_trajectory_free(hrf_trajectory *t); /* NULL-safe */
 
 /* Writes a trajectory file (docs/formats.md, kind "trajectory"), keeping
@@ -65,8 +65,9 @@ HRF_API void hrf_trajectory_free(hrf_trajectory *t); /* NULL-safe */
  * H_true (J, n). Meta: the members of `extra_json` (a JSON object as
  * text, or NULL) plus integrator, dt, steps,
  * steps_done, complete. Atomic. */
-HRF_API int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys, const hrf_trajectory *truth,
-                        const char *extra_json, const char *path);
+HRF_API int hrf_trajectory_save(const hrf_trajectory *tr, const double *H_sys,
+                                const hrf_trajectory *truth, const char *extra_json,
+                                const char *path);
 
 #ifdef __cplusplus
 }

@@ -22,11 +22,11 @@ extern "C" {
 typedef enum {
     HRF_PAIRS_NONE = 0, /* data-agnostic (ELM) */
     HRF_PAIRS_UNIFORM,  /* uniform over the candidate pool (U-SWIM) */
-    HRF_PAIRS_VALUES    /* ∝ ‖f(x_j) − f(x_i)‖₂ / ‖x_j − x_i‖ (SWIM; f scalar or vector) */
+    HRF_PAIRS_VALUES /* ∝ ‖f(x_j) − f(x_i)‖₂ / ‖x_j − x_i‖ (SWIM; f scalar or vector) */
 } hrf_pair_density;
 
 typedef struct hrf_sampler_type {
-    const char *name;         /* "elm", "uswim", "swim", "aswim" */
+    const char *name; /* "elm", "uswim", "swim", "aswim" */
     const char *description;
     hrf_pair_density density; /* density of the (first) sampling pass */
     int needs_values;         /* 1: the data set must carry f = H (SWIM oracle) */
@@ -40,10 +40,10 @@ HRF_API const hrf_sampler_type *const *hrf_sampler_types(void); /* NULL-terminat
 HRF_API int hrf_sampler_find(const char *name, const hrf_sampler_type **type);
 
 typedef struct hrf_layer_sample_params {
-    size_t width;                /* M > 0 */
-    double elm_lo, elm_hi;       /* ELM bias range [lo, hi] */
-    int resample_duplicates;     /* 1 (default): the M pairs are distinct */
-    const hrf_activation *act;   /* for the SWIM constants s1, s2 */
+    size_t width;              /* M > 0 */
+    double elm_lo, elm_hi;     /* ELM bias range [lo, hi] */
+    int resample_duplicates;   /* 1 (default): the M pairs are distinct */
+    const hrf_activation *act; /* for the SWIM constants s1, s2 */
 } hrf_layer_sample_params;
 
 /* Samples W (width, dim) and b (width) with pair density `density`.
@@ -53,16 +53,17 @@ typedef struct hrf_layer_sample_params {
  * `n_distinct_short` (may be NULL) receives how many pairs had to repeat
  * because the pool held fewer than M pairs of positive probability. */
 HRF_API int hrf_layer_sample(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
-                     size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
-                     double *b, size_t *n_distinct_short);
+                             size_t dim, const double *X, const double *f, hrf_rng *rng, double *W,
+                             double *b, size_t *n_distinct_short);
 
 /* The same with vector values: F (K, fdim) row-major, and the SWIM density
  * ∝ ‖F_j − F_i‖₂ / ‖x_j − x_i‖ (the ODE-net samples with F = dx/dt). F is
  * only read for HRF_PAIRS_VALUES (then fdim ≥ 1). hrf_layer_sample is this
  * with fdim = 1 and gives bit-identical layers. */
-HRF_API int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params *p, size_t K,
-                         size_t dim, const double *X, size_t fdim, const double *F, hrf_rng *rng,
-                         double *W, double *b, size_t *n_distinct_short);
+HRF_API int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params *p,
+                                 size_t K, size_t dim, const double *X, size_t fdim,
+                                 const double *F, hrf_rng *rng, double *W, double *b,
+                                 size_t *n_distinct_short);
 
 #ifdef __cplusplus
 }

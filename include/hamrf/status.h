@@ -16,15 +16,15 @@ extern "C" {
 #endif
 
 /* One list yields both the enum and hrf_strerror(). */
-#define HRF_STATUS_LIST(X)                                                                     \
-    X(HRF_OK, 0, "success")                                                                    \
-    X(HRF_EINVAL, -1, "invalid argument")                                                      \
-    X(HRF_ENOMEM, -2, "out of memory")                                                         \
-    X(HRF_EIO, -3, "input/output error")                                                       \
-    X(HRF_EFORMAT, -4, "file is not in the expected format")                                   \
-    X(HRF_EDATA, -5, "invalid data")                                                           \
-    X(HRF_ENUMERIC, -6, "numerical failure")                                                   \
-    X(HRF_ETOOBIG, -7, "problem too large for this machine")                                   \
+#define HRF_STATUS_LIST(X)                                                                         \
+    X(HRF_OK, 0, "success")                                                                        \
+    X(HRF_EINVAL, -1, "invalid argument")                                                          \
+    X(HRF_ENOMEM, -2, "out of memory")                                                             \
+    X(HRF_EIO, -3, "input/output error")                                                           \
+    X(HRF_EFORMAT, -4, "file is not in the expected format")                                       \
+    X(HRF_EDATA, -5, "invalid data")                                                               \
+    X(HRF_ENUMERIC, -6, "numerical failure")                                                       \
+    X(HRF_ETOOBIG, -7, "problem too large for this machine")                                       \
     X(HRF_ENOTFOUND, -8, "not found")
 
 typedef enum {
@@ -46,7 +46,8 @@ HRF_API int hrf_verror(int status, const char *fmt, va_list ap);
 
 /* Prefixes the current last-error message with "prefix: " (adds context such
  * as a file name while an error propagates). Returns `status`. */
-HRF_API int hrf_error_prefix(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+HRF_API int hrf_error_prefix(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 HRF_API void hrf_clear_error(void);
 

@@ -62,10 +62,12 @@ HRF_API int hrf_system_set(hrf_system *sys, const char *key, double value);
 
 /* H and ∇H at n states x (n, 2d) row-major: H (n), grad (n, 2d) row-major.
  * Either output may be NULL. */
-HRF_API void hrf_system_eval(const hrf_system *sys, size_t n, const double *x, double *H, double *grad);
+HRF_API void hrf_system_eval(const hrf_system *sys, size_t n, const double *x, double *H,
+                             double *grad);
 
 /* Vector field dx/dt = J ∇H at n states: dxdt (n, 2d). */
-HRF_API void hrf_system_vector_field(const hrf_system *sys, size_t n, const double *x, double *dxdt);
+HRF_API void hrf_system_vector_field(const hrf_system *sys, size_t n, const double *x,
+                                     double *dxdt);
 
 /* The exact field of a built-in system: rhs = J ∇H, energy = H, separable as
  * the system type says, jac = NULL (central differences). `sys` must outlive

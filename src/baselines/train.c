@@ -89,7 +89,6 @@ typedef struct gd_work {
     size_t nb;
 } gd_work;
 
-
 size_t hrf_gd_hnn_nparams(size_t dim, size_t width) {
     return width * (dim + 2);
 }
@@ -723,8 +722,8 @@ static cJSON *gd_provenance(const hrf_gd_params *p, const hrf_gd_report *r,
 
 /* What both model kinds share: the even dimension, the training, the
  * provenance. On success the caller owns *theta and *prov. */
-static int train_model(int kind, const char *what, const hrf_gd_params *p,
-                       const hrf_dataset *data, double **theta, hrf_gd_report *r, cJSON **prov) {
+static int train_model(int kind, const char *what, const hrf_gd_params *p, const hrf_dataset *data,
+                       double **theta, hrf_gd_report *r, cJSON **prov) {
     *theta = NULL, *prov = NULL;
     if (data && data->dim % 2)
         return hrf_error(HRF_EINVAL, "%s needs an even dimension (got %zu)", what, data->dim);

@@ -7,15 +7,17 @@
 
 char *openblas_get_corename(void);
 
-const char *hrf_blas_corename(void) { return openblas_get_corename(); }
+const char *hrf_blas_corename(void) {
+    return openblas_get_corename();
+}
 
 const char *hrf_blas_suggest_coretype(void) {
     if (getenv("OPENBLAS_CORETYPE")) return NULL;
     const char *core = openblas_get_corename();
     if (!core) return NULL;
     /* Kernel sets that already use AVX2 or better need no help. */
-    static const char *const good[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids",
-                                       "Skylake", "Broadwell", "KabyLake"};
+    static const char *const good[] = {"Haswell",        "Zen",     "SkylakeX",  "Cooperlake",
+                                       "SapphireRapids", "Skylake", "Broadwell", "KabyLake"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         if (strcasecmp(core, good[i]) == 0) return NULL;
     __builtin_cpu_init();

@@ -11,11 +11,14 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 void hrf_rng_seed(hrf_rng *rng, uint64_t seed) {
     uint64_t x = seed;
-    for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = splitmix64(&x);
     rng->spare = 0.0;
     rng->has_spare = 0;
 }
@@ -33,7 +36,9 @@ uint64_t hrf_rng_next(hrf_rng *rng) {
     return result;
 }
 
-double hrf_rng_uniform(hrf_rng *rng) { return (double)(hrf_rng_next(rng) >> 11) * 0x1.0p-53; }
+double hrf_rng_uniform(hrf_rng *rng) {
+    return (double)(hrf_rng_next(rng) >> 11) * 0x1.0p-53;
+}
 
 double hrf_rng_uniform_range(hrf_rng *rng, double lo, double hi) {
     return lo + (hi - lo) * hrf_rng_uniform(rng);

@@ -18,9 +18,13 @@ const char *hrf_strerror(int status) {
     return "unknown status";
 }
 
-const char *hrf_last_error(void) { return last_error; }
+const char *hrf_last_error(void) {
+    return last_error;
+}
 
-void hrf_clear_error(void) { last_error[0] = '\0'; }
+void hrf_clear_error(void) {
+    last_error[0] = '\0';
+}
 
 int hrf_verror(int status, const char *fmt, va_list ap) {
     vsnprintf(last_error, sizeof last_error, fmt, ap);

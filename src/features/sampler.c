@@ -17,20 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-const hrf_sampler_type hrf_sampler_elm = {"elm", "extreme learning machine: W ~ N(0,1), b ~ U[lo,hi]",
-                                          HRF_PAIRS_NONE, 0, 0};
+const hrf_sampler_type hrf_sampler_elm = {
+    "elm", "extreme learning machine: W ~ N(0,1), b ~ U[lo,hi]", HRF_PAIRS_NONE, 0, 0};
 const hrf_sampler_type hrf_sampler_uswim = {"uswim", "SWIM pairs drawn uniformly",
                                             HRF_PAIRS_UNIFORM, 0, 0};
 const hrf_sampler_type hrf_sampler_swim = {"swim", "SWIM pairs weighted by the true H (oracle)",
                                            HRF_PAIRS_VALUES, 1, 0};
 const hrf_sampler_type hrf_sampler_aswim = {
-    "aswim", "adaptive SWIM: U-SWIM fit, then pairs weighted by the fitted H", HRF_PAIRS_UNIFORM,
-    0, 1};
+    "aswim", "adaptive SWIM: U-SWIM fit, then pairs weighted by the fitted H", HRF_PAIRS_UNIFORM, 0,
+    1};
 
 static const hrf_sampler_type *const all_samplers[] = {&hrf_sampler_elm, &hrf_sampler_uswim,
                                                        &hrf_sampler_swim, &hrf_sampler_aswim, NULL};
 
-const hrf_sampler_type *const *hrf_sampler_types(void) { return all_samplers; }
+const hrf_sampler_type *const *hrf_sampler_types(void) {
+    return all_samplers;
+}
 
 int hrf_sampler_find(const char *name, const hrf_sampler_type **type) {
     for (int i = 0; all_samplers[i]; i++) {
@@ -69,13 +71,15 @@ static void fenwick_build(fenwick *f, const double *w) {
 }
 
 static void fenwick_add(fenwick *f, size_t i, double delta) {
-    for (size_t k = i + 1; k <= f->n; k += k & (~k + 1)) f->t[k] += delta;
+    for (size_t k = i + 1; k <= f->n; k += k & (~k + 1))
+        f->t[k] += delta;
 }
 
 /* Smallest index i with prefix sum of w[0..i] > target. */
 static size_t fenwick_find(const fenwick *f, double target) {
     size_t pos = 0, step = 1;
-    while (step * 2 <= f->n) step *= 2;
+    while (step * 2 <= f->n)
+        step *= 2;
     for (; step; step /= 2) {
         if (pos + step <= f->n && f->t[pos + step] <= target) {
             pos += step;
@@ -108,7 +112,8 @@ static void pair_to_neuron(size_t dim, const double *x1, const double *x2, doubl
 static double value_distance(size_t fdim, const double *Fi, const double *Fj) {
     if (fdim == 1) return fabs(Fj[0] - Fi[0]);
     double s = 0.0;
-    for (size_t a = 0; a < fdim; a++) s += (Fj[a] - Fi[a]) * (Fj[a] - Fi[a]);
+    for (size_t a = 0; a < fdim; a++)
+        s += (Fj[a] - Fi[a]) * (Fj[a] - Fi[a]);
     return sqrt(s);
 }
 
@@ -125,13 +130,15 @@ int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params
     if (n_distinct_short) *n_distinct_short = 0;
     if (M == 0) return hrf_error(HRF_EINVAL, "layer width must be positive");
     if (density == HRF_PAIRS_NONE) {
-        for (size_t k = 0; k < M * dim; k++) W[k] = hrf_rng_normal(rng);
-        for (size_t k = 0; k < M; k++) b[k] = hrf_rng_uniform_range(rng, p->elm_lo, p->elm_hi);
+        for (size_t k = 0; k < M * dim; k++)
+            W[k] = hrf_rng_normal(rng);
+        for (size_t k = 0; k < M; k++)
+            b[k] = hrf_rng_uniform_range(rng, p->elm_lo, p->elm_hi);
         return HRF_OK;
     }
     if (K < 2)
-        return hrf_error(HRF_EINVAL,
-                         "SWIM sampling needs at least 2 training points to form pairs, got %zu", K);
+        return hrf_error(
+            HRF_EINVAL, "SWIM sampling needs at least 2 training points to form pairs, got %zu", K);
     if (density == HRF_PAIRS_VALUES && (!F || fdim == 0))
         return hrf_error(HRF_EINVAL, "SWIM sampling needs function values at the points");
 
@@ -158,7 +165,8 @@ int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params
         for (size_t t = 0; t < P; t++) {
             const double *xi = X + pi[t] * dim, *xj = X + pj[t] * dim;
             double d2 = 0.0;
-            for (size_t a = 0; a < dim; a++) d2 += (xj[a] - xi[a]) * (xj[a] - xi[a]);
+            for (size_t a = 0; a < dim; a++)
+                d2 += (xj[a] - xi[a]) * (xj[a] - xi[a]);
             double dist = sqrt(d2);
             if (dist < 1e-10) dist = 1e-10;
             w[t] = value_distance(fdim, F + pi[t] * fdim, F + pj[t] * fdim) / dist;
@@ -166,11 +174,13 @@ int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params
             if (w[t] > 0.0) positive++;
         }
         if (positive == 0) { /* all weights vanish: fall back to uniform */
-            for (size_t t = 0; t < P; t++) w[t] = 1.0;
+            for (size_t t = 0; t < P; t++)
+                w[t] = 1.0;
             positive = P;
         }
     } else {
-        for (size_t t = 0; t < P; t++) w[t] = 1.0;
+        for (size_t t = 0; t < P; t++)
+            w[t] = 1.0;
     }
     /* A pair that occurs twice in the pool is one candidate: later copies get
      * weight zero, so "distinct pairs" means distinct neurons. */
@@ -180,7 +190,8 @@ int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params
             free(pi), free(pj), free(w), free(fw.t);
             return hrf_error(HRF_ENOMEM, "out of memory for a pool of %zu SWIM candidate pairs", P);
         }
-        for (size_t t = 0; t < P; t++) key[t] = (pool_key){(uint64_t)pi[t] * (uint64_t)K + pj[t], t};
+        for (size_t t = 0; t < P; t++)
+            key[t] = (pool_key){(uint64_t)pi[t] * (uint64_t)K + pj[t], t};
         qsort(key, P, sizeof *key, cmp_key); /* equal pairs grouped, in pool order */
         for (size_t t = 1; t < P; t++) {
             if (key[t].pair == key[t - 1].pair) {
@@ -200,7 +211,8 @@ int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params
     }
     double total = 0.0;
     fenwick_build(&fw, w);
-    for (size_t t = 0; t < P; t++) total += w[t];
+    for (size_t t = 0; t < P; t++)
+        total += w[t];
 
     int distinct = p->resample_duplicates;
     size_t ntaken = 0;
@@ -211,7 +223,8 @@ int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params
             distinct = 0;
             fenwick_build(&fw, w);
             total = 0.0;
-            for (size_t t = 0; t < P; t++) total += w[t];
+            for (size_t t = 0; t < P; t++)
+                total += w[t];
         }
         size_t t = fenwick_find(&fw, hrf_rng_uniform(rng) * total);
         if (distinct) {
@@ -231,8 +244,8 @@ int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sample_params
             taken[t] = 1;
             ntaken++;
         }
-        pair_to_neuron(dim, X + pi[t] * dim, X + pj[t] * dim, p->act->s1, p->act->s2,
-                       W + k * dim, b + k);
+        pair_to_neuron(dim, X + pi[t] * dim, X + pj[t] * dim, p->act->s1, p->act->s2, W + k * dim,
+                       b + k);
     }
     free(taken), free(rem);
     free(pi), free(pj), free(w), free(fw.t);

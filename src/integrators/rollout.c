@@ -43,7 +43,6 @@ void hrf_trajectory_free(hrf_trajectory *t) {
     free(t);
 }
 
-
 int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, const double *x0,
                     hrf_trajectory **out) {
     *out = NULL;

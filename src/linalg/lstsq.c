@@ -14,13 +14,16 @@
 #include <string.h>
 #include <time.h>
 
-
 const char *hrf_solver_name(hrf_solver s) {
     switch (s) {
-    case HRF_SOLVER_AUTO: return "auto";
-    case HRF_SOLVER_SVD: return "svd";
-    case HRF_SOLVER_QR: return "qr";
-    case HRF_SOLVER_NORMAL: return "normal";
+    case HRF_SOLVER_AUTO:
+        return "auto";
+    case HRF_SOLVER_SVD:
+        return "svd";
+    case HRF_SOLVER_QR:
+        return "qr";
+    case HRF_SOLVER_NORMAL:
+        return "normal";
     }
     return "?";
 }
@@ -70,7 +73,6 @@ const char *hrf_lstsq_params_check(const hrf_lstsq_params *p) {
     return NULL;
 }
 
-
 /* Right-hand sides of a problem: 0 and 1 both mean one. */
 static size_t nrhs_of(const hrf_lsq_problem *prob) {
     return prob->nrhs > 1 ? prob->nrhs : 1;
@@ -80,14 +82,17 @@ double hrf_lstsq_memory_estimate_nrhs(hrf_solver s, size_t rows, size_t cols, si
     double m = (double)rows, n = (double)cols, r = nrhs > 1 ? (double)nrhs : 1.0;
     switch (s) {
     /* A, U's working copy and the solution block (2m per column), LAPACK's work. */
-    case HRF_SOLVER_SVD: return 8.0 * (m * n + 2.0 * m * r + n * n + (39.0 + r) * n);
-    case HRF_SOLVER_QR: return 8.0 * (m * n + 2.0 * m * r + (3.0 + r) * n);
+    case HRF_SOLVER_SVD:
+        return 8.0 * (m * n + 2.0 * m * r + n * n + (39.0 + r) * n);
+    case HRF_SOLVER_QR:
+        return 8.0 * (m * n + 2.0 * m * r + (3.0 + r) * n);
     /* G and its factor, 10 cols-long vectors per column; with several columns
      * also LSQR's two rows-long vectors per column (for one column they are
      * left to the problem's margin, as they always were). */
     case HRF_SOLVER_NORMAL:
         return 8.0 * (2.0 * n * n + 10.0 * n * r + (r > 1.0 ? 2.0 * m * r : 0.0));
-    case HRF_SOLVER_AUTO: break;
+    case HRF_SOLVER_AUTO:
+        break;
     }
     return 0.0;
 }
@@ -101,15 +106,18 @@ static int check_memory(const hrf_lstsq_params *p, hrf_solver s, const hrf_lsq_p
                   prob->extra_bytes;
     double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
     if (limit > 0.0 && need > limit)
-        return hrf_error(HRF_ETOOBIG,
-                         "the %s solver for a %zu x %zu least-squares problem needs about %.3g GiB, "
-                         "but only %.3g GiB are available (try %sa smaller width or fewer points)",
-                         hrf_solver_name(s), prob->rows, prob->cols, need / 1073741824.0,
-                         limit / 1073741824.0, s == HRF_SOLVER_NORMAL ? "" : "--solver normal, ");
+        return hrf_error(
+            HRF_ETOOBIG,
+            "the %s solver for a %zu x %zu least-squares problem needs about %.3g GiB, "
+            "but only %.3g GiB are available (try %sa smaller width or fewer points)",
+            hrf_solver_name(s), prob->rows, prob->cols, need / 1073741824.0, limit / 1073741824.0,
+            s == HRF_SOLVER_NORMAL ? "" : "--solver normal, ");
     return HRF_OK;
 }
 
-static double norm2(size_t n, const double *x) { return cblas_dnrm2((int)n, x, 1); }
+static double norm2(size_t n, const double *x) {
+    return cblas_dnrm2((int)n, x, 1);
+}
 
 /* Y = A V for k columns (V cols x k, Y rows x k): one pass with the
  * problem's block product when it has one and k > 1, else apply per column. */
@@ -130,12 +138,14 @@ static int residual_norm(const hrf_lsq_problem *prob, const double *theta, const
     if (!y) return hrf_error(HRF_ENOMEM, "out of memory for a residual of %zu rows", m * k);
     int rc = apply_cols(prob, k, theta, y);
     if (rc == HRF_OK) {
-        for (size_t i = 0; i < m * k; i++) y[i] -= u[i];
+        for (size_t i = 0; i < m * k; i++)
+            y[i] -= u[i];
         if (k == 1) {
             *out = norm2(m, y);
         } else {
             double f = 0.0;
-            for (size_t c = 0; c < k; c++) f = hypot(f, norm2(m, y + c * m));
+            for (size_t c = 0; c < k; c++)
+                f = hypot(f, norm2(m, y + c * m));
             *out = f;
         }
     }
@@ -151,8 +161,10 @@ static int dense_lapack(hrf_solver s, size_t m, size_t n, size_t nrhs, double *A
     size_t mb = m > n ? m : n;
     for (size_t i = 0; i < m * n; i++)
         if (!isfinite(A[i]))
-            return hrf_error(HRF_ENUMERIC, "least-squares matrix has a non-finite entry (row %zu, "
-                             "column %zu)", i % m, i / m);
+            return hrf_error(HRF_ENUMERIC,
+                             "least-squares matrix has a non-finite entry (row %zu, "
+                             "column %zu)",
+                             i % m, i / m);
     lapack_int rank = 0, info;
     if (s == HRF_SOLVER_SVD) {
         double *sv = malloc((m < n ? m : n) * sizeof *sv);
@@ -169,7 +181,8 @@ static int dense_lapack(hrf_solver s, size_t m, size_t n, size_t nrhs, double *A
     }
     if (info != 0)
         return hrf_error(HRF_ENUMERIC, "LAPACK %s failed (info %d)",
-                         s == HRF_SOLVER_SVD ? "dgelsd (SVD did not converge)" : "dgelsy", (int)info);
+                         s == HRF_SOLVER_SVD ? "dgelsd (SVD did not converge)" : "dgelsy",
+                         (int)info);
     *rank_out = (int)rank;
     return HRF_OK;
 }
@@ -183,7 +196,8 @@ static double dense_flops(hrf_solver s, double m, double n) {
 
 /* U (m x k, ld m) into the first m rows of b (ld mb). */
 static void copy_rhs(size_t m, size_t k, const double *U, size_t mb, double *b) {
-    for (size_t c = 0; c < k; c++) memcpy(b + c * mb, U + c * m, m * sizeof *b);
+    for (size_t c = 0; c < k; c++)
+        memcpy(b + c * mb, U + c * m, m * sizeof *b);
 }
 
 /* Dense solve of the full matrix A (use_reduce = 0) or of the problem's
@@ -200,9 +214,10 @@ static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, h
         double need = prob->reduce_bytes + prob->extra_bytes;
         double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
         if (limit > 0.0 && need > limit)
-            return hrf_error(HRF_ETOOBIG, "the reduced %s solve of a %zu x %zu problem needs about "
-                             "%.3g GiB, but only %.3g GiB are available", hrf_solver_name(s), m, n,
-                             need / 1073741824.0, limit / 1073741824.0);
+            return hrf_error(HRF_ETOOBIG,
+                             "the reduced %s solve of a %zu x %zu problem needs about "
+                             "%.3g GiB, but only %.3g GiB are available",
+                             hrf_solver_name(s), m, n, need / 1073741824.0, limit / 1073741824.0);
         if ((rc = prob->reduce(prob->ctx, &mr, &A, &ur))) return rc;
         mb = mr > n ? mr : n;
         b = calloc(mb * k, sizeof *b);
@@ -258,12 +273,13 @@ static int solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, h
         double *th = theta + c * n;
         memcpy(th, b + c * mb, n * sizeof *theta);
         if (cs)
-            for (size_t j = 0; j < n; j++) th[j] *= cs[j];
+            for (size_t j = 0; j < n; j++)
+                th[j] *= cs[j];
     }
     free(cs);
     rep->rank = rank;
-    rep->flops += dense_flops(s, (double)m, (double)n) +
-                  4.0 * (double)m * (double)n * (double)(k - 1);
+    rep->flops +=
+        dense_flops(s, (double)m, (double)n) + 4.0 * (double)m * (double)n * (double)(k - 1);
 done:
     free(A), free(b);
     return rc;
@@ -272,22 +288,24 @@ done:
 /* ---- normal equations + preconditioned LSQR ---- */
 typedef struct {
     const hrf_lsq_problem *prob;
-    const double *R;   /* n x n upper Cholesky factor, column-major */
-    const double *s;   /* column scaling */
-    double *tmp;       /* n x nrhs */
+    const double *R; /* n x n upper Cholesky factor, column-major */
+    const double *s; /* column scaling */
+    double *tmp;     /* n x nrhs */
 } precond_op;
 
 /* v ← S R⁻¹ v (n entries). */
 static void precond(const precond_op *op, double *v) {
     size_t n = op->prob->cols;
     cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, op->R, (int)n, v, 1);
-    for (size_t j = 0; j < n; j++) v[j] *= op->s[j];
+    for (size_t j = 0; j < n; j++)
+        v[j] *= op->s[j];
 }
 
 /* v ← R⁻ᵀ S v (n entries). */
 static void precond_t(const precond_op *op, double *v) {
     size_t n = op->prob->cols;
-    for (size_t j = 0; j < n; j++) v[j] *= op->s[j];
+    for (size_t j = 0; j < n; j++)
+        v[j] *= op->s[j];
     cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, op->R, (int)n, v, 1);
 }
 
@@ -356,8 +374,8 @@ static int lsqr_forward(precond_op *op, size_t k, int block, int fused, const ls
 }
 
 /* T = Bᵀ u_c for the columns still iterating (one pass with block products). */
-static int lsqr_backward(precond_op *op, size_t k, int block, const lsqr_col *col,
-                         const double *U, double *T) {
+static int lsqr_backward(precond_op *op, size_t k, int block, const lsqr_col *col, const double *U,
+                         double *T) {
     const hrf_lsq_problem *prob = op->prob;
     size_t m = prob->rows, n = prob->cols;
     int rc = HRF_OK;
@@ -395,8 +413,8 @@ static int lsqr_update(lsqr_col *q, size_t n, const double *v, double *w, double
     if (hrf_debug_on()) {
         char col[32] = "";
         if (no >= 0) snprintf(col, sizeof col, " column %ld", no);
-        hrf_debug("lsqr %d%s: t %.3f |r| %.6e  |B'r|/(|B||r|) %.3e", it, col, hrf_now(),
-                  q->phibar, q->phibar * q->alpha * fabs(c) / (sqrt(q->bnorm2) * q->phibar));
+        hrf_debug("lsqr %d%s: t %.3f |r| %.6e  |B'r|/(|B||r|) %.3e", it, col, hrf_now(), q->phibar,
+                  q->phibar * q->alpha * fabs(c) / (sqrt(q->bnorm2) * q->phibar));
     }
     /* ‖Bᵀr‖ ≈ φ̄ α |c|; stop when small relative to ‖B‖‖r‖. */
     double arnorm = q->phibar * q->alpha * fabs(c);
@@ -431,9 +449,9 @@ static int lsqr_update(lsqr_col *q, size_t n, const double *v, double *w, double
  * of theta. u holds r0 (m x k) on entry and is overwritten. *iters is the
  * largest iteration count of a column, *converged the worst column's; a
  * probe that fires stops every column. */
-static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, double *u,
-                       int maxit, double tol, double stall_tol, int probe, double *theta,
-                       int *iters, int *converged) {
+static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, double *u, int maxit,
+                       double tol, double stall_tol, int probe, double *theta, int *iters,
+                       int *converged) {
     size_t m = prob->rows, n = prob->cols;
     int block = k > 1 && prob->apply_block && prob->apply_t_block;
     int fused = block ? prob->apply_normal_block != NULL : prob->apply_normal != NULL;
@@ -469,7 +487,8 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
         q->phibar = q->hist0 = q->prev_phibar = q->beta;
         q->rhobar = q->alpha, q->bnorm2 = q->alpha * q->alpha;
         /* tu = Bᵀu for the current u (used by the fused one-pass variant). */
-        for (size_t j = 0; j < n; j++) tu[j + c * n] = q->alpha * vc[j];
+        for (size_t j = 0; j < n; j++)
+            tu[j + c * n] = q->alpha * vc[j];
         nact++;
     }
     for (int it = 1; it <= maxit && nact > 0; it++) {
@@ -479,7 +498,8 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
             lsqr_col *q = &col[c];
             if (!q->on) continue;
             double *uc = u + c * m, *bc = Bv + c * m;
-            for (size_t i = 0; i < m; i++) uc[i] = bc[i] - q->alpha * uc[i];
+            for (size_t i = 0; i < m; i++)
+                uc[i] = bc[i] - q->alpha * uc[i];
             q->beta = norm2(m, uc);
             if (q->beta > 0.0) cblas_dscal((int)m, 1.0 / q->beta, uc, 1);
         }
@@ -501,7 +521,8 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
             lsqr_col *q = &col[c];
             if (!q->on) continue;
             double *vc = v + c * n, *tc = t + c * n;
-            for (size_t j = 0; j < n; j++) vc[j] = tc[j] - q->beta * vc[j];
+            for (size_t j = 0; j < n; j++)
+                vc[j] = tc[j] - q->beta * vc[j];
             q->alpha = norm2(n, vc);
             if (q->alpha > 0.0) cblas_dscal((int)n, 1.0 / q->alpha, vc, 1);
             if (lsqr_update(q, n, vc, w + c * n, x + c * n, it, maxit, tol, stall_tol, probe,
@@ -511,7 +532,8 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
             }
             if (bad) break;
             if (q->converged < 0) /* the probe fired: the caller switches route */
-                for (size_t d = 0; d < k; d++) col[d].on = 0, nact = 0;
+                for (size_t d = 0; d < k; d++)
+                    col[d].on = 0, nact = 0;
         }
         if (bad) {
             rc = hrf_error(HRF_ENUMERIC, "LSQR diverged (non-finite residual)");
@@ -526,7 +548,8 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
         double *xc = x + c * n, *th = theta + c * n;
         cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, op->R, (int)n,
                     xc, 1);
-        for (size_t j = 0; j < n; j++) th[j] += op->s[j] * xc[j];
+        for (size_t j = 0; j < n; j++)
+            th[j] += op->s[j] * xc[j];
     }
 done:
     free(col), free(v), free(w), free(x), free(t), free(Bv), free(tu), free(z);
@@ -540,14 +563,18 @@ done:
 static int gram_pcg(size_t n, const double *G, const double *C, const double *s, const double *r,
                     int maxit, double *theta) {
     double *y = malloc(n * sizeof *y), *res = malloc(n * sizeof *res), *z = malloc(n * sizeof *z);
-    double *pv = malloc(n * sizeof *pv), *q = malloc(n * sizeof *q), *best = malloc(n * sizeof *best);
+    double *pv = malloc(n * sizeof *pv), *q = malloc(n * sizeof *q),
+           *best = malloc(n * sizeof *best);
     int it = 0;
     if (!y || !res || !z || !pv || !q || !best) goto done;
-    for (size_t j = 0; j < n; j++) y[j] = theta[j] / s[j];
+    for (size_t j = 0; j < n; j++)
+        y[j] = theta[j] / s[j];
     /* res = S r − S G S y */
-    for (size_t j = 0; j < n; j++) z[j] = s[j] * y[j];
+    for (size_t j = 0; j < n; j++)
+        z[j] = s[j] * y[j];
     cblas_dsymv(CblasColMajor, CblasUpper, (int)n, 1.0, G, (int)n, z, 1, 0.0, q, 1);
-    for (size_t j = 0; j < n; j++) res[j] = s[j] * (r[j] - q[j]);
+    for (size_t j = 0; j < n; j++)
+        res[j] = s[j] * (r[j] - q[j]);
     double rnorm0 = norm2(n, res), best_norm = rnorm0;
     memcpy(best, y, n * sizeof *y);
     memcpy(z, res, n * sizeof *z);
@@ -557,9 +584,11 @@ static int gram_pcg(size_t n, const double *G, const double *C, const double *s,
     double rz = cblas_ddot((int)n, res, 1, z, 1);
     int stall = 0;
     for (it = 1; it <= maxit; it++) {
-        for (size_t j = 0; j < n; j++) z[j] = s[j] * pv[j];
+        for (size_t j = 0; j < n; j++)
+            z[j] = s[j] * pv[j];
         cblas_dsymv(CblasColMajor, CblasUpper, (int)n, 1.0, G, (int)n, z, 1, 0.0, q, 1);
-        for (size_t j = 0; j < n; j++) q[j] *= s[j];
+        for (size_t j = 0; j < n; j++)
+            q[j] *= s[j];
         double pq = cblas_ddot((int)n, pv, 1, q, 1);
         if (!(pq > 0.0) || !(rz > 0.0)) break;
         double alpha = rz / pq;
@@ -580,11 +609,12 @@ static int gram_pcg(size_t n, const double *G, const double *C, const double *s,
         double rz_new = cblas_ddot((int)n, res, 1, z, 1);
         double beta = rz_new / rz;
         rz = rz_new;
-        for (size_t j = 0; j < n; j++) pv[j] = z[j] + beta * pv[j];
+        for (size_t j = 0; j < n; j++)
+            pv[j] = z[j] + beta * pv[j];
     }
-    hrf_debug("gram pcg: %d iterations, residual %.3e -> %.3e", it,
-                rnorm0, best_norm);
-    for (size_t j = 0; j < n; j++) theta[j] = s[j] * best[j];
+    hrf_debug("gram pcg: %d iterations, residual %.3e -> %.3e", it, rnorm0, best_norm);
+    for (size_t j = 0; j < n; j++)
+        theta[j] = s[j] * best[j];
 done:
     free(y), free(res), free(z), free(pv), free(q), free(best);
     return it;
@@ -598,14 +628,17 @@ static int ridged_cholesky(size_t n, const double *G, const double *s, const hrf
     double lambda = p->ridge;
     for (int attempt = 0;; attempt++) {
         for (size_t j = 0; j < n; j++) {
-            for (size_t i = 0; i <= j; i++) C[i + j * n] = s[i] * G[i + j * n] * s[j];
+            for (size_t i = 0; i <= j; i++)
+                C[i + j * n] = s[i] * G[i + j * n] * s[j];
             C[j + j * n] += lambda;
         }
         lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, C, (lapack_int)n);
         if (info == 0) break;
         if (info < 0 || attempt >= 12)
-            return hrf_error(HRF_ENUMERIC, "Cholesky factorisation failed even with ridge %.3g "
-                             "(info %d)", lambda, (int)info);
+            return hrf_error(HRF_ENUMERIC,
+                             "Cholesky factorisation failed even with ridge %.3g "
+                             "(info %d)",
+                             lambda, (int)info);
         lambda = lambda > 0.0 ? lambda * 10.0 : 1e-15;
     }
     rep->ridge_used = lambda;
@@ -637,14 +670,15 @@ static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, 
     double tg = hrf_now();
     if ((rc = prob->gram(prob->ctx, G, r, utu))) goto done;
     hrf_debug("gram %.3f s (%.1f GFLOP/s)", hrf_now() - tg,
-                prob->gram_flops / (hrf_now() - tg) / 1e9);
+              prob->gram_flops / (hrf_now() - tg) / 1e9);
     tg = hrf_now();
     rep->flops = prob->gram_flops + (double)n * n * n / 3.0;
     /* Equilibrate: S G S has unit diagonal (zero columns keep scale 1). */
     for (size_t j = 0; j < n; j++) {
         double d = G[j + j * n];
         if (!isfinite(d)) {
-            rc = hrf_error(HRF_ENUMERIC, "Gram matrix has a non-finite diagonal entry (column %zu)", j);
+            rc = hrf_error(HRF_ENUMERIC, "Gram matrix has a non-finite diagonal entry (column %zu)",
+                           j);
             goto done;
         }
         s[j] = d > 0.0 ? 1.0 / sqrt(d) : 1.0;
@@ -653,20 +687,24 @@ static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, 
     hrf_debug("cholesky %.3f s", hrf_now() - tg);
     /* θ = S C⁻¹ C⁻ᵀ S r: two triangular solves for one column, DPOTRS for several. */
     if (k == 1) {
-        for (size_t j = 0; j < n; j++) tmp[j] = s[j] * r[j];
+        for (size_t j = 0; j < n; j++)
+            tmp[j] = s[j] * r[j];
         cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, C, (int)n, tmp, 1);
         cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, C, (int)n, tmp,
                     1);
-        for (size_t j = 0; j < n; j++) theta[j] = s[j] * tmp[j];
+        for (size_t j = 0; j < n; j++)
+            theta[j] = s[j] * tmp[j];
     } else {
-        for (size_t i = 0; i < n * k; i++) theta[i] = s[i % n] * r[i];
+        for (size_t i = 0; i < n * k; i++)
+            theta[i] = s[i % n] * r[i];
         lapack_int info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', (lapack_int)n, (lapack_int)k, C,
                                          (lapack_int)n, theta, (lapack_int)n);
         if (info != 0) {
             rc = hrf_error(HRF_ENUMERIC, "LAPACK dpotrs failed (info %d)", (int)info);
             goto done;
         }
-        for (size_t i = 0; i < n * k; i++) theta[i] *= s[i % n];
+        for (size_t i = 0; i < n * k; i++)
+            theta[i] *= s[i % n];
         rep->flops += 2.0 * (double)n * n * (double)k;
     }
     rep->iterations = 0;
@@ -686,7 +724,8 @@ static int solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, 
             goto done;
         }
         if ((rc = apply_cols(prob, k, theta, res))) goto done;
-        for (size_t i = 0; i < m * k; i++) res[i] = prob->u[i] - res[i];
+        for (size_t i = 0; i < m * k; i++)
+            res[i] = prob->u[i] - res[i];
         precond_op op = {prob, C, s, tmp};
         if ((rc = lsqr_refine(prob, &op, k, res, maxit, p->refine_tol, p->refine_stall, probe,
                               theta, &rep->iterations, &rep->converged)))
@@ -706,14 +745,17 @@ static int check_nrhs(const hrf_lsq_problem *prob, const hrf_lstsq_params *p) {
     size_t k = prob->nrhs, m = prob->rows, n = prob->cols;
     double need = 8.0 * ((double)m + (double)n) * (double)k;
     if (k > SIZE_MAX / 8 / m || k > SIZE_MAX / 8 / n || k > (size_t)INT32_MAX)
-        return hrf_error(HRF_ETOOBIG, "%zu right-hand sides of a %zu x %zu least-squares problem "
-                         "are beyond what can be addressed (about %.3g GiB)", k, m, n,
-                         need / 1073741824.0);
+        return hrf_error(HRF_ETOOBIG,
+                         "%zu right-hand sides of a %zu x %zu least-squares problem "
+                         "are beyond what can be addressed (about %.3g GiB)",
+                         k, m, n, need / 1073741824.0);
     double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
     if (limit > 0.0 && need > limit)
-        return hrf_error(HRF_ETOOBIG, "%zu right-hand sides of a %zu x %zu least-squares problem "
+        return hrf_error(HRF_ETOOBIG,
+                         "%zu right-hand sides of a %zu x %zu least-squares problem "
                          "need about %.3g GiB for their working copies alone, but only %.3g GiB "
-                         "are available", k, m, n, need / 1073741824.0, limit / 1073741824.0);
+                         "are available",
+                         k, m, n, need / 1073741824.0, limit / 1073741824.0);
     return HRF_OK;
 }
 
@@ -734,10 +776,14 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     for (size_t i = 0; i < prob->rows * k; i++)
         if (!isfinite(prob->u[i])) {
             if (k == 1)
-                return hrf_error(HRF_ENUMERIC, "least-squares right-hand side has a non-finite "
-                                 "entry (row %zu)", i);
-            return hrf_error(HRF_ENUMERIC, "least-squares right-hand side %zu has a non-finite "
-                             "entry (row %zu)", i / prob->rows, i % prob->rows);
+                return hrf_error(HRF_ENUMERIC,
+                                 "least-squares right-hand side has a non-finite "
+                                 "entry (row %zu)",
+                                 i);
+            return hrf_error(HRF_ENUMERIC,
+                             "least-squares right-hand side %zu has a non-finite "
+                             "entry (row %zu)",
+                             i / prob->rows, i % prob->rows);
         }
     hrf_solver s = p->solver;
     double t0 = hrf_now();
@@ -758,24 +804,24 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
         double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
         int can_reduce = prob->reduce != NULL;
         if (can_reduce && limit > 0.0) {
-            double need = prob->reduce_bytes + prob->extra_bytes +
-                          8.0 * 4.0 * (double)prob->cols; /* dgelsy workspace; A_r is in reduce_bytes */
-            if (k > 1) /* the right-hand sides and the solution block */
+            double need =
+                prob->reduce_bytes + prob->extra_bytes +
+                8.0 * 4.0 * (double)prob->cols; /* dgelsy workspace; A_r is in reduce_bytes */
+            if (k > 1)                          /* the right-hand sides and the solution block */
                 need += 8.0 * ((double)prob->reduce_rows + (double)prob->cols) * (double)k;
             can_reduce = need <= limit;
         }
         /* Direct route cost: the reduction plus the QR of the reduced matrix. */
-        double direct = can_reduce ? prob->reduce_flops + dense_flops(HRF_SOLVER_QR,
-                                                                       (double)prob->reduce_rows,
-                                                                       (double)prob->cols)
-                                   : dense_flops(HRF_SOLVER_QR, (double)prob->rows,
-                                                 (double)prob->cols);
+        double direct =
+            can_reduce ? prob->reduce_flops + dense_flops(HRF_SOLVER_QR, (double)prob->reduce_rows,
+                                                          (double)prob->cols)
+                       : dense_flops(HRF_SOLVER_QR, (double)prob->rows, (double)prob->cols);
         if (dense <= (double)p->auto_dense_max || (can_reduce && direct <= p->auto_direct_flops)) {
             rep->used = HRF_SOLVER_QR;
             snprintf(rep->reason, sizeof rep->reason,
                      "auto: small problem (%zu x %zu, direct route %.3g GFLOP): column-pivoted QR "
-                     "of the equilibrated %s matrix", prob->rows, prob->cols, direct / 1e9,
-                     can_reduce ? "reduced" : "dense");
+                     "of the equilibrated %s matrix",
+                     prob->rows, prob->cols, direct / 1e9, can_reduce ? "reduced" : "dense");
             rc = solve_dense(prob, p, HRF_SOLVER_QR, can_reduce, 1, theta, rep);
         } else {
             rep->used = HRF_SOLVER_NORMAL;
@@ -784,7 +830,8 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
             if (rc == HRF_OK && (rep->converged >= 0 || !can_reduce)) {
                 snprintf(rep->reason, sizeof rep->reason,
                          "auto: %zu x %zu problem: streamed Gram + Cholesky + LSQR (%d iterations, "
-                         "%s)", prob->rows, prob->cols, rep->iterations,
+                         "%s)",
+                         prob->rows, prob->cols, rep->iterations,
                          rep->converged ? "converged" : "at its limit");
             } else if (can_reduce) {
                 snprintf(rep->reason, sizeof rep->reason,
@@ -808,8 +855,10 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     if (rc) return rc;
     for (size_t j = 0; j < prob->cols * k; j++)
         if (!isfinite(theta[j]))
-            return hrf_error(HRF_ENUMERIC, "the %s solver produced a non-finite coefficient "
-                             "(column %zu)", hrf_solver_name(rep->used), j % prob->cols);
+            return hrf_error(HRF_ENUMERIC,
+                             "the %s solver produced a non-finite coefficient "
+                             "(column %zu)",
+                             hrf_solver_name(rep->used), j % prob->cols);
     rep->seconds = hrf_now() - t0;
     if (p->skip_residual) {
         rep->rel_residual = NAN;
@@ -850,8 +899,8 @@ static int dense_gram(void *ctx, double *G, double *Atu, double *utu) {
 
 static int dense_apply(void *ctx, const double *v, double *y) {
     hrf_lsq_dense_ctx *c = ctx;
-    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)c->rows, (int)c->cols, 1.0, c->A, (int)c->rows,
-                v, 1, 0.0, y, 1);
+    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)c->rows, (int)c->cols, 1.0, c->A, (int)c->rows, v,
+                1, 0.0, y, 1);
     return HRF_OK;
 }
 
@@ -865,8 +914,8 @@ static int dense_apply_t(void *ctx, const double *y, double *v) {
 static int dense_apply_block(void *ctx, size_t k, const double *V, double *Y) {
     hrf_lsq_dense_ctx *c = ctx;
     int m = (int)c->rows, n = (int)c->cols;
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, (int)k, n, 1.0, c->A, m, V, n, 0.0,
-                Y, m);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, (int)k, n, 1.0, c->A, m, V, n, 0.0, Y,
+                m);
     return HRF_OK;
 }
 

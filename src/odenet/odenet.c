@@ -55,7 +55,6 @@ struct hrf_odenet {
     cJSON *prov; /* how it was made (src/models/model_file.h), or NULL */
 };
 
-
 void hrf_odenet_params_default(hrf_odenet_params *p) {
     hrf_hnn_params_default(p);
 }
@@ -523,13 +522,13 @@ static int plan_solve(const hrf_odenet_params *p, size_t K, size_t dim, solve_op
     double avail = (double)hrf_mem_available();
     double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : avail;
     *o = (solve_opts){p->lstsq.solver,
-                    p->lstsq.equilibrate,
-                    p->lstsq.refine_max,
-                    p->lstsq.stream_refine_max < p->lstsq.refine_max ? p->lstsq.stream_refine_max
-                                                                     : p->lstsq.refine_max,
-                    p->block_rows,
-                    0.0,
-                    p->lstsq};
+                      p->lstsq.equilibrate,
+                      p->lstsq.refine_max,
+                      p->lstsq.stream_refine_max < p->lstsq.refine_max ? p->lstsq.stream_refine_max
+                                                                       : p->lstsq.refine_max,
+                      p->block_rows,
+                      0.0,
+                      p->lstsq};
     size_t block = p->block_rows ? p->block_rows : gram_block_rows(M);
     if (block > K) block = K;
     if (o->solver == HRF_SOLVER_AUTO) {
@@ -578,7 +577,8 @@ static int plan_solve(const hrf_odenet_params *p, size_t K, size_t dim, solve_op
         return hrf_error(HRF_ETOOBIG,
                          "width %zu on %zu points needs about %.3g GiB with the %s "
                          "solver, but only %.3g GiB are available%s",
-                         M, K, need / 1073741824.0, hrf_solver_name(o->solver), limit / 1073741824.0,
+                         M, K, need / 1073741824.0, hrf_solver_name(o->solver),
+                         limit / 1073741824.0,
                          o->solver == HRF_SOLVER_NORMAL ? "" : " (try --solver normal)");
     /* Φ is cached for the normal route when it fits cache_bytes and half of
      * what is left of the memory. */
@@ -586,7 +586,6 @@ static int plan_solve(const hrf_odenet_params *p, size_t K, size_t dim, solve_op
     if (limit > 0.0 && cache_budget > 0.5 * (limit - need)) cache_budget = 0.5 * (limit - need);
     o->cache_budget = o1->cache_budget = cache_budget;
     return HRF_OK;
-
 }
 
 int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_odenet **out,

@@ -39,7 +39,6 @@ const char *const *hrf_repro_paper2_experiments(void) {
     return experiments;
 }
 
-
 static void progress(const hrf_repro_params *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void progress(const hrf_repro_params *p, const char *fmt, ...) {
