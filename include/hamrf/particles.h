@@ -143,8 +143,8 @@ typedef struct hrf_pdata {
     double *dqdt, *dpdt; /* (S, N, D) exact */
     double *H;           /* (S) exact total energy */
     double *mass;        /* (N) */
-    uint32_t *bonds;
-    size_t n_bonds;      /* (E, 2) or NULL (cutoff systems) */
+    uint32_t *bonds;     /* (E, 2) particle indices, or NULL (cutoff systems) */
+    size_t n_bonds;      /* E */
     double box, cutoff;  /* periodic box side and cutoff, 0 if none */
     hrf_meta *meta;      /* system description (owned; hrf_meta_json gives the JSON text) */
     size_t trajectories; /* snapshots are trajectory-major: S / trajectories per trajectory */
