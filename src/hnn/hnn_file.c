@@ -56,22 +56,11 @@ int hrf_hnn_load_meta(const char *path, hrf_hnn **out, cJSON **meta_out) {
     const hrf_activation *act = NULL;
     int rc = hrf_model_file_open(path, "hnn", &z, &meta, &act);
     if (rc) return rc;
-    size_t sW[2] = {0, 0};
-    if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
-    if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {
-        rc = hrf_error(HRF_EFORMAT,
-                       "%s: entry 'W': expected shape (width > 0, 2d), found "
-                       "(%zu, %zu)",
-                       path, sW[0], sW[1]);
-        goto done;
-    }
+    size_t sW[2]; /* width, 2d */
+    if ((rc = hrf_model_file_read_layer(z, path, &W, &b, &sW[0], &sW[1]))) goto done;
     size_t sM[1] = {sW[0]};
-    if ((rc = hrf_npz_read(z, "b", 1, sM, &b))) goto done;
-    if ((rc = hrf_npz_read(z, "c", 1, sM, &c))) goto done;
-    if ((rc = hrf_npz_read(z, "c0", 0, NULL, &c0))) goto done;
-    if ((rc = hrf_check_finite(path, "W", W, sW[0] * sW[1])) ||
-        (rc = hrf_check_finite(path, "b", b, sW[0])) ||
-        (rc = hrf_check_finite(path, "c", c, sW[0])) || (rc = hrf_check_finite(path, "c0", c0, 1)))
+    if ((rc = hrf_model_file_read(z, path, "c", 1, sM, &c)) ||
+        (rc = hrf_model_file_read(z, path, "c0", 0, NULL, &c0)))
         goto done;
     m = hnn_alloc(sW[1], sW[0], act);
     if (!m) {

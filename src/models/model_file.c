@@ -116,3 +116,30 @@ void hrf_provenance_add_data(cJSON *o, const hrf_dataset *data, int pairs_first)
     if (cJSON_IsObject(par)) cJSON_AddItemToObject(o, "params", cJSON_Duplicate(par, 1));
     if (!pairs_first) add_pairs(o, HRF_META(data));
 }
+
+int hrf_model_file_read(hrf_npz *z, const char *path, const char *name, int ndim, size_t *shape,
+                        double **data) {
+    int rc = hrf_npz_read(z, name, ndim, shape, data);
+    if (rc) return rc;
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    return hrf_check_finite(path, name, *data, n);
+}
+
+int hrf_model_file_read_layer(hrf_npz *z, const char *path, double **W, double **b, size_t *width,
+                              size_t *dim) {
+    size_t sW[2] = {0, 0};
+    int rc = hrf_npz_read(z, "W", 2, sW, W);
+    if (rc) return rc;
+    if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2)
+        return hrf_error(HRF_EFORMAT,
+                         "%s: entry 'W': expected shape (width > 0, 2d), found (%zu, %zu)", path,
+                         sW[0], sW[1]);
+    size_t sM[1] = {sW[0]};
+    if ((rc = hrf_check_finite(path, "W", *W, sW[0] * sW[1])) ||
+        (rc = hrf_model_file_read(z, path, "b", 1, sM, b)))
+        return rc;
+    *width = sW[0], *dim = sW[1];
+    return HRF_OK;
+}

@@ -39,6 +39,15 @@ int hrf_model_file_finish(hrf_npz_writer *w, cJSON *meta, const cJSON *prov,
 int hrf_model_file_open(const char *path, const char *kind, hrf_npz **z, cJSON **meta,
                         const hrf_activation **act);
 
+/* Reads float64 entry `name` (hrf_npz_read: ndim, shape as required / found)
+ * and checks that every value is finite (HRF_EDATA naming file, entry, index). */
+int hrf_model_file_read(hrf_npz *z, const char *path, const char *name, int ndim, size_t *shape,
+                        double **data);
+/* The sampled hidden layer of the HNN and the ODE-net: W (width > 0, dim even
+ * and > 0) and b (width), finite; *width and *dim receive the shape. */
+int hrf_model_file_read_layer(hrf_npz *z, const char *path, double **W, double **b, size_t *width,
+                              size_t *dim);
+
 /* meta "model" must be `kind` and meta "activation" a known activation
  * (*act); HRF_EFORMAT naming `path`, the key and what was found otherwise. */
 int hrf_model_meta_check(const char *path, const cJSON *meta, const char *kind,

@@ -750,23 +750,11 @@ int hrf_odenet_load_meta(const char *path, hrf_odenet **out, cJSON **meta_out) {
     const hrf_activation *act = NULL;
     int rc = hrf_model_file_open(path, "odenet", &z, &meta, &act);
     if (rc) return rc;
-    size_t sW[2] = {0, 0};
-    if ((rc = hrf_npz_read(z, "W", 2, sW, &W))) goto done;
-    if (sW[0] == 0 || sW[1] == 0 || sW[1] % 2) {
-        rc = hrf_error(HRF_EFORMAT,
-                       "%s: entry 'W': expected shape (width > 0, 2d), found "
-                       "(%zu, %zu)",
-                       path, sW[0], sW[1]);
-        goto done;
-    }
-    size_t sM[1] = {sW[0]}, sC[2] = {sW[0], sW[1]}, sD[1] = {sW[1]};
-    if ((rc = hrf_npz_read(z, "b", 1, sM, &b))) goto done;
-    if ((rc = hrf_npz_read(z, "C", 2, sC, &C))) goto done;
-    if ((rc = hrf_npz_read(z, "C0", 1, sD, &C0))) goto done;
-    if ((rc = hrf_check_finite(path, "W", W, sW[0] * sW[1])) ||
-        (rc = hrf_check_finite(path, "b", b, sW[0])) ||
-        (rc = hrf_check_finite(path, "C", C, sW[0] * sW[1])) ||
-        (rc = hrf_check_finite(path, "C0", C0, sW[1])))
+    size_t sW[2]; /* width, 2d */
+    if ((rc = hrf_model_file_read_layer(z, path, &W, &b, &sW[0], &sW[1]))) goto done;
+    size_t sC[2] = {sW[0], sW[1]}, sD[1] = {sW[1]};
+    if ((rc = hrf_model_file_read(z, path, "C", 2, sC, &C)) ||
+        (rc = hrf_model_file_read(z, path, "C0", 1, sD, &C0)))
         goto done;
     m = odenet_alloc(sW[1], sW[0], act);
     if (!m) {
