@@ -1,0 +1,216 @@
+/* The dense solvers svd (dgelsd) and qr (dgelsy) of hrf_lstsq_solve
+ * (docs/math.md §4.4), and the dense problem wrapper hrf_lsq_dense_problem. */
+#include "core/sysinfo.h"
+#include "hamrf/lstsq.h"
+#include "hamrf/status.h"
+#include "linalg/lstsq_impl.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- dense solvers ---- */
+/* dgelsd or dgelsy on A (m x n, column-major, overwritten) and b (ldb x
+ * nrhs, ldb = max(m, n), holds U on entry and Θ in its first n rows on exit). */
+static int dense_lapack(hrf_solver s, size_t m, size_t n, size_t nrhs, double *A, double *b,
+                        double rcond, int *rank_out) {
+    size_t mb = m > n ? m : n;
+    for (size_t i = 0; i < m * n; i++)
+        if (!isfinite(A[i]))
+            return hrf_error(HRF_ENUMERIC,
+                             "least-squares matrix has a non-finite entry (row %zu, "
+                             "column %zu)",
+                             i % m, i / m);
+    lapack_int rank = 0, info;
+    if (s == HRF_SOLVER_SVD) {
+        double *sv = malloc((m < n ? m : n) * sizeof *sv);
+        if (!sv) return hrf_error(HRF_ENOMEM, "out of memory for singular values");
+        info = LAPACKE_dgelsd(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, (lapack_int)nrhs, A,
+                              (lapack_int)m, b, (lapack_int)mb, sv, rcond, &rank);
+        free(sv);
+    } else {
+        lapack_int *jpvt = calloc(n, sizeof *jpvt);
+        if (!jpvt) return hrf_error(HRF_ENOMEM, "out of memory for pivots");
+        info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, (lapack_int)nrhs, A,
+                              (lapack_int)m, b, (lapack_int)mb, jpvt, rcond, &rank);
+        free(jpvt);
+    }
+    if (info != 0)
+        return hrf_error(HRF_ENUMERIC, "LAPACK %s failed (info %d)",
+                         s == HRF_SOLVER_SVD ? "dgelsd (SVD did not converge)" : "dgelsy",
+                         (int)info);
+    *rank_out = (int)rank;
+    return HRF_OK;
+}
+
+/* Model flop count of dgelsd / dgelsy on m x n (m ≥ n): Householder QR
+ * 2mn² − 2n³/3, plus about 11n³ for the SVD of the triangle; each right-hand
+ * side beyond the first adds about 4mn (Qᵀ applied, back substitution). */
+double lsq_dense_flops(hrf_solver s, double m, double n) {
+    return 2.0 * m * n * n - 2.0 * n * n * n / 3.0 + (s == HRF_SOLVER_SVD ? 11.0 * n * n * n : 0.0);
+}
+
+/* U (m x k, ld m) into the first m rows of b (ld mb). */
+static void copy_rhs(size_t m, size_t k, const double *U, size_t mb, double *b) {
+    for (size_t c = 0; c < k; c++)
+        memcpy(b + c * mb, U + c * m, m * sizeof *b);
+}
+
+/* Dense solve of the full matrix A (use_reduce = 0) or of the problem's
+ * orthogonally equivalent reduced matrix (use_reduce = 1), all right-hand
+ * sides in one LAPACK call. */
+int lsq_solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_solver s,
+                    int use_reduce, int equilibrate, double *theta, hrf_lstsq_report *rep) {
+    size_t m = prob->rows, n = prob->cols, k = lsq_nrhs_of(prob), mb;
+    int rc;
+    double *A = NULL, *b = NULL;
+    if (use_reduce) {
+        size_t mr = 0;
+        double *ur = NULL;
+        double need = prob->reduce_bytes + prob->extra_bytes;
+        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+        if (limit > 0.0 && need > limit)
+            return hrf_error(HRF_ETOOBIG,
+                             "the reduced %s solve of a %zu x %zu problem needs about "
+                             "%.3g GiB, but only %.3g GiB are available",
+                             hrf_solver_name(s), m, n, need / 1073741824.0, limit / 1073741824.0);
+        if ((rc = prob->reduce(prob->ctx, &mr, &A, &ur))) return rc;
+        mb = mr > n ? mr : n;
+        b = calloc(mb * k, sizeof *b);
+        if (!b) {
+            free(A), free(ur);
+            return hrf_error(HRF_ENOMEM, "out of memory");
+        }
+        copy_rhs(mr, k, ur, mb, b);
+        free(ur);
+        m = mr;
+        rep->flops += prob->reduce_flops;
+    } else {
+        rc = lsq_check_memory(p, s, prob);
+        if (rc) return rc;
+        if (m > (size_t)INT32_MAX || n > (size_t)INT32_MAX || k > (size_t)INT32_MAX)
+            return hrf_error(HRF_ETOOBIG, "%zu x %zu exceeds LAPACK's 32-bit dimensions", m, n);
+        mb = m > n ? m : n;
+        A = malloc(m * n * sizeof *A), b = calloc(mb * k, sizeof *b);
+        double *u = malloc(m * k * sizeof *u);
+        if (!A || !b || !u) {
+            free(A), free(b), free(u);
+            return hrf_error(HRF_ENOMEM, "out of memory for the dense %zu x %zu matrix (%.3g GiB)",
+                             m, n, 8.0 * (double)m * (double)n / 1073741824.0);
+        }
+        rc = prob->assemble(prob->ctx, A, u);
+        copy_rhs(m, k, u, mb, b);
+        free(u);
+        if (rc) goto done;
+    }
+    int rank = 0;
+    double *cs = NULL;
+    if (equilibrate) {
+        /* Unit column norms, so that rcond measures singular values of the
+         * scale-free matrix (a column's scale is arbitrary: a SWIM neuron from
+         * a close pair has a large weight). θ is scaled back below. */
+        cs = malloc(n * sizeof *cs);
+        if (!cs) {
+            rc = hrf_error(HRF_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t j = 0; j < n; j++) {
+            double c = cblas_dnrm2((int)m, A + j * m, 1);
+            cs[j] = c > 0.0 && isfinite(c) ? 1.0 / c : 1.0;
+            cblas_dscal((int)m, cs[j], A + j * m, 1);
+        }
+    }
+    rc = dense_lapack(s, m, n, k, A, b, p->rcond, &rank);
+    if (rc) {
+        free(cs);
+        goto done;
+    }
+    for (size_t c = 0; c < k; c++) {
+        double *th = theta + c * n;
+        memcpy(th, b + c * mb, n * sizeof *theta);
+        if (cs)
+            for (size_t j = 0; j < n; j++)
+                th[j] *= cs[j];
+    }
+    free(cs);
+    rep->rank = rank;
+    rep->flops +=
+        lsq_dense_flops(s, (double)m, (double)n) + 4.0 * (double)m * (double)n * (double)(k - 1);
+done:
+    free(A), free(b);
+    return rc;
+}
+
+/* ---- dense problem wrapper ---- */
+static int dense_assemble(void *ctx, double *A, double *u) {
+    hrf_lsq_dense_ctx *c = ctx;
+    memcpy(A, c->A, c->rows * c->cols * sizeof *A);
+    memcpy(u, c->u, c->rows * c->nrhs * sizeof *u);
+    return HRF_OK;
+}
+
+static int dense_gram(void *ctx, double *G, double *Atu, double *utu) {
+    hrf_lsq_dense_ctx *c = ctx;
+    int m = (int)c->rows, n = (int)c->cols, k = (int)c->nrhs;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, n, m, 1.0, c->A, m, 0.0, G, n);
+    if (k == 1)
+        cblas_dgemv(CblasColMajor, CblasTrans, m, n, 1.0, c->A, m, c->u, 1, 0.0, Atu, 1);
+    else
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, n, k, m, 1.0, c->A, m, c->u, m, 0.0,
+                    Atu, n);
+    for (int j = 0; j < k; j++)
+        utu[j] = cblas_ddot(m, c->u + (size_t)j * c->rows, 1, c->u + (size_t)j * c->rows, 1);
+    return HRF_OK;
+}
+
+static int dense_apply(void *ctx, const double *v, double *y) {
+    hrf_lsq_dense_ctx *c = ctx;
+    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)c->rows, (int)c->cols, 1.0, c->A, (int)c->rows, v,
+                1, 0.0, y, 1);
+    return HRF_OK;
+}
+
+static int dense_apply_t(void *ctx, const double *y, double *v) {
+    hrf_lsq_dense_ctx *c = ctx;
+    cblas_dgemv(CblasColMajor, CblasTrans, (int)c->rows, (int)c->cols, 1.0, c->A, (int)c->rows, y,
+                1, 0.0, v, 1);
+    return HRF_OK;
+}
+
+static int dense_apply_block(void *ctx, size_t k, const double *V, double *Y) {
+    hrf_lsq_dense_ctx *c = ctx;
+    int m = (int)c->rows, n = (int)c->cols;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, (int)k, n, 1.0, c->A, m, V, n, 0.0, Y,
+                m);
+    return HRF_OK;
+}
+
+static int dense_apply_t_block(void *ctx, size_t k, const double *Y, double *V) {
+    hrf_lsq_dense_ctx *c = ctx;
+    int m = (int)c->rows, n = (int)c->cols;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, n, (int)k, m, 1.0, c->A, m, Y, m, 0.0, V,
+                n);
+    return HRF_OK;
+}
+
+void hrf_lsq_dense_problem_nrhs(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows,
+                                size_t cols, size_t nrhs, const double *A, const double *U) {
+    size_t k = nrhs > 1 ? nrhs : 1;
+    ctx->rows = rows, ctx->cols = cols, ctx->A = A, ctx->u = U, ctx->nrhs = k;
+    memset(prob, 0, sizeof *prob);
+    prob->rows = rows, prob->cols = cols, prob->nrhs = k, prob->ctx = ctx, prob->u = U;
+    prob->assemble = dense_assemble, prob->gram = dense_gram;
+    prob->apply = dense_apply, prob->apply_t = dense_apply_t;
+    prob->apply_block = dense_apply_block, prob->apply_t_block = dense_apply_t_block;
+    prob->gram_flops = (double)rows * (double)cols * (double)(cols + k);
+    prob->apply_flops = 2.0 * (double)rows * (double)cols;
+}
+
+void hrf_lsq_dense_problem(hrf_lsq_problem *prob, hrf_lsq_dense_ctx *ctx, size_t rows, size_t cols,
+                           const double *A, const double *u) {
+    hrf_lsq_dense_problem_nrhs(prob, ctx, rows, cols, 1, A, u);
+}
