@@ -87,8 +87,8 @@ typedef enum {
 } hrf_hgn_mode;
 
 HRF_API const char *hrf_hgn_mode_name(hrf_hgn_mode mode); /* "pair", "mp" */
-HRF_API int hrf_hgn_mode_find(const char *name,
-                              hrf_hgn_mode *mode); /* HRF_ENOTFOUND with the list */
+/* HRF_ENOTFOUND with the list. */
+HRF_API int hrf_hgn_mode_find(const char *name, hrf_hgn_mode *mode);
 
 typedef struct hrf_hgn_params {
     hrf_hgn_mode mode;                   /* default HRF_HGN_PAIR */

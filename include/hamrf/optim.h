@@ -57,8 +57,8 @@ typedef struct hrf_optimizer_type {
     int full_batch;          /* 1: meant for full-batch training (Rprop, L-BFGS) */
 } hrf_optimizer_type;
 
-HRF_API const hrf_optimizer_type *const *
-hrf_optimizer_types(void); /* NULL-terminated, 15 entries */
+/* All optimizer types, NULL-terminated (15 entries). */
+HRF_API const hrf_optimizer_type *const *hrf_optimizer_types(void);
 /* HRF_ENOTFOUND with the list of known names. */
 HRF_API int hrf_optimizer_find(const char *name, const hrf_optimizer_type **type);
 
