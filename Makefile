@@ -30,7 +30,7 @@ bench: build
 
 # The C sources as .clang-format says; `make test` checks it (tests/check_format.sh).
 FORMAT_FILES = include/hamrf.h include/hamrf/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h \
-               tests/*.c tests/*.cpp bench/*.c
+               tests/*.c tests/*.h tests/*.cpp bench/*.c
 
 format: bootstrap
 	@clang-format -i $(FORMAT_FILES)

@@ -10,7 +10,7 @@ command -v clang-format >/dev/null 2>&1 || {
     echo "check_format: clang-format is missing (scripts/bootstrap.sh installs it)"
     exit 1
 }
-files=$(ls include/hamrf.h include/hamrf/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h tests/*.c \
+files=$(ls include/hamrf.h include/hamrf/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h tests/*.c tests/*.h \
     tests/*.cpp bench/*.c 2>/dev/null)
 bad=0
 n=0
