@@ -6,7 +6,7 @@ pair mode (lattice 3x3 -> 20x20, chain -> lattice).
 
 References: the data sets' exact derivatives (hamrf generate integrates the
 true system with velocity Verlet and stores dq/dt = p/m, dp/dt = -dU/dq,
-checked against finite differences of H in tests/test_particles.c)."""
+checked against finite differences of H in tests/test_particles_systems.c)."""
 
 import json
 import os
