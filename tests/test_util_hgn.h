@@ -136,6 +136,28 @@ static void add_node(hrf_hgn *m, size_t MN, uint64_t seed) {
     free(W), free(b), free(t);
 }
 
+/* Random positions in a periodic cube of side L with every pair distance at
+ * least rmin and none within 1e-3 of the cutoff rc (Ĥ jumps there, which
+ * central differences would straddle). */
+static void random_box(size_t N, int D, double L, double rc, double rmin, hrf_rng *rng, double *q) {
+    for (;;) {
+        for (size_t t = 0; t < N * (size_t)D; t++)
+            q[t] = hrf_rng_uniform_range(rng, 0, L);
+        int ok = 1;
+        for (size_t i = 0; i < N && ok; i++)
+            for (size_t j = i + 1; j < N && ok; j++) {
+                double s = 0;
+                for (int a = 0; a < D; a++) {
+                    double d = q[i * D + a] - q[j * D + a];
+                    d -= L * nearbyint(d / L);
+                    s += d * d;
+                }
+                if (fabs(sqrt(s) - rc) < 1e-3 || sqrt(s) < rmin) ok = 0;
+            }
+        if (ok) return;
+    }
+}
+
 /* ---- fitting ---- */
 
 static hrf_hgn *fit(const hrf_pdata *d, const char *sampler, size_t ME, size_t MK,

@@ -29,6 +29,7 @@
 
 #include "hamrf/activation.h"
 #include "hamrf/dataset.h"
+#include "hamrf/hgn.h"
 #include "hamrf/hnn.h"
 #include "hamrf/odenet.h"
 #include "hamrf/optim.h"
@@ -122,6 +123,75 @@ HRF_API int hrf_gd_odenet_loss_grad(size_t dim, size_t width, const hrf_activati
  * width, model kind). */
 HRF_API int hrf_gd_hnn_init(const hrf_gd_params *p, size_t dim, double *theta);
 HRF_API int hrf_gd_odenet_init(const hrf_gd_params *p, size_t dim, double *theta);
+
+/* ---- the graph network trained by gradient descent ----
+ *
+ * The same network as the sampled one (hamrf/hgn.h, docs/math.md §10), pair
+ * or mp mode, with EVERY parameter trained: the edge encoder w_E, b_E, the
+ * kinetic encoder W_K, b_K, the node update W_N, b_N (mp), and the
+ * read-out θ_E, θ_K, θ_N (mp), θ_T (the exact kinetic feature, when
+ * kinetic_linear). The loss is the mean squared error of Hamilton's
+ * equations over the batch's snapshots, particles and coordinates,
+ *
+ *   L(θ) = 1/(2·B·N·D) Σ_{s∈batch} Σ_{i,a} [(∂Ĥ/∂p_ia − dq_ia/dt)² + (−∂Ĥ/∂q_ia − dp_ia/dt)²]
+ *
+ * (the normalisation of hrf_hgn_errors' mse_dxdt), its gradient analytic
+ * (mixed second derivatives of Ĥ, docs/math.md §10.1). A batch is a set of
+ * whole snapshots: hrf_gd_params.batch counts snapshots (0 or ≥ S: all).
+ * hrf_gd_params.width is not used.
+ *
+ * θ, one slab in the model's own order:
+ *   w_E (M_E) | b_E (M_E) | θ_E (M_E) | W_K (M_K, 2) | b_K (M_K) | θ_K (M_K)
+ *   [mp: W_N (M_N, M_E) | b_N (M_N) | θ_N (M_N)] [θ_T when kinetic_linear]
+ * The constants (c_E, c_K, c_N, c_0) do not enter L; the trained model gets
+ * those of the sampled fit's anchor (kinetic energy zero at rest, no node
+ * energy without neighbours, Ĥ(snapshot 0) = H(snapshot 0)). */
+typedef struct hrf_gd_hgn_arch {
+    hrf_hgn_mode mode;    /* default HRF_HGN_PAIR */
+    size_t edge_width;    /* M_E > 0, default 200 */
+    size_t kinetic_width; /* M_K > 0, default 50 */
+    size_t node_width;    /* M_N > 0 in mode mp (not used in pair mode), default 100 */
+    int kinetic_linear;   /* 1 (default): the feature Σ_i |p_i|²/(2 m_i) with a trained θ_T */
+} hrf_gd_hgn_arch;
+
+HRF_API void hrf_gd_hgn_arch_default(hrf_gd_hgn_arch *a);
+/* NULL or a message a user can act on. */
+HRF_API const char *hrf_gd_hgn_arch_check(const hrf_gd_hgn_arch *a);
+/* Number of entries of θ (0 for an invalid architecture). */
+HRF_API size_t hrf_gd_hgn_nparams(const hrf_gd_hgn_arch *a);
+
+/* The initial θ (nparams) for p's seed (HRF_GD_INIT_PYTORCH: every layer as
+ * PyTorch's nn.Linear, U(−1/√fan_in, 1/√fan_in) for weights and biases:
+ * w_E, b_E fan_in 1; W_K, b_K fan_in 2; W_N, b_N fan_in M_E; the read-out
+ * as bias-free nn.Linear layers over each pooled feature block, θ_E fan_in
+ * M_E, θ_K fan_in M_K, θ_N fan_in M_N, θ_T fan_in 1, i.e. U(−1, 1)), drawn in
+ * θ's order from hrf_rng seeded with p->seed. */
+HRF_API int hrf_gd_hgn_init(const hrf_gd_params *p, const hrf_gd_hgn_arch *a, double *theta);
+
+/* L over all snapshots of d and (grad not NULL) ∂L/∂θ, the training's own
+ * kernel (threaded over snapshots, deterministic for a thread count); act
+ * NULL = tanh. Errors as hrf_gd_train_hgn. */
+HRF_API int hrf_gd_hgn_loss_grad(const hrf_gd_hgn_arch *a, const hrf_activation *act,
+                                 const double *theta, const hrf_pdata *d, double *loss,
+                                 double *grad);
+
+/* The graph network (hamrf/hgn.h) with parameters θ; its constants from the
+ * anchor of `anchor` (a data set, may be NULL: all constants 0). It
+ * evaluates exactly the Ĥ whose derivatives L measures. */
+HRF_API int hrf_gd_hgn_model(const hrf_gd_hgn_arch *a, const hrf_activation *act,
+                             const double *theta, const hrf_pdata *anchor, hrf_hgn **out);
+
+/* Trains the graph network on the particle data set d and returns it as an
+ * ordinary hrf_hgn (it saves, loads, evaluates and rolls out like a sampled
+ * one) with provenance meta trained_by "gradient", optimizer, lr,
+ * weight_decay, steps, batch, shuffle, init, seed, n_snapshots, n_particles,
+ * dim, system, data_meta. Errors: HRF_EINVAL (the checks' messages; an
+ * activation without σ''), HRF_EDATA (an empty or unusable data set, no
+ * interacting pairs), HRF_ETOOBIG (the pair lists do not fit in memory),
+ * HRF_ENOMEM, HRF_ENUMERIC (a non-finite loss or gradient: the step and the
+ * lr). Deterministic for a given seed and thread count. `rep` may be NULL. */
+HRF_API int hrf_gd_train_hgn(const hrf_gd_params *p, const hrf_gd_hgn_arch *a, const hrf_pdata *d,
+                             hrf_hgn **out, hrf_gd_report *rep);
 
 #ifdef __cplusplus
 }

@@ -28,10 +28,11 @@
  * given thread count. For dim 2, 4 and 6 the per-point code is specialised
  * to a compile-time dim so every loop over neurons vectorises.
  *
- * The training loop is PyTorch's: per step, take the next batch, call
- * hrf_optimizer_step with a closure that evaluates the loss and gradient
- * on that batch (L-BFGS may call it several times). Scratch is allocated
- * once per run. */
+ * The training loop (train_loop.c, shared with the graph network) is
+ * PyTorch's: per step, take the next batch, call hrf_optimizer_step with a
+ * closure that evaluates the loss and gradient on that batch (L-BFGS may
+ * call it several times). Scratch is allocated once per run. */
+#include "baselines/train_impl.h"
 #include "core/sysinfo.h"
 #include "hamrf/baseline.h"
 #include "hamrf/rng.h"
@@ -60,8 +61,6 @@ __attribute__((simd("notinbranch"))) double exp(double);
 /* Dimensions up to this get the HNN's ∇Ĥ (ODE-net's σ(Z)C) inside the
  * activation loop of tanh_fused. */
 #define FUSE_DIM_MAX 6
-/* Progress is reported at most this often (seconds). */
-#define PROGRESS_EVERY 0.2
 
 typedef enum { MODEL_HNN, MODEL_ODENET } model_kind;
 
@@ -522,40 +521,6 @@ int hrf_gd_odenet_loss_grad(size_t dim, size_t width, const hrf_activation *act,
     return loss_grad_once(MODEL_ODENET, dim, width, act, theta, n, x, y, loss, grad);
 }
 
-/* ---- parameters ---- */
-
-void hrf_gd_params_default(hrf_gd_params *p) {
-    memset(p, 0, sizeof *p);
-    p->optimizer = NULL;
-    if (hrf_optimizer_find("adam", &p->optimizer) != HRF_OK) p->optimizer = NULL;
-    hrf_clear_error();
-    if (p->optimizer) hrf_optim_params_default(p->optimizer, &p->optim);
-    p->steps = 1000;
-    p->batch = 2048;
-    p->shuffle = 0;
-    p->seed = 1;
-    p->width = 1000;
-    p->act = &hrf_activation_tanh;
-    p->init = HRF_GD_INIT_PYTORCH;
-    p->time_limit_seconds = 0.0;
-    p->progress = NULL;
-    p->progress_user = NULL;
-}
-
-const char *hrf_gd_params_check(const hrf_gd_params *p) {
-    if (!p->optimizer) return "no optimizer given (e.g. adam)";
-    const char *msg = hrf_optim_params_check(p->optimizer, &p->optim);
-    if (msg) return msg;
-    if (p->steps == 0) return "steps must be at least 1";
-    if (p->width == 0) return "width must be at least 1";
-    if (p->width > ((size_t)1 << 32)) return "width must be at most 2^32";
-    if (!p->act || !p->act->eval) return "no activation given (e.g. tanh)";
-    if (p->init != HRF_GD_INIT_PYTORCH) return "unknown initialisation (known: pytorch)";
-    if (!(p->time_limit_seconds >= 0.0) || isinf(p->time_limit_seconds))
-        return "time limit must be a finite number of seconds >= 0 (0 = none)";
-    return NULL;
-}
-
 /* ---- initialisation ---- */
 
 static void init_theta(model_kind kind, const hrf_gd_params *p, size_t dim, hrf_rng *rng,
@@ -590,23 +555,9 @@ int hrf_gd_odenet_init(const hrf_gd_params *p, size_t dim, double *theta) {
 
 /* ---- training ---- */
 
-/* Fills idx (B) with the next batch of the index stream; *pos is the place
- * in the current epoch's order perm (n; NULL = data order). */
-static void next_batch(size_t n, size_t B, size_t *perm, int shuffle, hrf_rng *rng, size_t *pos,
-                       size_t *idx) {
-    for (size_t j = 0; j < B; j++) {
-        if (*pos == n) { /* new epoch */
-            *pos = 0;
-            if (shuffle)
-                for (size_t i = n - 1; i > 0; i--) { /* Fisher–Yates */
-                    size_t r = (size_t)hrf_rng_below(rng, (uint64_t)i + 1);
-                    size_t t = perm[i];
-                    perm[i] = perm[r], perm[r] = t;
-                }
-        }
-        idx[j] = perm ? perm[*pos] : *pos;
-        (*pos)++;
-    }
+static void gd_select(void *ctx, const size_t *idx, size_t nb) {
+    gd_work *w = ctx;
+    w->idx = idx, w->nb = nb;
 }
 
 static int train(model_kind kind, const hrf_gd_params *p, const hrf_dataset *data,
@@ -618,22 +569,13 @@ static int train(model_kind kind, const hrf_gd_params *p, const hrf_dataset *dat
     if (!data || data->n == 0 || data->dim == 0)
         return hrf_error(HRF_EDATA, "gradient training needs a non-empty data set");
     const size_t n = data->n, dim = data->dim, M = p->width;
-    const size_t B = p->batch == 0 || p->batch > n ? n : p->batch;
-    const int full = B == n;
     gd_work *w = NULL;
-    hrf_optimizer *opt = NULL;
     double *theta = NULL, *targets = NULL;
-    size_t *perm = NULL, *idx = NULL;
     int rc = work_new(kind, dim, M, p->act, &w);
     if (rc) return rc;
     theta = malloc(w->np * sizeof *theta);
     targets = kind == MODEL_HNN ? malloc(n * dim * sizeof *targets) : NULL;
-    if (!full) {
-        idx = malloc(B * sizeof *idx);
-        if (p->shuffle) perm = malloc(n * sizeof *perm);
-    }
-    if (!theta || (kind == MODEL_HNN && !targets) || (!full && !idx) ||
-        (!full && p->shuffle && !perm)) {
+    if (!theta || (kind == MODEL_HNN && !targets)) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for gradient training on %zu points", n);
         goto done;
     }
@@ -643,78 +585,22 @@ static int train(model_kind kind, const hrf_gd_params *p, const hrf_dataset *dat
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
     init_theta(kind, p, dim, &rng, theta);
-    if (perm)
-        for (size_t i = 0; i < n; i++)
-            perm[i] = i;
-    if ((rc = hrf_optimizer_new(p->optimizer, w->np, &p->optim, &opt))) goto done;
-
-    hrf_gd_report r;
-    memset(&r, 0, sizeof r);
-    r.batch = B;
-    w->idx = NULL, w->nb = n; /* the whole data set */
-    if ((rc = loss_grad(w, theta, &r.initial_loss, NULL))) goto done;
-
-    /* The epoch starts "finished" so that a shuffled run draws its first
-     * permutation before the first batch. */
-    size_t pos = n;
-    double t0 = hrf_now(), t_last = t0;
-    w->idx = full ? NULL : idx, w->nb = B;
-    for (size_t step = 0; step < p->steps; step++) {
-        if (!full) next_batch(n, B, perm, p->shuffle, &rng, &pos, idx);
-        double loss = NAN;
-        rc = hrf_optimizer_step(opt, theta, closure, w, &loss);
-        if (rc == HRF_ENUMERIC) {
-            rc = hrf_error_prefix(rc,
-                                  "%s step %zu (lr %g): the loss or its gradient is not "
-                                  "finite; a smaller lr may help",
-                                  p->optimizer->name, step + 1, p->optim.lr);
-            goto done;
-        }
-        if (rc) goto done;
-        r.final_loss = loss;
-        r.steps = step + 1;
-        double t = hrf_now();
-        int last = step + 1 == p->steps;
-        int out_of_time = p->time_limit_seconds > 0 && t - t0 >= p->time_limit_seconds;
-        if (out_of_time && !last) r.stopped_early = 1;
-        if (p->progress && (last || out_of_time || t - t_last >= PROGRESS_EVERY)) {
-            p->progress(p->progress_user, r.steps, loss,
-                        (double)r.steps / (t - t0 > 0 ? t - t0 : 1e-9));
-            t_last = t;
-        }
-        if (out_of_time) break;
-    }
-    r.train_seconds = hrf_now() - t0;
-    r.evals = hrf_optimizer_evals(opt);
-    w->idx = NULL, w->nb = n;
-    if ((rc = loss_grad(w, theta, &r.full_loss, NULL))) goto done;
-    r.total_seconds = hrf_now() - t_start; /* the caller adds building the model */
-    if (rep) *rep = r;
+    const gd_problem prob = {n, w->np, gd_select, closure, w};
+    if ((rc = gd_run(p, &prob, &rng, theta, rep))) goto done;
+    rep->total_seconds = hrf_now() - t_start; /* the caller adds building the model */
     *theta_out = theta;
     theta = NULL;
 done:
-    hrf_optimizer_free(opt);
     work_free(w);
-    free(theta), free(targets), free(perm), free(idx);
+    free(theta), free(targets);
     return rc;
 }
 
-/* How gradient training made the model, the first members of its file's meta
- * (no timings: with a time limit the number of steps, and so the file,
- * depends on the machine). */
+/* How gradient training made the model, the first members of its file's meta. */
 static cJSON *gd_provenance(const hrf_gd_params *p, const hrf_gd_report *r,
                             const hrf_dataset *data) {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = gd_provenance_new(p, r);
     if (!o) return NULL;
-    cJSON_AddStringToObject(o, "trained_by", "gradient");
-    cJSON_AddStringToObject(o, "optimizer", p->optimizer->name);
-    cJSON_AddNumberToObject(o, "lr", p->optim.lr);
-    cJSON_AddNumberToObject(o, "weight_decay", p->optim.weight_decay);
-    cJSON_AddNumberToObject(o, "steps", (double)r->steps);
-    cJSON_AddNumberToObject(o, "batch", (double)r->batch);
-    cJSON_AddBoolToObject(o, "shuffle", p->shuffle);
-    cJSON_AddStringToObject(o, "init", "pytorch");
-    cJSON_AddNumberToObject(o, "seed", (double)p->seed);
     cJSON_AddNumberToObject(o, "n_train", (double)data->n);
     hrf_provenance_add_data(o, data, 0);
     return o;

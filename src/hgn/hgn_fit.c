@@ -322,14 +322,28 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
  * its file's meta: sampler, solvers, seed and solver settings, the training
  * set's size, "system", and "data_meta", the data set's own description
  * (topology, shape, dim, potential, masses or box ...). */
+/* The training data's part of a graph network's provenance: n_snapshots,
+ * n_particles, dim, system and the data set's meta (without its format,
+ * kind and version). HRF_ENOMEM when out of memory. */
+int hgn_provenance_add_data(cJSON *o, const hrf_pdata *d) {
+    cJSON *dm = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();
+    if (!dm) return hrf_error(HRF_ENOMEM, "out of memory");
+    cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
+    cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
+    cJSON_AddNumberToObject(o, "dim", d->D);
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "format");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "kind");
+    cJSON_DeleteItemFromObjectCaseSensitive(dm, "version");
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(dm, "system");
+    if (cJSON_IsString(sys)) cJSON_AddStringToObject(o, "system", sys->valuestring);
+    cJSON_AddItemToObject(o, "data_meta", dm);
+    return HRF_OK;
+}
+
 static cJSON *hgn_provenance(const hrf_hgn_params *p, const hrf_hgn_fit_report *rep,
                              const hrf_pdata *d) {
     cJSON *o = cJSON_CreateObject();
-    cJSON *dm = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();
-    if (!o || !dm) {
-        cJSON_Delete(o), cJSON_Delete(dm);
-        return NULL;
-    }
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "sampler", p->sampler->name);
     cJSON_AddStringToObject(o, "solver_requested", hrf_solver_name(p->lstsq.solver));
     cJSON_AddStringToObject(o, "solver_potential", hrf_solver_name(rep->lstsq_E.used));
@@ -340,15 +354,10 @@ static cJSON *hgn_provenance(const hrf_hgn_params *p, const hrf_hgn_fit_report *
     cJSON_AddNumberToObject(o, "refine", p->lstsq.refine_max);
     cJSON_AddBoolToObject(o, "resample_duplicates", p->resample_duplicates);
     cJSON_AddNumberToObject(o, "sample_points", (double)p->sample_points);
-    cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
-    cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
-    cJSON_AddNumberToObject(o, "dim", d->D);
-    cJSON_DeleteItemFromObjectCaseSensitive(dm, "format");
-    cJSON_DeleteItemFromObjectCaseSensitive(dm, "kind");
-    cJSON_DeleteItemFromObjectCaseSensitive(dm, "version");
-    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(dm, "system");
-    if (cJSON_IsString(sys)) cJSON_AddStringToObject(o, "system", sys->valuestring);
-    cJSON_AddItemToObject(o, "data_meta", dm);
+    if (hgn_provenance_add_data(o, d)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -495,12 +504,18 @@ static int fit_second_pass(fit_state *f) {
     return HRF_OK;
 }
 
-/* Step 4, the anchor (see the top of the file): kinetic energy zero at rest,
- * then Ĥ(snapshot 0) = H(snapshot 0) through the per-pair constant. */
-static int fit_anchor(fit_state *f) {
-    const hrf_pdata *data = f->data;
-    hrf_hgn *m = f->m;
-    int rc;
+/* The anchor (see the top of the file): kinetic energy zero at rest, no
+ * node energy without neighbours, then Ĥ(snapshot 0) = H(snapshot 0)
+ * through the per-pair constant (c_0 when snapshot 0 has no pairs). The
+ * pairs of snapshot 0 from pc (may be NULL: searched here). Also used by
+ * gradient training (src/baselines/train_hgn.c). */
+int hgn_anchor(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc) {
+    hgn_work w;
+    int rc = hgn_work_init(&w, hgn_work_width(m));
+    if (rc) {
+        hgn_work_free(&w);
+        return rc;
+    }
     m->cE = m->cK = m->c0 = m->cN = 0.0;
     if (m->MN) { /* c_N: no node energy without neighbours (a_i = 0) */
         double z[1], sN = 0.0;
@@ -516,11 +531,11 @@ static int fit_anchor(fit_state *f) {
             size_t ni = data->N - i0 < HGN_CHUNK ? data->N - i0 : HGN_CHUNK;
             for (size_t t = 0; t < ni; t++)
                 for (size_t k = 0; k < m->MK; k++)
-                    f->w.z[t * m->MK + k] =
+                    w.z[t * m->MK + k] =
                         m->WK[2 * k + 1] * (data->mass ? 1.0 / data->mass[i0 + t] : 1.0) + m->bK[k];
-            m->act->eval(ni * m->MK, f->w.z, f->w.s, NULL);
+            m->act->eval(ni * m->MK, w.z, w.s, NULL);
             for (size_t t = 0; t < ni * m->MK; t++)
-                Tsum += m->thK[t % m->MK] * f->w.s[t];
+                Tsum += m->thK[t % m->MK] * w.s[t];
         }
         m->cK = -Tsum / (double)data->N;
     }
@@ -530,21 +545,21 @@ static int fit_anchor(fit_state *f) {
         double h0;
         const uint32_t *pairs;
         size_t E0;
-        hgn_work_free(&f->w);
-        if ((rc = hgn_work_init(&f->w, hgn_work_width(m)))) return rc;
-        if (f->pc.off)
-            pairs = f->pc.pairs, E0 = f->pc.off[1];
-        else if ((rc = hgn_graph_pairs(&g, data->N, data->D, data->q, &f->w.pb, &pairs, &E0)))
-            return rc;
+        if (pc)
+            pairs = pc->pairs, E0 = pc->off[1];
+        else if ((rc = hgn_graph_pairs(&g, data->N, data->D, data->q, &w.pb, &pairs, &E0)))
+            goto done;
         if ((rc = hgn_eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box, pairs,
-                                 E0, &h0, NULL, NULL, &f->w)))
-            return rc;
+                                 E0, &h0, NULL, NULL, &w)))
+            goto done;
         if (E0 > 0)
             m->cE = (data->H[0] - h0) / (double)E0;
         else
             m->c0 = data->H[0] - h0;
     }
-    return HRF_OK;
+done:
+    hgn_work_free(&w);
+    return rc;
 }
 
 int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
@@ -574,7 +589,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     if ((rc = fit_sample(&f)) || (rc = fit_first_pass(&f))) goto fail;
     rep->passes = 1;
     if (p->sampler->adaptive && (rc = fit_second_pass(&f))) goto fail;
-    if ((rc = fit_anchor(&f))) goto fail;
+    if ((rc = hgn_anchor(f.m, data, f.pc.off ? &f.pc : NULL))) goto fail;
     rep->fit_seconds = hrf_now() - t_start;
     fit_state_free(&f);
     if (!(f.m->prov = hgn_provenance(p, rep, data))) {

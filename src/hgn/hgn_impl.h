@@ -151,4 +151,11 @@ int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d
                    const hgn_pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
                    double *theta, hrf_lstsq_report *rep);
 
+/* ---- the fit (hgn_fit.c) ---- */
+
+/* The constants c_N, c_K, c_E, c_0 from the anchor data set (pc may be NULL). */
+int hgn_anchor(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc);
+/* n_snapshots, n_particles, dim, system, data_meta of d into a provenance o. */
+int hgn_provenance_add_data(cJSON *o, const hrf_pdata *d);
+
 #endif
