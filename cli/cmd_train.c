@@ -4,7 +4,8 @@
  * parameter of the same network by gradient descent instead (hamrf/baseline.h,
  * docs/math.md §9). On a particle data set (kind "particles") it fits the
  * sampled Hamiltonian graph network (--model hgn, hamrf/hgn.h, docs/math.md
- * §10). */
+ * §10), or with --optimizer trains the same graph network by gradient
+ * descent (docs/math.md §10.1). */
 #include "cli.h"
 #include "train.h"
 
@@ -25,6 +26,10 @@ static const char help[] =
     "       hamrf train --data PARTICLES.npz [--model hgn] [--mode pair|mp] [--edge-width M]\n"
     "                   [--node-width M] [--kinetic-width M] [--no-kinetic-linear]\n"
     "                   [--sampler NAME] [--solver NAME] [--seed S] -o MODEL.npz [--json]\n"
+    "       hamrf train --data PARTICLES.npz --optimizer NAME [--lr LR] [--batch B] [--steps N]\n"
+    "                   [--weight-decay W] [--shuffle] [--time-limit S] [--mode pair|mp]\n"
+    "                   [--edge-width M] [--node-width M] [--kinetic-width M] [--seed S]\n"
+    "                   -o MODEL.npz [--json]\n"
     "Fits a shallow network: sampled hidden layer, least-squares outer layer; with\n"
     "--optimizer, every parameter of the same network trained by gradient descent\n"
     "on the mean squared error of grad H (odenet: of dx/dt), the papers' baseline.\n"
@@ -63,15 +68,16 @@ static const char help[] =
     "                     kinetic part (the sampled encoder alone, as in RF-HGN)\n"
     "  (--sampler, --solver, --rcond, --ridge, --refine, --reduce, --equilibrate,\n"
     "   --allow-duplicates and --seed apply as above, to both solves; swim uses the\n"
-    "   data set's true pair potential)\n"
+    "   data set's true pair potential; with --optimizer every parameter of the same\n"
+    "   network is trained by gradient descent instead, a batch being B snapshots)\n"
     "Gradient training (only with --optimizer; sampling options are then errors):\n"
     "  --optimizer NAME   sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam,\n"
     "                     adamw, adamax, nadam, radam, amsgrad, adafactor, rprop, lbfgs\n"
     "  --lr LR            learning rate (default: PyTorch's for the optimizer, adam 1e-3)\n"
     "  --weight-decay W   L2 penalty (default 0; RF-HNN used 1e-13 with adam)\n"
     "  --steps N          optimizer steps (default 1000)\n"
-    "  --batch B          points per step (default 2048, rprop/lbfgs 0); 0 = all;\n"
-    "                     B above the number of points means all\n"
+    "  --batch B          points per step (hgn: snapshots; default 2048, rprop/lbfgs 0);\n"
+    "                     0 = all; B above the number of points means all\n"
     "  --shuffle          new random order every epoch (default: sequential batches)\n"
     "  --time-limit S     stop after the step that reaches S seconds (default 0 = none)\n"
     "  --threads N        threads for BLAS and OpenMP (default: all cores)\n"
@@ -236,7 +242,6 @@ static int parse_gradient(train_opts *o, int c, const char *arg) {
     if (name && !o->gradient_opt) o->gradient_opt = name;
     switch (c) {
     case 'O':
-        if (!o->width_opt) o->width_opt = "--optimizer";
         if (hrf_optimizer_find(arg, &o->opt_type))
             return cli_option_error(C, "%s", hrf_last_error());
         break;
@@ -289,7 +294,39 @@ static int choose_model(train_opts *o) {
     return CLI_OK;
 }
 
-/* --model hgn: options that do not apply, then the fit. */
+/* The gradient-training parameters from the options (after parsing: --lr
+ * may come before --optimizer). */
+static void gd_params_of(const train_opts *o, hrf_gd_params *gp) {
+    hrf_gd_params_default(gp);
+    gp->optimizer = o->opt_type;
+    hrf_optim_params_default(o->opt_type, &gp->optim);
+    if (!isnan(o->lr)) gp->optim.lr = o->lr;
+    if (!isnan(o->weight_decay)) gp->optim.weight_decay = o->weight_decay;
+    gp->steps = o->steps;
+    gp->batch = o->batch_set ? o->batch : o->opt_type->full_batch ? 0 : o->batch;
+    gp->shuffle = o->shuffle;
+    gp->time_limit_seconds = o->time_limit;
+    gp->seed = o->hp.seed;
+    gp->width = o->hp.width;
+    gp->act = o->hp.act;
+}
+
+/* Sampling options with --optimizer, gradient options without it: usage
+ * errors. */
+static int check_training_kind(const train_opts *o) {
+    const char *C = "train";
+    if (o->opt_type && o->sampling_opt)
+        return cli_usage_error(C,
+                               "%s applies to sampled training and conflicts with "
+                               "--optimizer (gradient training)",
+                               o->sampling_opt);
+    if (!o->opt_type && o->gradient_opt)
+        return cli_usage_error(C, "%s needs --optimizer NAME (gradient training)", o->gradient_opt);
+    return CLI_OK;
+}
+
+/* --model hgn: options that do not apply, then the sampled fit or (with
+ * --optimizer) gradient training. */
 static int train_hgn(train_opts *o) {
     const char *C = "train";
     if (o->width_opt)
@@ -297,11 +334,24 @@ static int train_hgn(train_opts *o) {
                                "%s does not apply to --model hgn (its widths are "
                                "--edge-width, --kinetic-width, --node-width)",
                                o->width_opt);
-    if (o->gradient_opt)
-        return cli_usage_error(C, "%s does not apply to --model hgn", o->gradient_opt);
     if (o->node_width && o->gn.mode != HRF_HGN_MP)
         return cli_usage_error(C, "--node-width only applies to --mode mp");
     if (o->node_width) o->gn.node_width = o->node_width;
+    int rc = check_training_kind(o);
+    if (rc) return rc;
+    if (o->opt_type) {
+        hrf_gd_params gp;
+        gd_params_of(o, &gp);
+        hrf_gd_hgn_arch a;
+        hrf_gd_hgn_arch_default(&a);
+        a.mode = o->gn.mode, a.edge_width = o->gn.edge_width;
+        a.kinetic_width = o->gn.kinetic_width, a.node_width = o->gn.node_width;
+        a.kinetic_linear = o->gn.kinetic_linear;
+        const char *msg = hrf_gd_params_check(&gp);
+        if (!msg) msg = hrf_gd_hgn_arch_check(&a);
+        if (msg) return cli_usage_error(C, "%s", msg);
+        return train_run_hgn_gradient(&gp, &a, o->data_path, o->out, o->json, o->quiet);
+    }
     const char *gmsg = hrf_hgn_params_check(&o->gn);
     if (gmsg) return cli_usage_error(C, "%s", gmsg);
     return train_run_hgn(&o->gn, o->data_path, o->out, o->json, o->quiet);
@@ -316,29 +366,12 @@ static int train_box(train_opts *o) {
                                o->hgn_opt);
     hrf_gd_params gp;
     const char *msg;
+    int rc = check_training_kind(o);
+    if (rc) return rc;
     if (o->opt_type) {
-        if (o->sampling_opt)
-            return cli_usage_error(C,
-                                   "%s applies to sampled training and conflicts with "
-                                   "--optimizer (gradient training)",
-                                   o->sampling_opt);
-        hrf_gd_params_default(&gp);
-        gp.optimizer = o->opt_type;
-        hrf_optim_params_default(o->opt_type, &gp.optim);
-        if (!isnan(o->lr)) gp.optim.lr = o->lr;
-        if (!isnan(o->weight_decay)) gp.optim.weight_decay = o->weight_decay;
-        gp.steps = o->steps;
-        gp.batch = o->batch_set ? o->batch : o->opt_type->full_batch ? 0 : o->batch;
-        gp.shuffle = o->shuffle;
-        gp.time_limit_seconds = o->time_limit;
-        gp.seed = o->hp.seed;
-        gp.width = o->hp.width;
-        gp.act = o->hp.act;
+        gd_params_of(o, &gp);
         msg = hrf_gd_params_check(&gp);
     } else {
-        if (o->gradient_opt)
-            return cli_usage_error(C, "%s needs --optimizer NAME (gradient training)",
-                                   o->gradient_opt);
         msg = o->odenet ? hrf_odenet_params_check(&o->hp) : hrf_hnn_params_check(&o->hp);
     }
     if (msg) return cli_usage_error(C, "%s", msg);

@@ -32,6 +32,51 @@ static void gd_progress_cb(void *user, size_t step, double loss, double rate) {
     cli_progress_cb(&g->line, stage, fmin(f, 1.0));
 }
 
+/* The members of a gradient training's JSON report that every model kind
+ * has: timings, the optimizer's settings, steps, losses. */
+static void gd_report_json(cJSON *o, const hrf_gd_params *p, const hrf_gd_report *rep) {
+    cJSON_AddNumberToObject(o, "fit_seconds", rep->total_seconds);
+    cJSON_AddNumberToObject(o, "train_seconds", rep->train_seconds);
+    cJSON_AddNumberToObject(o, "step_seconds",
+                            rep->steps ? rep->train_seconds / (double)rep->steps : 0.0);
+    cJSON_AddStringToObject(o, "optimizer", p->optimizer->name);
+    cJSON_AddNumberToObject(o, "lr", p->optim.lr);
+    cJSON_AddNumberToObject(o, "weight_decay", p->optim.weight_decay);
+    cJSON_AddNumberToObject(o, "batch", (double)rep->batch);
+    cJSON_AddBoolToObject(o, "shuffle", p->shuffle);
+    cJSON_AddNumberToObject(o, "steps", (double)rep->steps);
+    cJSON_AddNumberToObject(o, "steps_requested", (double)p->steps);
+    cJSON_AddBoolToObject(o, "stopped_early", rep->stopped_early);
+    cJSON_AddNumberToObject(o, "evals", (double)rep->evals);
+    cJSON_AddNumberToObject(o, "initial_loss", rep->initial_loss);
+    cJSON_AddNumberToObject(o, "final_loss", rep->final_loss);
+    cJSON_AddNumberToObject(o, "full_loss", rep->full_loss);
+}
+
+/* The progress line of gradient training: p's callback set to it. */
+static void gd_progress_start(gd_progress *prog, hrf_gd_params *p, int quiet) {
+    cli_progress_init(&prog->line, quiet);
+    prog->steps = p->steps;
+    prog->time_limit = p->time_limit_seconds;
+    p->progress = gd_progress_cb;
+    p->progress_user = prog;
+}
+
+/* The one-line summary on stderr (what = "odenet adam width 50", ...). */
+static void gd_report_line(const char *what, size_t items, const char *unit, const hrf_gd_params *p,
+                           const hrf_gd_report *rep, const char *out) {
+    fprintf(stderr,
+            "hamrf train: %s on %zu %s: %zu steps of %zu %s in %.3f s (%.3g ms/step), loss "
+            "%.3g -> %.3g (all %s)\n",
+            what, items, unit, rep->steps, rep->batch, unit, rep->train_seconds,
+            rep->steps ? 1e3 * rep->train_seconds / (double)rep->steps : 0.0, rep->initial_loss,
+            rep->full_loss, unit);
+    if (rep->stopped_early)
+        fprintf(stderr, "hamrf train: stopped by --time-limit after %zu of %zu steps\n", rep->steps,
+                p->steps);
+    fprintf(stderr, "hamrf train: wrote %s\n", out);
+}
+
 /* The --optimizer path: train, save with the same file kinds as sampling
  * (meta "trained_by": "gradient"), report. */
 static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
@@ -40,11 +85,7 @@ static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
     const char *C = "train";
     hrf_gd_params p = *gp;
     gd_progress prog;
-    cli_progress_init(&prog.line, quiet);
-    prog.steps = p.steps;
-    prog.time_limit = p.time_limit_seconds;
-    p.progress = gd_progress_cb;
-    p.progress_user = &prog;
+    gd_progress_start(&prog, &p, quiet);
     hrf_hnn *model = NULL;
     hrf_odenet *ode = NULL;
     hrf_gd_report rep;
@@ -70,22 +111,7 @@ static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
         cJSON_AddBoolToObject(o, "pairs", pairs != NULL);
         if (pairs) cJSON_AddNumberToObject(o, "h", pairs->h);
         cJSON_AddBoolToObject(o, "corrected", correct);
-        cJSON_AddNumberToObject(o, "fit_seconds", rep.total_seconds);
-        cJSON_AddNumberToObject(o, "train_seconds", rep.train_seconds);
-        cJSON_AddNumberToObject(o, "step_seconds",
-                                rep.steps ? rep.train_seconds / (double)rep.steps : 0.0);
-        cJSON_AddStringToObject(o, "optimizer", p.optimizer->name);
-        cJSON_AddNumberToObject(o, "lr", p.optim.lr);
-        cJSON_AddNumberToObject(o, "weight_decay", p.optim.weight_decay);
-        cJSON_AddNumberToObject(o, "batch", (double)rep.batch);
-        cJSON_AddBoolToObject(o, "shuffle", p.shuffle);
-        cJSON_AddNumberToObject(o, "steps", (double)rep.steps);
-        cJSON_AddNumberToObject(o, "steps_requested", (double)p.steps);
-        cJSON_AddBoolToObject(o, "stopped_early", rep.stopped_early);
-        cJSON_AddNumberToObject(o, "evals", (double)rep.evals);
-        cJSON_AddNumberToObject(o, "initial_loss", rep.initial_loss);
-        cJSON_AddNumberToObject(o, "final_loss", rep.final_loss);
-        cJSON_AddNumberToObject(o, "full_loss", rep.full_loss);
+        gd_report_json(o, &p, &rep);
         cJSON_AddNumberToObject(o, "width", (double)p.width);
         cJSON_AddNumberToObject(o, "seed", (double)p.seed);
         cJSON_AddNumberToObject(o, "n_train", (double)data->n);
@@ -93,17 +119,61 @@ static int train_gradient(const hrf_gd_params *gp, const hrf_dataset *data,
         cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
         cli_print_json(o);
     } else if (!quiet) {
-        fprintf(stderr,
-                "hamrf train: %s%s width %zu on %zu points: %zu steps of %zu points in %.3f s "
-                "(%.3g ms/step), loss %.3g -> %.3g (all points)\n",
-                odenet ? "odenet " : "", p.optimizer->name, p.width, data->n, rep.steps, rep.batch,
-                rep.train_seconds, rep.steps ? 1e3 * rep.train_seconds / (double)rep.steps : 0.0,
-                rep.initial_loss, rep.full_loss);
-        if (rep.stopped_early)
-            fprintf(stderr, "hamrf train: stopped by --time-limit after %zu of %zu steps\n",
-                    rep.steps, p.steps);
-        fprintf(stderr, "hamrf train: wrote %s\n", out);
+        char what[96];
+        snprintf(what, sizeof what, "%s%s width %zu", odenet ? "odenet " : "", p.optimizer->name,
+                 p.width);
+        gd_report_line(what, data->n, "points", &p, &rep, out);
     }
+    return CLI_OK;
+}
+
+/* The graph network trained by gradient descent: load the particle data
+ * set, train, save (meta trained_by "gradient"), report. */
+int train_run_hgn_gradient(const hrf_gd_params *gp, const hrf_gd_hgn_arch *a, const char *data_path,
+                           const char *out, int json, int quiet) {
+    const char *C = "train";
+    hrf_pdata *d = NULL;
+    int rc = hrf_pdata_load(data_path, &d);
+    if (rc) return cli_lib_error(C, rc);
+    hrf_gd_params p = *gp;
+    gd_progress prog;
+    gd_progress_start(&prog, &p, quiet);
+    hrf_hgn *m = NULL;
+    hrf_gd_report rep;
+    rc = hrf_gd_train_hgn(&p, a, d, &m, &rep);
+    cli_progress_done(&prog.line);
+    if (!rc) rc = hrf_hgn_save_meta(m, out, NULL); /* meta: the library's provenance */
+    if (rc) {
+        hrf_hgn_free(m);
+        hrf_pdata_free(d);
+        return cli_lib_error(C, rc);
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "output", out);
+        cJSON_AddStringToObject(o, "model", "hgn");
+        cJSON_AddStringToObject(o, "trained_by", "gradient");
+        cJSON_AddStringToObject(o, "mode", hrf_hgn_mode_name(a->mode));
+        gd_report_json(o, &p, &rep);
+        cJSON_AddNumberToObject(o, "edge_width", (double)a->edge_width);
+        cJSON_AddNumberToObject(o, "kinetic_width", (double)a->kinetic_width);
+        if (a->mode == HRF_HGN_MP) cJSON_AddNumberToObject(o, "node_width", (double)a->node_width);
+        cJSON_AddBoolToObject(o, "kinetic_linear", a->kinetic_linear);
+        cJSON_AddNumberToObject(o, "parameters", (double)hrf_gd_hgn_nparams(a));
+        cJSON_AddNumberToObject(o, "seed", (double)p.seed);
+        cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
+        cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
+        cJSON_AddNumberToObject(o, "dim", d->D);
+        cJSON_AddNumberToObject(o, "threads", omp_get_max_threads());
+        cli_print_json(o);
+    } else if (!quiet) {
+        char what[128];
+        snprintf(what, sizeof what, "hgn %s %s edge width %zu, kinetic width %zu",
+                 hrf_hgn_mode_name(a->mode), p.optimizer->name, a->edge_width, a->kinetic_width);
+        gd_report_line(what, d->S, "snapshots", &p, &rep, out);
+    }
+    hrf_hgn_free(m);
+    hrf_pdata_free(d);
     return CLI_OK;
 }
 

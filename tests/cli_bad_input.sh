@@ -651,6 +651,44 @@ bad "hgn: rollout on box data" 2 hgn_x.npz 'particle' -- \
 bad "hgn: rollout an hnn on particle data" 2 hgn_x.npz 'particle' -- \
     rollout --model pend_model.npz --data hgn_chain.npz --dt 0.01 --steps 2 -o hgn_x.npz
 
+# The graph network trained by gradient descent (--model hgn --optimizer):
+# a tiny run in each mode whose file eval and rollout read, the meta, and
+# the options that conflict or do not apply.
+good "hgn gd: train adam" train --model hgn --data hgn_chain.npz --optimizer adam --steps 20 \
+    --edge-width 12 --kinetic-width 6 --batch 4 --shuffle -o hgn_gd.npz
+good "hgn gd: eval" eval --model hgn_gd.npz --data hgn_chain.npz
+good "hgn gd: rollout with truth" rollout --model hgn_gd.npz --data hgn_chain.npz --count 2 \
+    --dt 0.01 --steps 5 --truth -o hgn_gd_traj.npz
+good "hgn gd: train mp lbfgs" train --data hgn_chain.npz --optimizer lbfgs --steps 2 --mode mp \
+    --edge-width 8 --kinetic-width 4 --node-width 5 -o hgn_gd_mp.npz --json
+"$PY" - <<'PYEOF' && pass || fail "hgn gd: meta or JSON lacks trained_by, optimizer, mode or widths"
+import json, sys, zipfile
+m = json.loads(zipfile.ZipFile("hgn_gd.npz").read("meta"))
+mp = json.loads(zipfile.ZipFile("hgn_gd_mp.npz").read("meta"))
+j = json.load(open("out.txt"))
+ok = (m["trained_by"] == "gradient" and m["optimizer"] == "adam" and m["steps"] == 20
+      and m["batch"] == 4 and m["shuffle"] is True and m["model"] == "hgn" and m["mode"] == "pair"
+      and m["edge_width"] == 12 and m["n_snapshots"] == 10 and m["system"] == "springs"
+      and mp["trained_by"] == "gradient" and mp["mode"] == "mp" and mp["node_width"] == 5
+      and j["model"] == "hgn" and j["trained_by"] == "gradient" and j["mode"] == "mp"
+      and j["full_loss"] <= j["initial_loss"] and j["parameters"] == 3*8 + 4*4 + 5*8 + 2*5 + 1)
+sys.exit(0 if ok else 1)
+PYEOF
+bad "hgn gd: --sampler with --optimizer" 2 hgn_x.npz '--sampler' '--optimizer' -- \
+    train --data hgn_chain.npz --optimizer adam --sampler elm -o hgn_x.npz
+bad "hgn gd: --steps without --optimizer" 2 hgn_x.npz '--steps' '--optimizer' -- \
+    train --data hgn_chain.npz --steps 5 -o hgn_x.npz
+bad "hgn gd: --width" 2 hgn_x.npz '--width' '--edge-width' -- \
+    train --data hgn_chain.npz --optimizer adam --width 5 -o hgn_x.npz
+bad "hgn gd: --node-width in pair mode" 2 hgn_x.npz '--node-width' 'mp' -- \
+    train --data hgn_chain.npz --optimizer adam --node-width 5 -o hgn_x.npz
+bad "hgn gd: --kinetic-width 0" 2 hgn_x.npz 'kinetic-width' -- \
+    train --data hgn_chain.npz --optimizer adam --kinetic-width 0 -o hgn_x.npz
+bad "hgn gd: --steps 0" 2 hgn_x.npz 'steps' -- \
+    train --data hgn_chain.npz --optimizer adam --steps 0 -o hgn_x.npz
+bad "hgn gd: lr 1e300 diverges" 1 hgn_x.npz 'not finite' 'smaller lr' -- \
+    train --data hgn_chain.npz --optimizer sgd --lr 1e300 --steps 3 -o hgn_x.npz
+
 # --help of each command: exit 0, text on stdout, nothing on stderr.
 for c in systems generate train eval rollout reproduce; do
     run $c --help
