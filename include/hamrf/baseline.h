@@ -1,6 +1,8 @@
 /* Gradient-trained baselines (docs/math.md §9): the same shallow networks as the
  * sampled ones — the HNN Ĥ(x) = Σ_k c_k σ(w_k·x + b_k) + c_0 (hamrf/hnn.h)
- * and the ODE-net f̂(x) = Σ_k C_k σ(w_k·x + b_k) + C_0 (hamrf/odenet.h) —
+ * and the ODE-net f̂(x) = Σ_k C_k σ(w_k·x + b_k) + C_0 (hamrf/odenet.h), and
+ * the graph network (hamrf/hgn.h; below, "the graph network trained by
+ * gradient descent", docs/math.md §10.1) —
  * with every parameter trained by a gradient-descent optimizer
  * (hamrf/optim.h) on the mean squared error
  *

@@ -39,6 +39,8 @@ __attribute__((simd("notinbranch"))) double exp(double);
 /* A snapshot whose pairs x M_E is at most this keeps σ', σ'' of all its
  * pairs between the passes (2 x 8 MiB per thread at most). */
 #define CACHE_ENTRIES ((size_t)1 << 20)
+/* Nodes per block of the mp node layer (the code below spells out 4). */
+#define NODE_BLOCK 4
 
 /* One thread's accumulators and scratch. */
 typedef struct {
@@ -52,7 +54,7 @@ typedef struct {
     double *a, *c;     /* mp (N, M_E): a_l, c_l */
     double *psi, *kap; /* mp (N, M_E): ψ_l, κ_l */
     double *dh, *eh;   /* mp (N, M_N): σ'(y_l), σ''(y_l) */
-    double *nv;        /* mp (3, M_N) scratch: y or ν, α, β */
+    double *nv;        /* mp (2·NODE_BLOCK, M_N) scratch: y, or α and β of a block */
 } hgd_thread;
 
 struct hgd {
@@ -102,7 +104,7 @@ static int thread_init(const hgd *h, hgd_thread *t) {
         t->kap = malloc(N * ME * sizeof *t->kap);
         t->dh = malloc(N * MN * sizeof *t->dh);
         t->eh = malloc(N * MN * sizeof *t->eh);
-        t->nv = malloc(3 * MN * sizeof *t->nv);
+        t->nv = malloc(2 * NODE_BLOCK * MN * sizeof *t->nv);
         ok = ok && t->a && t->c && t->psi && t->kap && t->dh && t->eh && t->nv;
     }
     return ok ? HRF_OK
@@ -311,32 +313,105 @@ static double kinetic(const hgd *h, hgd_thread *t, const double *theta, const do
     return sq;
 }
 
-/* ---- mode mp: the node layer ---- */
+/* ---- mode mp: the node layer ----
+ *
+ * Nodes are taken NODE_BLOCK at a time, so that each row of W_N (and of
+ * its gradient) is read once per block rather than once per node: these
+ * products are bound by the traffic of W_N through the caches. B (the
+ * nodes of a block) is a compile-time constant where inlined. */
 
-/* y_l, σ'(y_l), σ''(y_l) and c_l = W_Nᵀ(θ_N ⊙ σ'(y_l)) of every particle. */
-static void node_forward(const hgd *h, hgd_thread *t, const double *theta) {
+static inline __attribute__((always_inline)) void
+node_forward_block(const hgd *h, hgd_thread *t, const double *theta, size_t l0, size_t B) {
     const size_t ME = h->ME, MN = h->MN;
     const double *WN = theta + h->oWN, *bN = theta + h->obN, *thN = theta + h->othN;
-    double *y = t->nv;
-    for (size_t l = 0; l < h->N; l++) {
-        const double *al = t->a + l * ME;
-        double *cl = t->c + l * ME, *dh = t->dh + l * MN, *eh = t->eh + l * MN;
-        for (size_t n = 0; n < MN; n++) {
-            const double *wn = WN + n * ME;
-            double acc = bN[n];
-#pragma omp simd reduction(+ : acc)
-            for (size_t k = 0; k < ME; k++)
-                acc += wn[k] * al[k];
-            y[n] = acc;
+    const double *a = t->a + l0 * ME;
+    double *y = t->nv, *c = t->c + l0 * ME;
+    const double *dh = t->dh + l0 * MN;
+    for (size_t n = 0; n < MN; n++) { /* y_l = W_N a_l + b_N */
+        const double *wn = WN + n * ME;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+        for (size_t k = 0; k < ME; k++) {
+            const double w = wn[k];
+            s0 += w * a[k];
+            if (B > 1) s1 += w * a[ME + k];
+            if (B > 2) s2 += w * a[2 * ME + k];
+            if (B > 3) s3 += w * a[3 * ME + k];
         }
-        feats(h, MN, y, NULL, dh, eh);
-        memset(cl, 0, ME * sizeof *cl);
-        for (size_t n = 0; n < MN; n++) {
-            const double *wn = WN + n * ME;
-            const double tn = thN[n] * dh[n];
+        const double sv[NODE_BLOCK] = {s0, s1, s2, s3};
+        for (size_t j = 0; j < B; j++)
+            y[j * MN + n] = bN[n] + sv[j];
+    }
+    feats(h, B * MN, y, NULL, t->dh + l0 * MN, t->eh + l0 * MN);
+    memset(c, 0, B * ME * sizeof *c);
+    for (size_t n = 0; n < MN; n++) { /* c_l = W_Nᵀ(θ_N ⊙ σ'(y_l)) */
+        const double *wn = WN + n * ME;
+        double tn[NODE_BLOCK] = {0.0, 0.0, 0.0, 0.0};
+        for (size_t j = 0; j < B; j++)
+            tn[j] = thN[n] * dh[j * MN + n];
 #pragma omp simd
-            for (size_t k = 0; k < ME; k++)
-                cl[k] += tn * wn[k];
+        for (size_t k = 0; k < ME; k++) {
+            const double w = wn[k];
+#pragma GCC unroll 4
+            for (size_t j = 0; j < B; j++)
+                c[j * ME + k] += tn[j] * w;
+        }
+    }
+}
+
+/* y_l, σ'(y_l), σ''(y_l) and c_l of every particle. */
+static void node_forward(const hgd *h, hgd_thread *t, const double *theta) {
+    size_t l = 0;
+    for (; l + NODE_BLOCK <= h->N; l += NODE_BLOCK)
+        node_forward_block(h, t, theta, l, NODE_BLOCK);
+    for (; l < h->N; l++)
+        node_forward_block(h, t, theta, l, 1);
+}
+
+static inline __attribute__((always_inline)) void
+node_backward_block(const hgd *h, hgd_thread *t, const double *theta, size_t l0, size_t B) {
+    const size_t ME = h->ME, MN = h->MN;
+    const double *WN = theta + h->oWN, *thN = theta + h->othN;
+    double *gWN = t->acc + h->oWN, *gbN = t->acc + h->obN, *gthN = t->acc + h->othN;
+    const double *ps = t->psi + l0 * ME, *a = t->a + l0 * ME;
+    const double *dh = t->dh + l0 * MN, *eh = t->eh + l0 * MN;
+    double *al = t->nv, *be = t->nv + NODE_BLOCK * MN, *kl = t->kap + l0 * ME;
+    for (size_t n = 0; n < MN; n++) { /* ν_l = W_N ψ_l */
+        const double *wn = WN + n * ME;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+        for (size_t k = 0; k < ME; k++) {
+            const double w = wn[k];
+            s0 += w * ps[k];
+            if (B > 1) s1 += w * ps[ME + k];
+            if (B > 2) s2 += w * ps[2 * ME + k];
+            if (B > 3) s3 += w * ps[3 * ME + k];
+        }
+        const double nu[NODE_BLOCK] = {s0, s1, s2, s3};
+        for (size_t j = 0; j < B; j++) {
+            gthN[n] += dh[j * MN + n] * nu[j];
+            al[j * MN + n] = thN[n] * dh[j * MN + n];
+            be[j * MN + n] = thN[n] * eh[j * MN + n] * nu[j];
+            gbN[n] += be[j * MN + n];
+        }
+    }
+    memset(kl, 0, B * ME * sizeof *kl);
+    for (size_t n = 0; n < MN; n++) { /* ∂/∂W_N += α ψᵀ + β aᵀ; κ_l = W_Nᵀ β_l */
+        const double *wn = WN + n * ME;
+        double *gw = gWN + n * ME;
+        double an[NODE_BLOCK] = {0.0, 0.0, 0.0, 0.0}, bn[NODE_BLOCK] = {0.0, 0.0, 0.0, 0.0};
+        for (size_t j = 0; j < B; j++)
+            an[j] = al[j * MN + n], bn[j] = be[j * MN + n];
+#pragma omp simd
+        for (size_t k = 0; k < ME; k++) {
+            const double w = wn[k];
+            double g = gw[k];
+#pragma GCC unroll 4
+            for (size_t j = 0; j < B; j++) {
+                g += an[j] * ps[j * ME + k] + bn[j] * a[j * ME + k];
+                kl[j * ME + k] += bn[j] * w;
+            }
+            gw[k] = g;
         }
     }
 }
@@ -345,37 +420,11 @@ static void node_forward(const hgd *h, hgd_thread *t, const double *theta) {
  * ∂/∂θ_N += σ'(y_l) ⊙ ν_l, ∂/∂W_N += α_l ψ_lᵀ + β_l a_lᵀ, ∂/∂b_N += β_l with
  * ν_l = W_N ψ_l, α_l = θ_N ⊙ σ'(y_l), β_l = θ_N ⊙ σ''(y_l) ⊙ ν_l. */
 static void node_backward(const hgd *h, hgd_thread *t, const double *theta) {
-    const size_t ME = h->ME, MN = h->MN;
-    const double *WN = theta + h->oWN, *thN = theta + h->othN;
-    double *gWN = t->acc + h->oWN, *gbN = t->acc + h->obN, *gthN = t->acc + h->othN;
-    double *al = t->nv + MN, *be = t->nv + 2 * MN;
-    for (size_t l = 0; l < h->N; l++) {
-        const double *ps = t->psi + l * ME, *a = t->a + l * ME;
-        const double *dh = t->dh + l * MN, *eh = t->eh + l * MN;
-        double *kl = t->kap + l * ME;
-        for (size_t n = 0; n < MN; n++) {
-            const double *wn = WN + n * ME;
-            double nu = 0.0;
-#pragma omp simd reduction(+ : nu)
-            for (size_t k = 0; k < ME; k++)
-                nu += wn[k] * ps[k];
-            gthN[n] += dh[n] * nu;
-            al[n] = thN[n] * dh[n];
-            be[n] = thN[n] * eh[n] * nu;
-            gbN[n] += be[n];
-        }
-        memset(kl, 0, ME * sizeof *kl);
-        for (size_t n = 0; n < MN; n++) {
-            const double *wn = WN + n * ME;
-            double *gw = gWN + n * ME;
-            const double an = al[n], bn = be[n];
-#pragma omp simd
-            for (size_t k = 0; k < ME; k++) {
-                gw[k] += an * ps[k] + bn * a[k];
-                kl[k] += bn * wn[k];
-            }
-        }
-    }
+    size_t l = 0;
+    for (; l + NODE_BLOCK <= h->N; l += NODE_BLOCK)
+        node_backward_block(h, t, theta, l, NODE_BLOCK);
+    for (; l < h->N; l++)
+        node_backward_block(h, t, theta, l, 1);
 }
 
 /* ---- the potential part of one snapshot ---- */
