@@ -1,6 +1,7 @@
-/* Hand-made data and the fit that both graph-network tests use (test_hgn.c:
- * the model; test_hgn_fit.c: the fits). Static functions, one copy per test
- * executable.
+/* Hand-made data and the fit that the graph-network tests use (test_hgn.c:
+ * the model; test_hgn_fit.c: the fits; test_gd_hgn.c: gradient training).
+ * Static functions, one copy per test executable (marked unused: not every
+ * test uses every one).
  *
  * The data are made here, independently of src/systems: harmonic chains
  * (k = r0 = m = 1) with uniform displacements of amplitude 0.1 and Gaussian
@@ -102,7 +103,7 @@ static hrf_pdata *make_chain(size_t N, int D, size_t S, uint64_t seed) {
 
 /* A random model: W_E ~ N(0, 2²), b_E ~ U[−2, 2], θ ~ N(0, 1), and the
  * kinetic encoder likewise. */
-static hrf_hgn *random_model(size_t ME, size_t MK, uint64_t seed) {
+__attribute__((unused)) static hrf_hgn *random_model(size_t ME, size_t MK, uint64_t seed) {
     hrf_rng rng;
     hrf_rng_seed(&rng, seed);
     double *buf = malloc((3 * ME + 4 * MK) * sizeof *buf);
@@ -122,7 +123,7 @@ static hrf_hgn *random_model(size_t ME, size_t MK, uint64_t seed) {
 
 /* Makes m an mp model with a random node encoder of width MN: W_N ~
  * N(0, 1/M_E), b_N ~ U[−1, 1], θ_N ~ N(0, 1). */
-static void add_node(hrf_hgn *m, size_t MN, uint64_t seed) {
+__attribute__((unused)) static void add_node(hrf_hgn *m, size_t MN, uint64_t seed) {
     hrf_rng rng;
     hrf_rng_seed(&rng, seed);
     const size_t ME = hrf_hgn_edge_width(m);
@@ -139,7 +140,8 @@ static void add_node(hrf_hgn *m, size_t MN, uint64_t seed) {
 /* Random positions in a periodic cube of side L with every pair distance at
  * least rmin and none within 1e-3 of the cutoff rc (Ĥ jumps there, which
  * central differences would straddle). */
-static void random_box(size_t N, int D, double L, double rc, double rmin, hrf_rng *rng, double *q) {
+__attribute__((unused)) static void random_box(size_t N, int D, double L, double rc, double rmin,
+                                               hrf_rng *rng, double *q) {
     for (;;) {
         for (size_t t = 0; t < N * (size_t)D; t++)
             q[t] = hrf_rng_uniform_range(rng, 0, L);
@@ -160,8 +162,9 @@ static void random_box(size_t N, int D, double L, double rc, double rmin, hrf_rn
 
 /* ---- fitting ---- */
 
-static hrf_hgn *fit(const hrf_pdata *d, const char *sampler, size_t ME, size_t MK,
-                    hrf_solver solver, int joint, int use_reduce, hrf_hgn_fit_report *rep) {
+__attribute__((unused)) static hrf_hgn *fit(const hrf_pdata *d, const char *sampler, size_t ME,
+                                            size_t MK, hrf_solver solver, int joint, int use_reduce,
+                                            hrf_hgn_fit_report *rep) {
     hrf_hgn_params p;
     hrf_hgn_params_default(&p);
     p.edge_width = ME, p.kinetic_width = MK, p.joint = joint, p.seed = 3;

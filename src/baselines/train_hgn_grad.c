@@ -320,6 +320,20 @@ static double kinetic(const hgd *h, hgd_thread *t, const double *theta, const do
  * products are bound by the traffic of W_N through the caches. B (the
  * nodes of a block) is a compile-time constant where inlined. */
 
+/* out[j] = w · x_j for the B rows x_j = x + j·ME (B ≤ NODE_BLOCK). */
+static inline __attribute__((always_inline)) void
+dots(size_t ME, size_t B, const double *restrict w, const double *restrict x, double *out) {
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+    for (size_t k = 0; k < ME; k++) {
+        s0 += w[k] * x[k];
+        if (B > 1) s1 += w[k] * x[ME + k];
+        if (B > 2) s2 += w[k] * x[2 * ME + k];
+        if (B > 3) s3 += w[k] * x[3 * ME + k];
+    }
+    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
 static inline __attribute__((always_inline)) void
 node_forward_block(const hgd *h, hgd_thread *t, const double *theta, size_t l0, size_t B) {
     const size_t ME = h->ME, MN = h->MN;
@@ -328,17 +342,8 @@ node_forward_block(const hgd *h, hgd_thread *t, const double *theta, size_t l0, 
     double *y = t->nv, *c = t->c + l0 * ME;
     const double *dh = t->dh + l0 * MN;
     for (size_t n = 0; n < MN; n++) { /* y_l = W_N a_l + b_N */
-        const double *wn = WN + n * ME;
-        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-        for (size_t k = 0; k < ME; k++) {
-            const double w = wn[k];
-            s0 += w * a[k];
-            if (B > 1) s1 += w * a[ME + k];
-            if (B > 2) s2 += w * a[2 * ME + k];
-            if (B > 3) s3 += w * a[3 * ME + k];
-        }
-        const double sv[NODE_BLOCK] = {s0, s1, s2, s3};
+        double sv[NODE_BLOCK];
+        dots(ME, B, WN + n * ME, a, sv);
         for (size_t j = 0; j < B; j++)
             y[j * MN + n] = bN[n] + sv[j];
     }
@@ -377,17 +382,8 @@ node_backward_block(const hgd *h, hgd_thread *t, const double *theta, size_t l0,
     const double *dh = t->dh + l0 * MN, *eh = t->eh + l0 * MN;
     double *al = t->nv, *be = t->nv + NODE_BLOCK * MN, *kl = t->kap + l0 * ME;
     for (size_t n = 0; n < MN; n++) { /* ν_l = W_N ψ_l */
-        const double *wn = WN + n * ME;
-        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-        for (size_t k = 0; k < ME; k++) {
-            const double w = wn[k];
-            s0 += w * ps[k];
-            if (B > 1) s1 += w * ps[ME + k];
-            if (B > 2) s2 += w * ps[2 * ME + k];
-            if (B > 3) s3 += w * ps[3 * ME + k];
-        }
-        const double nu[NODE_BLOCK] = {s0, s1, s2, s3};
+        double nu[NODE_BLOCK];
+        dots(ME, B, WN + n * ME, ps, nu);
         for (size_t j = 0; j < B; j++) {
             gthN[n] += dh[j * MN + n] * nu[j];
             al[j * MN + n] = thN[n] * dh[j * MN + n];
