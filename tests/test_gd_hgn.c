@@ -9,6 +9,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include "baselines/train_impl.h"
 #include "hamrf/baseline.h"
 #include "hamrf/optim.h"
 
@@ -174,6 +175,37 @@ static void test_gradient_fd_cutoff(void **state) {
     a = arch(HRF_HGN_MP, 6, 4, 5);
     a.kinetic_linear = 0;
     check_fd(&a, d, 4, "periodic LJ");
+    pdata_free(d);
+}
+
+/* The edge features kept between the passes over a snapshot's pairs (the
+ * default here) or recomputed (the route of snapshots with many pairs):
+ * the same loss and gradient to the bit, in both modes, with one thread and
+ * with two (in mode mp the 8 snapshots are then split between them). */
+static void test_feature_cache_routes(void **state) {
+    (void)state;
+    hrf_pdata *d = make_lj(14, 3, 3.6, 1.6, 8, 26);
+    for (int mode = 0; mode < 2; mode++) {
+        hrf_gd_hgn_arch a = arch(mode ? HRF_HGN_MP : HRF_HGN_PAIR, 9, 4, 6);
+        const size_t np = hrf_gd_hgn_nparams(&a);
+        double *theta = random_theta(&a, 30 + mode), *g1 = malloc(np * 8), *g2 = malloc(np * 8);
+        double L1, L2;
+        for (int threads = 1; threads <= 2; threads++) {
+            int saved = omp_get_max_threads();
+            omp_set_num_threads(threads);
+            hgd *h1 = NULL, *h2 = NULL;
+            assert_int_equal(hgd_new(&a, &hrf_activation_tanh, d, 0, &h1), HRF_OK);
+            assert_int_equal(hgd_new(&a, &hrf_activation_tanh, d, 1, &h2), HRF_OK);
+            omp_set_num_threads(saved);
+            hgd_select(h1, NULL, d->S), hgd_select(h2, NULL, d->S);
+            assert_int_equal(hgd_loss_grad(h1, theta, &L1, g1), HRF_OK);
+            assert_int_equal(hgd_loss_grad(h2, theta, &L2, g2), HRF_OK);
+            assert_true(L1 == L2);
+            assert_memory_equal(g1, g2, np * sizeof *g1);
+            hgd_free(h1), hgd_free(h2);
+        }
+        free(theta), free(g1), free(g2);
+    }
     pdata_free(d);
 }
 
@@ -413,6 +445,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradient_fd_chain),
         cmocka_unit_test(test_gradient_fd_cutoff),
+        cmocka_unit_test(test_feature_cache_routes),
         cmocka_unit_test(test_each_optimizer_lowers_loss),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_model_and_file),

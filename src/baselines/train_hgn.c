@@ -90,7 +90,7 @@ int hrf_gd_hgn_loss_grad(const hrf_gd_hgn_arch *a, const hrf_activation *act, co
     if (!rc) rc = hgn_check_pdata(d);
     if (rc) return rc;
     hgd *h = NULL;
-    if ((rc = hgd_new(a, act ? act : &hrf_activation_tanh, d, &h))) return rc;
+    if ((rc = hgd_new(a, act ? act : &hrf_activation_tanh, d, 0, &h))) return rc;
     hgd_select(h, NULL, d->S);
     rc = hgd_loss_grad(h, theta, loss, grad);
     hgd_free(h);
@@ -132,7 +132,7 @@ int hrf_gd_train_hgn(const hrf_gd_params *p, const hrf_gd_hgn_arch *a, const hrf
     if (!rc) rc = hgn_check_pdata(d);
     if (rc) return rc;
     hgd *h = NULL;
-    if ((rc = hgd_new(a, p->act, d, &h))) return rc;
+    if ((rc = hgd_new(a, p->act, d, 0, &h))) return rc;
     const size_t np = hrf_gd_hgn_nparams(a);
     double *theta = malloc(np * sizeof *theta);
     hrf_hgn *m = NULL;

@@ -166,7 +166,8 @@ static int find_pairs(hgd *h) {
     return rc;
 }
 
-int hgd_new(const hrf_gd_hgn_arch *a, const hrf_activation *act, const hrf_pdata *d, hgd **out) {
+int hgd_new(const hrf_gd_hgn_arch *a, const hrf_activation *act, const hrf_pdata *d,
+            size_t cache_entries, hgd **out) {
     *out = NULL;
     if (!act || !act->eval) return hrf_error(HRF_EINVAL, "no activation (or it has no eval)");
     if (!act->d2 && !act->eval_d2)
@@ -187,7 +188,7 @@ int hgd_new(const hrf_gd_hgn_arch *a, const hrf_activation *act, const hrf_pdata
     h->obN = h->oWN + h->MN * h->ME, h->othN = h->obN + h->MN, h->oT = h->othN + h->MN;
     int rc = find_pairs(h);
     if (!rc) {
-        h->cached = h->Emax * h->ME <= CACHE_ENTRIES;
+        h->cached = h->Emax * h->ME <= (cache_entries ? cache_entries : CACHE_ENTRIES);
         h->nthreads = omp_get_max_threads();
         if (h->nthreads < 1) h->nthreads = 1;
         h->t = calloc((size_t)h->nthreads, sizeof *h->t);

@@ -49,8 +49,12 @@ typedef struct hgd hgd; /* the kernel's workspace for one data set */
 /* A workspace for architecture a, activation act (needs σ'') and data set d
  * (kept by reference, checked by the caller): the pairs of every snapshot
  * and their geometry are found here once (HRF_ETOOBIG when they would take
- * more than a quarter of the available memory). */
-int hgd_new(const hrf_gd_hgn_arch *a, const hrf_activation *act, const hrf_pdata *d, hgd **out);
+ * more than a quarter of the available memory). σ', σ'' of the edge
+ * encoder are kept between the passes over a snapshot's pairs when
+ * pairs x M_E ≤ cache_entries (0: the default, 2^20), else recomputed (the
+ * same numbers: tests compare both routes). */
+int hgd_new(const hrf_gd_hgn_arch *a, const hrf_activation *act, const hrf_pdata *d,
+            size_t cache_entries, hgd **out);
 void hgd_free(hgd *h);
 /* The gd_problem callbacks: select (snapshots), and the loss
  * L = Σ over the selected snapshots, particles and coordinates of the
