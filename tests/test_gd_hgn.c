@@ -9,7 +9,7 @@
 #include <omp.h>
 #include <unistd.h>
 
-#include "baselines/train_impl.h"
+#include "baselines/train_hgn_impl.h"
 #include "hamrf/baseline.h"
 #include "hamrf/optim.h"
 

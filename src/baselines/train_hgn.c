@@ -3,7 +3,7 @@
  * trained parameters as an ordinary hrf_hgn with the sampled fit's anchor,
  * and the training itself — the loss kernel of train_hgn_grad.c driven by
  * the loop that the HNN and ODE-net use (train_loop.c). */
-#include "baselines/train_impl.h"
+#include "baselines/train_hgn_impl.h"
 
 #include "core/sysinfo.h"
 #include "hamrf/status.h"

@@ -17,8 +17,9 @@
  * are found once per workspace (the positions of the data never change).
  * Snapshots of a batch are split into contiguous per-thread ranges; each
  * thread sums into its own accumulators, added in thread order: the result
- * is deterministic for a given thread count. */
-#include "baselines/train_impl.h"
+ * is deterministic for a given thread count. Mode mp's node layer is in
+ * train_hgn_node.c (shared internals: train_hgn_impl.h). */
+#include "baselines/train_hgn_impl.h"
 
 #include "core/sysinfo.h"
 #include "hamrf/status.h"
@@ -39,41 +40,6 @@ __attribute__((simd("notinbranch"))) double exp(double);
 /* A snapshot whose pairs x M_E is at most this keeps σ', σ'' of all its
  * pairs between the passes (2 x 8 MiB per thread at most). */
 #define CACHE_ENTRIES ((size_t)1 << 20)
-/* Nodes per block of the mp node layer (the code below spells out 4). */
-#define NODE_BLOCK 4
-
-/* One thread's accumulators and scratch. */
-typedef struct {
-    double *acc;       /* (np) gradient sums, θ's layout but W_K as [W_K,·0 | W_K,·1] */
-    double sq;         /* sum of squared residuals */
-    double *ds, *e;    /* (Emax or HGN_CHUNK, M_E) σ', σ'' of the edge encoder per pair */
-    double *z, *s;     /* (HGN_CHUNK, max(M_E, M_K)) pre-activations, σ */
-    double *kd, *ke;   /* (HGN_CHUNK, M_K) kinetic σ', σ'' */
-    double *dV;        /* (Emax) V'_ij, then γ_ij */
-    double *F;         /* (N, D) ∂Ĥ/∂q, then ε */
-    double *a, *c;     /* mp (N, M_E): a_l, c_l */
-    double *psi, *kap; /* mp (N, M_E): ψ_l, κ_l */
-    double *dh, *eh;   /* mp (N, M_N): σ'(y_l), σ''(y_l) */
-    double *nv;        /* mp (2·NODE_BLOCK, M_N) scratch: y, or α and β of a block */
-} hgd_thread;
-
-struct hgd {
-    size_t ME, MK, MN, N, np;
-    int D, klin, tanh_fast;
-    const hrf_activation *act;
-    const hrf_pdata *d;
-    double box;
-    hgn_pair_cache pc;
-    size_t Emax;
-    int cached; /* Emax·M_E ≤ CACHE_ENTRIES */
-    double *wk; /* (2, M_K) W_K's columns, from θ at each evaluation */
-    int nthreads;
-    hgd_thread *t;
-    const size_t *idx; /* the selected snapshots (NULL: 0..nb−1) */
-    size_t nb;
-    /* offsets of the blocks of θ */
-    size_t oWE, obE, othE, oWK, obK, othK, oWN, obN, othN, oT;
-};
 
 /* ---- the workspace ---- */
 
@@ -216,8 +182,8 @@ void hgd_select(void *ctx, const size_t *idx, size_t nb) {
 /* σ (if s), σ', σ'' of n pre-activations z. tanh from one exponential,
  * u = e^{−2|z|}: tanh = sign(z)(1 − u)/(1 + u), tanh' = 4u/(1 + u)²,
  * tanh'' = −2 tanh tanh' (absolute accuracy ~1e-16, as in train.c). */
-static void feats(const hgd *h, size_t n, const double *restrict z, double *restrict s,
-                  double *restrict ds, double *restrict e) {
+void hgd_feats(const hgd *h, size_t n, const double *restrict z, double *restrict s,
+               double *restrict ds, double *restrict e) {
     if (h->tanh_fast) {
 #pragma omp simd
         for (size_t k = 0; k < n; k++) {
@@ -248,7 +214,7 @@ static void edge_feats(const hgd *h, hgd_thread *t, const double *theta, const d
 #pragma omp simd
         for (size_t k = 0; k < ME; k++)
             t->z[j * ME + k] = wE[k] * r[e0 + j] + bE[k];
-    feats(h, ne * ME, t->z, want_s ? t->s : NULL, *ds, *e);
+    hgd_feats(h, ne * ME, t->z, want_s ? t->s : NULL, *ds, *e);
 }
 
 /* The same rows for a later pass: from the cache, or computed again. */
@@ -281,7 +247,7 @@ static double kinetic(const hgd *h, hgd_thread *t, const double *theta, const do
             for (size_t k = 0; k < MK; k++)
                 t->z[j * MK + k] = w0[k] * P + w1[k] * mu + bK[k];
         }
-        feats(h, ni * MK, t->z, NULL, t->kd, t->ke);
+        hgd_feats(h, ni * MK, t->z, NULL, t->kd, t->ke);
         for (size_t j = 0; j < ni; j++) {
             const size_t i = i0 + j;
             const double *pi = p + i * D, *ds = t->kd + j * MK, *e = t->ke + j * MK;
@@ -312,116 +278,6 @@ static double kinetic(const hgd *h, hgd_thread *t, const double *theta, const do
     }
     if (h->klin) t->acc[h->oT] += gT;
     return sq;
-}
-
-/* ---- mode mp: the node layer ----
- *
- * Nodes are taken NODE_BLOCK at a time, so that each row of W_N (and of
- * its gradient) is read once per block rather than once per node: these
- * products are bound by the traffic of W_N through the caches. B (the
- * nodes of a block) is a compile-time constant where inlined. */
-
-/* out[j] = w · x_j for the B rows x_j = x + j·ME (B ≤ NODE_BLOCK). */
-static inline __attribute__((always_inline)) void
-dots(size_t ME, size_t B, const double *restrict w, const double *restrict x, double *out) {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-    for (size_t k = 0; k < ME; k++) {
-        s0 += w[k] * x[k];
-        if (B > 1) s1 += w[k] * x[ME + k];
-        if (B > 2) s2 += w[k] * x[2 * ME + k];
-        if (B > 3) s3 += w[k] * x[3 * ME + k];
-    }
-    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
-}
-
-static inline __attribute__((always_inline)) void
-node_forward_block(const hgd *h, hgd_thread *t, const double *theta, size_t l0, size_t B) {
-    const size_t ME = h->ME, MN = h->MN;
-    const double *WN = theta + h->oWN, *bN = theta + h->obN, *thN = theta + h->othN;
-    const double *a = t->a + l0 * ME;
-    double *y = t->nv, *c = t->c + l0 * ME;
-    const double *dh = t->dh + l0 * MN;
-    for (size_t n = 0; n < MN; n++) { /* y_l = W_N a_l + b_N */
-        double sv[NODE_BLOCK];
-        dots(ME, B, WN + n * ME, a, sv);
-        for (size_t j = 0; j < B; j++)
-            y[j * MN + n] = bN[n] + sv[j];
-    }
-    feats(h, B * MN, y, NULL, t->dh + l0 * MN, t->eh + l0 * MN);
-    memset(c, 0, B * ME * sizeof *c);
-    for (size_t n = 0; n < MN; n++) { /* c_l = W_Nᵀ(θ_N ⊙ σ'(y_l)) */
-        const double *wn = WN + n * ME;
-        double tn[NODE_BLOCK] = {0.0, 0.0, 0.0, 0.0};
-        for (size_t j = 0; j < B; j++)
-            tn[j] = thN[n] * dh[j * MN + n];
-#pragma omp simd
-        for (size_t k = 0; k < ME; k++) {
-            const double w = wn[k];
-#pragma GCC unroll 4
-            for (size_t j = 0; j < B; j++)
-                c[j * ME + k] += tn[j] * w;
-        }
-    }
-}
-
-/* y_l, σ'(y_l), σ''(y_l) and c_l of every particle. */
-static void node_forward(const hgd *h, hgd_thread *t, const double *theta) {
-    size_t l = 0;
-    for (; l + NODE_BLOCK <= h->N; l += NODE_BLOCK)
-        node_forward_block(h, t, theta, l, NODE_BLOCK);
-    for (; l < h->N; l++)
-        node_forward_block(h, t, theta, l, 1);
-}
-
-static inline __attribute__((always_inline)) void
-node_backward_block(const hgd *h, hgd_thread *t, const double *theta, size_t l0, size_t B) {
-    const size_t ME = h->ME, MN = h->MN;
-    const double *WN = theta + h->oWN, *thN = theta + h->othN;
-    double *gWN = t->acc + h->oWN, *gbN = t->acc + h->obN, *gthN = t->acc + h->othN;
-    const double *ps = t->psi + l0 * ME, *a = t->a + l0 * ME;
-    const double *dh = t->dh + l0 * MN, *eh = t->eh + l0 * MN;
-    double *al = t->nv, *be = t->nv + NODE_BLOCK * MN, *kl = t->kap + l0 * ME;
-    for (size_t n = 0; n < MN; n++) { /* ν_l = W_N ψ_l */
-        double nu[NODE_BLOCK];
-        dots(ME, B, WN + n * ME, ps, nu);
-        for (size_t j = 0; j < B; j++) {
-            gthN[n] += dh[j * MN + n] * nu[j];
-            al[j * MN + n] = thN[n] * dh[j * MN + n];
-            be[j * MN + n] = thN[n] * eh[j * MN + n] * nu[j];
-            gbN[n] += be[j * MN + n];
-        }
-    }
-    memset(kl, 0, B * ME * sizeof *kl);
-    for (size_t n = 0; n < MN; n++) { /* ∂/∂W_N += α ψᵀ + β aᵀ; κ_l = W_Nᵀ β_l */
-        const double *wn = WN + n * ME;
-        double *gw = gWN + n * ME;
-        double an[NODE_BLOCK] = {0.0, 0.0, 0.0, 0.0}, bn[NODE_BLOCK] = {0.0, 0.0, 0.0, 0.0};
-        for (size_t j = 0; j < B; j++)
-            an[j] = al[j * MN + n], bn[j] = be[j * MN + n];
-#pragma omp simd
-        for (size_t k = 0; k < ME; k++) {
-            const double w = wn[k];
-            double g = gw[k];
-#pragma GCC unroll 4
-            for (size_t j = 0; j < B; j++) {
-                g += an[j] * ps[j * ME + k] + bn[j] * a[j * ME + k];
-                kl[j * ME + k] += bn[j] * w;
-            }
-            gw[k] = g;
-        }
-    }
-}
-
-/* The node layer's gradient sums from ψ_l, and κ_l = W_Nᵀ(θ_N ⊙ σ''(y_l) ⊙ ν_l):
- * ∂/∂θ_N += σ'(y_l) ⊙ ν_l, ∂/∂W_N += α_l ψ_lᵀ + β_l a_lᵀ, ∂/∂b_N += β_l with
- * ν_l = W_N ψ_l, α_l = θ_N ⊙ σ'(y_l), β_l = θ_N ⊙ σ''(y_l) ⊙ ν_l. */
-static void node_backward(const hgd *h, hgd_thread *t, const double *theta) {
-    size_t l = 0;
-    for (; l + NODE_BLOCK <= h->N; l += NODE_BLOCK)
-        node_backward_block(h, t, theta, l, NODE_BLOCK);
-    for (; l < h->N; l++)
-        node_backward_block(h, t, theta, l, 1);
 }
 
 /* ---- the potential part of one snapshot ---- */
@@ -575,13 +431,13 @@ static double potential(const hgd *h, hgd_thread *t, const double *theta, size_t
     const double *r = h->pc.r + e0, *u = h->pc.u + 3 * e0;
     pot_features(h, t, theta, pairs, E, r);
     if (h->MN) {
-        node_forward(h, t, theta);
+        hgd_node_forward(h, t, theta);
         pot_dV_mp(h, t, theta, pairs, E, r);
     }
     double sq = pot_residuals(h, t, pairs, E, u, dp);
     if (h->MN) {
         pot_psi(h, t, theta, pairs, E, r);
-        node_backward(h, t, theta);
+        hgd_node_backward(h, t, theta);
     }
     pot_grad_edges(h, t, theta, pairs, E, r);
     return sq;

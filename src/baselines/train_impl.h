@@ -1,8 +1,7 @@
 /* Private to src/baselines: what gradient training of every model kind
  * shares (src/baselines/train_loop.c) — the training loop (batches,
  * optimizer steps, time limit, progress, the report) over a problem given
- * as callbacks, and the first members of the provenance meta — and the
- * graph network's loss kernel (train_hgn_grad.c), which train_hgn.c drives.
+ * as callbacks, and the first members of the provenance meta.
  *
  * The HNN and ODE-net (train.c) and the graph network (train_hgn.c) each
  * supply their loss and gradient over a selection of the data's items
@@ -41,25 +40,5 @@ int gd_run(const hrf_gd_params *p, const gd_problem *prob, hrf_rng *rng, double 
  * shuffle, init, seed. NULL when out of memory. No timings: with a time
  * limit the number of steps, and so the file, depends on the machine. */
 cJSON *gd_provenance_new(const hrf_gd_params *p, const hrf_gd_report *r);
-
-/* ---- the graph network's loss and gradient (train_hgn_grad.c) ---- */
-
-typedef struct hgd hgd; /* the kernel's workspace for one data set */
-
-/* A workspace for architecture a, activation act (needs σ'') and data set d
- * (kept by reference, checked by the caller): the pairs of every snapshot
- * and their geometry are found here once (HRF_ETOOBIG when they would take
- * more than a quarter of the available memory). σ', σ'' of the edge
- * encoder are kept between the passes over a snapshot's pairs when
- * pairs x M_E ≤ cache_entries (0: the default, 2^20), else recomputed (the
- * same numbers: tests compare both routes). */
-int hgd_new(const hrf_gd_hgn_arch *a, const hrf_activation *act, const hrf_pdata *d,
-            size_t cache_entries, hgd **out);
-void hgd_free(hgd *h);
-/* The gd_problem callbacks: select (snapshots), and the loss
- * L = Σ over the selected snapshots, particles and coordinates of the
- * squared errors of (dq/dt, dp/dt), over 2·nb·N·D, with its gradient. */
-void hgd_select(void *ctx, const size_t *idx, size_t nb);
-int hgd_loss_grad(void *ctx, const double *theta, double *loss, double *grad);
 
 #endif
