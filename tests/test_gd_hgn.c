@@ -97,28 +97,43 @@ static double *random_theta(const hrf_gd_hgn_arch *a, uint64_t seed) {
     return theta;
 }
 
+/* An activation without a vectorised σ'' (σ = sin): the kernel's general
+ * path (act->eval, then d2 entry by entry). */
+static void sin_eval(size_t n, const double *z, double *s, double *ds) {
+    for (size_t i = 0; i < n; i++) {
+        if (s) s[i] = sin(z[i]);
+        if (ds) ds[i] = cos(z[i]);
+    }
+}
+static double sin_d2(double z) {
+    return -sin(z);
+}
+static const hrf_activation act_sin = {
+    .name = "sin", .eval = sin_eval, .d2 = sin_d2, .s1 = 1.0, .s2 = 0.5};
+
 /* ---- (1) gradients against finite differences ---- */
 
-static double loss_at(const hrf_gd_hgn_arch *a, const double *theta, const hrf_pdata *d) {
+static double loss_at(const hrf_gd_hgn_arch *a, const hrf_activation *act, const double *theta,
+                      const hrf_pdata *d) {
     double L;
-    assert_int_equal(hrf_gd_hgn_loss_grad(a, NULL, theta, d, &L, NULL), HRF_OK);
+    assert_int_equal(hrf_gd_hgn_loss_grad(a, act, theta, d, &L, NULL), HRF_OK);
     return L;
 }
 
 /* Every block of θ against fourth-order central differences; the loss
  * against the model's mse_dxdt. */
-static void check_fd(const hrf_gd_hgn_arch *a, const hrf_pdata *d, uint64_t seed,
-                     const char *what) {
+static void check_fd(const hrf_gd_hgn_arch *a, const hrf_activation *act, const hrf_pdata *d,
+                     uint64_t seed, const char *what) {
     const size_t ME = a->edge_width, MK = a->kinetic_width;
     const size_t MN = a->mode == HRF_HGN_MP ? a->node_width : 0;
     const size_t np = hrf_gd_hgn_nparams(a);
     double *theta = random_theta(a, seed), *g = malloc(np * sizeof *g);
     double L;
-    assert_int_equal(hrf_gd_hgn_loss_grad(a, NULL, theta, d, &L, g), HRF_OK);
+    assert_int_equal(hrf_gd_hgn_loss_grad(a, act, theta, d, &L, g), HRF_OK);
     assert_true(isfinite(L) && L > 0);
     /* the loss is the model's own mse_dxdt */
     hrf_hgn *m = NULL;
-    assert_int_equal(hrf_gd_hgn_model(a, NULL, theta, d, &m), HRF_OK);
+    assert_int_equal(hrf_gd_hgn_model(a, act, theta, d, &m), HRF_OK);
     hrf_hgn_errors err;
     assert_int_equal(hrf_hgn_errors_on(m, d, &err), HRF_OK);
     assert_true(fabs(err.mse_dxdt - L) <= LOSS_REF_TOL * L);
@@ -128,8 +143,8 @@ static void check_fd(const hrf_gd_hgn_arch *a, const hrf_pdata *d, uint64_t seed
                            "theta_K", "W_N", "b_N",     "theta_N", "theta_T"};
     const size_t len[] = {ME, ME, ME, 2 * MK, MK, MK, MN * ME, MN, MN, a->kinetic_linear ? 1 : 0};
     size_t start = 0;
-    printf("  %s (%s, M_E %zu, M_K %zu, M_N %zu, %zu snapshots of %zu): loss %.4e\n", what,
-           hrf_hgn_mode_name(a->mode), ME, MK, MN, d->S, d->N, L);
+    printf("  %s (%s, %s, M_E %zu, M_K %zu, M_N %zu, %zu snapshots of %zu): loss %.4e\n", what,
+           hrf_hgn_mode_name(a->mode), act ? act->name : "tanh", ME, MK, MN, d->S, d->N, L);
     for (int b = 0; b < 10; b++) {
         if (!len[b]) continue;
         double worst = 0, gmax = 0;
@@ -138,7 +153,7 @@ static void check_fd(const hrf_gd_hgn_arch *a, const hrf_pdata *d, uint64_t seed
             const double off[4] = {h, -h, 2 * h, -2 * h};
             for (int k = 0; k < 4; k++) {
                 theta[j] = t + off[k];
-                Lv[k] = loss_at(a, theta, d);
+                Lv[k] = loss_at(a, act, theta, d);
             }
             theta[j] = t;
             double fd = (8 * (Lv[0] - Lv[1]) - (Lv[2] - Lv[3])) / (12 * h);
@@ -161,9 +176,10 @@ static void test_gradient_fd_chain(void **state) {
     for (size_t i = 0; i < d->N; i++) /* unequal masses: the 1/m_i input matters */
         d->mass[i] = 0.6 + 0.2 * (double)i;
     hrf_gd_hgn_arch a = arch(HRF_HGN_PAIR, 7, 5, 0);
-    check_fd(&a, d, 1, "chain");
+    check_fd(&a, NULL, d, 1, "chain");
     a = arch(HRF_HGN_MP, 7, 5, 4);
-    check_fd(&a, d, 2, "chain");
+    check_fd(&a, NULL, d, 2, "chain");
+    check_fd(&a, &act_sin, d, 5, "chain"); /* the general activation path */
     pdata_free(d);
 }
 
@@ -171,10 +187,10 @@ static void test_gradient_fd_cutoff(void **state) {
     (void)state;
     hrf_pdata *d = make_lj(14, 3, 3.6, 1.6, 2, 12);
     hrf_gd_hgn_arch a = arch(HRF_HGN_PAIR, 6, 4, 0);
-    check_fd(&a, d, 3, "periodic LJ");
+    check_fd(&a, NULL, d, 3, "periodic LJ");
     a = arch(HRF_HGN_MP, 6, 4, 5);
     a.kinetic_linear = 0;
-    check_fd(&a, d, 4, "periodic LJ");
+    check_fd(&a, NULL, d, 4, "periodic LJ");
     pdata_free(d);
 }
 
@@ -386,16 +402,6 @@ static void expect_error(int rc, int want, const char *fragment) {
     assert_int_equal(rc, want);
     if (!strstr(hrf_last_error(), fragment))
         fail_msg("message '%s' lacks '%s'", hrf_last_error(), fragment);
-}
-
-static double sin_d0(double z) {
-    return sin(z);
-}
-static void sin_eval(size_t n, const double *z, double *s, double *ds) {
-    for (size_t i = 0; i < n; i++) {
-        if (s) s[i] = sin_d0(z[i]);
-        if (ds) ds[i] = cos(z[i]);
-    }
 }
 
 static void test_bad_input(void **state) {
