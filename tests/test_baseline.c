@@ -24,6 +24,7 @@
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
 #include "hamrf/systems.h"
+#include "test_util_act.h"
 
 /* Central differences of the loss with step FD_STEP·max(1, |θ_j|): for a
  * loss of order 1..10 the rounding error is ~eps·L/h ≈ 2e-9 and the
@@ -58,19 +59,6 @@ static hrf_dataset *make_data(const char *system, size_t n, uint64_t seed) {
     assert_int_equal(hrf_dataset_generate(&sys, &gp, &d), HRF_OK);
     return d;
 }
-
-/* An activation without eval_d2 (σ = sin), to take the general path. */
-static void sin_eval(size_t n, const double *z, double *s, double *ds) {
-    for (size_t i = 0; i < n; i++) {
-        if (s) s[i] = sin(z[i]);
-        if (ds) ds[i] = cos(z[i]);
-    }
-}
-static double sin_d2(double z) {
-    return -sin(z);
-}
-static const hrf_activation act_sin = {
-    .name = "sin", .eval = sin_eval, .d2 = sin_d2, .s1 = 1.0, .s2 = 0.5};
 
 static void random_fill(hrf_rng *rng, size_t n, double scale, double *v) {
     for (size_t i = 0; i < n; i++)

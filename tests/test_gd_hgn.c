@@ -4,6 +4,7 @@
  * (every parameter block), the loss against the model's own evaluation,
  * each of the fifteen optimizers lowering the loss, determinism, save/load
  * and the trained model's forces, bad input. */
+#include "test_util_act.h"
 #include "test_util_hgn.h"
 
 #include <omp.h>
@@ -96,20 +97,6 @@ static double *random_theta(const hrf_gd_hgn_arch *a, uint64_t seed) {
         theta[j] += 0.3 * hrf_rng_normal(&rng);
     return theta;
 }
-
-/* An activation without a vectorised σ'' (σ = sin): the kernel's general
- * path (act->eval, then d2 entry by entry). */
-static void sin_eval(size_t n, const double *z, double *s, double *ds) {
-    for (size_t i = 0; i < n; i++) {
-        if (s) s[i] = sin(z[i]);
-        if (ds) ds[i] = cos(z[i]);
-    }
-}
-static double sin_d2(double z) {
-    return -sin(z);
-}
-static const hrf_activation act_sin = {
-    .name = "sin", .eval = sin_eval, .d2 = sin_d2, .s1 = 1.0, .s2 = 0.5};
 
 /* ---- (1) gradients against finite differences ---- */
 
