@@ -37,5 +37,6 @@
 #include "hamrf/optim.h"
 #include "hamrf/baseline.h"
 #include "hamrf/reproduce.h"
+#include "hamrf/abi.h"
 
 #endif

@@ -66,6 +66,16 @@ HRF_API int hrf_dataset_generate_pairs(const hrf_system *sys, const hrf_generate
  * same anchor and box. HRF_EINVAL if `pairs` has no x1. */
 HRF_API int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out);
 
+/* A data set from the caller's arrays (copied): x, dxdt (n, dim) row-major,
+ * H (n) or NULL, the anchor x0 (dim) or NULL (the origin) with H0 = H(x0)
+ * (the fit pins Ĥ(x0) = H0; with neither given, Ĥ(0) = 0). No box (the ELM
+ * bias range then comes from the points) and no meta. HRF_EDATA for n = 0,
+ * an odd or zero dim, a NaN or Inf (naming the array and the index);
+ * HRF_ETOOBIG, before allocating, for sizes beyond the available memory. */
+HRF_API int hrf_dataset_from_arrays(size_t n, size_t dim, const double *x, const double *dxdt,
+                                    const double *H, const double *x0, double H0,
+                                    hrf_dataset **out);
+
 HRF_API int hrf_dataset_save(const hrf_dataset *d, const char *path);
 /* Loads and validates (shapes, finite values) a data set. */
 HRF_API int hrf_dataset_load(const char *path, hrf_dataset **out);

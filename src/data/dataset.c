@@ -335,3 +335,43 @@ void hrf_dataset_gradient_targets(const hrf_dataset *d, double *g) {
         }
     }
 }
+
+int hrf_dataset_from_arrays(size_t n, size_t dim, const double *x, const double *dxdt,
+                            const double *H, const double *x0, double H0, hrf_dataset **out) {
+    *out = NULL;
+    if (n == 0) return hrf_error(HRF_EDATA, "the data set is empty (0 points)");
+    if (dim == 0 || dim % 2)
+        return hrf_error(HRF_EDATA,
+                         "the state dimension must be even and positive (q and p), "
+                         "got %zu",
+                         dim);
+    if (!x || !dxdt) return hrf_error(HRF_EINVAL, "x and dxdt are required");
+    /* 3 arrays of n x dim doubles at most: refuse before any size overflows. */
+    if (n > SIZE_MAX / 8 / 3 / dim || (double)n * (double)dim * 24.0 > 0.9 * (double)SIZE_MAX)
+        return hrf_error(HRF_ETOOBIG, "%zu points of dimension %zu are beyond what fits in memory",
+                         n, dim);
+    double need = 8.0 * (double)n * (2.0 * (double)dim + 1.0), avail = (double)hrf_mem_available();
+    if (avail > 0.0 && need > avail)
+        return hrf_error(HRF_ETOOBIG,
+                         "%zu points of dimension %zu need %.3g GiB, but only %.3g GiB are "
+                         "available",
+                         n, dim, need / 1073741824.0, avail / 1073741824.0);
+    int rc;
+    if ((rc = hrf_check_finite("the data set", "x", x, n * dim)) ||
+        (rc = hrf_check_finite("the data set", "dxdt", dxdt, n * dim)) ||
+        (H && (rc = hrf_check_finite("the data set", "H", H, n))) ||
+        (x0 && (rc = hrf_check_finite("the data set", "x0", x0, dim))))
+        return rc;
+    if (!isfinite(H0)) return hrf_error(HRF_EDATA, "the data set: H0 is not finite");
+    hrf_dataset *d = dataset_alloc(n, dim, H != NULL);
+    if (!d) return hrf_error(HRF_ENOMEM, "out of memory for %zu points", n);
+    free(d->box_lo), free(d->box_hi);
+    d->box_lo = d->box_hi = NULL; /* unknown: the ELM range comes from the points */
+    memcpy(d->x, x, n * dim * sizeof *x);
+    memcpy(d->dxdt, dxdt, n * dim * sizeof *dxdt);
+    if (H) memcpy(d->H, H, n * sizeof *H);
+    if (x0) memcpy(d->x0, x0, dim * sizeof *x0);
+    d->H0 = H0;
+    *out = d;
+    return HRF_OK;
+}

@@ -1,0 +1,311 @@
+"""hamrf: Hamiltonian neural networks trained without gradient descent.
+
+A NumPy interface to libhamrf (ctypes, standard library only). Arrays cross
+without copies when they are C-contiguous float64 and are converted otherwise;
+the GIL is released during library calls. Errors raise hamrf.Error subclasses
+(also ValueError, MemoryError, OSError, LookupError as fits) with the
+library's message.
+
+    import numpy as np, hamrf
+    d = hamrf.systems.generate("pendulum", n=10000, seed=1)
+    m = hamrf.HNN(width=500, seed=1).fit(d)          # or .fit(x, dxdt, H=None)
+    m.H(x), m.grad(x), m.vector_field(x)            # (n,), (n, 2d), (n, 2d)
+    m.errors(d)                                     # dict: rel_l2_H, rel_l2_grad, mse_dxdt
+    m.save("model.npz"); hamrf.load("model.npz")    # any model file hamrf writes
+"""
+import ctypes
+import json
+
+import numpy as np
+
+from . import _lib
+from ._lib import (DataError, Error, FormatError, InvalidArgument, IOFailure, NotFound,
+                   NumericError, OutOfMemory, TooBig, check, lib)
+
+__all__ = ["HNN", "ODENet", "Dataset", "Model", "load", "load_dataset", "systems", "version",
+           "Error", "InvalidArgument", "DataError", "FormatError", "NumericError", "TooBig",
+           "OutOfMemory", "NotFound", "IOFailure"]
+
+
+def version():
+    """The version of the loaded libhamrf ("0.1.0")."""
+    return lib.hrf_version().decode()
+
+
+class Dataset:
+    """A data set of states x (n, 2d), derivatives dxdt (n, 2d), optionally
+    energies H (n), held by the library (hrf_dataset). Build it from arrays
+    (`Dataset(x, dxdt, H=None, x0=None, H0=0.0)`), from a file
+    (`load_dataset(path)`) or from a system (`systems.generate`)."""
+
+    def __init__(self, x=None, dxdt=None, H=None, x0=None, H0=0.0, _handle=None):
+        if _handle is not None:
+            self._h = _handle
+            return
+        if x is None or dxdt is None:
+            raise ValueError("Dataset(x, dxdt): both arrays are required")
+        X = _lib.as_matrix(x, "x")
+        F = _lib.as_matrix(dxdt, "dxdt", X.shape[1])
+        if F.shape[0] != X.shape[0]:
+            raise ValueError("dxdt: expected %d rows (as x), got %d" % (X.shape[0], F.shape[0]))
+        Hv = None if H is None else _lib.as_vector(H, "H", X.shape[0])
+        X0 = None if x0 is None else _lib.as_vector(x0, "x0", X.shape[1])
+        h = ctypes.POINTER(_lib.Dataset)()
+        check(lib.hrf_dataset_from_arrays(X.shape[0], X.shape[1], _lib.ptr(X), _lib.ptr(F),
+                                          _lib.ptr(Hv), _lib.ptr(X0), float(H0),
+                                          ctypes.byref(h)))
+        self._h = h
+
+    def _handle(self):
+        if not self._h:
+            raise Error("the data set has been closed")
+        return self._h
+
+    def close(self):
+        """Releases the library's copy (idempotent)."""
+        if getattr(self, "_h", None):
+            lib.hrf_dataset_free(self._h)
+            self._h = None
+
+    __del__ = close
+
+    def _array(self, field, shape):
+        p = getattr(self._handle().contents, field)
+        if not p:
+            return None
+        return np.ctypeslib.as_array(p, shape=shape).copy()
+
+    @property
+    def n(self):
+        return self._handle().contents.n
+
+    @property
+    def dim(self):
+        return self._handle().contents.dim
+
+    @property
+    def x(self):
+        return self._array("x", (self.n, self.dim))
+
+    @property
+    def dxdt(self):
+        return self._array("dxdt", (self.n, self.dim))
+
+    @property
+    def H(self):
+        return self._array("H", (self.n,))
+
+    @property
+    def meta(self):
+        """The data set's metadata (a dict; {} when it has none)."""
+        text = _lib.take_text(lib.hrf_meta_json(self._handle().contents.meta))
+        return json.loads(text) if text else {}
+
+    def save(self, path):
+        check(lib.hrf_dataset_save(self._handle(), str(path).encode()))
+
+
+def load_dataset(path):
+    """Loads and validates a data set file written by `hamrf generate` (or one of
+    your own in docs/formats.md's layout)."""
+    h = ctypes.POINTER(_lib.Dataset)()
+    check(lib.hrf_dataset_load(str(path).encode(), ctypes.byref(h)))
+    return Dataset(_handle=h)
+
+
+def _as_dataset(data, dxdt=None, H=None):
+    if isinstance(data, Dataset):
+        if dxdt is not None or H is not None:
+            raise ValueError("fit(dataset) takes no further arrays")
+        return data
+    return Dataset(data, dxdt, H=H)
+
+
+class _Shallow:
+    """What the HNN and the ODE-net share: parameters, fit, save, close."""
+    _kind = None
+
+    def __init__(self, width=1000, sampler="aswim", solver="auto", seed=1, rcond=1e-13,
+                 ridge=1e-13, elm_range=None, resample_duplicates=True):
+        self.width, self.sampler, self.solver, self.seed = width, sampler, solver, seed
+        self.rcond, self.ridge, self.elm_range = rcond, ridge, elm_range
+        self.resample_duplicates = resample_duplicates
+        self._m = None     # the kind's handle
+        self._owner = None  # an hrf_model handle that owns it (models from load)
+        self.report_ = None
+
+    def get_params(self):
+        return {k: getattr(self, k) for k in ("width", "sampler", "solver", "seed", "rcond",
+                                               "ridge", "elm_range", "resample_duplicates")}
+
+    def _params(self):
+        p = _lib.HnnParams()
+        lib.hrf_hnn_params_default(ctypes.byref(p))
+        p.width = int(self.width)
+        sampler = ctypes.c_void_p()
+        check(lib.hrf_sampler_find(str(self.sampler).encode(), ctypes.byref(sampler)))
+        p.sampler = sampler
+        solver = ctypes.c_int()
+        check(lib.hrf_solver_find(str(self.solver).encode(), ctypes.byref(solver)))
+        p.lstsq.solver = solver.value
+        p.seed = int(self.seed)
+        p.lstsq.rcond, p.lstsq.ridge = float(self.rcond), float(self.ridge)
+        if self.elm_range is not None:
+            p.elm_lo, p.elm_hi = (float(v) for v in self.elm_range)
+        p.resample_duplicates = 1 if self.resample_duplicates else 0
+        msg = lib.hrf_hnn_params_check(ctypes.byref(p))
+        if msg:
+            raise InvalidArgument(msg.decode())
+        return p
+
+    def fit(self, data, dxdt=None, H=None):
+        """Samples the hidden layer and solves for the outer layer; returns self.
+        `data` is a Dataset, or the states x (n, 2d) with dxdt (n, 2d) and
+        optionally H (n)."""
+        d = _as_dataset(data, dxdt, H)
+        p = self._params()
+        rep = _lib.HnnFitReport()
+        m = ctypes.c_void_p()
+        fit = lib.hrf_hnn_fit if self._kind == "hnn" else lib.hrf_odenet_fit
+        check(fit(ctypes.byref(p), d._handle(), ctypes.byref(m), ctypes.byref(rep)))
+        self.close()
+        self._m = m
+        self.report_ = {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
+                        "solver": lib.hrf_solver_name(rep.lstsq.used).decode(),
+                        "solver_reason": rep.lstsq.reason.decode(),
+                        "rel_residual": rep.lstsq.rel_residual, "passes": rep.passes}
+        return self
+
+    def _handle(self):
+        if not self._m:
+            raise Error("the model is not fitted (or has been closed)")
+        return self._m
+
+    @property
+    def dim(self):
+        return getattr(lib, "hrf_%s_dim" % self._kind)(self._handle())
+
+    def save(self, path, meta=None):
+        """Writes the model file atomically; `meta`: extra members (a dict)."""
+        extra = None if meta is None else json.dumps(meta).encode()
+        check(getattr(lib, "hrf_%s_save" % self._kind)(self._handle(), str(path).encode(),
+                                                       extra))
+
+    def close(self):
+        """Releases the model (idempotent; later calls raise hamrf.Error)."""
+        if getattr(self, "_owner", None):
+            lib.hrf_model_free(self._owner)
+        elif getattr(self, "_m", None):
+            getattr(lib, "hrf_%s_free" % self._kind)(self._m)
+        self._m = self._owner = None
+
+    __del__ = close
+
+    def _x(self, x):
+        return _lib.as_matrix(x, "x", self.dim)
+
+
+class HNN(_Shallow):
+    """A shallow Hamiltonian network Ĥ(x) = Σ_k c_k tanh(w_k·x + b_k) + c_0,
+    dx/dt = J ∇Ĥ, fitted without gradient descent (docs/math.md §2–4)."""
+    _kind = "hnn"
+
+    def _eval(self, x, want_H, want_grad):
+        X = self._x(x)
+        n = X.shape[0]
+        Hv = np.empty(n) if want_H else None
+        G = np.empty_like(X) if want_grad else None
+        check(lib.hrf_hnn_eval(self._handle(), n, _lib.ptr(X), _lib.ptr(Hv), _lib.ptr(G)))
+        return Hv, G
+
+    def H(self, x):
+        """Ĥ at the states x (n, 2d): (n,)."""
+        return self._eval(x, True, False)[0]
+
+    def grad(self, x):
+        """∇Ĥ at the states x (n, 2d): (n, 2d), (∂Ĥ/∂q, ∂Ĥ/∂p)."""
+        return self._eval(x, False, True)[1]
+
+    def vector_field(self, x):
+        """dx/dt = J ∇Ĥ at the states x (n, 2d): (n, 2d)."""
+        X = self._x(x)
+        out = np.empty_like(X)
+        check(lib.hrf_hnn_vector_field(self._handle(), X.shape[0], _lib.ptr(X), _lib.ptr(out)))
+        return out
+
+    def errors(self, data, dxdt=None, H=None):
+        """What `hamrf eval` reports: rel_l2_H (None without H), rel_l2_grad, mse_dxdt."""
+        d = _as_dataset(data, dxdt, H)
+        e = _lib.HnnErrors()
+        check(lib.hrf_hnn_errors_on(self._handle(), d._handle(), ctypes.byref(e)))
+        return {"rel_l2_H": e.rel_l2_H if e.has_H else None, "rel_l2_grad": e.rel_l2_grad,
+                "mse_dxdt": e.mse_dxdt, "n": e.n, "dim": e.dim}
+
+
+class ODENet(_Shallow):
+    """The ODE-net baseline: dx/dt regressed directly by a shallow network."""
+    _kind = "odenet"
+
+    def vector_field(self, x):
+        X = self._x(x)
+        out = np.empty_like(X)
+        check(lib.hrf_odenet_eval(self._handle(), X.shape[0], _lib.ptr(X), _lib.ptr(out)))
+        return out
+
+    def errors(self, data, dxdt=None, H=None):
+        d = _as_dataset(data, dxdt, H)
+        e = _lib.OdenetErrors()
+        check(lib.hrf_odenet_errors_on(self._handle(), d._handle(), ctypes.byref(e)))
+        return {"rel_l2_dxdt": e.rel_l2_dxdt, "mse_dxdt": e.mse_dxdt, "n": e.n, "dim": e.dim}
+
+
+class Model:
+    """A loaded model of a kind the package has no class for yet (the graph
+    network): its kind, meta, and save."""
+
+    def __init__(self, handle):
+        self._owner = handle
+
+    @property
+    def kind(self):
+        return lib.hrf_model_kind(self._handle()).decode()
+
+    def _handle(self):
+        if not self._owner:
+            raise Error("the model has been closed")
+        return self._owner
+
+    def save(self, path, meta=None):
+        extra = None if meta is None else json.dumps(meta).encode()
+        check(lib.hrf_model_save(self._handle(), str(path).encode(), extra))
+
+    def close(self):
+        if getattr(self, "_owner", None):
+            lib.hrf_model_free(self._owner)
+        self._owner = None
+
+    __del__ = close
+
+
+def load(path):
+    """Any model file hamrf writes: an HNN, an ODENet, or a Model (the graph
+    network). Its meta (how it was made) is in `.meta`."""
+    h = ctypes.c_void_p()
+    check(lib.hrf_model_load(str(path).encode(), ctypes.byref(h)))
+    kind = lib.hrf_model_kind(h).decode()
+    meta = json.loads(lib.hrf_model_meta_json(h).decode())
+    if kind in ("hnn", "odenet"):
+        m = HNN() if kind == "hnn" else ODENet()
+        m._owner = h
+        m._m = ctypes.c_void_p(getattr(lib, "hrf_model_" + kind)(h))
+        for key in ("sampler", "solver_requested", "seed", "rcond", "ridge"):
+            if key in meta:
+                setattr(m, "solver" if key == "solver_requested" else key, meta[key])
+        m.width = meta.get("width", m.width)
+    else:
+        m = Model(h)
+    m.meta = meta
+    return m
+
+
+from . import systems  # noqa: E402,F401  (uses Dataset)

@@ -1,0 +1,297 @@
+"""The shared library libhamrf.so through ctypes: finding it, the status codes
+as Python exceptions, and ctypes mirrors of the public structs the package
+uses (checked against the library's own sizes at import, hamrf/abi.h).
+
+ctypes releases the GIL around every foreign call (CDLL), so long fits and
+evaluations let other Python threads run.
+"""
+import ctypes
+import ctypes.util
+import os
+
+import numpy as np
+
+c_double_p = ctypes.POINTER(ctypes.c_double)
+c_size_t = ctypes.c_size_t
+
+
+def _candidates():
+    env = os.environ.get("HAMRF_LIB")
+    if env:
+        yield env
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    # the build tree: python/hamrf/ beside build/ (make), then an install prefix
+    for rel in ("../../build/libhamrf.so", "../../../../lib/libhamrf.so",
+                "../../../../lib/x86_64-linux-gnu/libhamrf.so"):
+        yield os.path.normpath(os.path.join(here, rel))
+    found = ctypes.util.find_library("hamrf")
+    if found:
+        yield found
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        if path and (os.path.exists(path) or not os.path.isabs(path)):
+            try:
+                return ctypes.CDLL(path), path
+            except OSError as e:
+                tried.append("%s (%s)" % (path, e))
+        else:
+            tried.append("%s (missing)" % path)
+    raise ImportError("hamrf: libhamrf.so not found; build it with `make` or set HAMRF_LIB "
+                      "to its path. Tried: " + "; ".join(tried))
+
+
+lib, lib_path = _load()
+
+
+# ---- errors ----------------------------------------------------------------
+
+class Error(Exception):
+    """A failure reported by libhamrf; `status` is the library's code."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class InvalidArgument(Error, ValueError):
+    """HRF_EINVAL: an argument the library refuses."""
+
+
+class DataError(Error, ValueError):
+    """HRF_EDATA: invalid data (NaN or Inf, wrong shape, empty)."""
+
+
+class FormatError(Error, ValueError):
+    """HRF_EFORMAT: a file that is not in the expected format."""
+
+
+class NumericError(Error, ArithmeticError):
+    """HRF_ENUMERIC: a numerical failure."""
+
+
+class TooBig(Error, MemoryError):
+    """HRF_ETOOBIG: refused before allocating (the message has the estimate)."""
+
+
+class OutOfMemory(Error, MemoryError):
+    """HRF_ENOMEM."""
+
+
+class NotFound(Error, LookupError):
+    """HRF_ENOTFOUND: an unknown name (system, sampler, solver ...)."""
+
+
+class IOFailure(Error, OSError):
+    """HRF_EIO: a file that cannot be read or written."""
+
+
+_CLASSES = {-1: InvalidArgument, -2: OutOfMemory, -3: IOFailure, -4: FormatError,
+            -5: DataError, -6: NumericError, -7: TooBig, -8: NotFound}
+
+lib.hrf_last_error.restype = ctypes.c_char_p
+lib.hrf_strerror.restype = ctypes.c_char_p
+lib.hrf_strerror.argtypes = [ctypes.c_int]
+lib.hrf_version.restype = ctypes.c_char_p
+lib.hrf_abi_sizeof.restype = c_size_t
+lib.hrf_abi_sizeof.argtypes = [ctypes.c_char_p]
+lib.hrf_free.argtypes = [ctypes.c_void_p]
+
+
+def check(rc):
+    """Raises the exception of a non-zero status with the library's message."""
+    if rc == 0:
+        return
+    msg = lib.hrf_last_error().decode("utf-8", "replace") or lib.hrf_strerror(rc).decode()
+    raise _CLASSES.get(rc, Error)(msg, rc)
+
+
+def take_text(ptr):
+    """A library-allocated C string as str, released with hrf_free."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.cast(ptr, ctypes.c_char_p).value.decode("utf-8")
+    finally:
+        lib.hrf_free(ptr)
+
+
+# ---- arrays ----------------------------------------------------------------
+
+def as_matrix(a, name, cols=None):
+    """A C-contiguous float64 2-D array (a view when `a` already is one,
+    else a converted copy); ValueError naming `name` for a wrong shape."""
+    arr = np.ascontiguousarray(a, dtype=np.float64)
+    if arr.ndim == 1 and cols is not None and arr.size == cols:
+        arr = arr.reshape(1, cols)
+    if arr.ndim != 2:
+        raise ValueError("%s: expected a 2-D array (points, dimension), got shape %s"
+                         % (name, arr.shape))
+    if cols is not None and arr.shape[1] != cols:
+        raise ValueError("%s: expected %d columns (the model's dimension), got %d"
+                         % (name, cols, arr.shape[1]))
+    return arr
+
+
+def as_vector(a, name, n):
+    arr = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+    if arr.size != n:
+        raise ValueError("%s: expected %d values, got %d" % (name, n, arr.size))
+    return arr
+
+
+def ptr(arr):
+    return arr.ctypes.data_as(c_double_p) if arr is not None else None
+
+
+# ---- struct mirrors (checked against hrf_abi_sizeof below) -----------------
+
+class LstsqParams(ctypes.Structure):
+    _fields_ = [("solver", ctypes.c_int), ("rcond", ctypes.c_double),
+                ("ridge", ctypes.c_double), ("gram_refine_max", ctypes.c_int),
+                ("refine_max", ctypes.c_int), ("refine_tol", ctypes.c_double),
+                ("refine_stall", ctypes.c_double), ("auto_dense_max", c_size_t),
+                ("stream_refine_max", ctypes.c_int), ("auto_refine_max", ctypes.c_int),
+                ("auto_direct_flops", ctypes.c_double), ("auto_probe", ctypes.c_int),
+                ("use_reduce", ctypes.c_int), ("equilibrate", ctypes.c_int),
+                ("skip_residual", ctypes.c_int), ("mem_limit", c_size_t)]
+
+
+class LstsqReport(ctypes.Structure):
+    _fields_ = [("used", ctypes.c_int), ("reason", ctypes.c_char * 256),
+                ("rank", ctypes.c_int), ("ridge_used", ctypes.c_double),
+                ("gram_iterations", ctypes.c_int), ("iterations", ctypes.c_int),
+                ("converged", ctypes.c_int), ("rel_residual", ctypes.c_double),
+                ("seconds", ctypes.c_double), ("flops", ctypes.c_double)]
+
+
+PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_double)
+
+
+class HnnParams(ctypes.Structure):
+    _fields_ = [("width", c_size_t), ("sampler", ctypes.c_void_p), ("act", ctypes.c_void_p),
+                ("elm_lo", ctypes.c_double), ("elm_hi", ctypes.c_double),
+                ("resample_duplicates", ctypes.c_int), ("seed", ctypes.c_uint64),
+                ("lstsq", LstsqParams), ("cache_bytes", c_size_t), ("block_rows", c_size_t),
+                ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p)]
+
+
+class HnnFitReport(ctypes.Structure):
+    _fields_ = [("fit_seconds", ctypes.c_double), ("sample_seconds", ctypes.c_double),
+                ("solve_seconds", ctypes.c_double), ("solve_flops", ctypes.c_double),
+                ("passes", ctypes.c_int), ("repeated_pairs", c_size_t),
+                ("cached", ctypes.c_int), ("lstsq", LstsqReport)]
+
+
+class HnnErrors(ctypes.Structure):
+    _fields_ = [("n", c_size_t), ("dim", c_size_t), ("has_H", ctypes.c_int),
+                ("rel_l2_H", ctypes.c_double), ("rel_l2_grad", ctypes.c_double),
+                ("mse_dxdt", ctypes.c_double)]
+
+
+class OdenetErrors(ctypes.Structure):
+    _fields_ = [("n", c_size_t), ("dim", c_size_t), ("rel_l2_dxdt", ctypes.c_double),
+                ("mse_dxdt", ctypes.c_double)]
+
+
+class GenerateParams(ctypes.Structure):
+    _fields_ = [("n", c_size_t), ("seed", ctypes.c_uint64), ("q_lo", ctypes.c_double),
+                ("q_hi", ctypes.c_double), ("p_lo", ctypes.c_double),
+                ("p_hi", ctypes.c_double), ("noise", ctypes.c_double)]
+
+
+class Dataset(ctypes.Structure):
+    _fields_ = [("n", c_size_t), ("dim", c_size_t), ("x", c_double_p), ("dxdt", c_double_p),
+                ("H", c_double_p), ("x0", c_double_p), ("H0", ctypes.c_double),
+                ("box_lo", c_double_p), ("box_hi", c_double_p), ("x1", c_double_p),
+                ("h", ctypes.c_double), ("meta", ctypes.c_void_p)]
+
+
+MAX_PARAMS = 8
+
+
+class SystemType(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("description", ctypes.c_char_p),
+                ("dof", ctypes.c_int), ("separable", ctypes.c_int), ("nparams", ctypes.c_int),
+                ("param_names", ctypes.c_char_p * MAX_PARAMS),
+                ("param_defaults", ctypes.c_double * MAX_PARAMS),
+                ("q_lo", ctypes.c_double), ("q_hi", ctypes.c_double),
+                ("p_lo", ctypes.c_double), ("p_hi", ctypes.c_double),
+                ("H", ctypes.c_void_p), ("grad", ctypes.c_void_p), ("check", ctypes.c_void_p)]
+
+
+class System(ctypes.Structure):
+    _fields_ = [("type", ctypes.POINTER(SystemType)),
+                ("params", ctypes.c_double * MAX_PARAMS)]
+
+
+for _name, _cls in (("hrf_lstsq_params", LstsqParams), ("hrf_lstsq_report", LstsqReport),
+                    ("hrf_hnn_params", HnnParams), ("hrf_hnn_fit_report", HnnFitReport),
+                    ("hrf_hnn_errors", HnnErrors), ("hrf_odenet_errors", OdenetErrors),
+                    ("hrf_generate_params", GenerateParams), ("hrf_dataset", Dataset),
+                    ("hrf_system_type", SystemType), ("hrf_system", System)):
+    _c = lib.hrf_abi_sizeof(_name.encode())
+    if _c != ctypes.sizeof(_cls):
+        raise ImportError("hamrf: %s is %d bytes in %s but %d in this package: the library "
+                          "and the package are from different versions"
+                          % (_name, _c, lib_path, ctypes.sizeof(_cls)))
+
+
+# ---- prototypes --------------------------------------------------------------
+
+def _proto(name, res, *args):
+    f = getattr(lib, name)
+    f.restype = res
+    f.argtypes = list(args)
+
+
+_vp, _cp, _i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+_proto("hrf_system_find", _i, _cp, ctypes.POINTER(ctypes.POINTER(SystemType)))
+_proto("hrf_system_types", ctypes.POINTER(ctypes.POINTER(SystemType)))
+_proto("hrf_system_init", None, ctypes.POINTER(System), ctypes.POINTER(SystemType))
+_proto("hrf_system_set", _i, ctypes.POINTER(System), _cp, ctypes.c_double)
+_proto("hrf_system_eval", None, ctypes.POINTER(System), c_size_t, c_double_p, c_double_p,
+       c_double_p)
+_proto("hrf_generate_params_default", None, ctypes.POINTER(GenerateParams))
+_proto("hrf_generate_params_check", _cp, ctypes.POINTER(GenerateParams))
+_proto("hrf_dataset_generate", _i, ctypes.POINTER(System), ctypes.POINTER(GenerateParams),
+       ctypes.POINTER(ctypes.POINTER(Dataset)))
+_proto("hrf_dataset_from_arrays", _i, c_size_t, c_size_t, c_double_p, c_double_p, c_double_p,
+       c_double_p, ctypes.c_double, ctypes.POINTER(ctypes.POINTER(Dataset)))
+_proto("hrf_dataset_load", _i, _cp, ctypes.POINTER(ctypes.POINTER(Dataset)))
+_proto("hrf_dataset_save", _i, ctypes.POINTER(Dataset), _cp)
+_proto("hrf_dataset_free", None, ctypes.POINTER(Dataset))
+_proto("hrf_meta_json", _vp, _vp)
+_proto("hrf_sampler_find", _i, _cp, ctypes.POINTER(_vp))
+_proto("hrf_solver_find", _i, _cp, ctypes.POINTER(_i))
+_proto("hrf_solver_name", _cp, _i)
+_proto("hrf_hnn_params_default", None, ctypes.POINTER(HnnParams))
+_proto("hrf_hnn_params_check", _cp, ctypes.POINTER(HnnParams))
+_proto("hrf_hnn_fit", _i, ctypes.POINTER(HnnParams), ctypes.POINTER(Dataset),
+       ctypes.POINTER(_vp), ctypes.POINTER(HnnFitReport))
+_proto("hrf_odenet_fit", _i, ctypes.POINTER(HnnParams), ctypes.POINTER(Dataset),
+       ctypes.POINTER(_vp), ctypes.POINTER(HnnFitReport))
+_proto("hrf_hnn_eval", _i, _vp, c_size_t, c_double_p, c_double_p, c_double_p)
+_proto("hrf_hnn_vector_field", _i, _vp, c_size_t, c_double_p, c_double_p)
+_proto("hrf_hnn_errors_on", _i, _vp, ctypes.POINTER(Dataset), ctypes.POINTER(HnnErrors))
+_proto("hrf_hnn_dim", c_size_t, _vp)
+_proto("hrf_hnn_width", c_size_t, _vp)
+_proto("hrf_hnn_save", _i, _vp, _cp, _cp)
+_proto("hrf_hnn_free", None, _vp)
+_proto("hrf_odenet_eval", _i, _vp, c_size_t, c_double_p, c_double_p)
+_proto("hrf_odenet_errors_on", _i, _vp, ctypes.POINTER(Dataset), ctypes.POINTER(OdenetErrors))
+_proto("hrf_odenet_dim", c_size_t, _vp)
+_proto("hrf_odenet_width", c_size_t, _vp)
+_proto("hrf_odenet_save", _i, _vp, _cp, _cp)
+_proto("hrf_odenet_free", None, _vp)
+_proto("hrf_model_load", _i, _cp, ctypes.POINTER(_vp))
+_proto("hrf_model_free", None, _vp)
+_proto("hrf_model_kind", _cp, _vp)
+_proto("hrf_model_meta_json", _cp, _vp)
+_proto("hrf_model_hnn", _vp, _vp)
+_proto("hrf_model_odenet", _vp, _vp)
+_proto("hrf_model_save", _i, _vp, _cp, _cp)
+_proto("hrf_model_dim", c_size_t, _vp)

@@ -1,0 +1,158 @@
+"""The Python package (python/hamrf) over libhamrf: it reproduces the command
+line bit for bit, reads every model kind the CLI writes, and turns bad input
+into Python exceptions with the library's message."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYDIR = os.path.normpath(os.path.join(HERE, ".."))
+sys.path.insert(0, PYDIR)
+HAMRF = os.environ.get("HAMRF_BIN", os.path.join(PYDIR, "..", "build", "hamrf"))
+
+import hamrf  # noqa: E402
+
+
+def coretype():
+    """The OpenBLAS kernel set the tool runs with (it re-executes itself with
+    OPENBLAS_CORETYPE set): the Python side must use the same for equal bits."""
+    out = subprocess.run([HAMRF, "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.split("openblas kernels:")[1].strip()
+
+
+def env_one_thread():
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               OPENBLAS_CORETYPE=coretype(), HAMRF_NO_REEXEC="1",
+               PYTHONPATH=PYDIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return env
+
+
+def test_fit_equals_cli_byte_for_byte(tmp_path):
+    env = env_one_thread()
+    data, cli, py = tmp_path / "d.npz", tmp_path / "cli.npz", tmp_path / "py.npz"
+    subprocess.run([HAMRF, "generate", "--system", "double_pendulum", "--n", "1500", "--seed",
+                    "4", "-o", str(data), "--quiet"], check=True, env=env)
+    for kind in ("hnn", "odenet"):
+        subprocess.run([HAMRF, "train", "--data", str(data), "--model", kind, "--width", "150",
+                        "--sampler", "aswim", "--seed", "7", "-o", str(cli), "--quiet"],
+                       check=True, env=env)
+        code = ("import hamrf; d = hamrf.load_dataset(%r); "
+                "hamrf.%s(width=150, sampler='aswim', seed=7).fit(d).save(%r)"
+                % (str(data), "HNN" if kind == "hnn" else "ODENet", str(py)))
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        assert cli.read_bytes() == py.read_bytes(), kind
+    # The data set too: hamrf.systems.generate writes what hamrf generate writes.
+    code = ("import hamrf; hamrf.systems.generate('double_pendulum', n=1500, seed=4).save(%r)"
+            % str(py))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    assert data.read_bytes() == py.read_bytes()
+
+
+def test_load_every_kind(tmp_path):
+    d = tmp_path / "d.npz"
+    chain = tmp_path / "chain.npz"
+    subprocess.run([HAMRF, "generate", "--system", "pendulum", "--n", "500", "-o", str(d),
+                    "--quiet"], check=True)
+    subprocess.run([HAMRF, "generate", "--system", "springs", "--topology", "chain", "--shape",
+                    "6", "--snapshots", "5", "-o", str(chain), "--quiet"], check=True)
+    runs = {"hnn": ["--data", str(d), "--width", "40"],
+            "odenet": ["--data", str(d), "--width", "40", "--model", "odenet"],
+            "hgn": ["--data", str(chain), "--edge-width", "30", "--kinetic-width", "10"],
+            "adam": ["--data", str(d), "--width", "20", "--optimizer", "adam", "--steps", "5"]}
+    for name, args in runs.items():
+        path = tmp_path / (name + ".npz")
+        subprocess.run([HAMRF, "train"] + args + ["-o", str(path), "--quiet"], check=True)
+        m = hamrf.load(path)
+        kind = "hnn" if name == "adam" else name
+        assert m.meta["model"] == kind
+        if kind == "hgn":
+            assert isinstance(m, hamrf.Model) and m.kind == "hgn"
+        else:
+            assert isinstance(m, hamrf.HNN if kind == "hnn" else hamrf.ODENet)
+            x = np.array([[0.3, -0.2]])
+            assert m.vector_field(x).shape == (1, 2)
+        if name == "adam":
+            assert m.meta["trained_by"] == "gradient"
+        m.close()
+
+
+def test_hnn_numbers_and_field():
+    d = hamrf.systems.generate("pendulum", n=2000, seed=1)
+    m = hamrf.HNN(width=300, seed=2).fit(d)
+    e = m.errors(d)
+    # width 300 on 2000 pendulum points: measured 1.0e-7 (docs: the C++ API test);
+    # 1e-5 leaves two orders of margin while a wrong wiring gives O(1).
+    assert e["rel_l2_grad"] < 1e-5 and e["n"] == 2000
+    x = d.x[:50]
+    g = m.grad(x)
+    # J ∇Ĥ: dq/dt = ∂Ĥ/∂p, dp/dt = −∂Ĥ/∂q, exactly what vector_field returns
+    np.testing.assert_array_equal(m.vector_field(x), np.column_stack([g[:, 1], -g[:, 0]]))
+    # Ĥ by the exact system at the same states (the fit pins Ĥ(0) = H(0))
+    Hx = hamrf.systems.H("pendulum", x)
+    assert np.max(np.abs(m.H(x) - Hx)) < 1e-4 * np.max(np.abs(Hx))
+    # arrays from Python: the same fit as from the library's data set
+    m2 = hamrf.HNN(width=300, seed=2).fit(d.x, d.dxdt, H=d.H)
+    assert m2.errors(d)["rel_l2_grad"] < 1e-5
+
+
+def test_layouts_that_are_not_c_contiguous_float64():
+    d = hamrf.systems.generate("spring", n=400, seed=3)
+    m = hamrf.HNN(width=50, seed=1).fit(d)
+    x = np.asfortranarray(d.x[:20])            # Fortran order: converted
+    xs = d.x[:40:2]                            # strided view: converted
+    xi = np.round(d.x[:20] * 4).astype(np.int64)  # integers: converted
+    xr = d.x[:20].copy()
+    xr.setflags(write=False)                   # read-only: read as is
+    ref = m.H(np.ascontiguousarray(d.x[:20]))
+    np.testing.assert_array_equal(m.H(x), ref)
+    np.testing.assert_array_equal(m.H(xr), ref)
+    np.testing.assert_array_equal(m.H(xs), m.H(np.ascontiguousarray(xs)))
+    assert m.H(xi).shape == (20,)
+
+
+def test_bad_input_raises_with_the_librarys_message(tmp_path):
+    d = hamrf.systems.generate("pendulum", n=300, seed=1)
+    m = hamrf.HNN(width=20).fit(d)
+    with pytest.raises(ValueError, match="expected 2 columns"):
+        m.H(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="2-D"):
+        m.H(np.zeros((2, 2, 2)))
+    x = d.x.copy()
+    x[7, 1] = np.nan
+    with pytest.raises(hamrf.DataError, match="entry 'x': value at index 15 is NaN") as e:
+        hamrf.HNN(width=20).fit(x, d.dxdt)
+    assert isinstance(e.value, ValueError)
+    f = d.dxdt.copy()
+    f[0, 0] = np.inf
+    with pytest.raises(ValueError, match="dxdt"):
+        hamrf.Dataset(d.x, f)
+    with pytest.raises(ValueError, match="even"):
+        hamrf.Dataset(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        hamrf.Dataset(np.zeros((0, 2)), np.zeros((0, 2)))
+    with pytest.raises(LookupError, match="sampler"):
+        hamrf.HNN(sampler="nope").fit(d)
+    with pytest.raises(hamrf.InvalidArgument, match="width"):
+        hamrf.HNN(width=0).fit(d)
+    with pytest.raises(OSError):
+        hamrf.load(tmp_path / "missing.npz")
+    with pytest.raises(OSError):
+        hamrf.load_dataset(tmp_path / "missing.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(hamrf.FormatError):
+        hamrf.load(tmp_path / "junk.npz")
+    with pytest.raises(ValueError, match="JSON object"):
+        m.save(tmp_path / "m.npz", meta=[1, 2])
+    assert not (tmp_path / "m.npz").exists()
+    m.close()
+    m.close()  # twice: harmless
+    with pytest.raises(hamrf.Error, match="closed"):
+        m.H(d.x[:2])
+    with pytest.raises(hamrf.Error, match="not fitted"):
+        hamrf.HNN().grad(d.x[:2])
+    d.close()
+    with pytest.raises(hamrf.Error, match="closed"):
+        d.x
