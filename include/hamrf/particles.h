@@ -188,6 +188,16 @@ HRF_API int hrf_psystem_init_state(const hrf_psystem *s, const hrf_pdata_params 
  * Refuses (HRF_ETOOBIG) sizes beyond the available memory before allocating;
  * HRF_EDATA if a trajectory becomes non-finite (dt too large). */
 HRF_API int hrf_pdata_generate(const hrf_psystem *s, const hrf_pdata_params *p, hrf_pdata **out);
+/* A particle data set from the caller's arrays (copied): q, p, dqdt, dpdt (S, N, D)
+ * row-major, H (S) or NULL (then a fit anchors no energy), mass (N) or NULL (unit masses),
+ * and either bonds (n_bonds, 2) with i < j < N, or a periodic cube of side box > 0 with
+ * cutoff > 0 (box >= 2 cutoff). One trajectory, no meta (so no SWIM oracle: use the
+ * other samplers). HRF_EDATA naming the array and index for NaN/Inf, bad bonds or masses;
+ * HRF_ETOOBIG before allocating for sizes beyond the available memory. */
+HRF_API int hrf_pdata_from_arrays(size_t S, size_t N, int D, const double *q, const double *p,
+                                  const double *dqdt, const double *dpdt, const double *H,
+                                  const double *mass, const uint32_t *bonds, size_t n_bonds,
+                                  double box, double cutoff, hrf_pdata **out);
 HRF_API int hrf_pdata_save(const hrf_pdata *d, const char *path);
 HRF_API int hrf_pdata_load(const char *path, hrf_pdata **out);
 HRF_API void hrf_pdata_free(hrf_pdata *d);

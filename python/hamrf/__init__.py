@@ -22,7 +22,8 @@ from . import _lib
 from ._lib import (DataError, Error, FormatError, InvalidArgument, IOFailure, NotFound,
                    NumericError, OutOfMemory, TooBig, check, lib)
 
-__all__ = ["HNN", "ODENet", "Dataset", "Model", "load", "load_dataset", "systems", "version",
+__all__ = ["HNN", "ODENet", "HGN", "Dataset", "ParticleData", "Model", "load", "load_dataset",
+           "load_particles", "systems", "version",
            "Error", "InvalidArgument", "DataError", "FormatError", "NumericError", "TooBig",
            "OutOfMemory", "NotFound", "IOFailure"]
 
@@ -288,13 +289,20 @@ class Model:
 
 
 def load(path):
-    """Any model file hamrf writes: an HNN, an ODENet, or a Model (the graph
-    network). Its meta (how it was made) is in `.meta`."""
+    """Any model file hamrf writes: an HNN, an ODENet or an HGN (a Model for a
+    kind this package does not know). Its meta (how it was made) is in `.meta`."""
     h = ctypes.c_void_p()
     check(lib.hrf_model_load(str(path).encode(), ctypes.byref(h)))
     kind = lib.hrf_model_kind(h).decode()
     meta = json.loads(lib.hrf_model_meta_json(h).decode())
-    if kind in ("hnn", "odenet"):
+    if kind == "hgn":
+        m = HGN(mode=meta.get("mode", "pair"))
+        m._owner = h
+        m._m = ctypes.c_void_p(lib.hrf_model_hgn(h))
+        for key in ("edge_width", "kinetic_width", "node_width", "sampler", "seed"):
+            if key in meta:
+                setattr(m, key, meta[key])
+    elif kind in ("hnn", "odenet"):
         m = HNN() if kind == "hnn" else ODENet()
         m._owner = h
         m._m = ctypes.c_void_p(getattr(lib, "hrf_model_" + kind)(h))
@@ -309,3 +317,4 @@ def load(path):
 
 
 from . import systems  # noqa: E402,F401  (uses Dataset)
+from .graph import HGN, ParticleData, load_particles  # noqa: E402

@@ -210,6 +210,45 @@ class Dataset(ctypes.Structure):
                 ("h", ctypes.c_double), ("meta", ctypes.c_void_p)]
 
 
+class HgnParams(ctypes.Structure):
+    _fields_ = [("mode", ctypes.c_int), ("edge_width", c_size_t), ("kinetic_width", c_size_t),
+                ("node_width", c_size_t), ("sampler", ctypes.c_void_p), ("act", ctypes.c_void_p),
+                ("resample_duplicates", ctypes.c_int), ("sample_points", c_size_t),
+                ("potential", ctypes.c_void_p), ("joint", ctypes.c_int),
+                ("kinetic_linear", ctypes.c_int), ("seed", ctypes.c_uint64),
+                ("lstsq", LstsqParams)]
+
+
+class HgnFitReport(ctypes.Structure):
+    _fields_ = [("fit_seconds", ctypes.c_double), ("sample_seconds", ctypes.c_double),
+                ("solve_seconds", ctypes.c_double), ("passes", ctypes.c_int),
+                ("first_pass_snapshots", c_size_t), ("edges", c_size_t),
+                ("repeated_pairs", c_size_t), ("lstsq_E", LstsqReport),
+                ("lstsq_K", LstsqReport)]
+
+
+class HgnErrors(ctypes.Structure):
+    _fields_ = [("snapshots", c_size_t), ("particles", c_size_t), ("dim", ctypes.c_int),
+                ("has_H", ctypes.c_int), ("rel_l2_H", ctypes.c_double),
+                ("rel_l2_grad", ctypes.c_double), ("mse_dxdt", ctypes.c_double)]
+
+
+c_uint32_p = ctypes.POINTER(ctypes.c_uint32)
+
+
+class Pdata(ctypes.Structure):
+    _fields_ = [("S", c_size_t), ("N", c_size_t), ("D", ctypes.c_int), ("q", c_double_p),
+                ("p", c_double_p), ("dqdt", c_double_p), ("dpdt", c_double_p),
+                ("H", c_double_p), ("mass", c_double_p), ("bonds", c_uint32_p),
+                ("n_bonds", c_size_t), ("box", ctypes.c_double), ("cutoff", ctypes.c_double),
+                ("meta", ctypes.c_void_p), ("trajectories", c_size_t), ("t", c_double_p)]
+
+
+class HgnGraph(ctypes.Structure):
+    _fields_ = [("pairs", c_uint32_p), ("n_pairs", c_size_t), ("box", ctypes.c_double),
+                ("cutoff", ctypes.c_double)]
+
+
 MAX_PARAMS = 8
 
 
@@ -232,7 +271,10 @@ for _name, _cls in (("hrf_lstsq_params", LstsqParams), ("hrf_lstsq_report", Lsts
                     ("hrf_hnn_params", HnnParams), ("hrf_hnn_fit_report", HnnFitReport),
                     ("hrf_hnn_errors", HnnErrors), ("hrf_odenet_errors", OdenetErrors),
                     ("hrf_generate_params", GenerateParams), ("hrf_dataset", Dataset),
-                    ("hrf_system_type", SystemType), ("hrf_system", System)):
+                    ("hrf_system_type", SystemType), ("hrf_system", System),
+                    ("hrf_hgn_params", HgnParams), ("hrf_hgn_fit_report", HgnFitReport),
+                    ("hrf_hgn_errors", HgnErrors), ("hrf_pdata", Pdata),
+                    ("hrf_hgn_graph", HgnGraph)):
     _c = lib.hrf_abi_sizeof(_name.encode())
     if _c != ctypes.sizeof(_cls):
         raise ImportError("hamrf: %s is %d bytes in %s but %d in this package: the library "
@@ -295,3 +337,22 @@ _proto("hrf_model_hnn", _vp, _vp)
 _proto("hrf_model_odenet", _vp, _vp)
 _proto("hrf_model_save", _i, _vp, _cp, _cp)
 _proto("hrf_model_dim", c_size_t, _vp)
+_proto("hrf_model_hgn", _vp, _vp)
+_proto("hrf_pdata_from_arrays", _i, c_size_t, c_size_t, _i, c_double_p, c_double_p, c_double_p,
+       c_double_p, c_double_p, c_double_p, c_uint32_p, c_size_t, ctypes.c_double,
+       ctypes.c_double, ctypes.POINTER(ctypes.POINTER(Pdata)))
+_proto("hrf_pdata_load", _i, _cp, ctypes.POINTER(ctypes.POINTER(Pdata)))
+_proto("hrf_pdata_save", _i, ctypes.POINTER(Pdata), _cp)
+_proto("hrf_pdata_free", None, ctypes.POINTER(Pdata))
+_proto("hrf_hgn_params_default", None, ctypes.POINTER(HgnParams))
+_proto("hrf_hgn_params_check", _cp, ctypes.POINTER(HgnParams))
+_proto("hrf_hgn_mode_find", _i, _cp, ctypes.POINTER(_i))
+_proto("hrf_hgn_mode_name", _cp, _i)
+_proto("hrf_hgn_fit", _i, ctypes.POINTER(HgnParams), ctypes.POINTER(Pdata), ctypes.POINTER(_vp),
+       ctypes.POINTER(HgnFitReport))
+_proto("hrf_hgn_eval", _i, _vp, c_size_t, _i, c_double_p, c_double_p, c_double_p,
+       ctypes.POINTER(HgnGraph), c_double_p, c_double_p, c_double_p)
+_proto("hrf_hgn_errors_on", _i, _vp, ctypes.POINTER(Pdata), ctypes.POINTER(HgnErrors))
+_proto("hrf_hgn_save", _i, _vp, _cp, _cp)
+_proto("hrf_hgn_free", None, _vp)
+_proto("hrf_hgn_mode_of", _i, _vp)

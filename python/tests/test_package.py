@@ -69,7 +69,7 @@ def test_load_every_kind(tmp_path):
         kind = "hnn" if name == "adam" else name
         assert m.meta["model"] == kind
         if kind == "hgn":
-            assert isinstance(m, hamrf.Model) and m.kind == "hgn"
+            assert isinstance(m, hamrf.HGN) and m.meta["mode"] == "pair"
         else:
             assert isinstance(m, hamrf.HNN if kind == "hnn" else hamrf.ODENet)
             x = np.array([[0.3, -0.2]])
@@ -156,3 +156,57 @@ def test_bad_input_raises_with_the_librarys_message(tmp_path):
     d.close()
     with pytest.raises(hamrf.Error, match="closed"):
         d.x
+
+
+def test_graph_network_equals_cli_and_transfers(tmp_path):
+    env = env_one_thread()
+    chain8, chain64 = tmp_path / "c8.npz", tmp_path / "c64.npz"
+    cli, py = tmp_path / "cli.npz", tmp_path / "py.npz"
+    subprocess.run([HAMRF, "generate", "--system", "springs", "--topology", "chain", "--shape",
+                    "8", "--dim", "2", "--trajectories", "4", "--snapshots", "10", "-o",
+                    str(chain8), "--quiet"], check=True, env=env)
+    subprocess.run([HAMRF, "generate", "--system", "springs", "--topology", "chain", "--shape",
+                    "64", "--dim", "2", "--snapshots", "3", "--seed", "2", "-o", str(chain64),
+                    "--quiet"], check=True, env=env)
+    for mode in ("pair", "mp"):
+        subprocess.run([HAMRF, "train", "--model", "hgn", "--mode", mode, "--data", str(chain8),
+                        "--seed", "5", "-o", str(cli), "--quiet"], check=True, env=env)
+        code = ("import hamrf; hamrf.HGN(mode=%r, seed=5).fit(hamrf.load_particles(%r))"
+                ".save(%r)" % (mode, str(chain8), str(py)))
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        assert cli.read_bytes() == py.read_bytes(), mode
+    m = hamrf.load(py)
+    assert isinstance(m, hamrf.HGN) and m.meta["model"] == "hgn"
+    big = hamrf.load_particles(chain64)
+    bonds = np.array([[i, i + 1] for i in range(63)])
+    # Zero shot 8 -> 64 particles: the forces the package computes are the
+    # ones `hamrf eval` scores (its mse_dxdt over dp/dt and dq/dt).
+    dq, dp = m.vector_field(big.q, big.p, mass=big.mass, bonds=bonds)
+    e = m.errors(big)
+    mse = (np.sum((dq - big.dqdt) ** 2) + np.sum((dp - big.dpdt) ** 2)) / (2 * dq.size)
+    assert abs(mse - e["mse_dxdt"]) <= 1e-12 * max(mse, 1e-300) + 1e-300
+    assert e["n_particles"] == 64 and e["rel_l2_grad"] < 1e-3
+
+
+def test_particle_arrays_bad_input():
+    q = np.zeros((2, 3, 2))
+    q[:, :, 0] = [0.0, 1.0, 2.0]
+    z = np.zeros_like(q)
+    ok = dict(bonds=[[0, 1], [1, 2]])
+    hamrf.ParticleData(q, z, z, z, **ok).close()
+    with pytest.raises(ValueError, match="bond 1 is"):
+        hamrf.ParticleData(q, z, z, z, bonds=[[0, 1], [1, 3]])
+    with pytest.raises(ValueError, match="either bonds"):
+        hamrf.ParticleData(q, z, z, z, bonds=[[0, 1]], box=10.0, cutoff=2.0)
+    with pytest.raises(ValueError, match="twice the cutoff"):
+        hamrf.ParticleData(q, z, z, z, box=3.0, cutoff=2.0)
+    bad = z.copy()
+    bad[1, 2, 1] = np.inf
+    with pytest.raises(hamrf.DataError, match="entry 'dpdt'"):
+        hamrf.ParticleData(q, z, z, bad, **ok)
+    with pytest.raises(ValueError, match="mass 0"):
+        hamrf.ParticleData(q, z, z, z, mass=[0.0, 1.0, 1.0], **ok)
+    with pytest.raises(ValueError, match="expected shape"):
+        hamrf.ParticleData(q, z[:, :2], z, z, **ok)
+    with pytest.raises(TypeError):
+        hamrf.HGN().fit(q)

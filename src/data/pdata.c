@@ -298,3 +298,81 @@ fail:
     hrf_npz_close(z);
     return rc;
 }
+
+/* The checks of hrf_pdata_from_arrays that do not need the copy. */
+static int check_arrays(size_t S, size_t N, int D, const double *mass, const uint32_t *bonds,
+                        size_t n_bonds, double box, double cutoff) {
+    if (S == 0 || N == 0)
+        return hrf_error(HRF_EDATA, "the data set is empty (S = %zu, N = %zu)", S, N);
+    if (D < 1 || D > 3) return hrf_error(HRF_EDATA, "the dimension D must be 1, 2 or 3, got %d", D);
+    if (N > (size_t)UINT32_MAX) return hrf_error(HRF_ETOOBIG, "%zu particles exceed 2^32 - 1", N);
+    if (mass)
+        for (size_t i = 0; i < N; i++)
+            if (!(mass[i] > 0.0) || !isfinite(mass[i]))
+                return hrf_error(HRF_EDATA, "mass %zu is %g (masses must be finite and > 0)", i,
+                                 mass[i]);
+    if ((bonds != NULL) == (box > 0.0))
+        return hrf_error(HRF_EINVAL, "give either bonds (a bonded system) or a periodic box "
+                                     "side and a cutoff, not both or neither");
+    for (size_t e = 0; bonds && e < n_bonds; e++)
+        if (!(bonds[2 * e] < bonds[2 * e + 1] && bonds[2 * e + 1] < N))
+            return hrf_error(HRF_EDATA, "bond %zu is (%u, %u); expected 0 <= i < j < N = %zu", e,
+                             bonds[2 * e], bonds[2 * e + 1], N);
+    if (!bonds && !(isfinite(box) && isfinite(cutoff) && cutoff > 0.0 && 2.0 * cutoff <= box))
+        return hrf_error(HRF_EDATA,
+                         "a periodic system needs a finite cutoff > 0 and a box of at least "
+                         "twice the cutoff (box %g, cutoff %g)",
+                         box, cutoff);
+    double need = 8.0 * (double)S * (double)N * (double)D * 4.0 + 8.0 * (double)N * 2.0;
+    double avail = (double)hrf_mem_available();
+    if (avail > 0.0 && need > avail)
+        return hrf_error(HRF_ETOOBIG,
+                         "%zu snapshots of %zu particles need %.3g GiB, but only "
+                         "%.3g GiB are available",
+                         S, N, need / 1073741824.0, avail / 1073741824.0);
+    return HRF_OK;
+}
+
+int hrf_pdata_from_arrays(size_t S, size_t N, int D, const double *q, const double *p,
+                          const double *dqdt, const double *dpdt, const double *H,
+                          const double *mass, const uint32_t *bonds, size_t n_bonds, double box,
+                          double cutoff, hrf_pdata **out) {
+    *out = NULL;
+    if (!q || !p || !dqdt || !dpdt)
+        return hrf_error(HRF_EINVAL, "q, p, dqdt and dpdt are required");
+    int rc = check_arrays(S, N, D, mass, bonds, n_bonds, box, cutoff);
+    if (rc) return rc;
+    const size_t n = S * N * (size_t)D;
+    if ((rc = hrf_check_finite("the data set", "q", q, n)) ||
+        (rc = hrf_check_finite("the data set", "p", p, n)) ||
+        (rc = hrf_check_finite("the data set", "dqdt", dqdt, n)) ||
+        (rc = hrf_check_finite("the data set", "dpdt", dpdt, n)) ||
+        (H && (rc = hrf_check_finite("the data set", "H", H, S))))
+        return rc;
+    hrf_pdata *d = calloc(1, sizeof *d);
+    if (!d) return hrf_error(HRF_ENOMEM, "out of memory");
+    d->S = S, d->N = N, d->D = D, d->trajectories = 1;
+    d->q = malloc(n * sizeof(double)), d->p = malloc(n * sizeof(double));
+    d->dqdt = malloc(n * sizeof(double)), d->dpdt = malloc(n * sizeof(double));
+    d->H = H ? malloc(S * sizeof(double)) : NULL;
+    d->mass = malloc(N * sizeof(double));
+    d->bonds = bonds ? malloc((n_bonds ? 2 * n_bonds : 1) * sizeof *d->bonds) : NULL;
+    if (!d->q || !d->p || !d->dqdt || !d->dpdt || (H && !d->H) || !d->mass ||
+        (bonds && !d->bonds)) {
+        hrf_pdata_free(d);
+        return hrf_error(HRF_ENOMEM, "out of memory for %zu snapshots of %zu particles", S, N);
+    }
+    memcpy(d->q, q, n * sizeof(double)), memcpy(d->p, p, n * sizeof(double));
+    memcpy(d->dqdt, dqdt, n * sizeof(double)), memcpy(d->dpdt, dpdt, n * sizeof(double));
+    if (H) memcpy(d->H, H, S * sizeof(double));
+    for (size_t i = 0; i < N; i++)
+        d->mass[i] = mass ? mass[i] : 1.0;
+    if (bonds) {
+        memcpy(d->bonds, bonds, 2 * n_bonds * sizeof *d->bonds);
+        d->n_bonds = n_bonds;
+    } else {
+        d->box = box, d->cutoff = cutoff;
+    }
+    *out = d;
+    return HRF_OK;
+}

@@ -1,0 +1,209 @@
+"""The sampled Hamiltonian graph network from Python (docs/math.md §10):
+particle data sets and hamrf.HGN."""
+import ctypes
+import json
+
+import numpy as np
+
+from . import _lib
+from ._lib import Error, InvalidArgument, check, lib
+
+
+def _states(a, name, shape=None):
+    arr = np.ascontiguousarray(a, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise ValueError("%s: expected (snapshots, particles, D) or (particles, D), got shape %s"
+                         % (name, arr.shape))
+    if shape is not None and arr.shape != shape:
+        raise ValueError("%s: expected shape %s (as q), got %s" % (name, shape, arr.shape))
+    return arr
+
+
+def _bonds(bonds):
+    if bonds is None:
+        return None
+    b = np.ascontiguousarray(bonds)
+    if b.ndim != 2 or b.shape[1] != 2:
+        raise ValueError("bonds: expected shape (n_bonds, 2), got %s" % (b.shape,))
+    if b.size and (b.min() < 0 or b.max() >= 2**32):
+        raise ValueError("bonds: particle indices must be in 0 .. 2^32 - 1")
+    return np.ascontiguousarray(b, dtype=np.uint32)
+
+
+class ParticleData:
+    """Snapshots of a particle system held by the library (hrf_pdata): from a
+    file (`load_particles`) or from arrays q, p, dqdt, dpdt (S, N, D) with
+    mass (N), and bonds (E, 2) or a periodic box and cutoff."""
+
+    def __init__(self, q=None, p=None, dqdt=None, dpdt=None, mass=None, bonds=None, box=0.0,
+                 cutoff=0.0, H=None, _handle=None):
+        if _handle is not None:
+            self._h = _handle
+            return
+        Q = _states(q, "q")
+        P, DQ, DP = (_states(a, n, Q.shape) for a, n in ((p, "p"), (dqdt, "dqdt"), (dpdt, "dpdt")))
+        S, N, D = Q.shape
+        M = None if mass is None else _lib.as_vector(mass, "mass", N)
+        Hv = None if H is None else _lib.as_vector(H, "H", S)
+        B = _bonds(bonds)
+        h = ctypes.POINTER(_lib.Pdata)()
+        check(lib.hrf_pdata_from_arrays(
+            S, N, D, _lib.ptr(Q), _lib.ptr(P), _lib.ptr(DQ), _lib.ptr(DP), _lib.ptr(Hv),
+            _lib.ptr(M), B.ctypes.data_as(_lib.c_uint32_p) if B is not None else None,
+            0 if B is None else B.shape[0], float(box), float(cutoff), ctypes.byref(h)))
+        self._h = h
+
+    def _handle(self):
+        if not self._h:
+            raise Error("the data set has been closed")
+        return self._h
+
+    def close(self):
+        if getattr(self, "_h", None):
+            lib.hrf_pdata_free(self._h)
+            self._h = None
+
+    __del__ = close
+
+    def _array(self, field, shape):
+        ptr = getattr(self._handle().contents, field)
+        return None if not ptr else np.ctypeslib.as_array(ptr, shape=shape).copy()
+
+    @property
+    def shape(self):
+        c = self._handle().contents
+        return (c.S, c.N, c.D)
+
+    q = property(lambda self: self._array("q", self.shape))
+    p = property(lambda self: self._array("p", self.shape))
+    dqdt = property(lambda self: self._array("dqdt", self.shape))
+    dpdt = property(lambda self: self._array("dpdt", self.shape))
+    mass = property(lambda self: self._array("mass", (self.shape[1],)))
+
+    @property
+    def meta(self):
+        text = _lib.take_text(lib.hrf_meta_json(self._handle().contents.meta))
+        return json.loads(text) if text else {}
+
+    def save(self, path):
+        check(lib.hrf_pdata_save(self._handle(), str(path).encode()))
+
+
+def load_particles(path):
+    """A particle data set written by `hamrf generate --system springs|benchmark_ring|lj`."""
+    h = ctypes.POINTER(_lib.Pdata)()
+    check(lib.hrf_pdata_load(str(path).encode(), ctypes.byref(h)))
+    return ParticleData(_handle=h)
+
+
+class HGN:
+    """The sampled Hamiltonian graph network (pair or mp mode), for any number
+    of particles: `.fit(data)` with a ParticleData, then `.H`, `.forces`,
+    `.vector_field` at states of any size and `.errors(data)`."""
+
+    def __init__(self, mode="pair", edge_width=200, kinetic_width=50, node_width=100,
+                 sampler="aswim", solver="auto", seed=1, kinetic_linear=True):
+        self.mode, self.edge_width, self.kinetic_width = mode, edge_width, kinetic_width
+        self.node_width, self.sampler, self.solver, self.seed = node_width, sampler, solver, seed
+        self.kinetic_linear = kinetic_linear
+        self._m = self._owner = None
+        self.report_ = None
+
+    def get_params(self):
+        return {k: getattr(self, k) for k in ("mode", "edge_width", "kinetic_width",
+                                               "node_width", "sampler", "solver", "seed",
+                                               "kinetic_linear")}
+
+    def _params(self):
+        p = _lib.HgnParams()
+        lib.hrf_hgn_params_default(ctypes.byref(p))
+        mode = ctypes.c_int()
+        check(lib.hrf_hgn_mode_find(str(self.mode).encode(), ctypes.byref(mode)))
+        p.mode = mode.value
+        p.edge_width, p.kinetic_width = int(self.edge_width), int(self.kinetic_width)
+        p.node_width = int(self.node_width)
+        sampler = ctypes.c_void_p()
+        check(lib.hrf_sampler_find(str(self.sampler).encode(), ctypes.byref(sampler)))
+        p.sampler = sampler
+        solver = ctypes.c_int()
+        check(lib.hrf_solver_find(str(self.solver).encode(), ctypes.byref(solver)))
+        p.lstsq.solver = solver.value
+        p.seed, p.kinetic_linear = int(self.seed), 1 if self.kinetic_linear else 0
+        msg = lib.hrf_hgn_params_check(ctypes.byref(p))
+        if msg:
+            raise InvalidArgument(msg.decode())
+        return p
+
+    def fit(self, data):
+        """Samples the encoders and solves the read-out on a ParticleData; returns self."""
+        if not isinstance(data, ParticleData):
+            raise TypeError("HGN.fit takes a ParticleData (hamrf.ParticleData(q, p, dqdt, "
+                            "dpdt, mass=, bonds= | box=, cutoff=) or hamrf.load_particles)")
+        p = self._params()
+        rep = _lib.HgnFitReport()
+        m = ctypes.c_void_p()
+        check(lib.hrf_hgn_fit(ctypes.byref(p), data._handle(), ctypes.byref(m), ctypes.byref(rep)))
+        self.close()
+        self._m = m
+        self.report_ = {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
+                        "edges": rep.edges, "passes": rep.passes}
+        return self
+
+    def _handle(self):
+        if not self._m:
+            raise Error("the model is not fitted (or has been closed)")
+        return self._m
+
+    def _eval(self, q, p, mass, bonds, box, cutoff):
+        Q = _states(q, "q")
+        P = _states(p, "p", Q.shape)
+        S, N, D = Q.shape
+        M = None if mass is None else _lib.as_vector(mass, "mass", N)
+        B = _bonds(bonds)
+        if (B is None) == (not box):
+            raise ValueError("give either bonds= or box= and cutoff=")
+        g = _lib.HgnGraph(B.ctypes.data_as(_lib.c_uint32_p) if B is not None else None,
+                          0 if B is None else B.shape[0], float(box), float(cutoff))
+        H, DQ, DP = np.empty(S), np.empty_like(Q), np.empty_like(Q)
+        h = ctypes.c_double()
+        for s in range(S):
+            check(lib.hrf_hgn_eval(self._handle(), N, D, _lib.ptr(Q[s]), _lib.ptr(P[s]),
+                                   _lib.ptr(M), ctypes.byref(g), ctypes.byref(h),
+                                   _lib.ptr(DQ[s]), _lib.ptr(DP[s])))
+            H[s] = h.value
+        return H, DQ, DP
+
+    def H(self, q, p, mass=None, bonds=None, box=0.0, cutoff=0.0):
+        """Ĥ at states q, p ((S, N, D) or (N, D)): (S,)."""
+        return self._eval(q, p, mass, bonds, box, cutoff)[0]
+
+    def forces(self, q, p, mass=None, bonds=None, box=0.0, cutoff=0.0):
+        """dp/dt = −∂Ĥ/∂q at the states: the shape of q."""
+        return self._eval(q, p, mass, bonds, box, cutoff)[2]
+
+    def vector_field(self, q, p, mass=None, bonds=None, box=0.0, cutoff=0.0):
+        """(dq/dt, dp/dt) = (∂Ĥ/∂p, −∂Ĥ/∂q) at the states."""
+        return self._eval(q, p, mass, bonds, box, cutoff)[1:]
+
+    def errors(self, data):
+        """What `hamrf eval` reports on a particle data set."""
+        e = _lib.HgnErrors()
+        check(lib.hrf_hgn_errors_on(self._handle(), data._handle(), ctypes.byref(e)))
+        return {"rel_l2_H": e.rel_l2_H if e.has_H else None, "rel_l2_grad": e.rel_l2_grad,
+                "mse_dxdt": e.mse_dxdt, "n_snapshots": e.snapshots, "n_particles": e.particles,
+                "dim": e.dim}
+
+    def save(self, path, meta=None):
+        extra = None if meta is None else json.dumps(meta).encode()
+        check(lib.hrf_hgn_save(self._handle(), str(path).encode(), extra))
+
+    def close(self):
+        if getattr(self, "_owner", None):
+            lib.hrf_model_free(self._owner)
+        elif getattr(self, "_m", None):
+            lib.hrf_hgn_free(self._m)
+        self._m = self._owner = None
+
+    __del__ = close
