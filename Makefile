@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 GEN   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all bootstrap configure build run test bench clean format
+.PHONY: all bootstrap configure build run test bench clean format install
 
 all: build
 
@@ -23,6 +23,12 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Installs into $(PREFIX) (default /usr/local): library, tool, headers,
+# pkg-config file, Python package (CMakeLists.txt, "make install").
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	@sh scripts/bootstrap.sh --bench
