@@ -55,6 +55,11 @@ for mode in pair mp; do
   [ $rc -gt $status ] && status=$rc
 done
 
+# The Python package's overhead over the library's own calls.
+PYTHONPATH="$HERE/../python" HAMRF_LIB="$BUILD/libhamrf.so" "$PY" "$HERE/bench_python.py" >"$BUILD/bench_python.json"
+rc=$?
+[ $rc -gt $status ] && status=$rc
+
 # Rollout throughput: batched vs unbatched, width-1000 HNN.
 if [ -x "$BUILD/bench/bench_rollout" ]; then
   "$BUILD/bench/bench_rollout" >"$BUILD/bench_rollout.jsonl"
