@@ -4,6 +4,7 @@
  * (docs/math.md §7). */
 #include "reproduce/benchmark_impl.h"
 
+#include "core/sysinfo.h"
 #include "hamrf/hgn_field.h"
 #include "hamrf/pfield.h"
 #include "hamrf/rollout.h"
@@ -60,26 +61,52 @@ static void put_states(const hrf_trajectory *tr, size_t n, size_t k0, size_t dim
         }
 }
 
-/* The model's rollouts into x (nt, n, dim): all together, and when that
- * fails (a non-finite state), one by one so that only the failing
- * trajectories are marked (NaN from their failure on). */
-static int model_rollout(const hrf_field *f, const hrf_rollout_params *rp, size_t n,
-                         const double *x0, double *x, double *secs) {
+/* Trajectory k alone into column k of x; a failed one keeps its states up
+ * to the failure (NaN after). */
+static int roll_one(const hrf_field *f, const hrf_rollout_params *rp, size_t n, size_t k,
+                    const double *x0, double *x) {
     hrf_trajectory *tr = NULL;
-    int rc = hrf_rollout_run(f, rp, n, x0, &tr);
-    if (tr) *secs += tr->seconds;
-    if (!rc) put_states(tr, n, 0, f->dim, x);
+    int rc = hrf_rollout_run(f, rp, 1, x0 + k * f->dim, &tr);
+    if (tr) put_states(tr, n, k, f->dim, x);
     hrf_trajectory_free(tr);
-    if (rc != HRF_ENUMERIC) return rc;
-    for (size_t k = 0; k < n; k++) {
-        tr = NULL;
-        rc = hrf_rollout_run(f, rp, 1, x0 + k * f->dim, &tr);
-        if (rc && rc != HRF_ENUMERIC) return rc;
-        *secs += tr->seconds;
-        put_states(tr, n, k, f->dim, x);
+    return rc == HRF_ENUMERIC ? HRF_OK : rc;
+}
+
+/* Systems this small are rolled out one trajectory per thread: a batched
+ * rhs of a few particles is too little work per parallel region. */
+#define SMALL_STATE_DIM 256
+
+/* The rollouts of field f into x (nt, n, dim). Small states: one
+ * trajectory per thread. Otherwise all together (the field threads over
+ * particles or states), and when that fails (a non-finite state), one by
+ * one so that only the failing trajectories are marked (NaN from their
+ * failure on). *secs: wall time. */
+static int roll(const hrf_field *f, const hrf_rollout_params *rp, size_t n, const double *x0,
+                double *x, double *secs) {
+    const double t0 = hrf_now();
+    int rc = HRF_OK;
+    if (f->dim <= SMALL_STATE_DIM && n > 1) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t k = 0; k < n; k++) {
+            int r = roll_one(f, rp, n, k, x0, x);
+            if (r) {
+#pragma omp critical(bench_roll_fail)
+                rc = rc ? rc : r;
+            }
+        }
+    } else {
+        hrf_trajectory *tr = NULL;
+        rc = hrf_rollout_run(f, rp, n, x0, &tr);
+        if (!rc) put_states(tr, n, 0, f->dim, x);
         hrf_trajectory_free(tr);
+        if (rc == HRF_ENUMERIC) {
+            rc = HRF_OK;
+            for (size_t k = 0; k < n && !rc; k++)
+                rc = roll_one(f, rp, n, k, x0, x);
+        }
     }
-    return HRF_OK;
+    *secs = hrf_now() - t0;
+    return rc;
 }
 
 /* The true H of every finite state of x (m states); NaN for the others. */
@@ -116,19 +143,20 @@ int bench_rollout(const hrf_hgn *m, const hrf_psystem *s, const bench_rollout_cf
     out->nt = nt;
     out->zerr = malloc(nt * sizeof *out->zerr), out->herr = malloc(nt * sizeof *out->herr);
     out->perr = malloc(nt * sizeof *out->perr);
-    hrf_trajectory *tt = NULL;
+    double *xt = malloc(all * dim * sizeof *xt), truth_secs;
     int rc = HRF_OK;
-    if (!xp || !Hp || !Ht || !out->zerr || !out->herr || !out->perr)
+    if (!xp || !xt || !Hp || !Ht || !out->zerr || !out->herr || !out->perr)
         rc = hrf_error(HRF_ENOMEM, "out of memory");
-    if (!rc) rc = hrf_rollout_run(&sf, &rp, n, x0, &tt);
-    if (!rc) rc = model_rollout(&f, &rp, n, x0, xp, &out->model_seconds);
+    if (!rc) rc = roll(&sf, &rp, n, x0, xt, &truth_secs);
+    if (!rc) rc = true_energies(&sf, all, xt, Ht);
+    for (size_t i = 0; i < all && !rc; i++)
+        if (!isfinite(Ht[i])) rc = hrf_error(HRF_ENUMERIC, "the true rollout failed");
+    if (!rc) rc = roll(&f, &rp, n, x0, xp, &out->model_seconds);
     if (!rc) rc = true_energies(&sf, all, xp, Hp);
-    if (!rc) rc = true_energies(&sf, all, tt->x, Ht);
     if (!rc)
-        hrf_bench_rollout_errors(nt, n, N, D, xp, tt->x, Hp, Ht, out->zerr, out->herr, out->perr,
+        hrf_bench_rollout_errors(nt, n, N, D, xp, xt, Hp, Ht, out->zerr, out->herr, out->perr,
                                  &out->e);
-    hrf_trajectory_free(tt);
-    free(xp), free(Hp), free(Ht);
+    free(xp), free(xt), free(Hp), free(Ht);
     if (rc) bench_curves_free(out);
     return rc;
 }
