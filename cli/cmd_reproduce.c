@@ -17,25 +17,28 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: hamrf reproduce [paper1] [paper2] [--quick | --full] [--only EXPERIMENT] [--no-adam]\n"
+    "usage: hamrf reproduce [paper1] [paper2] [benchmark] [--quick | --full] [--only EXPERIMENT] "
+    "[--no-adam]\n"
     "                       [--adam-seconds S] [--seed S] [--threads N] [--out DIR] [--json]\n"
     "Runs the experiments of the source papers on this machine and prints, per experiment,\n"
     "our error and fit time beside the paper's error, and each sampler's speed-up over the\n"
     "Adam-trained network measured in this run (Adam time / fit time). Without a paper name\n"
-    "every implemented paper runs (paper1: RF-HNN; paper2: RF-HGN).\n"
+    "every implemented paper runs (paper1: RF-HNN; paper2: RF-HGN; benchmark: the NeurIPS\n"
+    "2022 5-spring protocol of Thangamuthu et al., sampled vs Adam-trained graph network).\n"
     "  --quick            reduced sizes (each table says which); under 10 minutes on 2 cores\n"
     "                     (default)\n"
     "  --full             the paper's sizes and Adam step counts (hours)\n"
     "  --only NAME        one experiment: pendulum_width, pendulum_frequency, lotka_volterra,\n"
     "                     double_pendulum, henon_heiles, error_correction, energy (paper1);\n"
     "                     zero_shot_chain, zero_shot_lattice, lattice_3d, lennard_jones\n"
-    "                     (paper2)\n"
+    "                     (paper2); per_state, per_trajectory, zero_shot (benchmark)\n"
     "  --no-adam          skip the Adam baselines (no speed-ups)\n"
     "  --adam-seconds S   time budget of each Adam baseline (quick default: 120x the slowest\n"
     "                     sampler, 60..360 s; full: none)\n"
     "  --seed S           seed of data, samplers and Adam (default 1)\n"
     "  --threads N        threads (default: all cores)\n"
-    "  --out DIR          also write DIR/PAPER.csv and DIR/PAPER.json (atomically)\n"
+    "  --out DIR          also write DIR/PAPER.csv and DIR/PAPER.json (atomically); the\n"
+    "                     benchmark's error curves also in DIR/benchmark_curves.csv\n"
     "  --json             one JSON object on stdout instead of the tables\n"
     "  --quiet            no progress line\n";
 
@@ -50,7 +53,8 @@ typedef struct {
     int json;
     int oom; /* a row could not be stored (out of memory) */
     const char *last_exp;
-    cJSON *rows; /* array of every row, for --json and --out */
+    cJSON *rows;   /* array of every row, for --json and --out */
+    cJSON *curves; /* array of the curves (benchmark), NULL until the first */
     cli_progress prog;
 } repro_state;
 
@@ -61,6 +65,32 @@ static cJSON *num_or_null(double v) {
 static void on_progress(void *user, const char *what) {
     repro_state *st = user;
     cli_progress_cb(&st->prog, what, 0.0);
+}
+
+/* A curve becomes {experiment, config, method, metric, t: [..], value: [..]}. */
+static void on_curve(void *user, const hrf_repro_curve *c) {
+    repro_state *st = user;
+    if (!st->curves && !(st->curves = cJSON_CreateArray())) {
+        st->oom = 1;
+        return;
+    }
+    cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateArray(), *v = cJSON_CreateArray();
+    int ok = o && t && v;
+    for (size_t j = 0; ok && j < c->n; j++)
+        ok = cJSON_AddItemToArray(t, cJSON_CreateNumber(c->t[j])) &&
+             cJSON_AddItemToArray(v, num_or_null(c->v[j]));
+    ok = ok && cJSON_AddStringToObject(o, "experiment", c->experiment) &&
+         cJSON_AddStringToObject(o, "config", c->config) &&
+         cJSON_AddStringToObject(o, "method", c->method) &&
+         cJSON_AddStringToObject(o, "metric", c->metric) && cJSON_AddItemToObject(o, "t", t);
+    if (ok) t = NULL;
+    ok = ok && cJSON_AddItemToObject(o, "value", v);
+    if (ok) v = NULL;
+    if (!ok || !cJSON_AddItemToArray(st->curves, o)) {
+        st->oom = 1;
+        cJSON_Delete(o);
+    }
+    cJSON_Delete(t), cJSON_Delete(v);
 }
 
 static void fmt_num(char *buf, size_t len, double v, const char *fmt) {
@@ -189,6 +219,39 @@ oom:
     return NULL;
 }
 
+/* The curves as CSV, one line per point: experiment, config, method, metric,
+ * t, value (caller frees); NULL when out of memory. */
+static char *curves_csv(const cJSON *curves) {
+    static const char *const cols[] = {"experiment", "config", "method", "metric", "t", "value"};
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    buf[0] = '\0';
+    for (int c = 0; c < 6; c++)
+        if (csv_field(&buf, &len, &cap, cols[c], c == 5)) goto oom;
+    const cJSON *cv;
+    cJSON_ArrayForEach(cv, curves) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(cv, "t"),
+                    *v = cJSON_GetObjectItemCaseSensitive(cv, "value");
+        for (int j = 0; j < cJSON_GetArraySize(t); j++) {
+            for (int c = 0; c < 4; c++)
+                if (csv_field(&buf, &len, &cap,
+                              cJSON_GetObjectItemCaseSensitive(cv, cols[c])->valuestring, 0))
+                    goto oom;
+            char num[2][64] = {"", ""};
+            snprintf(num[0], 64, "%.17g", cJSON_GetArrayItem(t, j)->valuedouble);
+            const cJSON *vj = cJSON_GetArrayItem(v, j);
+            if (cJSON_IsNumber(vj)) snprintf(num[1], 64, "%.17g", vj->valuedouble);
+            if (csv_field(&buf, &len, &cap, num[0], 0) || csv_field(&buf, &len, &cap, num[1], 1))
+                goto oom;
+        }
+    }
+    return buf;
+oom:
+    free(buf);
+    return NULL;
+}
+
 /* Every option of hamrf reproduce but the shared ones (cli_parse_options):
  * 1 handled, 0 not one of them, -1 usage error (printed). */
 static int parse_option(void *opts, int c, const char *arg) {
@@ -240,7 +303,13 @@ static const struct paper {
     {"paper2",
      "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and our targets for it; paper "
      "values: the published ones; ours: one seed, this machine (quick = full here).",
-     hrf_repro_paper2_experiments, hrf_reproduce_paper2}};
+     hrf_repro_paper2_experiments, hrf_reproduce_paper2},
+    {"benchmark",
+     "NeurIPS 2022 spring benchmark (Thangamuthu et al.), their protocol, with RF-HGN's "
+     "sampled graph network and the same network trained by Adam; paper values: RF-HGN's "
+     "reported training time (2-5 s); ours: one seed, this machine.\n'vs Adam' = the Adam "
+     "network's training time / this fit's time, both measured in this run.",
+     hrf_repro_benchmark_experiments, hrf_reproduce_benchmark}};
 enum { NPAPERS = sizeof papers / sizeof *papers };
 
 /* The papers named by the operands argv[optind..], else all: 0, or
@@ -252,7 +321,8 @@ static int select_papers(int argc, char **argv, int selected[NPAPERS]) {
         for (int i = 0; i < NPAPERS; i++)
             if (!strcmp(argv[optind], papers[i].name)) selected[i] = found = named = 1;
         if (!found)
-            return cli_usage_error("reproduce", "unknown paper '%s' (implemented: paper1, paper2)",
+            return cli_usage_error("reproduce",
+                                   "unknown paper '%s' (implemented: paper1, paper2, benchmark)",
                                    argv[optind]);
     }
     if (!named)
@@ -301,6 +371,7 @@ static int run_paper(int i, const repro_opts *o, repro_state *st, cJSON **obj, d
     *obj = NULL;
     st->rows = cJSON_CreateArray();
     if (!st->rows) return out_of_memory();
+    st->curves = NULL;
     st->last_exp = NULL;
     if (!st->json)
         printf("%shamrf reproduce %s (%s, seed %llu): %s\n", i ? "\n" : "", pp->name, mode,
@@ -310,7 +381,7 @@ static int run_paper(int i, const repro_opts *o, repro_state *st, cJSON **obj, d
     *secs = cli_now() - t0;
     cli_progress_done(&st->prog);
     if (rc) {
-        cJSON_Delete(st->rows);
+        cJSON_Delete(st->rows), cJSON_Delete(st->curves);
         return cli_lib_error("reproduce", rc);
     }
     cJSON *p = cJSON_CreateObject();
@@ -320,6 +391,12 @@ static int run_paper(int i, const repro_opts *o, repro_state *st, cJSON **obj, d
         !cJSON_AddNumberToObject(p, "seconds", *secs) ||
         !cJSON_AddItemToObject(p, "rows", st->rows)) {
         cJSON_Delete(st->rows); /* not in p: adding it was the last step */
+        cJSON_Delete(st->curves);
+        cJSON_Delete(p);
+        return out_of_memory();
+    }
+    if (st->curves && !cJSON_AddItemToObject(p, "curves", st->curves)) {
+        cJSON_Delete(st->curves);
         cJSON_Delete(p);
         return out_of_memory();
     }
@@ -327,10 +404,12 @@ static int run_paper(int i, const repro_opts *o, repro_state *st, cJSON **obj, d
     return CLI_OK;
 }
 
-/* DIR/PAPER.json (the paper's object) and DIR/PAPER.csv (its rows): CLI_OK,
- * or CLI_FAIL (printed) when either could not be written. */
+/* DIR/PAPER.json (the paper's object), DIR/PAPER.csv (its rows) and, when
+ * it has curves, DIR/PAPER_curves.csv: CLI_OK, or CLI_FAIL (printed) when
+ * one could not be written. */
 static int write_files(const char *out_dir, const char *name, const cJSON *paper,
                        const cJSON *rows) {
+    const cJSON *curves = cJSON_GetObjectItemCaseSensitive(paper, "curves");
     int status = CLI_OK;
     size_t len = strlen(out_dir) + 32;
     char *path = malloc(len);
@@ -342,6 +421,15 @@ static int write_files(const char *out_dir, const char *name, const cJSON *paper
         if (write_atomic(path, json)) status = CLI_FAIL;
         snprintf(path, len, "%s/%s.csv", out_dir, name);
         if (write_atomic(path, csv)) status = CLI_FAIL;
+        if (curves) {
+            char *ccsv = curves_csv(curves);
+            snprintf(path, len, "%s/%s_curves.csv", out_dir, name);
+            if (!ccsv)
+                status = out_of_memory();
+            else if (write_atomic(path, ccsv))
+                status = CLI_FAIL;
+            free(ccsv);
+        }
     }
     free(path), free(json), free(csv);
     return status;
@@ -404,6 +492,7 @@ int cmd_reproduce(int argc, char **argv) {
     cli_progress_init(&st.prog, o.com.quiet || o.com.json);
     o.rp.row = on_row;
     o.rp.progress = on_progress;
+    o.rp.curve = on_curve;
     o.rp.user = &st;
     int status = CLI_OK;
     double t_all = cli_now();

@@ -43,6 +43,31 @@ HRF_API void hrf_rollout_errors_compute(size_t nt, size_t n, size_t dim, const d
                                         const double *H_true, double *zerr_t, double *herr_t,
                                         hrf_rollout_errors *out);
 
+/* The NeurIPS 2022 spring benchmark's rollout errors exactly as its code
+ * computes them (docs/math.md §7), for n particle trajectories of N
+ * particles in D dimensions, states x = (q (N, D), p (N, D)) (hamrf/pfield.h),
+ * at nt saved times, t = 0 the shared start:
+ *   RelErr(a, b) = ‖a − b‖ / (‖a‖ + ‖b‖)   (0 when both are 0),
+ *   Zerr(t, k) = RelErr(q_true, q_pred)     (all particles and coordinates),
+ *   Herr(t, k) = RelErr(H_true, H_pred)     (both the TRUE H of each state),
+ *   Perr(t, k) = | |Σ_i p_true,i|² − |Σ_i p_pred,i|² |   (absolute),
+ * per time the geometric mean over trajectories exp(mean_k log(X + 1e-30)),
+ * and the time average of that over t = 1 .. nt − 1. A predicted state with a
+ * non-finite entry (a rollout that failed) counts as Zerr = Herr = 1 (the
+ * largest value RelErr takes) and Perr = +inf: failed trajectories are not
+ * dropped. */
+typedef struct hrf_bench_errors {
+    double zerr, herr, perr; /* time averages of the geometric means */
+    size_t failed;           /* trajectories with a non-finite predicted state */
+} hrf_bench_errors;
+
+/* x_pred, x_true (nt, n, 2·N·D); H_pred, H_true (nt, n); zerr_t, herr_t,
+ * perr_t (nt) receive the per-time geometric means (each may be NULL). */
+HRF_API void hrf_bench_rollout_errors(size_t nt, size_t n, size_t N, size_t D, const double *x_pred,
+                                      const double *x_true, const double *H_pred,
+                                      const double *H_true, double *zerr_t, double *herr_t,
+                                      double *perr_t, hrf_bench_errors *out);
+
 #ifdef __cplusplus
 }
 #endif

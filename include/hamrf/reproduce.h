@@ -31,6 +31,15 @@ typedef struct hrf_repro_row {
 typedef void (*hrf_repro_row_fn)(void *user, const hrf_repro_row *row);
 typedef void (*hrf_repro_progress_fn)(void *user, const char *what);
 
+/* A curve of one result over time (e.g. the benchmark's per-time geometric
+ * mean of Zerr): v[j] at t[j], j < n; the arrays live during the call only. */
+typedef struct hrf_repro_curve {
+    const char *experiment, *config, *method, *metric;
+    size_t n;
+    const double *t, *v;
+} hrf_repro_curve;
+typedef void (*hrf_repro_curve_fn)(void *user, const hrf_repro_curve *curve);
+
 typedef struct hrf_repro_params {
     int full;         /* 0: --quick (reduced sizes, stated in each title); 1: the paper's sizes */
     const char *only; /* run only this experiment (name), or NULL for all */
@@ -42,6 +51,7 @@ typedef struct hrf_repro_params {
     hrf_repro_row_fn row;
     hrf_repro_progress_fn progress; /* may be NULL */
     void *user;
+    hrf_repro_curve_fn curve; /* may be NULL: curves (benchmark) are not reported */
 } hrf_repro_params;
 
 HRF_API void hrf_repro_params_default(hrf_repro_params *p);
@@ -61,6 +71,18 @@ HRF_API const char *const *hrf_repro_paper2_experiments(void);
  * `full` and `adam` do not apply (every experiment takes seconds; the graph
  * network has no Adam baseline). */
 HRF_API int hrf_reproduce_paper2(const hrf_repro_params *p);
+
+/* The experiment names of the NeurIPS 2022 spring benchmark, NULL-terminated. */
+HRF_API const char *const *hrf_repro_benchmark_experiments(void);
+
+/* Runs the 5-spring protocol of Thangamuthu et al. (NeurIPS 2022 Datasets
+ * and Benchmarks) with the sampled graph network (pair, mp) and the same
+ * network trained by Adam with their protocol (`adam`; `adam_seconds` caps
+ * each network's training, quick default 60 s; --full: 10 000 epochs and
+ * also the mp network): per_state (their split), per_trajectory, zero_shot
+ * (rings of 50, 500, 5000). Rows: train_seconds, mse_dxdt, zerr, herr,
+ * perr; curves (zerr, herr, perr over time) through `curve`. */
+HRF_API int hrf_reproduce_benchmark(const hrf_repro_params *p);
 
 #ifdef __cplusplus
 }
