@@ -231,6 +231,21 @@ static int sampled(const hrf_repro_params *p, const hrf_pdata *tr, const hrf_pda
     return HRF_OK;
 }
 
+/* The reported test MSE: the trained θ as an ordinary graph network,
+ * measured by hrf_hgn_errors_on as the sampled fit is (the race's
+ * evaluations compute the same number by the loss kernel, docs/math.md
+ * §10.1). */
+static int final_mse(const hrf_gd_hgn_arch *a, const double *theta, const hrf_pdata *tr,
+                     const hrf_pdata *te, double *mse) {
+    hrf_hgn *m = NULL;
+    hrf_hgn_errors e;
+    int rc = hrf_gd_hgn_model(a, NULL, theta, tr, &m);
+    if (!rc) rc = hrf_hgn_errors_on(m, te, &e);
+    if (!rc) *mse = e.mse_dxdt;
+    hrf_hgn_free(m);
+    return rc;
+}
+
 /* The three data sets (train, test, validation) and their workspaces. */
 static int setup(const hrf_repro_params *p, hrf_pdata *ds[3], race_ctx *c,
                  const hrf_gd_hgn_arch *a) {
@@ -263,6 +278,7 @@ int p2_exp_lattice_3d_optimizers(const hrf_repro_params *p) {
     race_ctx c;
     memset(&c, 0, sizeof c);
     hrf_repro_timing ref, tm[16];
+    memset(&ref, 0, sizeof ref);
     int rc = setup(p, ds, &c, &a);
     if (!rc) rc = sampled(p, ds[0], ds[1], &ref);
     const double budget = p->adam_seconds > 0 ? p->adam_seconds
@@ -278,6 +294,7 @@ int p2_exp_lattice_3d_optimizers(const hrf_repro_params *p) {
         p2_progress(p, "lattice_3d_optimizers: %s, lr %g, %.3g s", type->name, lr, budget);
         race_out o;
         rc = race(&c, type, lr, budget, c.te, thr, &o);
+        if (!rc) rc = final_mse(&a, c.theta, ds[0], ds[1], &o.mse);
         if (rc) {
             rc = hrf_error_prefix(rc, "%s (lr %g)", type->name, lr);
             break;
