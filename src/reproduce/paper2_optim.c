@@ -84,6 +84,7 @@ typedef struct {
 typedef struct {
     double mse;          /* on the evaluation set at the end */
     double seconds;      /* training time, evaluations excluded */
+    double eval_seconds; /* the evaluations' time */
     double reach[2];     /* training time at the first evaluation <= thr[k], or NaN */
     size_t steps, evals; /* optimizer steps, loss evaluations */
     size_t diverged;     /* the step whose loss or gradient was not finite, 0: none */
@@ -91,7 +92,9 @@ typedef struct {
 
 /* Evaluation: the MSE on `ev` at θ, and the thresholds it meets. */
 static int evaluate(hgd *ev, const double *theta, const double thr[2], double t, race_out *o) {
+    double t0 = hrf_now();
     int rc = hgd_loss_grad(ev, theta, &o->mse, NULL);
+    o->eval_seconds += hrf_now() - t0;
     for (int k = 0; k < 2 && !rc; k++)
         if (isnan(o->reach[k]) && o->mse <= thr[k]) o->reach[k] = t;
     return rc;
@@ -195,8 +198,9 @@ static void emit(const hrf_repro_params *p, const hrf_optimizer_type *type, cons
     tm->eval_every = EVAL_EVERY;
     char div[48] = "";
     if (o->diverged) snprintf(div, sizeof div, "; not finite at step %zu", o->diverged);
-    snprintf(r.note, sizeof r.note, "lr %g (%s), %zu steps, %zu evals%s", tm->lr,
-             from_grid ? "grid" : "grid's, recorded", o->steps, o->evals, div);
+    snprintf(r.note, sizeof r.note,
+             "lr %g (%s), %zu steps, %zu evals, test MSE %.2f s (not counted)%s", tm->lr,
+             from_grid ? "grid" : "grid's, recorded", o->steps, o->evals, o->eval_seconds, div);
     r.timing = tm;
     p->row(p->user, &r);
 }
