@@ -30,11 +30,13 @@ static const char help[] =
     "  --full             the paper's sizes and Adam step counts (hours)\n"
     "  --only NAME        one experiment: pendulum_width, pendulum_frequency, lotka_volterra,\n"
     "                     double_pendulum, henon_heiles, error_correction, energy (paper1);\n"
-    "                     zero_shot_chain, zero_shot_lattice, lattice_3d, lennard_jones\n"
-    "                     (paper2); per_state, per_trajectory, zero_shot (benchmark)\n"
-    "  --no-adam          skip the Adam baselines (no speed-ups)\n"
+    "                     zero_shot_chain, zero_shot_lattice, lattice_3d,\n"
+    "                     lattice_3d_optimizers, lennard_jones (paper2); per_state,\n"
+    "                     per_trajectory, zero_shot (benchmark)\n"
+    "  --no-adam          skip the Adam baselines and paper2's optimizer table (no speed-ups)\n"
     "  --adam-seconds S   time budget of each Adam baseline (quick default: 120x the slowest\n"
-    "                     sampler, 60..360 s; full: none)\n"
+    "                     sampler, 60..360 s; full: none) and of each optimizer of paper2's\n"
+    "                     lattice_3d_optimizers (quick 8 s, full 90 s)\n"
     "  --seed S           seed of data, samplers and Adam (default 1)\n"
     "  --threads N        threads (default: all cores)\n"
     "  --out DIR          also write DIR/PAPER.csv and DIR/PAPER.json (atomically); the\n"
@@ -100,6 +102,58 @@ static void fmt_num(char *buf, size_t len, double v, const char *fmt) {
         snprintf(buf, len, "-");
 }
 
+/* The extra members of an optimizer-table row (hrf_repro_timing); false
+ * when out of memory. */
+static int add_timing(cJSON *o, const hrf_repro_timing *t) {
+    return cJSON_AddItemToObject(o, "lr", num_or_null(t->lr)) &&
+           cJSON_AddItemToObject(o, "budget_seconds", num_or_null(t->budget_seconds)) &&
+           cJSON_AddItemToObject(o, "sampled_seconds", num_or_null(t->sampled_seconds)) &&
+           cJSON_AddItemToObject(o, "sampled_mse", num_or_null(t->sampled_mse)) &&
+           cJSON_AddItemToObject(o, "target_mse", num_or_null(t->target_mse)) &&
+           cJSON_AddItemToObject(o, "reach_target_seconds", num_or_null(t->reach_target_seconds)) &&
+           cJSON_AddItemToObject(o, "reach_sampled_seconds",
+                                 num_or_null(t->reach_sampled_seconds)) &&
+           cJSON_AddItemToObject(o, "paper_seconds", num_or_null(t->paper_seconds)) &&
+           cJSON_AddNumberToObject(o, "steps", (double)t->steps) &&
+           cJSON_AddNumberToObject(o, "eval_every", (double)t->eval_every);
+}
+
+/* "Nx", or ">=Nx" (a lower bound: the threshold was not reached, the
+ * budget stands in for the time), or "-". */
+static void fmt_ratio(char *buf, size_t len, double reach, double budget, double denom) {
+    double v = isfinite(reach) ? reach / denom : budget / denom;
+    if (!isfinite(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, v < 100 ? "%s%.3gx" : "%s%.0fx", isfinite(reach) ? "" : ">=", v);
+}
+
+/* An optimizer-table row: (a) the paper's protocol, training time at the
+ * budget / sampled time; (b) time to reach the published sampled MSE and
+ * our sampled MSE, each / sampled time. */
+static void print_timing_row(const hrf_repro_row *r, int header) {
+    const hrf_repro_timing *t = r->timing;
+    if (header)
+        printf("%-10s %8s %10s %10s %8s %8s %8s %9s %9s %8s %9s %9s  %s\n", "method", "lr",
+               "test MSE", "paper MSE", "train s", "paper s", "paper x", "t(target)", "t(ours)",
+               "(a) x", "(b) tgt x", "(b) our x", "note");
+    char lr[32], v[32], pp[32], secs[32], ps[32], px[32], rt[32], ro[32], a[32], bt[32], bo[32];
+    fmt_num(lr, sizeof lr, t->lr, "%.3g");
+    fmt_num(v, sizeof v, r->value, "%.3e");
+    fmt_num(pp, sizeof pp, r->paper, "%.3e");
+    fmt_num(secs, sizeof secs, r->seconds, "%.3f");
+    fmt_num(ps, sizeof ps, t->paper_seconds, "%.2f");
+    fmt_ratio(px, sizeof px, t->paper_seconds, NAN, 0.16); /* the paper's sampled 0.16 s */
+    fmt_num(rt, sizeof rt, t->reach_target_seconds, "%.3f");
+    fmt_num(ro, sizeof ro, t->reach_sampled_seconds, "%.3f");
+    fmt_ratio(a, sizeof a, r->seconds, NAN, t->sampled_seconds);
+    fmt_ratio(bt, sizeof bt, t->reach_target_seconds, r->seconds, t->sampled_seconds);
+    fmt_ratio(bo, sizeof bo, t->reach_sampled_seconds, r->seconds, t->sampled_seconds);
+    printf("%-10s %8s %10s %10s %8s %8s %8s %9s %9s %8s %9s %9s  %s\n", r->method, lr, v, pp, secs,
+           ps, px, rt, ro, a, bt, bo, r->note);
+    fflush(stdout);
+}
+
 static void on_row(void *user, const hrf_repro_row *r) {
     repro_state *st = user;
     cJSON *o = cJSON_CreateObject();
@@ -115,14 +169,22 @@ static void on_row(void *user, const hrf_repro_row *r) {
              cJSON_AddItemToObject(o, "adam_seconds", num_or_null(r->adam_seconds)) &&
              cJSON_AddItemToObject(o, "speedup_vs_adam", num_or_null(r->speedup)) &&
              cJSON_AddStringToObject(o, "note", r->note) &&
-             cJSON_AddStringToObject(o, "title", r->title);
+             cJSON_AddStringToObject(o, "title", r->title) &&
+             (!r->timing || add_timing(o, r->timing));
     if (!ok || !cJSON_AddItemToArray(st->rows, o)) {
         st->oom = 1;
         cJSON_Delete(o);
     }
     if (st->json) return;
     cli_progress_done(&st->prog);
-    if (!st->last_exp || strcmp(st->last_exp, r->experiment) != 0) {
+    int first = !st->last_exp || strcmp(st->last_exp, r->experiment) != 0;
+    if (first && r->timing) printf("\n== %s: %s\n", r->experiment, r->title);
+    if (r->timing) {
+        st->last_exp = r->experiment;
+        print_timing_row(r, first);
+        return;
+    }
+    if (first) {
         st->last_exp = r->experiment;
         printf("\n== %s: %s\n", r->experiment, r->title);
         printf("%-22s %-12s %-13s %10s %10s %7s %9s %9s  %s\n", "config", "method", "metric",
@@ -302,7 +364,8 @@ static const struct paper {
      hrf_repro_paper1_experiments, hrf_reproduce_paper1},
     {"paper2",
      "RF-HGN, Rahma, Datar, Cukarska, Dietrich 2025/26, and our targets for it; paper "
-     "values: the published ones; ours: one seed, this machine (quick = full here).",
+     "values: the published ones; ours: one seed, this machine (quick = full here but for the "
+     "optimizer table).",
      hrf_repro_paper2_experiments, hrf_reproduce_paper2},
     {"benchmark",
      "NeurIPS 2022 spring benchmark (Thangamuthu et al.), their protocol, with RF-HGN's "

@@ -14,6 +14,23 @@
 extern "C" {
 #endif
 
+/* The extra columns of an optimizer-table row (paper2's
+ * lattice_3d_optimizers): a gradient-trained network raced against the
+ * sampled fit. Times are training seconds, test-error evaluations excluded. */
+typedef struct hrf_repro_timing {
+    double lr;                    /* the learning rate used */
+    double budget_seconds;        /* the time budget of this optimizer */
+    double sampled_seconds;       /* our sampled fit's time (the speed-ups' denominator) */
+    double sampled_mse;           /* our sampled fit's test error */
+    double target_mse;            /* the published sampled (RF-HGN) test error */
+    double reach_target_seconds;  /* until the test error first was <= target_mse;
+                                     NaN: not reached within the budget */
+    double reach_sampled_seconds; /* likewise for sampled_mse */
+    double paper_seconds;         /* the published training time, NaN when none */
+    size_t steps;                 /* optimizer steps done */
+    size_t eval_every;            /* test error every this many loss evaluations */
+} hrf_repro_timing;
+
 typedef struct hrf_repro_row {
     const char *experiment; /* e.g. "pendulum_width" */
     const char *title;      /* one line describing the experiment (same for all its rows) */
@@ -26,6 +43,9 @@ typedef struct hrf_repro_row {
     double adam_seconds;    /* training time of the Adam baseline of this config, or NaN */
     double speedup;         /* adam_seconds / seconds, or NaN */
     char note[160];         /* e.g. the solver used, Adam's steps */
+    /* NULL but in optimizer tables; there `seconds` is the optimizer's
+     * training time and speedup = seconds / timing->sampled_seconds. */
+    const hrf_repro_timing *timing;
 } hrf_repro_row;
 
 typedef void (*hrf_repro_row_fn)(void *user, const hrf_repro_row *row);
@@ -67,9 +87,11 @@ HRF_API int hrf_reproduce_paper1(const hrf_repro_params *p);
 HRF_API const char *const *hrf_repro_paper2_experiments(void);
 
 /* Runs RF-HGN's experiments (Rahma, Datar, Cukarska, Dietrich, arXiv
- * 2506.06558) and our own targets for them with the sampled graph network;
- * `full` and `adam` do not apply (every experiment takes seconds; the graph
- * network has no Adam baseline). */
+ * 2506.06558) and our own targets for them with the sampled graph network.
+ * `full`, `adam` and `adam_seconds` apply to lattice_3d_optimizers only
+ * (the fifteen optimizers: full = the paper's 90 s each after a
+ * learning-rate grid, quick = 8 s each with the grid's recorded rates;
+ * adam 0 skips them; adam_seconds replaces the budget of each). */
 HRF_API int hrf_reproduce_paper2(const hrf_repro_params *p);
 
 /* The experiment names of the NeurIPS 2022 spring benchmark, NULL-terminated. */

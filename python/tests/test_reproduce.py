@@ -135,3 +135,62 @@ def test_paper2_lattice_3d_rows():
 def test_only_selects_the_paper():
     r = run("paper1", "--only", "lattice_3d", check=False)
     assert r.returncode == 2 and "unknown experiment" in r.stderr
+
+
+# RF-HGN (arXiv 2506.06558), 3D lattice: the sampled row and the optimizers
+# with a published row (test MSE, training seconds).
+PAPER2_SAMPLED = (8.95e-5, 0.16)
+PAPER2_OPTIM = {"lbfgs": (3.56e-5, 23.9), "adam": (2.90e-3, 91.6), "adamw": (2.91e-3, 92.2),
+                "adafactor": (2.41e-3, 96.4), "sgd": (2.36e-2, 91.8)}
+OPTIMIZERS = {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw",
+              "adamax", "nadam", "radam", "amsgrad", "adafactor", "rprop", "lbfgs"}
+
+
+@pytest.mark.parametrize("mode", ["--quick", "--full"])
+def test_paper2_optimizer_table(mode):
+    """The optimizer table on a tiny budget (--full also runs the lr grid):
+    16 rows (the sampled fit and the fifteen optimizers), the published rows
+    quoted, threshold times within the training time or null, speed-up =
+    optimizer time / sampled time."""
+    budget = 0.03
+    res = json.loads(run("paper2", "--only", "lattice_3d_optimizers", mode, "--scale-down", 10,
+                         "--adam-seconds", budget, "--threads", 1, "--json").stdout)
+    rows = res["rows"]
+    assert {row["experiment"] for row in rows} == {"lattice_3d_optimizers"}
+    by = {row["method"]: row for row in rows}
+    assert len(rows) == 16 and set(by) == OPTIMIZERS | {"sampled"}
+    s = by["sampled"]
+    assert (s["paper"], s["paper_seconds"]) == pytest.approx(PAPER2_SAMPLED)
+    assert s["value"] == s["sampled_mse"] and s["seconds"] == s["sampled_seconds"] > 0
+    for name in OPTIMIZERS:
+        row = by[name]
+        assert row["metric"] == "mse_dxdt" and row["value"] > 0
+        assert row["target_mse"] == pytest.approx(PAPER2_SAMPLED[0])
+        assert row["sampled_mse"] == s["value"] and row["sampled_seconds"] == s["seconds"]
+        assert row["budget_seconds"] == budget and row["lr"] > 0
+        assert row["eval_every"] == 10 and row["steps"] >= 1
+        # A time limit checked after each step: at least the budget unless
+        # a step was not finite.
+        assert row["seconds"] >= budget or "not finite" in row["note"]
+        for k in ("reach_target_seconds", "reach_sampled_seconds"):
+            assert row[k] is None or 0 <= row[k] <= row["seconds"]
+        if row["reach_target_seconds"] is not None and row["reach_sampled_seconds"] is not None \
+                and s["value"] <= PAPER2_SAMPLED[0]:
+            assert row["reach_target_seconds"] <= row["reach_sampled_seconds"]
+        assert row["speedup_vs_adam"] == pytest.approx(row["seconds"] / s["seconds"], rel=1e-12)
+        pv = PAPER2_OPTIM.get(name)
+        if pv:
+            assert (row["paper"], row["paper_seconds"]) == pytest.approx(pv)
+        else:
+            assert row["paper"] is None and row["paper_seconds"] is None
+        assert ("(grid)" in row["note"]) == (mode == "--full")
+
+
+def test_paper2_optimizer_table_text_and_no_adam():
+    r = run("paper2", "--only", "lattice_3d_optimizers", "--scale-down", 10, "--adam-seconds",
+            0.02, "--threads", 1)
+    assert "t(target)" in r.stdout and "(b) tgt x" in r.stdout
+    assert sum(line.split()[0] in OPTIMIZERS for line in r.stdout.splitlines() if line) == 15
+    res = json.loads(run("paper2", "--only", "lattice_3d_optimizers", "--scale-down", 10,
+                         "--no-adam", "--json").stdout)
+    assert [row["method"] for row in res["rows"]] == ["sampled"]

@@ -8,14 +8,19 @@
  *                      paper's failure case, and pair), chain -> lattice (pair);
  *   lattice_3d         4x4x4 lattice, harmonic / anharmonic / Morse bonds:
  *                      test MSE beside the paper's SWIM column;
+ *   lattice_3d_optimizers  the harmonic 4x4x4 lattice trained by gradient
+ *                      descent with each of the fifteen optimizers against
+ *                      the sampled fit (paper2_optim.c);
  *   lennard_jones      10 976 particles (4·14³, the fcc count nearest 10 000),
  *                      density 0.8442, T = 1: generation + training time,
  *                      force error on a held-out snapshot, displacement error
  *                      after a 50-step rollout (tabulated V(r)).
- * Quick and full modes are the same here: every experiment already takes
- * seconds. The mp rows say so when that mode is not available. */
+ * Quick and full modes are the same here but for lattice_3d_optimizers
+ * (its time budgets and learning-rate grid): the rest takes seconds. The mp rows say so when that
+ * mode is not available. */
 #include "core/sysinfo.h"
 #include "hamrf/reproduce.h"
+#include "reproduce/paper2_impl.h"
 
 #include "hamrf/hgn.h"
 #include "hamrf/hgn_field.h"
@@ -32,16 +37,15 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const experiments[] = {"zero_shot_chain", "zero_shot_lattice", "lattice_3d",
-                                          "lennard_jones", NULL};
+static const char *const experiments[] = {"zero_shot_chain", "zero_shot_lattice",
+                                          "lattice_3d",      "lattice_3d_optimizers",
+                                          "lennard_jones",   NULL};
 
 const char *const *hrf_repro_paper2_experiments(void) {
     return experiments;
 }
 
-static void progress(const hrf_repro_params *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void progress(const hrf_repro_params *p, const char *fmt, ...) {
+void p2_progress(const hrf_repro_params *p, const char *fmt, ...) {
     if (!p->progress) return;
     char buf[256];
     va_list ap;
@@ -65,9 +69,8 @@ static void row(const hrf_repro_params *p, const char *exp, const char *title, c
     p->row(p->user, &r);
 }
 
-/* Spring-graph data: T trajectories of S snapshots. */
-static int springs(const hrf_repro_params *p, hrf_topology topo, size_t a, size_t b, size_t c,
-                   int D, hrf_pair_kind kind, size_t T, size_t S, uint64_t seed, hrf_pdata **out) {
+int p2_springs(const hrf_repro_params *p, hrf_topology topo, size_t a, size_t b, size_t c, int D,
+               hrf_pair_kind kind, size_t T, size_t S, uint64_t seed, hrf_pdata **out) {
     const size_t shape[3] = {a, b, c};
     hrf_pair_potential v;
     hrf_pair_potential_default(kind, &v);
@@ -84,10 +87,8 @@ static int springs(const hrf_repro_params *p, hrf_topology topo, size_t a, size_
     return rc;
 }
 
-/* Fits a graph network; HRF_EINVAL from _check (e.g. a mode not built yet)
- * is returned with its message for the caller to report. */
-static int fit(const hrf_repro_params *p, hrf_hgn_mode mode, const hrf_pdata *d, hrf_hgn **m,
-               double *secs) {
+int p2_fit(const hrf_repro_params *p, hrf_hgn_mode mode, const hrf_pdata *d, hrf_hgn **m,
+           double *secs) {
     hrf_hgn_params hp;
     hrf_hgn_params_default(&hp);
     hp.mode = mode;
@@ -110,11 +111,11 @@ static int exp_zero_shot_chain(const hrf_repro_params *p) {
     hrf_pdata *tr = NULL, *te = NULL, *big = NULL;
     hrf_hgn *m = NULL;
     double secs = NAN;
-    progress(p, "%s: data and fit", exp);
-    int rc = springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 0, &tr);
-    if (!rc) rc = springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 100, &te);
-    if (!rc) rc = springs(p, HRF_TOPO_CHAIN, 4096, 1, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 200, &big);
-    if (!rc) rc = fit(p, HRF_HGN_PAIR, tr, &m, &secs);
+    p2_progress(p, "%s: data and fit", exp);
+    int rc = p2_springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 0, &tr);
+    if (!rc) rc = p2_springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 100, &te);
+    if (!rc) rc = p2_springs(p, HRF_TOPO_CHAIN, 4096, 1, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 200, &big);
+    if (!rc) rc = p2_fit(p, HRF_HGN_PAIR, tr, &m, &secs);
     hrf_hgn_errors e8, e4k;
     if (!rc) rc = hrf_hgn_errors_on(m, te, &e8);
     if (!rc) rc = hrf_hgn_errors_on(m, big, &e4k);
@@ -132,7 +133,7 @@ static int exp_zero_shot_chain(const hrf_repro_params *p) {
     hrf_trajectory *tp = NULL, *tt = NULL;
     if (!rc) rc = hrf_psystem_from_pdata(big, &ps);
     if (!rc) {
-        progress(p, "%s: rollout of 4096 particles", exp);
+        p2_progress(p, "%s: rollout of 4096 particles", exp);
         hrf_hgn_field_ctx ctx;
         hrf_hgn_field_ctx_of(&ctx, m, big);
         hrf_field f, sf;
@@ -196,20 +197,20 @@ static int exp_zero_shot_lattice(const hrf_repro_params *p) {
                  {"2x2 -> 100x100", HRF_TOPO_LATTICE, 2, 2, HRF_HGN_PAIR},
                  {"chain 8 -> 100x100", HRF_TOPO_CHAIN, 8, 1, HRF_HGN_PAIR}};
     hrf_pdata *big = NULL;
-    int rc = springs(p, HRF_TOPO_LATTICE, 100, 100, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 300, &big);
+    int rc = p2_springs(p, HRF_TOPO_LATTICE, 100, 100, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 300, &big);
     for (size_t i = 0; i < sizeof cases / sizeof *cases && !rc; i++) {
         const char *mode = hrf_hgn_mode_name(cases[i].mode);
-        progress(p, "%s: %s (%s)", exp, cases[i].cfg, mode);
+        p2_progress(p, "%s: %s (%s)", exp, cases[i].cfg, mode);
         hrf_pdata *tr = NULL, *te = NULL;
         hrf_hgn *m = NULL;
         double secs = NAN;
-        rc = springs(p, cases[i].topo, cases[i].a, cases[i].b, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 0,
-                     &tr);
+        rc = p2_springs(p, cases[i].topo, cases[i].a, cases[i].b, 1, 2, HRF_PAIR_HARMONIC, 10, 20,
+                        0, &tr);
         if (!rc)
-            rc = springs(p, cases[i].topo, cases[i].a, cases[i].b, 1, 2, HRF_PAIR_HARMONIC, 10, 20,
-                         100, &te);
+            rc = p2_springs(p, cases[i].topo, cases[i].a, cases[i].b, 1, 2, HRF_PAIR_HARMONIC, 10,
+                            20, 100, &te);
         if (!rc) {
-            int frc = fit(p, cases[i].mode, tr, &m, &secs);
+            int frc = p2_fit(p, cases[i].mode, tr, &m, &secs);
             if (frc == HRF_EINVAL) {
                 char note[160];
                 snprintf(note, sizeof note, "not run: %s", hrf_last_error());
@@ -249,13 +250,13 @@ static int exp_lattice_3d(const hrf_repro_params *p) {
     int rc = HRF_OK;
     for (int i = 0; i < 3 && !rc; i++) {
         const char *name = hrf_pair_kind_name(pots[i].kind);
-        progress(p, "%s: %s", exp, name);
+        p2_progress(p, "%s: %s", exp, name);
         hrf_pdata *tr = NULL, *te = NULL;
         hrf_hgn *m = NULL;
         double secs = NAN;
-        rc = springs(p, HRF_TOPO_LATTICE, 4, 4, 4, 3, pots[i].kind, 10, 10, 0, &tr);
-        if (!rc) rc = springs(p, HRF_TOPO_LATTICE, 4, 4, 4, 3, pots[i].kind, 10, 10, 100, &te);
-        if (!rc) rc = fit(p, HRF_HGN_PAIR, tr, &m, &secs);
+        rc = p2_springs(p, HRF_TOPO_LATTICE, 4, 4, 4, 3, pots[i].kind, 10, 10, 0, &tr);
+        if (!rc) rc = p2_springs(p, HRF_TOPO_LATTICE, 4, 4, 4, 3, pots[i].kind, 10, 10, 100, &te);
+        if (!rc) rc = p2_fit(p, HRF_HGN_PAIR, tr, &m, &secs);
         hrf_hgn_errors e;
         if (!rc) rc = hrf_hgn_errors_on(m, te, &e);
         if (!rc) {
@@ -286,7 +287,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
     hrf_trajectory *tp = NULL, *tt = NULL;
     double *x0 = NULL, *dq = NULL, *dp = NULL;
     double fit_s = NAN;
-    progress(p, "%s: generate and train", exp);
+    p2_progress(p, "%s: generate and train", exp);
     double t0 = hrf_now();
     int rc = hrf_psystem_lj_new(N, 0.8442, NULL, &s);
     hrf_pdata_params dpp;
@@ -296,7 +297,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
         rc = hrf_pdata_generate(s, &dpp, &tr);
     }
     double gen_s = hrf_now() - t0;
-    if (!rc) rc = fit(p, HRF_HGN_PAIR, tr, &m, &fit_s);
+    if (!rc) rc = p2_fit(p, HRF_HGN_PAIR, tr, &m, &fit_s);
     if (!rc) {
         char note[96];
         snprintf(note, sizeof note, "generation %.2f s + training %.2f s", gen_s, fit_s);
@@ -318,7 +319,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
                 hrf_rel_l2(nd, dp, te->dpdt), NAN, NAN, "||F_hat - F|| / ||F|| (target: <= 1e-3)");
     }
     if (!rc) {
-        progress(p, "%s: 50-step rollouts", exp);
+        p2_progress(p, "%s: 50-step rollouts", exp);
         hrf_hgn_field_ctx ctx;
         hrf_hgn_field_ctx_of(&ctx, m, te);
         hrf_field f, sf;
@@ -368,7 +369,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
 int hrf_reproduce_paper2(const hrf_repro_params *p) {
     typedef int (*runner)(const hrf_repro_params *);
     static const runner runners[] = {exp_zero_shot_chain, exp_zero_shot_lattice, exp_lattice_3d,
-                                     exp_lennard_jones};
+                                     p2_exp_lattice_3d_optimizers, exp_lennard_jones};
     if (!p->row) return hrf_error(HRF_EINVAL, "reproduce: no row callback");
     int found = 0;
     for (int i = 0; experiments[i]; i++) {
@@ -380,7 +381,7 @@ int hrf_reproduce_paper2(const hrf_repro_params *p) {
     if (!found)
         return hrf_error(HRF_ENOTFOUND,
                          "unknown experiment '%s' of paper2 (known: zero_shot_chain, "
-                         "zero_shot_lattice, lattice_3d, lennard_jones)",
+                         "zero_shot_lattice, lattice_3d, lattice_3d_optimizers, lennard_jones)",
                          p->only);
     return HRF_OK;
 }
