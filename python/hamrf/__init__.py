@@ -33,7 +33,7 @@ def version():
     return lib.hrf_version().decode()
 
 
-class Dataset:
+class Dataset(_lib.LibraryData):
     """A data set of states x (n, 2d), derivatives dxdt (n, 2d), optionally
     energies H (n), held by the library (hrf_dataset). Build it from arrays
     (`Dataset(x, dxdt, H=None, x0=None, H0=0.0)`), from a file
@@ -57,24 +57,7 @@ class Dataset:
                                           ctypes.byref(h)))
         self._h = h
 
-    def _handle(self):
-        if not self._h:
-            raise Error("the data set has been closed")
-        return self._h
-
-    def close(self):
-        """Releases the library's copy (idempotent)."""
-        if getattr(self, "_h", None):
-            lib.hrf_dataset_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def _array(self, field, shape):
-        p = getattr(self._handle().contents, field)
-        if not p:
-            return None
-        return np.ctypeslib.as_array(p, shape=shape).copy()
+    _free = staticmethod(lib.hrf_dataset_free)
 
     @property
     def n(self):
@@ -95,12 +78,6 @@ class Dataset:
     @property
     def H(self):
         return self._array("H", (self.n,))
-
-    @property
-    def meta(self):
-        """The data set's metadata (a dict; {} when it has none)."""
-        text = _lib.take_text(lib.hrf_meta_json(self._handle().contents.meta))
-        return json.loads(text) if text else {}
 
     def save(self, path):
         check(lib.hrf_dataset_save(self._handle(), str(path).encode()))

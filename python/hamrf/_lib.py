@@ -119,6 +119,37 @@ def take_text(ptr):
         lib.hrf_free(ptr)
 
 
+class LibraryData:
+    """A data set the library holds (`_h`, released by `_free`): access after
+    close() raises Error; close() is idempotent; arrays are read as copies."""
+    _free = None
+
+    def _handle(self):
+        if not getattr(self, "_h", None):
+            raise Error("the data set has been closed")
+        return self._h
+
+    def close(self):
+        """Releases the library's copy (idempotent)."""
+        if getattr(self, "_h", None):
+            type(self)._free(self._h)
+            self._h = None
+
+    def __del__(self):
+        self.close()
+
+    def _array(self, field, shape):
+        p = getattr(self._handle().contents, field)
+        return None if not p else np.ctypeslib.as_array(p, shape=shape).copy()
+
+    @property
+    def meta(self):
+        """The data set's metadata (a dict; {} when it has none)."""
+        import json
+        text = take_text(lib.hrf_meta_json(self._handle().contents.meta))
+        return json.loads(text) if text else {}
+
+
 # ---- arrays ----------------------------------------------------------------
 
 def as_matrix(a, name, cols=None):

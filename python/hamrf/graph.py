@@ -32,7 +32,7 @@ def _bonds(bonds):
     return np.ascontiguousarray(b, dtype=np.uint32)
 
 
-class ParticleData:
+class ParticleData(_lib.LibraryData):
     """Snapshots of a particle system held by the library (hrf_pdata): from a
     file (`load_particles`) or from arrays q, p, dqdt, dpdt (S, N, D) with
     mass (N), and bonds (E, 2) or a periodic box and cutoff."""
@@ -55,21 +55,7 @@ class ParticleData:
             0 if B is None else B.shape[0], float(box), float(cutoff), ctypes.byref(h)))
         self._h = h
 
-    def _handle(self):
-        if not self._h:
-            raise Error("the data set has been closed")
-        return self._h
-
-    def close(self):
-        if getattr(self, "_h", None):
-            lib.hrf_pdata_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def _array(self, field, shape):
-        ptr = getattr(self._handle().contents, field)
-        return None if not ptr else np.ctypeslib.as_array(ptr, shape=shape).copy()
+    _free = staticmethod(lib.hrf_pdata_free)
 
     @property
     def shape(self):
@@ -81,11 +67,6 @@ class ParticleData:
     dqdt = property(lambda self: self._array("dqdt", self.shape))
     dpdt = property(lambda self: self._array("dpdt", self.shape))
     mass = property(lambda self: self._array("mass", (self.shape[1],)))
-
-    @property
-    def meta(self):
-        text = _lib.take_text(lib.hrf_meta_json(self._handle().contents.meta))
-        return json.loads(text) if text else {}
 
     def save(self, path):
         check(lib.hrf_pdata_save(self._handle(), str(path).encode()))

@@ -17,6 +17,7 @@
  * The RF-HGN paper (Rahma et al., arXiv 2506.06558) reports 2–5 s of
  * training against 400–53 000 s for the benchmark's graph networks; those
  * are the only published numbers quoted. */
+#include "reproduce/repro_impl.h"
 #include "core/meta.h"
 #include "reproduce/benchmark_impl.h"
 #include "hamrf/reproduce.h"
@@ -86,18 +87,6 @@ static void bench_config(const hrf_repro_params *p, bench_cfg *c) {
     c->adam_epochs = 10000;
     c->adam_budget = p->adam_seconds > 0 ? p->adam_seconds : p->full ? 0.0 : QUICK_ADAM_SECONDS;
     c->adam_mp = p->full;
-}
-
-static void progress(const hrf_repro_params *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void progress(const hrf_repro_params *p, const char *fmt, ...) {
-    if (!p->progress) return;
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    p->progress(p->user, buf);
 }
 
 /* ---- data ---- */
@@ -233,7 +222,7 @@ static int train_models(const hrf_repro_params *p, const bench_cfg *c, const cha
         const hrf_hgn_mode mode = (i == M_PAIR || i == M_ADAM_PAIR) ? HRF_HGN_PAIR : HRF_HGN_MP;
         if (i >= M_ADAM_PAIR && !p->adam) continue;
         if (i == M_ADAM_MP && !c->adam_mp) continue;
-        progress(p, "%s: training %s", exp, model_names[i]);
+        repro_progress(p, "%s: training %s", exp, model_names[i]);
         if (i < M_ADAM_PAIR)
             rc = fit_sampled(p, mode, tr, &ms->m[i], &ms->secs[i], ms->note[i]);
         else
@@ -315,7 +304,7 @@ static int split_rows(const hrf_repro_params *p, const bench_cfg *c, const char 
         char note[160];
         snprintf(note, sizeof note, "%zu test states; rel_l2_grad %.2e", te->S, e.rel_l2_grad);
         row(p, exp, title, config, model_names[i], "mse_dxdt", e.mse_dxdt, NAN, secs, as, note);
-        progress(p, "%s: rollouts of %s", exp, model_names[i]);
+        repro_progress(p, "%s: rollouts of %s", exp, model_names[i]);
         bench_curves bc;
         if ((rc = bench_rollout(ms->m[i], ring, &c->roll, c->rollouts, x0, &bc))) break;
         rollout_rows(p, exp, title, config, model_names[i], &bc, c->rollouts, secs, as,
@@ -349,7 +338,7 @@ static int zero_shot(const hrf_repro_params *p, const bench_cfg *c, const bench_
         roll.saved = c->zs_saved[z];
         for (int i = 0; i < NMODELS && !rc; i++) {
             if (!ms->m[i]) continue;
-            progress(p, "%s: ring %zu, %s", exp, N, model_names[i]);
+            repro_progress(p, "%s: ring %zu, %s", exp, N, model_names[i]);
             bench_curves bc;
             if ((rc = bench_rollout(ms->m[i], s, &roll, n, x0, &bc))) break;
             rollout_rows(p, exp, TITLE_ZS, config, model_names[i], &bc, n, ms->secs[i],
@@ -423,7 +412,7 @@ int hrf_reproduce_benchmark(const hrf_repro_params *p) {
     bench_config(p, &c);
     hrf_psystem *ring = NULL;
     hrf_pdata *d = NULL;
-    progress(p, "benchmark: generating the 5-spring data");
+    repro_progress(p, "benchmark: generating the 5-spring data");
     int rc = hrf_psystem_benchmark_ring_new(&ring);
     if (!rc) {
         hrf_pdata_params dp;

@@ -13,6 +13,7 @@
  * budget is 120x the slowest sampler's fit time of that configuration (at
  * least 60 s, at most 360 s), which is exactly what it takes to show a
  * speed-up of at least 100x honestly. */
+#include "reproduce/repro_impl.h"
 #include "hamrf/reproduce.h"
 
 #include "hamrf/baseline.h"
@@ -58,18 +59,6 @@ typedef struct {
     const char *key;
     double value;
 } kv;
-
-static void progress(const hrf_repro_params *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void progress(const hrf_repro_params *p, const char *fmt, ...) {
-    if (!p->progress) return;
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    p->progress(p->user, buf);
-}
 
 static void emit(const hrf_repro_params *p, hrf_repro_row *r) {
     r->speedup = (isfinite(r->adam_seconds) && isfinite(r->seconds) && r->seconds > 0)
@@ -177,7 +166,7 @@ static int config_rows(const hrf_repro_params *p, const char *exp, const char *t
     double slowest = 0.0;
     int rc;
     for (int s = 0; s < 4; s++) {
-        progress(p, "%s: %s, %s", exp, config, sampler_names[s]);
+        repro_progress(p, "%s: %s, %s", exp, config, sampler_names[s]);
         hrf_repro_row *r = &rows[s];
         row_init(r, exp, title, config, sampler_names[s], "rel_l2_H");
         if ((rc = fit_eval(p, sampler_names[s], width, tr, te, &r->value, &r->seconds, r->note,
@@ -195,8 +184,8 @@ static int config_rows(const hrf_repro_params *p, const char *exp, const char *t
             budget = budget < ADAM_BUDGET_MIN ? ADAM_BUDGET_MIN : budget;
             budget = budget > ADAM_BUDGET_MAX ? ADAM_BUDGET_MAX : budget;
         }
-        progress(p, "%s: %s, adam (%s)", exp, config,
-                 p->full ? "the paper's steps" : "time budget");
+        repro_progress(p, "%s: %s, adam (%s)", exp, config,
+                       p->full ? "the paper's steps" : "time budget");
         hrf_repro_row r;
         row_init(&r, exp, title, config, "adam", "rel_l2_H");
         if ((rc = adam_eval(p, width, adam_lr, adam_steps, budget, tr, te, &r.value, &r.seconds,
@@ -374,7 +363,7 @@ static int exp_error_correction(const hrf_repro_params *p) {
     if (!rc) rc = box_data(p, &sys, -PI, PI, -1, 1, 5000, p->seed + 1000, &te);
     double eu[5], ec[5];
     for (int i = 0; i < 5 && !rc; i++) {
-        progress(p, "error_correction: h = %g", hs[i]);
+        repro_progress(p, "error_correction: h = %g", hs[i]);
         hrf_generate_params gp;
         hrf_generate_params_default(&gp);
         gp.n = 2500 / (p->scale_down ? p->scale_down : 1);
@@ -446,7 +435,7 @@ static int exp_energy(const hrf_repro_params *p) {
     const hrf_model_type *const kinds[2] = {&hrf_model_type_hnn, &hrf_model_type_odenet};
     for (int kind = 0; kind < 2 && !rc; kind++) {
         const hrf_model_type *type = kinds[kind];
-        progress(p, "energy: %s rollout", type->name);
+        repro_progress(p, "energy: %s rollout", type->name);
         hrf_hnn_params hp;
         hrf_hnn_params_default(&hp);
         hp.width = 500, hp.seed = p->seed, hp.sampler = &hrf_sampler_elm;

@@ -45,16 +45,6 @@ const char *const *hrf_repro_paper2_experiments(void) {
     return experiments;
 }
 
-void p2_progress(const hrf_repro_params *p, const char *fmt, ...) {
-    if (!p->progress) return;
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    p->progress(p->user, buf);
-}
-
 static void row(const hrf_repro_params *p, const char *exp, const char *title, const char *config,
                 const char *method, const char *metric, double value, double paper, double secs,
                 const char *note) {
@@ -111,7 +101,7 @@ static int exp_zero_shot_chain(const hrf_repro_params *p) {
     hrf_pdata *tr = NULL, *te = NULL, *big = NULL;
     hrf_hgn *m = NULL;
     double secs = NAN;
-    p2_progress(p, "%s: data and fit", exp);
+    repro_progress(p, "%s: data and fit", exp);
     int rc = p2_springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 0, &tr);
     if (!rc) rc = p2_springs(p, HRF_TOPO_CHAIN, 8, 1, 1, 2, HRF_PAIR_HARMONIC, 10, 20, 100, &te);
     if (!rc) rc = p2_springs(p, HRF_TOPO_CHAIN, 4096, 1, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 200, &big);
@@ -133,7 +123,7 @@ static int exp_zero_shot_chain(const hrf_repro_params *p) {
     hrf_trajectory *tp = NULL, *tt = NULL;
     if (!rc) rc = hrf_psystem_from_pdata(big, &ps);
     if (!rc) {
-        p2_progress(p, "%s: rollout of 4096 particles", exp);
+        repro_progress(p, "%s: rollout of 4096 particles", exp);
         hrf_hgn_field_ctx ctx;
         hrf_hgn_field_ctx_of(&ctx, m, big);
         hrf_field f, sf;
@@ -200,7 +190,7 @@ static int exp_zero_shot_lattice(const hrf_repro_params *p) {
     int rc = p2_springs(p, HRF_TOPO_LATTICE, 100, 100, 1, 2, HRF_PAIR_HARMONIC, 1, 2, 300, &big);
     for (size_t i = 0; i < sizeof cases / sizeof *cases && !rc; i++) {
         const char *mode = hrf_hgn_mode_name(cases[i].mode);
-        p2_progress(p, "%s: %s (%s)", exp, cases[i].cfg, mode);
+        repro_progress(p, "%s: %s (%s)", exp, cases[i].cfg, mode);
         hrf_pdata *tr = NULL, *te = NULL;
         hrf_hgn *m = NULL;
         double secs = NAN;
@@ -250,7 +240,7 @@ static int exp_lattice_3d(const hrf_repro_params *p) {
     int rc = HRF_OK;
     for (int i = 0; i < 3 && !rc; i++) {
         const char *name = hrf_pair_kind_name(pots[i].kind);
-        p2_progress(p, "%s: %s", exp, name);
+        repro_progress(p, "%s: %s", exp, name);
         hrf_pdata *tr = NULL, *te = NULL;
         hrf_hgn *m = NULL;
         double secs = NAN;
@@ -287,7 +277,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
     hrf_trajectory *tp = NULL, *tt = NULL;
     double *x0 = NULL, *dq = NULL, *dp = NULL;
     double fit_s = NAN;
-    p2_progress(p, "%s: generate and train", exp);
+    repro_progress(p, "%s: generate and train", exp);
     double t0 = hrf_now();
     int rc = hrf_psystem_lj_new(N, 0.8442, NULL, &s);
     hrf_pdata_params dpp;
@@ -319,7 +309,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
                 hrf_rel_l2(nd, dp, te->dpdt), NAN, NAN, "||F_hat - F|| / ||F|| (target: <= 1e-3)");
     }
     if (!rc) {
-        p2_progress(p, "%s: 50-step rollouts", exp);
+        repro_progress(p, "%s: 50-step rollouts", exp);
         hrf_hgn_field_ctx ctx;
         hrf_hgn_field_ctx_of(&ctx, m, te);
         hrf_field f, sf;

@@ -6,10 +6,7 @@
 #include "hamrf/hgn.h"
 #include "hamrf/particles.h"
 #include "hamrf/reproduce.h"
-
-/* A progress line through p->progress (nothing when NULL). */
-void p2_progress(const hrf_repro_params *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+#include "reproduce/repro_impl.h"
 
 /* Spring-graph data: T trajectories of S snapshots of a (a, b, c) chain or
  * lattice in D dimensions with `kind` bonds, seeded with seed + p->seed. */

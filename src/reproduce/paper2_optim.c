@@ -150,7 +150,7 @@ static int grid(const hrf_repro_params *p, race_ctx *c, const hrf_optimizer_type
     *lr = op.lr;
     for (int k = 0; k < NMULT; k++) {
         double trial = op.lr * LR_MULT[k];
-        p2_progress(p, "lattice_3d_optimizers: %s, grid lr %g", type->name, trial);
+        repro_progress(p, "lattice_3d_optimizers: %s, grid lr %g", type->name, trial);
         race_out o;
         int rc = race(c, type, trial, budget / GRID_DIV, c->va, none, &o);
         if (rc) return rc;
@@ -211,7 +211,7 @@ static int sampled(const hrf_repro_params *p, const hrf_pdata *tr, const hrf_pda
     hrf_hgn *m = NULL;
     double secs = NAN;
     hrf_hgn_errors e;
-    p2_progress(p, "lattice_3d_optimizers: sampled fit");
+    repro_progress(p, "lattice_3d_optimizers: sampled fit");
     int rc = p2_fit(p, HRF_HGN_PAIR, tr, &m, &secs);
     if (!rc) rc = hrf_hgn_errors_on(m, te, &e);
     hrf_hgn_free(m);
@@ -295,7 +295,7 @@ int p2_exp_lattice_3d_optimizers(const hrf_repro_params *p) {
         double lr = quick_rate(type);
         if (p->full) rc = grid(p, &c, type, budget, &lr);
         if (rc) break;
-        p2_progress(p, "lattice_3d_optimizers: %s, lr %g, %.3g s", type->name, lr, budget);
+        repro_progress(p, "lattice_3d_optimizers: %s, lr %g, %.3g s", type->name, lr, budget);
         race_out o;
         rc = race(&c, type, lr, budget, c.te, thr, &o);
         if (!rc) rc = final_mse(&a, c.theta, ds[0], ds[1], &o.mse);
