@@ -23,7 +23,7 @@ from ._lib import (DataError, Error, FormatError, InvalidArgument, IOFailure, No
                    NumericError, OutOfMemory, TooBig, check, lib)
 
 __all__ = ["HNN", "ODENet", "HGN", "Dataset", "ParticleData", "Model", "load", "load_dataset",
-           "load_particles", "systems", "version",
+           "load_particles", "systems", "rollout", "metrics", "version",
            "Error", "InvalidArgument", "DataError", "FormatError", "NumericError", "TooBig",
            "OutOfMemory", "NotFound", "IOFailure"]
 
@@ -295,3 +295,4 @@ def load(path):
 
 from . import systems  # noqa: E402,F401  (uses Dataset)
 from .graph import HGN, ParticleData, load_particles  # noqa: E402
+from .dynamics import metrics, rollout  # noqa: E402

@@ -280,6 +280,31 @@ class HgnGraph(ctypes.Structure):
                 ("cutoff", ctypes.c_double)]
 
 
+class Field(ctypes.Structure):
+    _fields_ = [("dim", c_size_t), ("separable", ctypes.c_int), ("hamiltonian", ctypes.c_int),
+                ("ctx", ctypes.c_void_p), ("rhs", ctypes.c_void_p), ("jac", ctypes.c_void_p),
+                ("energy", ctypes.c_void_p)]
+
+
+class IntegratorParams(ctypes.Structure):
+    _fields_ = [("solve_tol", ctypes.c_double), ("solve_max", ctypes.c_int),
+                ("fixed_point", ctypes.c_int), ("rtol", ctypes.c_double),
+                ("atol", ctypes.c_double), ("max_substeps", c_size_t)]
+
+
+class RolloutParams(ctypes.Structure):
+    _fields_ = [("integrator", ctypes.c_void_p), ("ip", IntegratorParams),
+                ("dt", ctypes.c_double), ("steps", c_size_t), ("every", c_size_t),
+                ("mem_limit", c_size_t)]
+
+
+class TrajectoryHead(ctypes.Structure):
+    """The leading fields of hrf_trajectory (allocated by the library; only read)."""
+    _fields_ = [("nt", c_size_t), ("valid", c_size_t), ("n", c_size_t), ("dim", c_size_t),
+                ("t", c_double_p), ("x", c_double_p), ("H", c_double_p),
+                ("steps_done", c_size_t), ("integrator", ctypes.c_void_p)]
+
+
 MAX_PARAMS = 8
 
 
@@ -305,7 +330,9 @@ for _name, _cls in (("hrf_lstsq_params", LstsqParams), ("hrf_lstsq_report", Lsts
                     ("hrf_system_type", SystemType), ("hrf_system", System),
                     ("hrf_hgn_params", HgnParams), ("hrf_hgn_fit_report", HgnFitReport),
                     ("hrf_hgn_errors", HgnErrors), ("hrf_pdata", Pdata),
-                    ("hrf_hgn_graph", HgnGraph)):
+                    ("hrf_hgn_graph", HgnGraph), ("hrf_field", Field),
+                    ("hrf_integrator_params", IntegratorParams),
+                    ("hrf_rollout_params", RolloutParams)):
     _c = lib.hrf_abi_sizeof(_name.encode())
     if _c != ctypes.sizeof(_cls):
         raise ImportError("hamrf: %s is %d bytes in %s but %d in this package: the library "
@@ -387,3 +414,15 @@ _proto("hrf_hgn_errors_on", _i, _vp, ctypes.POINTER(Pdata), ctypes.POINTER(HgnEr
 _proto("hrf_hgn_save", _i, _vp, _cp, _cp)
 _proto("hrf_hgn_free", None, _vp)
 _proto("hrf_hgn_mode_of", _i, _vp)
+_proto("hrf_hnn_field", None, _vp, ctypes.POINTER(Field))
+_proto("hrf_odenet_field", None, _vp, ctypes.POINTER(Field))
+_proto("hrf_field_from_system", None, ctypes.POINTER(Field), ctypes.POINTER(System))
+_proto("hrf_integrator_find", _i, _cp, ctypes.POINTER(_vp))
+_proto("hrf_rollout_params_default", None, ctypes.POINTER(RolloutParams))
+_proto("hrf_rollout_params_check", _cp, ctypes.POINTER(RolloutParams))
+_proto("hrf_rollout_run", _i, ctypes.POINTER(Field), ctypes.POINTER(RolloutParams), c_size_t,
+       c_double_p, ctypes.POINTER(ctypes.POINTER(TrajectoryHead)))
+_proto("hrf_trajectory_free", None, ctypes.POINTER(TrajectoryHead))
+_proto("hrf_rel_l2", ctypes.c_double, c_size_t, c_double_p, c_double_p)
+_proto("hrf_mse", ctypes.c_double, c_size_t, c_double_p, c_double_p)
+_proto("hrf_energy_drift", ctypes.c_double, c_size_t, c_size_t, c_double_p)

@@ -1,0 +1,94 @@
+"""Rollouts and metrics from Python: `hamrf.rollout` integrates a model or a
+built-in system with any of the library's integrators (docs/math.md §8);
+`hamrf.metrics` computes the errors `hamrf eval` and `hamrf rollout` report
+(docs/math.md §7)."""
+import ctypes
+
+import numpy as np
+
+from . import _lib
+from ._lib import InvalidArgument, check, lib
+
+
+def _field(model_or_system, params):
+    """The library's vector field of an HNN, an ODE-net or a built-in system
+    (a name with its parameters), and what must stay alive while it is used."""
+    from . import HNN, ODENet
+    from .systems import _system
+    f = _lib.Field()
+    if isinstance(model_or_system, HNN):
+        lib.hrf_hnn_field(model_or_system._handle(), ctypes.byref(f))
+        return f, model_or_system
+    if isinstance(model_or_system, ODENet):
+        lib.hrf_odenet_field(model_or_system._handle(), ctypes.byref(f))
+        return f, model_or_system
+    if isinstance(model_or_system, str):
+        s = _system(model_or_system, params)
+        lib.hrf_field_from_system(ctypes.byref(f), ctypes.byref(s))
+        return f, s
+    raise TypeError("rollout takes an HNN, an ODENet or the name of a built-in system "
+                    "(graph networks: `hamrf rollout --model hgn.npz --data ...`)")
+
+
+def rollout(model_or_system, x0, dt, steps, integrator=None, every=1, **params):
+    """Integrates from the states x0 ((n, 2d) or (2d,)) for `steps` steps of
+    `dt`, saving every `every` steps; `integrator`: symplectic_euler,
+    symplectic_euler_p, leapfrog, yoshida4, midpoint, rk4, rk45 (default:
+    leapfrog for a separable field, else implicit midpoint). Returns (t, x, H):
+    t (J,), x (J, n, 2d), H (J, n) the field's energy (None for an ODE-net).
+    A rollout that becomes non-finite raises hamrf.NumericError."""
+    field, keep = _field(model_or_system, params)
+    X0 = _lib.as_matrix(x0, "x0", field.dim)
+    p = _lib.RolloutParams()
+    lib.hrf_rollout_params_default(ctypes.byref(p))
+    if integrator is not None:
+        t = ctypes.c_void_p()
+        check(lib.hrf_integrator_find(str(integrator).encode(), ctypes.byref(t)))
+        p.integrator = t
+    p.dt, p.steps, p.every = float(dt), int(steps), int(every)
+    msg = lib.hrf_rollout_params_check(ctypes.byref(p))
+    if msg:
+        raise InvalidArgument(msg.decode())
+    tr = ctypes.POINTER(_lib.TrajectoryHead)()
+    rc = lib.hrf_rollout_run(ctypes.byref(field), ctypes.byref(p), X0.shape[0], _lib.ptr(X0),
+                             ctypes.byref(tr))
+    try:
+        check(rc)
+        h = tr.contents
+        J, n, d = h.valid, h.n, h.dim
+        t = np.ctypeslib.as_array(h.t, shape=(J,)).copy()
+        x = np.ctypeslib.as_array(h.x, shape=(J, n, d)).copy()
+        H = np.ctypeslib.as_array(h.H, shape=(J, n)).copy() if h.H else None
+    finally:
+        lib.hrf_trajectory_free(tr)
+    del keep
+    return t, x, H
+
+
+class metrics:
+    """The library's error measures (docs/math.md §7)."""
+
+    @staticmethod
+    def rel_l2(a, b):
+        """‖a − b‖₂ / ‖b‖₂ over all entries (scaled, overflow-free sums)."""
+        A = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+        B = np.ascontiguousarray(b, dtype=np.float64).reshape(-1)
+        if A.size != B.size:
+            raise ValueError("rel_l2: arrays of %d and %d values" % (A.size, B.size))
+        return lib.hrf_rel_l2(A.size, _lib.ptr(A), _lib.ptr(B))
+
+    @staticmethod
+    def mse(a, b):
+        A = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+        B = np.ascontiguousarray(b, dtype=np.float64).reshape(-1)
+        if A.size != B.size:
+            raise ValueError("mse: arrays of %d and %d values" % (A.size, B.size))
+        return lib.hrf_mse(A.size, _lib.ptr(A), _lib.ptr(B))
+
+    @staticmethod
+    def energy_drift(H):
+        """max over times and trajectories of |H(t) − H(0)| / |H(0)| for H (J, n)."""
+        Hm = np.ascontiguousarray(H, dtype=np.float64)
+        if Hm.ndim != 2:
+            raise ValueError("energy_drift: expected H of shape (times, trajectories)")
+        return lib.hrf_energy_drift(Hm.shape[0], Hm.shape[1], _lib.ptr(Hm))
