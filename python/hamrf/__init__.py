@@ -104,17 +104,24 @@ class _Shallow:
     _kind = None
 
     def __init__(self, width=1000, sampler="aswim", solver="auto", seed=1, rcond=1e-13,
-                 ridge=1e-13, elm_range=None, resample_duplicates=True):
+                 ridge=1e-13, elm_range=None, resample_duplicates=True, optimizer=None, lr=None,
+                 steps=1000, batch=None, weight_decay=None, shuffle=False, time_limit=0.0):
         self.width, self.sampler, self.solver, self.seed = width, sampler, solver, seed
         self.rcond, self.ridge, self.elm_range = rcond, ridge, elm_range
         self.resample_duplicates = resample_duplicates
+        # optimizer=NAME: every parameter trained by gradient descent instead (the
+        # papers' baseline; `hamrf train --optimizer`): lr, steps, batch, ...
+        self.optimizer, self.lr, self.steps, self.batch = optimizer, lr, steps, batch
+        self.weight_decay, self.shuffle, self.time_limit = weight_decay, shuffle, time_limit
         self._m = None     # the kind's handle
         self._owner = None  # an hrf_model handle that owns it (models from load)
         self.report_ = None
 
     def get_params(self):
         return {k: getattr(self, k) for k in ("width", "sampler", "solver", "seed", "rcond",
-                                               "ridge", "elm_range", "resample_duplicates")}
+                                               "ridge", "elm_range", "resample_duplicates",
+                                               "optimizer", "lr", "steps", "batch",
+                                               "weight_decay", "shuffle", "time_limit")}
 
     def _params(self):
         p = _lib.HnnParams()
@@ -141,6 +148,8 @@ class _Shallow:
         `data` is a Dataset, or the states x (n, 2d) with dxdt (n, 2d) and
         optionally H (n)."""
         d = _as_dataset(data, dxdt, H)
+        if self.optimizer is not None:
+            return self._fit_gradient(d)
         p = self._params()
         rep = _lib.HnnFitReport()
         m = ctypes.c_void_p()
@@ -152,6 +161,18 @@ class _Shallow:
                         "solver": lib.hrf_solver_name(rep.lstsq.used).decode(),
                         "solver_reason": rep.lstsq.reason.decode(),
                         "rel_residual": rep.lstsq.rel_residual, "passes": rep.passes}
+        return self
+
+    def _fit_gradient(self, d):
+        p = _lib.gd_params(self.optimizer, self.lr, self.weight_decay, self.steps, self.batch,
+                           self.shuffle, self.time_limit, self.seed, self.width)
+        rep = _lib.GdReport()
+        m = ctypes.c_void_p()
+        train = lib.hrf_gd_train_hnn if self._kind == "hnn" else lib.hrf_gd_train_odenet
+        check(train(ctypes.byref(p), d._handle(), ctypes.byref(m), ctypes.byref(rep)))
+        self.close()
+        self._m = m
+        self.report_ = _lib.gd_report(rep)
         return self
 
     def _handle(self):

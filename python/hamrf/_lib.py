@@ -305,6 +305,41 @@ class TrajectoryHead(ctypes.Structure):
                 ("steps_done", c_size_t), ("integrator", ctypes.c_void_p)]
 
 
+class OptimParams(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_double) for n in (
+        "lr", "weight_decay", "momentum", "beta1", "beta2", "eps", "dampening", "lr_decay",
+        "initial_accumulator", "beta2_decay", "eps2", "clip_d", "eta_minus", "eta_plus",
+        "step_min", "step_max")] + [
+        ("max_iter", ctypes.c_int), ("max_eval", ctypes.c_int), ("history", ctypes.c_int),
+        ("tolerance_grad", ctypes.c_double), ("tolerance_change", ctypes.c_double),
+        ("line_search", ctypes.c_int)]
+
+
+class GdParams(ctypes.Structure):
+    _fields_ = [("optimizer", ctypes.c_void_p), ("optim", OptimParams), ("steps", c_size_t),
+                ("batch", c_size_t), ("shuffle", ctypes.c_int), ("seed", ctypes.c_uint64),
+                ("width", c_size_t), ("act", ctypes.c_void_p), ("init", ctypes.c_int),
+                ("time_limit_seconds", ctypes.c_double), ("progress", ctypes.c_void_p),
+                ("progress_user", ctypes.c_void_p)]
+
+
+class GdReport(ctypes.Structure):
+    _fields_ = [("train_seconds", ctypes.c_double), ("total_seconds", ctypes.c_double),
+                ("steps", c_size_t), ("batch", c_size_t), ("evals", c_size_t),
+                ("initial_loss", ctypes.c_double), ("final_loss", ctypes.c_double),
+                ("full_loss", ctypes.c_double), ("stopped_early", ctypes.c_int)]
+
+
+class GdHgnArch(ctypes.Structure):
+    _fields_ = [("mode", ctypes.c_int), ("edge_width", c_size_t), ("kinetic_width", c_size_t),
+                ("node_width", c_size_t), ("kinetic_linear", ctypes.c_int)]
+
+
+class OptimizerType(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("description", ctypes.c_char_p),
+                ("full_batch", ctypes.c_int)]
+
+
 MAX_PARAMS = 8
 
 
@@ -332,7 +367,9 @@ for _name, _cls in (("hrf_lstsq_params", LstsqParams), ("hrf_lstsq_report", Lsts
                     ("hrf_hgn_errors", HgnErrors), ("hrf_pdata", Pdata),
                     ("hrf_hgn_graph", HgnGraph), ("hrf_field", Field),
                     ("hrf_integrator_params", IntegratorParams),
-                    ("hrf_rollout_params", RolloutParams)):
+                    ("hrf_rollout_params", RolloutParams), ("hrf_optim_params", OptimParams),
+                    ("hrf_gd_params", GdParams), ("hrf_gd_report", GdReport),
+                    ("hrf_gd_hgn_arch", GdHgnArch), ("hrf_optimizer_type", OptimizerType)):
     _c = lib.hrf_abi_sizeof(_name.encode())
     if _c != ctypes.sizeof(_cls):
         raise ImportError("hamrf: %s is %d bytes in %s but %d in this package: the library "
@@ -426,3 +463,45 @@ _proto("hrf_trajectory_free", None, ctypes.POINTER(TrajectoryHead))
 _proto("hrf_rel_l2", ctypes.c_double, c_size_t, c_double_p, c_double_p)
 _proto("hrf_mse", ctypes.c_double, c_size_t, c_double_p, c_double_p)
 _proto("hrf_energy_drift", ctypes.c_double, c_size_t, c_size_t, c_double_p)
+_proto("hrf_optimizer_find", _i, _cp, ctypes.POINTER(ctypes.POINTER(OptimizerType)))
+_proto("hrf_optim_params_default", None, ctypes.POINTER(OptimizerType),
+       ctypes.POINTER(OptimParams))
+_proto("hrf_gd_params_default", None, ctypes.POINTER(GdParams))
+_proto("hrf_gd_params_check", _cp, ctypes.POINTER(GdParams))
+_proto("hrf_gd_train_hnn", _i, ctypes.POINTER(GdParams), ctypes.POINTER(Dataset),
+       ctypes.POINTER(_vp), ctypes.POINTER(GdReport))
+_proto("hrf_gd_train_odenet", _i, ctypes.POINTER(GdParams), ctypes.POINTER(Dataset),
+       ctypes.POINTER(_vp), ctypes.POINTER(GdReport))
+_proto("hrf_gd_hgn_arch_default", None, ctypes.POINTER(GdHgnArch))
+_proto("hrf_gd_hgn_arch_check", _cp, ctypes.POINTER(GdHgnArch))
+_proto("hrf_gd_train_hgn", _i, ctypes.POINTER(GdParams), ctypes.POINTER(GdHgnArch),
+       ctypes.POINTER(Pdata), ctypes.POINTER(_vp), ctypes.POINTER(GdReport))
+
+
+def gd_params(optimizer, lr, weight_decay, steps, batch, shuffle, time_limit, seed, width):
+    """hrf_gd_params as `hamrf train --optimizer` fills them (PyTorch's defaults for the
+    optimizer; batch 2048, or the full set for Rprop and L-BFGS, unless given)."""
+    t = ctypes.POINTER(OptimizerType)()
+    check(lib.hrf_optimizer_find(str(optimizer).encode(), ctypes.byref(t)))
+    p = GdParams()
+    lib.hrf_gd_params_default(ctypes.byref(p))
+    p.optimizer = ctypes.cast(t, ctypes.c_void_p)
+    lib.hrf_optim_params_default(t, ctypes.byref(p.optim))
+    if lr is not None:
+        p.optim.lr = float(lr)
+    if weight_decay is not None:
+        p.optim.weight_decay = float(weight_decay)
+    p.steps = int(steps)
+    p.batch = int(batch) if batch is not None else (0 if t.contents.full_batch else 2048)
+    p.shuffle, p.time_limit_seconds = 1 if shuffle else 0, float(time_limit)
+    p.seed, p.width = int(seed), int(width)
+    msg = lib.hrf_gd_params_check(ctypes.byref(p))
+    if msg:
+        raise InvalidArgument(msg.decode())
+    return p
+
+
+def gd_report(r):
+    return {"train_seconds": r.train_seconds, "steps": r.steps, "batch": r.batch,
+            "initial_loss": r.initial_loss, "full_loss": r.full_loss,
+            "stopped_early": bool(r.stopped_early)}

@@ -85,10 +85,15 @@ class HGN:
     `.vector_field` at states of any size and `.errors(data)`."""
 
     def __init__(self, mode="pair", edge_width=200, kinetic_width=50, node_width=100,
-                 sampler="aswim", solver="auto", seed=1, kinetic_linear=True):
+                 sampler="aswim", solver="auto", seed=1, kinetic_linear=True, optimizer=None,
+                 lr=None, steps=1000, batch=None, weight_decay=None, shuffle=False,
+                 time_limit=0.0):
         self.mode, self.edge_width, self.kinetic_width = mode, edge_width, kinetic_width
         self.node_width, self.sampler, self.solver, self.seed = node_width, sampler, solver, seed
         self.kinetic_linear = kinetic_linear
+        # optimizer=NAME: every parameter trained by gradient descent (batch = snapshots)
+        self.optimizer, self.lr, self.steps, self.batch = optimizer, lr, steps, batch
+        self.weight_decay, self.shuffle, self.time_limit = weight_decay, shuffle, time_limit
         self._m = self._owner = None
         self.report_ = None
 
@@ -122,6 +127,8 @@ class HGN:
         if not isinstance(data, ParticleData):
             raise TypeError("HGN.fit takes a ParticleData (hamrf.ParticleData(q, p, dqdt, "
                             "dpdt, mass=, bonds= | box=, cutoff=) or hamrf.load_particles)")
+        if self.optimizer is not None:
+            return self._fit_gradient(data)
         p = self._params()
         rep = _lib.HgnFitReport()
         m = ctypes.c_void_p()
@@ -130,6 +137,28 @@ class HGN:
         self._m = m
         self.report_ = {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
                         "edges": rep.edges, "passes": rep.passes}
+        return self
+
+    def _fit_gradient(self, data):
+        p = _lib.gd_params(self.optimizer, self.lr, self.weight_decay, self.steps, self.batch,
+                           self.shuffle, self.time_limit, self.seed, 1)
+        a = _lib.GdHgnArch()
+        lib.hrf_gd_hgn_arch_default(ctypes.byref(a))
+        mode = ctypes.c_int()
+        check(lib.hrf_hgn_mode_find(str(self.mode).encode(), ctypes.byref(mode)))
+        a.mode, a.edge_width, a.kinetic_width = mode.value, int(self.edge_width), int(
+            self.kinetic_width)
+        a.node_width, a.kinetic_linear = int(self.node_width), 1 if self.kinetic_linear else 0
+        msg = lib.hrf_gd_hgn_arch_check(ctypes.byref(a))
+        if msg:
+            raise InvalidArgument(msg.decode())
+        rep = _lib.GdReport()
+        m = ctypes.c_void_p()
+        check(lib.hrf_gd_train_hgn(ctypes.byref(p), ctypes.byref(a), data._handle(),
+                                   ctypes.byref(m), ctypes.byref(rep)))
+        self.close()
+        self._m = m
+        self.report_ = _lib.gd_report(rep)
         return self
 
     def _handle(self):

@@ -238,3 +238,35 @@ def test_rollout_and_metrics():
         hamrf.rollout("pendulum", [1.0, 0.0], dt=0.1, steps=10, integrator="euler")
     with pytest.raises(ValueError, match="columns"):
         hamrf.rollout(m, [[1.0, 0.0, 2.0]], dt=0.1, steps=10)
+
+
+def test_gradient_training_equals_cli(tmp_path):
+    env = env_one_thread()
+    data, chain = tmp_path / "d.npz", tmp_path / "c.npz"
+    cli, py = tmp_path / "cli.npz", tmp_path / "py.npz"
+    subprocess.run([HAMRF, "generate", "--system", "pendulum", "--n", "600", "-o", str(data),
+                    "--quiet"], check=True, env=env)
+    subprocess.run([HAMRF, "generate", "--system", "springs", "--topology", "chain", "--shape",
+                    "6", "--snapshots", "6", "-o", str(chain), "--quiet"], check=True, env=env)
+    runs = [(["train", "--data", str(data), "--width", "40", "--optimizer", "adam", "--steps",
+              "25", "--lr", "3e-3"],
+             "hamrf.HNN(width=40, optimizer='adam', steps=25, lr=3e-3).fit("
+             "hamrf.load_dataset(%r))" % str(data)),
+            (["train", "--data", str(data), "--model", "odenet", "--width", "30", "--optimizer",
+              "lbfgs", "--steps", "5"],
+             "hamrf.ODENet(width=30, optimizer='lbfgs', steps=5).fit(hamrf.load_dataset(%r))"
+             % str(data)),
+            (["train", "--model", "hgn", "--data", str(chain), "--edge-width", "30",
+              "--kinetic-width", "10", "--optimizer", "rmsprop", "--steps", "15"],
+             "hamrf.HGN(edge_width=30, kinetic_width=10, optimizer='rmsprop', steps=15).fit("
+             "hamrf.load_particles(%r))" % str(chain))]
+    for args, expr in runs:
+        subprocess.run([HAMRF] + args + ["-o", str(cli), "--quiet"], check=True, env=env)
+        code = "import hamrf; m = %s; m.save(%r); assert m.report_['steps'] > 0" % (expr, str(py))
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        assert cli.read_bytes() == py.read_bytes(), args
+    assert hamrf.load(py).meta["trained_by"] == "gradient"
+    with pytest.raises(LookupError, match="optimizer"):
+        hamrf.HNN(optimizer="sgdx").fit(hamrf.load_dataset(data))
+    with pytest.raises(ValueError):
+        hamrf.HNN(optimizer="adam", lr=-1.0).fit(hamrf.load_dataset(data))
