@@ -10,6 +10,8 @@
 # Then one Adam step of hamrf against PyTorch (bench_adam_step.py, needs Debian's
 # python3-torch, which `make bench` installs), and last the rollout throughput
 # benchmark (bench_rollout: 1, 100, 10 000 states batched against the unbatched loop).
+# bench_neurips_hgnn.py trains the NeurIPS 2022 spring benchmark's HGNN in PyTorch
+# for 120 s and prints its Zerr/Herr beside hamrf's (bench_neurips_hgnn.json).
 # Results are saved next to the tool as bench_train.json, bench_memory.json,
 # bench_adam_step.json and bench_rollout.jsonl.
 # Exit status: 0 when everything passes, else the worst status of the runs.
@@ -54,6 +56,13 @@ for mode in pair mp; do
   rc=$?
   [ $rc -gt $status ] && status=$rc
 done
+
+# The NeurIPS 2022 spring benchmark's own network (their decoupled HGNN, in
+# PyTorch) trained for 120 s on the 5-spring data, beside `hamrf reproduce
+# benchmark --quick --only per_state` (about 4 minutes; a comparison, exits 0).
+"$PY" "$HERE/bench_neurips_hgnn.py" --hamrf "$HAMRF" --budget 120 >"$BUILD/bench_neurips_hgnn.json"
+rc=$?
+[ $rc -gt $status ] && status=$rc
 
 # The Python package's overhead over the library's own calls.
 PYTHONPATH="$HERE/../python" HAMRF_LIB="$BUILD/libhamrf.so" "$PY" "$HERE/bench_python.py" >"$BUILD/bench_python.json"
