@@ -99,7 +99,7 @@ def _as_dataset(data, dxdt=None, H=None):
     return Dataset(data, dxdt, H=H)
 
 
-class _Shallow:
+class _Shallow(_lib.FittedModel):
     """What the HNN and the ODE-net share: parameters, fit, save, close."""
     _kind = None
 
@@ -113,8 +113,6 @@ class _Shallow:
         # papers' baseline; `hamrf train --optimizer`): lr, steps, batch, ...
         self.optimizer, self.lr, self.steps, self.batch = optimizer, lr, steps, batch
         self.weight_decay, self.shuffle, self.time_limit = weight_decay, shuffle, time_limit
-        self._m = None     # the kind's handle
-        self._owner = None  # an hrf_model handle that owns it (models from load)
         self.report_ = None
 
     def get_params(self):
@@ -155,13 +153,11 @@ class _Shallow:
         m = ctypes.c_void_p()
         fit = lib.hrf_hnn_fit if self._kind == "hnn" else lib.hrf_odenet_fit
         check(fit(ctypes.byref(p), d._handle(), ctypes.byref(m), ctypes.byref(rep)))
-        self.close()
-        self._m = m
-        self.report_ = {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
-                        "solver": lib.hrf_solver_name(rep.lstsq.used).decode(),
-                        "solver_reason": rep.lstsq.reason.decode(),
-                        "rel_residual": rep.lstsq.rel_residual, "passes": rep.passes}
-        return self
+        return self._adopt(m, {"fit_seconds": rep.fit_seconds,
+                               "solve_seconds": rep.solve_seconds,
+                               "solver": lib.hrf_solver_name(rep.lstsq.used).decode(),
+                               "solver_reason": rep.lstsq.reason.decode(),
+                               "rel_residual": rep.lstsq.rel_residual, "passes": rep.passes})
 
     def _fit_gradient(self, d):
         p = _lib.gd_params(self.optimizer, self.lr, self.weight_decay, self.steps, self.batch,
@@ -170,15 +166,10 @@ class _Shallow:
         m = ctypes.c_void_p()
         train = lib.hrf_gd_train_hnn if self._kind == "hnn" else lib.hrf_gd_train_odenet
         check(train(ctypes.byref(p), d._handle(), ctypes.byref(m), ctypes.byref(rep)))
-        self.close()
-        self._m = m
-        self.report_ = _lib.gd_report(rep)
-        return self
+        return self._adopt(m, _lib.gd_report(rep))
 
-    def _handle(self):
-        if not self._m:
-            raise Error("the model is not fitted (or has been closed)")
-        return self._m
+    def _free_model(self, m):
+        getattr(lib, "hrf_%s_free" % self._kind)(m)
 
     @property
     def dim(self):
@@ -189,16 +180,6 @@ class _Shallow:
         extra = None if meta is None else json.dumps(meta).encode()
         check(getattr(lib, "hrf_%s_save" % self._kind)(self._handle(), str(path).encode(),
                                                        extra))
-
-    def close(self):
-        """Releases the model (idempotent; later calls raise hamrf.Error)."""
-        if getattr(self, "_owner", None):
-            lib.hrf_model_free(self._owner)
-        elif getattr(self, "_m", None):
-            getattr(lib, "hrf_%s_free" % self._kind)(self._m)
-        self._m = self._owner = None
-
-    __del__ = close
 
     def _x(self, x):
         return _lib.as_matrix(x, "x", self.dim)

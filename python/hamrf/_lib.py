@@ -150,6 +150,38 @@ class LibraryData:
         return json.loads(text) if text else {}
 
 
+class FittedModel:
+    """A model held by the library: its own handle `_m`, or one owned by an
+    hrf_model (`_owner`, models from hamrf.load). Use after close() raises Error;
+    close() is idempotent."""
+    _m = None
+    _owner = None
+
+    def _free_model(self, m):
+        raise NotImplementedError
+
+    def _handle(self):
+        if not self._m:
+            raise Error("the model is not fitted (or has been closed)")
+        return self._m
+
+    def _adopt(self, m, report):
+        self.close()
+        self._m, self.report_ = m, report
+        return self
+
+    def close(self):
+        """Releases the model (idempotent; later calls raise hamrf.Error)."""
+        if self._owner:
+            lib.hrf_model_free(self._owner)
+        elif self._m:
+            self._free_model(self._m)
+        self._m = self._owner = None
+
+    def __del__(self):
+        self.close()
+
+
 # ---- arrays ----------------------------------------------------------------
 
 def as_matrix(a, name, cols=None):

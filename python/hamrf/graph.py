@@ -79,7 +79,7 @@ def load_particles(path):
     return ParticleData(_handle=h)
 
 
-class HGN:
+class HGN(_lib.FittedModel):
     """The sampled Hamiltonian graph network (pair or mp mode), for any number
     of particles: `.fit(data)` with a ParticleData, then `.H`, `.forces`,
     `.vector_field` at states of any size and `.errors(data)`."""
@@ -94,7 +94,6 @@ class HGN:
         # optimizer=NAME: every parameter trained by gradient descent (batch = snapshots)
         self.optimizer, self.lr, self.steps, self.batch = optimizer, lr, steps, batch
         self.weight_decay, self.shuffle, self.time_limit = weight_decay, shuffle, time_limit
-        self._m = self._owner = None
         self.report_ = None
 
     def get_params(self):
@@ -133,11 +132,8 @@ class HGN:
         rep = _lib.HgnFitReport()
         m = ctypes.c_void_p()
         check(lib.hrf_hgn_fit(ctypes.byref(p), data._handle(), ctypes.byref(m), ctypes.byref(rep)))
-        self.close()
-        self._m = m
-        self.report_ = {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
-                        "edges": rep.edges, "passes": rep.passes}
-        return self
+        return self._adopt(m, {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
+                               "edges": rep.edges, "passes": rep.passes})
 
     def _fit_gradient(self, data):
         p = _lib.gd_params(self.optimizer, self.lr, self.weight_decay, self.steps, self.batch,
@@ -156,15 +152,10 @@ class HGN:
         m = ctypes.c_void_p()
         check(lib.hrf_gd_train_hgn(ctypes.byref(p), ctypes.byref(a), data._handle(),
                                    ctypes.byref(m), ctypes.byref(rep)))
-        self.close()
-        self._m = m
-        self.report_ = _lib.gd_report(rep)
-        return self
+        return self._adopt(m, _lib.gd_report(rep))
 
-    def _handle(self):
-        if not self._m:
-            raise Error("the model is not fitted (or has been closed)")
-        return self._m
+    def _free_model(self, m):
+        lib.hrf_hgn_free(m)
 
     def _eval(self, q, p, mass, bonds, box, cutoff):
         Q = _states(q, "q")
@@ -209,11 +200,3 @@ class HGN:
         extra = None if meta is None else json.dumps(meta).encode()
         check(lib.hrf_hgn_save(self._handle(), str(path).encode(), extra))
 
-    def close(self):
-        if getattr(self, "_owner", None):
-            lib.hrf_model_free(self._owner)
-        elif getattr(self, "_m", None):
-            lib.hrf_hgn_free(self._m)
-        self._m = self._owner = None
-
-    __del__ = close
