@@ -79,6 +79,33 @@ class Dataset(_lib.LibraryData):
     def H(self):
         return self._array("H", (self.n,))
 
+    @property
+    def x0(self):
+        """The anchor state (2d,): fits pin Ĥ(x0) = H0."""
+        return self._array("x0", (self.dim,))
+
+    @property
+    def H0(self):
+        return self._handle().contents.H0
+
+    @property
+    def x1(self):
+        """Trajectory pairs' end states Φ_h(x) (n, 2d), or None."""
+        return self._array("x1", (self.n, self.dim))
+
+    @property
+    def h(self):
+        """Trajectory pairs' time step (0 for a set without pairs)."""
+        return self._handle().contents.h
+
+    def pairs_targets(self):
+        """The gradient-regression view of trajectory pairs (docs/math.md §6.1):
+        x = (q1, p0), dxdt = (x1 − x)/h, so that one symplectic Euler step
+        (q first) of the fitted Ĥ reproduces each pair. A new Dataset."""
+        out = ctypes.POINTER(_lib.Dataset)()
+        check(lib.hrf_dataset_pairs_targets(self._handle(), ctypes.byref(out)))
+        return Dataset(_handle=out)
+
     def save(self, path):
         check(lib.hrf_dataset_save(self._handle(), str(path).encode()))
 
@@ -146,6 +173,11 @@ class _Shallow(_lib.FittedModel):
         `data` is a Dataset, or the states x (n, 2d) with dxdt (n, 2d) and
         optionally H (n)."""
         d = _as_dataset(data, dxdt, H)
+        if d._handle().contents.x1:   # trajectory pairs: as `hamrf train` does
+            if self._kind != "hnn":
+                raise InvalidArgument("trajectory pairs: fitting through a symplectic Euler "
+                                      "step needs an HNN")
+            d = d.pairs_targets()
         if self.optimizer is not None:
             return self._fit_gradient(d)
         p = self._params()
@@ -212,6 +244,25 @@ class HNN(_Shallow):
         out = np.empty_like(X)
         check(lib.hrf_hnn_vector_field(self._handle(), X.shape[0], _lib.ptr(X), _lib.ptr(out)))
         return out
+
+    def set_correction(self, h):
+        """Backward-error correction (docs/math.md §6.2): the model's Hamiltonian
+        becomes Ĥ + (h/2) ∇_qĤ·∇_pĤ for a fit through symplectic Euler steps of
+        size h (h = 0 removes it); re-anchor with .pin afterwards. Returns self."""
+        check(lib.hrf_hnn_set_correction(self._handle(), float(h)))
+        return self
+
+    @property
+    def correction(self):
+        """The correction's h (0 when uncorrected)."""
+        return lib.hrf_hnn_correction(self._handle())
+
+    def pin(self, x0, H0):
+        """Shifts the constant so that the model's Hamiltonian equals H0 at x0 (2d,).
+        Returns self."""
+        X0 = _lib.as_vector(x0, "x0", self.dim)
+        check(lib.hrf_hnn_pin(self._handle(), _lib.ptr(X0), float(H0)))
+        return self
 
     def errors(self, data, dxdt=None, H=None):
         """What `hamrf eval` reports: rel_l2_H (None without H), rel_l2_grad, mse_dxdt."""

@@ -428,6 +428,10 @@ _proto("hrf_generate_params_default", None, ctypes.POINTER(GenerateParams))
 _proto("hrf_generate_params_check", _cp, ctypes.POINTER(GenerateParams))
 _proto("hrf_dataset_generate", _i, ctypes.POINTER(System), ctypes.POINTER(GenerateParams),
        ctypes.POINTER(ctypes.POINTER(Dataset)))
+_proto("hrf_dataset_generate_pairs", _i, ctypes.POINTER(System), ctypes.POINTER(GenerateParams),
+       ctypes.c_double, ctypes.c_double, ctypes.POINTER(ctypes.POINTER(Dataset)))
+_proto("hrf_dataset_pairs_targets", _i, ctypes.POINTER(Dataset),
+       ctypes.POINTER(ctypes.POINTER(Dataset)))
 _proto("hrf_dataset_from_arrays", _i, c_size_t, c_size_t, c_double_p, c_double_p, c_double_p,
        c_double_p, ctypes.c_double, ctypes.POINTER(ctypes.POINTER(Dataset)))
 _proto("hrf_dataset_load", _i, _cp, ctypes.POINTER(ctypes.POINTER(Dataset)))
@@ -450,6 +454,9 @@ _proto("hrf_hnn_dim", c_size_t, _vp)
 _proto("hrf_hnn_width", c_size_t, _vp)
 _proto("hrf_hnn_save", _i, _vp, _cp, _cp)
 _proto("hrf_hnn_free", None, _vp)
+_proto("hrf_hnn_set_correction", _i, _vp, ctypes.c_double)
+_proto("hrf_hnn_correction", ctypes.c_double, _vp)
+_proto("hrf_hnn_pin", _i, _vp, c_double_p, ctypes.c_double)
 _proto("hrf_odenet_eval", _i, _vp, c_size_t, c_double_p, c_double_p)
 _proto("hrf_odenet_errors_on", _i, _vp, ctypes.POINTER(Dataset), ctypes.POINTER(OdenetErrors))
 _proto("hrf_odenet_dim", c_size_t, _vp)

@@ -64,7 +64,27 @@ def generate(name, n, seed=1, q_range=None, p_range=None, noise=0.0, **params):
     with exact dx/dt = J ∇H (plus Gaussian noise of std `noise`) and H; the
     same as `hamrf generate --system NAME --n N --seed S` (same bits)."""
     from . import Dataset
-    s = _system(name, params)
+    s, gp = _system(name, params), _generate_params(n, seed, q_range, p_range, noise)
+    h = ctypes.POINTER(_lib.Dataset)()
+    check(lib.hrf_dataset_generate(ctypes.byref(s), ctypes.byref(gp), ctypes.byref(h)))
+    return Dataset(_handle=h)
+
+
+def generate_pairs(name, n, h, seed=1, q_range=None, p_range=None, tol=0.0, **params):
+    """n trajectory pairs (x, Φ_h(x)) of the true flow, x uniform in the box,
+    Φ_h by adaptive Dormand–Prince with rtol = atol = `tol` (0: 1e-13); the
+    same as `hamrf generate --pairs --h H`. The Dataset has `.x1` (n, 2d) and
+    `.h`; `HNN().fit(pairs)` fits through one symplectic Euler step
+    (`.pairs_targets()`), as `hamrf train` does."""
+    from . import Dataset
+    s, gp = _system(name, params), _generate_params(n, seed, q_range, p_range, 0.0)
+    out = ctypes.POINTER(_lib.Dataset)()
+    check(lib.hrf_dataset_generate_pairs(ctypes.byref(s), ctypes.byref(gp), float(h), float(tol),
+                                         ctypes.byref(out)))
+    return Dataset(_handle=out)
+
+
+def _generate_params(n, seed, q_range, p_range, noise):
     gp = _lib.GenerateParams()
     lib.hrf_generate_params_default(ctypes.byref(gp))
     gp.n, gp.seed, gp.noise = int(n), int(seed), float(noise)
@@ -73,6 +93,4 @@ def generate(name, n, seed=1, q_range=None, p_range=None, noise=0.0, **params):
     msg = lib.hrf_generate_params_check(ctypes.byref(gp))
     if msg:
         raise _lib.InvalidArgument(msg.decode())
-    h = ctypes.POINTER(_lib.Dataset)()
-    check(lib.hrf_dataset_generate(ctypes.byref(s), ctypes.byref(gp), ctypes.byref(h)))
-    return Dataset(_handle=h)
+    return gp
