@@ -329,7 +329,8 @@ def plot_phase(out_dir, hnn=None, n=2000, width=200, seed=1, dt=0.05, steps=200)
     ax.set_xlabel("angle q (rad)")
     ax.set_ylabel("momentum p (kg m² / s, unit mass and length)")
     ax.set_title("Pendulum phase portrait: learned vs true flow\n"
-                 "(arrows: learned vector field; RK4, %d steps of dt %g)" % (steps, dt), fontsize=10)
+                 "(arrows: learned vector field; RK4, %d steps of dt %g)" % (steps, dt),
+                 fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return _save(fig, out_dir, name)
