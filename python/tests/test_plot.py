@@ -123,3 +123,27 @@ def test_command_line(tmp_path):
     assert "5 figure(s)" in r.stdout
     for name in ("width", "time", "zero_shot", "optimizers", "curves"):
         check_png(str(tmp_path / "figures" / (name + ".png")))
+
+
+def test_reproduce_plots(tmp_path):
+    """`hamrf reproduce --out DIR --plots` draws the figures of what it ran;
+    a failing hamrf.plot is reported and leaves the exit status alone."""
+    hamrf_bin = os.environ.get("HAMRF_BIN", os.path.join(PYDIR, "..", "build", "hamrf"))
+    if not os.path.exists(hamrf_bin):
+        pytest.skip("no hamrf tool built")
+    cmd = [hamrf_bin, "reproduce", "paper1", "--only", "pendulum_width", "--no-adam",
+           "--scale-down", "20", "--quiet", "--plots", "--out"]
+    r = subprocess.run(cmd + [str(tmp_path / "ok")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for name in ("width", "time", "phase", "energy"):
+        check_png(str(tmp_path / "ok" / "figures" / (name + ".png")))
+    assert "zero_shot.png skipped" in r.stderr
+    env = dict(os.environ, HAMRF_LIB=str(tmp_path / "missing.so"))
+    r = subprocess.run(cmd + [str(tmp_path / "bad")], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "--plots: no figures" in r.stderr
+    assert os.path.exists(tmp_path / "bad" / "paper1.csv")
+    r = subprocess.run([hamrf_bin, "reproduce", "paper1", "--plots"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0 and "--plots needs --out" in r.stderr
