@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -41,11 +43,14 @@ static const char help[] =
     "  --threads N        threads (default: all cores)\n"
     "  --out DIR          also write DIR/PAPER.csv and DIR/PAPER.json (atomically); the\n"
     "                     benchmark's error curves also in DIR/benchmark_curves.csv\n"
+    "  --plots            with --out: then draw PNG figures of the results into DIR/figures\n"
+    "                     (/usr/bin/python3 -m hamrf.plot DIR, needs python3-matplotlib);\n"
+    "                     a failure there is reported and leaves the exit status alone\n"
     "  --json             one JSON object on stdout instead of the tables\n"
     "  --quiet            no progress line\n";
 
 typedef struct repro_opts {
-    int quick, full;
+    int quick, full, plots;
     hrf_repro_params rp;
     cli_common com; /* com.out: --out DIR */
 } repro_opts;
@@ -333,6 +338,9 @@ static int parse_option(void *opts, int c, const char *arg) {
     case 'N':
         rp->adam = 0;
         break;
+    case 'P':
+        o->plots = 1;
+        break;
     case 'A':
         if (cli_parse_double(C, "adam-seconds", arg, &rp->adam_seconds)) return -1;
         if (!(rp->adam_seconds > 0))
@@ -524,6 +532,66 @@ static int print_all(cJSON *all, int json, double t_all) {
     return CLI_OK;
 }
 
+/* DIR/hamrf/plot.py exists. */
+static int has_plot(const char *dir) {
+    char path[2 * PATH_MAX];
+    snprintf(path, sizeof path, "%s/hamrf/plot.py", dir);
+    return access(path, R_OK) == 0;
+}
+
+/* --plots: /usr/bin/python3 -m hamrf.plot OUT_DIR, with PYTHONPATH naming the
+ * package beside the tool (the build tree's python/, or the installed
+ * PREFIX/HAMRF_PYDIR) and HAMRF_LIB the library beside it in a build tree. Its
+ * output goes to stderr (stdout holds the tables or the JSON). A failure is
+ * reported, never fatal: the results are in OUT_DIR already. */
+static void run_plots(const char *out_dir) {
+    char exe[PATH_MAX], dir[PATH_MAX + 64], lib[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *pydir = NULL;
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        snprintf(dir, sizeof dir, "%s/../python", exe);
+        if (has_plot(dir)) pydir = dir;
+        if (!pydir) {
+            snprintf(dir, sizeof dir, "%s/../%s", exe, HAMRF_PYDIR);
+            if (has_plot(dir)) pydir = dir;
+        }
+        snprintf(lib, sizeof lib, "%s/libhamrf.so", exe);
+        if (!getenv("HAMRF_LIB") && access(lib, R_OK) == 0) setenv("HAMRF_LIB", lib, 1);
+    }
+    if (pydir) {
+        const char *old = getenv("PYTHONPATH");
+        size_t len = strlen(pydir) + (old ? strlen(old) : 0) + 2;
+        char *pp = malloc(len);
+        if (pp) {
+            snprintf(pp, len, "%s%s%s", pydir, old && *old ? ":" : "", old ? old : "");
+            setenv("PYTHONPATH", pp, 1);
+            free(pp);
+        }
+    }
+    fflush(stdout);
+    fflush(stderr);
+    fprintf(stderr, "hamrf reproduce: --plots: /usr/bin/python3 -m hamrf.plot %s\n", out_dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        execl("/usr/bin/python3", "python3", "-m", "hamrf.plot", out_dir, (char *)NULL);
+        fprintf(stderr, "hamrf reproduce: --plots: cannot run /usr/bin/python3: %s\n",
+                strerror(errno));
+        _exit(127);
+    }
+    int ws = 0;
+    if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        fprintf(stderr,
+                "hamrf reproduce: --plots: no figures (python3 -m hamrf.plot failed%s, see above; "
+                "it needs "
+                "/usr/bin/python3 with numpy and matplotlib: sh scripts/bootstrap.sh); the "
+                "results are in %s\n",
+                pydir ? "" : ", and the package was not found beside the tool", out_dir);
+}
+
 int cmd_reproduce(int argc, char **argv) {
     static const struct option opts[] = {{"quick", no_argument, 0, 'q'},
                                          {"full", no_argument, 0, 'f'},
@@ -536,6 +604,7 @@ int cmd_reproduce(int argc, char **argv) {
                                          {"json", no_argument, 0, CLI_OPT_JSON},
                                          {"quiet", no_argument, 0, CLI_OPT_QUIET},
                                          {"scale-down", required_argument, 0, 'D'},
+                                         {"plots", no_argument, 0, 'P'},
                                          {"help", no_argument, 0, CLI_OPT_HELP},
                                          {0, 0, 0, 0}};
     const char *C = "reproduce";
@@ -548,6 +617,7 @@ int cmd_reproduce(int argc, char **argv) {
     int selected[NPAPERS] = {0};
     if ((rc = select_papers(argc, argv, selected))) return rc;
     if (o.quick && o.full) return cli_usage_error(C, "--quick and --full exclude each other");
+    if (o.plots && !o.com.out) return cli_usage_error(C, "--plots needs --out DIR");
     o.rp.full = o.full;
     if (o.rp.only && (rc = keep_only(o.rp.only, selected))) return rc;
     if (o.com.out && (rc = make_out_dir(o.com.out))) return rc;
@@ -578,5 +648,6 @@ int cmd_reproduce(int argc, char **argv) {
         }
     }
     rc = print_all(all, st.json, t_all);
+    if (!rc && status == CLI_OK && o.plots) run_plots(o.com.out);
     return rc ? rc : status;
 }
