@@ -15,6 +15,7 @@ library's message.
 """
 import ctypes
 import json
+import sys
 
 import numpy as np
 
@@ -118,6 +119,34 @@ def load_dataset(path):
     return Dataset(_handle=h)
 
 
+def _progress_callback(progress):
+    """A ctypes progress function for progress=True (a line on stderr, terminals only)
+    or a callable(stage, fraction); None for no progress."""
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        if not sys.stderr.isatty():
+            return None
+
+        def show(stage, fraction):
+            bar = "#" * int(30 * fraction)
+            sys.stderr.write("\r[%-30s] %3d%% %-30s" % (bar, int(100 * fraction), stage))
+            sys.stderr.flush()
+        user = show
+    elif callable(progress):
+        user = progress
+    else:
+        raise TypeError("progress: None, True or a callable(stage, fraction)")
+
+    def call(_ctx, stage, fraction):
+        try:
+            user(stage.decode("utf-8", "replace"), fraction)
+        except Exception:  # an exception cannot cross the C library; report, go on
+            import traceback
+            traceback.print_exc()
+    return _lib.PROGRESS_FN(call)
+
+
 def _as_dataset(data, dxdt=None, H=None):
     if isinstance(data, Dataset):
         if dxdt is not None or H is not None:
@@ -132,7 +161,11 @@ class _Shallow(_lib.FittedModel):
 
     def __init__(self, width=1000, sampler="aswim", solver="auto", seed=1, rcond=1e-13,
                  ridge=1e-13, elm_range=None, resample_duplicates=True, optimizer=None, lr=None,
-                 steps=1000, batch=None, weight_decay=None, shuffle=False, time_limit=0.0):
+                 steps=1000, batch=None, weight_decay=None, shuffle=False, time_limit=0.0,
+                 progress=None):
+        # progress: None; True (a progress line on stderr when it is a terminal); or a
+        # callable(stage, fraction) the sampled fit calls as it goes
+        self.progress = progress
         self.width, self.sampler, self.solver, self.seed = width, sampler, solver, seed
         self.rcond, self.ridge, self.elm_range = rcond, ridge, elm_range
         self.resample_duplicates = resample_duplicates
@@ -146,7 +179,8 @@ class _Shallow(_lib.FittedModel):
         return {k: getattr(self, k) for k in ("width", "sampler", "solver", "seed", "rcond",
                                                "ridge", "elm_range", "resample_duplicates",
                                                "optimizer", "lr", "steps", "batch",
-                                               "weight_decay", "shuffle", "time_limit")}
+                                               "weight_decay", "shuffle", "time_limit",
+                                               "progress")}
 
     def _params(self):
         p = _lib.HnnParams()
@@ -181,10 +215,15 @@ class _Shallow(_lib.FittedModel):
         if self.optimizer is not None:
             return self._fit_gradient(d)
         p = self._params()
+        cb = _progress_callback(self.progress)
+        if cb is not None:
+            p.progress = cb  # kept alive by `cb` until the fit returns
         rep = _lib.HnnFitReport()
         m = ctypes.c_void_p()
         fit = lib.hrf_hnn_fit if self._kind == "hnn" else lib.hrf_odenet_fit
         check(fit(ctypes.byref(p), d._handle(), ctypes.byref(m), ctypes.byref(rep)))
+        if self.progress is True and sys.stderr.isatty():
+            sys.stderr.write("\n")
         return self._adopt(m, {"fit_seconds": rep.fit_seconds,
                                "solve_seconds": rep.solve_seconds,
                                "solver": lib.hrf_solver_name(rep.lstsq.used).decode(),

@@ -372,6 +372,11 @@ class OptimizerType(ctypes.Structure):
                 ("full_batch", ctypes.c_int)]
 
 
+class RolloutErrors(ctypes.Structure):
+    _fields_ = [("zerr_gmean", ctypes.c_double), ("herr_gmean", ctypes.c_double),
+                ("final_state_error", ctypes.c_double)]
+
+
 MAX_PARAMS = 8
 
 
@@ -401,7 +406,8 @@ for _name, _cls in (("hrf_lstsq_params", LstsqParams), ("hrf_lstsq_report", Lsts
                     ("hrf_integrator_params", IntegratorParams),
                     ("hrf_rollout_params", RolloutParams), ("hrf_optim_params", OptimParams),
                     ("hrf_gd_params", GdParams), ("hrf_gd_report", GdReport),
-                    ("hrf_gd_hgn_arch", GdHgnArch), ("hrf_optimizer_type", OptimizerType)):
+                    ("hrf_gd_hgn_arch", GdHgnArch), ("hrf_optimizer_type", OptimizerType),
+                    ("hrf_rollout_errors", RolloutErrors)):
     _c = lib.hrf_abi_sizeof(_name.encode())
     if _c != ctypes.sizeof(_cls):
         raise ImportError("hamrf: %s is %d bytes in %s but %d in this package: the library "
@@ -544,3 +550,5 @@ def gd_report(r):
     return {"train_seconds": r.train_seconds, "steps": r.steps, "batch": r.batch,
             "initial_loss": r.initial_loss, "full_loss": r.full_loss,
             "stopped_early": bool(r.stopped_early)}
+_proto("hrf_rollout_errors_compute", None, c_size_t, c_size_t, c_size_t, c_double_p, c_double_p,
+       c_double_p, c_double_p, c_double_p, c_double_p, ctypes.POINTER(RolloutErrors))

@@ -86,6 +86,33 @@ class metrics:
         return lib.hrf_mse(A.size, _lib.ptr(A), _lib.ptr(B))
 
     @staticmethod
+    def rollout_errors(x_pred, x_true, H_pred=None, H_true=None):
+        """The NeurIPS 2022 rollout errors of trajectories x (J, n, 2d) (docs/math.md §7):
+        {"zerr_gmean", "herr_gmean" (None without energies), "final_state_error",
+        "zerr_t", "herr_t"}: RelErr = ‖a − b‖/(‖a‖ + ‖b‖) of positions (Zerr) and of the
+        true energies along both (Herr), the geometric mean over trajectories per time
+        (the *_t arrays, (J,)) and its time average over t ≥ 1."""
+        P = np.ascontiguousarray(x_pred, dtype=np.float64)
+        T = np.ascontiguousarray(x_true, dtype=np.float64)
+        if P.ndim != 3 or P.shape != T.shape:
+            raise ValueError("rollout_errors: x_pred and x_true must both be (times, "
+                             "trajectories, 2d), got %s and %s" % (P.shape, T.shape))
+        J, n, d = P.shape
+        if (H_pred is None) != (H_true is None):
+            raise ValueError("rollout_errors: give both H_pred and H_true, or neither")
+        Hp = None if H_pred is None else _lib.as_vector(H_pred, "H_pred", J * n)
+        Ht = None if H_true is None else _lib.as_vector(H_true, "H_true", J * n)
+        zt, ht = np.empty(J), np.empty(J)
+        e = _lib.RolloutErrors()
+        lib.hrf_rollout_errors_compute(J, n, d, _lib.ptr(P), _lib.ptr(T), _lib.ptr(Hp),
+                                       _lib.ptr(Ht), _lib.ptr(zt), _lib.ptr(ht),
+                                       ctypes.byref(e))
+        return {"zerr_gmean": e.zerr_gmean,
+                "herr_gmean": None if Hp is None else e.herr_gmean,
+                "final_state_error": e.final_state_error, "zerr_t": zt,
+                "herr_t": None if Hp is None else ht}
+
+    @staticmethod
     def energy_drift(H):
         """max over times and trajectories of |H(t) − H(0)| / |H(0)| for H (J, n)."""
         Hm = np.ascontiguousarray(H, dtype=np.float64)

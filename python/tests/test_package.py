@@ -270,3 +270,40 @@ def test_gradient_training_equals_cli(tmp_path):
         hamrf.HNN(optimizer="sgdx").fit(hamrf.load_dataset(data))
     with pytest.raises(ValueError):
         hamrf.HNN(optimizer="adam", lr=-1.0).fit(hamrf.load_dataset(data))
+
+
+def test_rollout_errors_match_numpy():
+    rng = np.random.default_rng(3)
+    xt = rng.normal(size=(6, 4, 2))
+    xp = xt + 1e-3 * rng.normal(size=xt.shape)
+    xp[0] = xt[0]  # the shared start
+    Ht, Hp = rng.uniform(1, 2, size=(6, 4)), None
+    Hp = Ht * (1 + 1e-4 * rng.normal(size=Ht.shape))
+    e = hamrf.metrics.rollout_errors(xp, xt, Hp, Ht)
+
+    def relerr(a, b):
+        return np.linalg.norm(a - b, axis=-1) / (np.linalg.norm(a, axis=-1) + np.linalg.norm(b, axis=-1))
+    z = np.exp(np.mean(np.log(np.maximum(relerr(xt[:, :, :1], xp[:, :, :1]), 1e-300)), axis=1))
+    h = np.exp(np.mean(np.log(np.maximum(np.abs(Ht - Hp) / (np.abs(Ht) + np.abs(Hp)), 1e-300)),
+                       axis=1))
+    np.testing.assert_allclose(e["zerr_t"][1:], z[1:], rtol=1e-12)
+    np.testing.assert_allclose(e["herr_t"][1:], h[1:], rtol=1e-12)
+    assert abs(e["zerr_gmean"] - np.mean(z[1:])) <= 1e-12 * np.mean(z[1:])
+    assert abs(e["herr_gmean"] - np.mean(h[1:])) <= 1e-12 * np.mean(h[1:])
+    with pytest.raises(ValueError, match="both"):
+        hamrf.metrics.rollout_errors(xp, xt, Hp, None)
+
+
+def test_progress_callback():
+    seen = []
+    d = hamrf.systems.generate("pendulum", n=500, seed=1)
+    hamrf.HNN(width=30, progress=lambda stage, f: seen.append((stage, f))).fit(d)
+    stages = [s for s, _ in seen]
+    fractions = [f for _, f in seen]
+    # the sampled fit reports sampling, solving, A-SWIM's second pass and done, in order
+    assert stages[0] == "sampling" and stages[-1] == "done" and fractions[-1] == 1.0
+    assert "resampling (A-SWIM)" in stages
+    assert all(0.0 <= f <= 1.0 for f in fractions)
+    hamrf.HNN(width=30, progress=True).fit(d)  # not a terminal here: silent, no error
+    with pytest.raises(TypeError):
+        hamrf.HNN(width=30, progress="yes").fit(d)
