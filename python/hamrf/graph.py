@@ -121,11 +121,17 @@ class HGN(_lib.FittedModel):
             raise InvalidArgument(msg.decode())
         return p
 
-    def fit(self, data):
-        """Samples the encoders and solves the read-out on a ParticleData; returns self."""
+    def fit(self, data, p=None, dqdt=None, dpdt=None, mass=None, bonds=None, box=0.0,
+            cutoff=0.0, H=None):
+        """Samples the encoders and solves the read-out; returns self. `data` is a
+        ParticleData, or the positions q (S, N, D) followed by p, dqdt, dpdt and the
+        graph: bonds (E, 2), or a periodic box side and cutoff (as ParticleData)."""
         if not isinstance(data, ParticleData):
-            raise TypeError("HGN.fit takes a ParticleData (hamrf.ParticleData(q, p, dqdt, "
-                            "dpdt, mass=, bonds= | box=, cutoff=) or hamrf.load_particles)")
+            if p is None or dqdt is None or dpdt is None:
+                raise TypeError("HGN.fit takes a ParticleData, or q, p, dqdt, dpdt with "
+                                "bonds= or box= and cutoff=")
+            data = ParticleData(data, p, dqdt, dpdt, mass=mass, bonds=bonds, box=box,
+                                cutoff=cutoff, H=H)
         if self.optimizer is not None:
             return self._fit_gradient(data)
         p = self._params()

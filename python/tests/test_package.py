@@ -210,6 +210,16 @@ def test_particle_arrays_bad_input():
         hamrf.ParticleData(q, z[:, :2], z, z, **ok)
     with pytest.raises(TypeError):
         hamrf.HGN().fit(q)
+    # arrays straight into fit: the same model as through a ParticleData
+    rng = np.random.default_rng(0)
+    qs = q[:1] + 0.01 * rng.normal(size=(8, 3, 2))
+    ps = 0.1 * rng.normal(size=qs.shape)
+    dd = hamrf.ParticleData(qs, ps, ps, -ps, bonds=[[0, 1], [1, 2]])
+    a = hamrf.HGN(edge_width=20, kinetic_width=8, sampler="elm").fit(dd)
+    b = hamrf.HGN(edge_width=20, kinetic_width=8, sampler="elm").fit(qs, ps, ps, -ps,
+                                                                    bonds=[[0, 1], [1, 2]])
+    np.testing.assert_array_equal(a.H(qs, ps, bonds=[[0, 1], [1, 2]]),
+                                  b.H(qs, ps, bonds=[[0, 1], [1, 2]]))
 
 
 def test_rollout_and_metrics():
