@@ -2,8 +2,9 @@
 # Installs the Debian packages hamrf needs that this machine lacks.
 # Idempotent and quiet: a no-op when everything is present; runs `apt-get update`
 # at most once, and only when something is missing. See docs/architecture.md.
-# `bootstrap.sh --bench` also installs what only the benchmarks use (PyTorch, for
-# bench/bench_adam_step.py); `make test` and `make run` never need it.
+# `bootstrap.sh --bench` also installs what only the benchmarks use (PyTorch, the peer
+# of bench/bench_adam_step.py, bench_hgn_step.py and bench_neurips_hgnn.py); `make test`
+# and `make run` never need it.
 set -eu
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libzip-dev \

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/npz.h"
+#include "hamrf/abi.h"
 #include "hamrf/dataset.h"
 #include "hamrf/hgn.h"
 #include "hamrf/hnn.h"
@@ -84,6 +85,11 @@ static void test_type_table(void **state) {
     const hrf_model_type *f = NULL;
     assert_int_equal(hrf_model_type_find("mlp", &f), HRF_ENOTFOUND);
     assert_non_null(strstr(hrf_last_error(), "\"hnn\", \"odenet\", \"hgn\""));
+    /* The layout table bindings check against (hamrf/abi.h). */
+    assert_int_equal(hrf_abi_sizeof("hrf_hnn_params"), sizeof(hrf_hnn_params));
+    assert_int_equal(hrf_abi_sizeof("hrf_model_errors"), sizeof(hrf_model_errors));
+    assert_int_equal(hrf_abi_sizeof("hrf_not_a_struct"), 0);
+    assert_int_equal(hrf_abi_sizeof(NULL), 0);
 }
 
 /* An HNN through the table: the same errors, field and dimension as its own

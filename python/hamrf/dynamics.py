@@ -65,24 +65,27 @@ def rollout(model_or_system, x0, dt, steps, integrator=None, every=1, **params):
     return t, x, H
 
 
+def _two_flat(a, b, what):
+    A = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+    B = np.ascontiguousarray(b, dtype=np.float64).reshape(-1)
+    if A.size != B.size:
+        raise ValueError("%s: arrays of %d and %d values" % (what, A.size, B.size))
+    return A, B
+
+
 class metrics:
     """The library's error measures (docs/math.md §7)."""
 
     @staticmethod
     def rel_l2(a, b):
         """‖a − b‖₂ / ‖b‖₂ over all entries (scaled, overflow-free sums)."""
-        A = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
-        B = np.ascontiguousarray(b, dtype=np.float64).reshape(-1)
-        if A.size != B.size:
-            raise ValueError("rel_l2: arrays of %d and %d values" % (A.size, B.size))
+        A, B = _two_flat(a, b, "rel_l2")
         return lib.hrf_rel_l2(A.size, _lib.ptr(A), _lib.ptr(B))
 
     @staticmethod
     def mse(a, b):
-        A = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
-        B = np.ascontiguousarray(b, dtype=np.float64).reshape(-1)
-        if A.size != B.size:
-            raise ValueError("mse: arrays of %d and %d values" % (A.size, B.size))
+        """The mean of (a − b)² over all entries."""
+        A, B = _two_flat(a, b, "mse")
         return lib.hrf_mse(A.size, _lib.ptr(A), _lib.ptr(B))
 
     @staticmethod
