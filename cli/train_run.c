@@ -202,7 +202,13 @@ int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *o
     if (rc) return cli_lib_error(C, rc);
     hrf_hgn *m = NULL;
     hrf_hgn_fit_report rep;
-    if ((rc = hrf_hgn_fit(gp, d, &m, &rep))) {
+    hrf_hgn_params hp = *gp;
+    cli_progress prog;
+    cli_progress_init(&prog, quiet || json);
+    hp.progress = cli_progress_cb, hp.progress_user = &prog;
+    rc = hrf_hgn_fit(&hp, d, &m, &rep);
+    cli_progress_done(&prog);
+    if (rc) {
         hrf_pdata_free(d);
         return cli_lib_error(C, rc);
     }

@@ -74,6 +74,7 @@
 #include "hamrf/activation.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/particles.h"
+#include "hamrf/progress.h"
 #include "hamrf/sampler.h"
 
 #ifdef __cplusplus
@@ -112,6 +113,10 @@ typedef struct hrf_hgn_params {
                                             (docs/math.md §10) */
     uint64_t seed;                       /* default 1 */
     hrf_lstsq_params lstsq;
+    hrf_progress_fn progress; /* may be NULL: stages "sampling", "solving", "resampling
+                                 (A-SWIM)", "solving (A-SWIM)", "done", and the solves'
+                                 passes over the snapshots */
+    void *progress_user;
 } hrf_hgn_params;
 
 HRF_API void hrf_hgn_params_default(hrf_hgn_params *p);

@@ -23,8 +23,8 @@ from . import _lib
 from ._lib import (DataError, Error, FormatError, InvalidArgument, IOFailure, NotFound,
                    NumericError, OutOfMemory, TooBig, check, lib)
 
-__all__ = ["HNN", "ODENet", "HGN", "Dataset", "ParticleData", "Model", "load", "load_dataset",
-           "load_particles", "systems", "rollout", "metrics", "version",
+__all__ = ["HNN", "ODENet", "HGN", "Dataset", "ParticleData", "ParticleSystem", "Model", "load",
+           "load_dataset", "load_particles", "particle_states", "systems", "rollout", "metrics", "version",
            "Error", "InvalidArgument", "DataError", "FormatError", "NumericError", "TooBig",
            "OutOfMemory", "NotFound", "IOFailure"]
 
@@ -386,5 +386,5 @@ def load(path):
 
 
 from . import systems  # noqa: E402,F401  (uses Dataset)
-from .graph import HGN, ParticleData, load_particles  # noqa: E402
+from .graph import HGN, ParticleData, ParticleSystem, load_particles, particle_states  # noqa: E402,E501
 from .dynamics import metrics, rollout  # noqa: E402

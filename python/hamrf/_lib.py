@@ -279,7 +279,8 @@ class HgnParams(ctypes.Structure):
                 ("resample_duplicates", ctypes.c_int), ("sample_points", c_size_t),
                 ("potential", ctypes.c_void_p), ("joint", ctypes.c_int),
                 ("kinetic_linear", ctypes.c_int), ("seed", ctypes.c_uint64),
-                ("lstsq", LstsqParams)]
+                ("lstsq", LstsqParams), ("progress", PROGRESS_FN),
+                ("progress_user", ctypes.c_void_p)]
 
 
 class HgnFitReport(ctypes.Structure):
@@ -310,6 +311,11 @@ class Pdata(ctypes.Structure):
 class HgnGraph(ctypes.Structure):
     _fields_ = [("pairs", c_uint32_p), ("n_pairs", c_size_t), ("box", ctypes.c_double),
                 ("cutoff", ctypes.c_double)]
+
+
+class HgnFieldCtx(ctypes.Structure):
+    _fields_ = [("model", ctypes.c_void_p), ("graph", HgnGraph), ("N", c_size_t),
+                ("D", ctypes.c_int), ("mass", c_double_p), ("table", ctypes.c_void_p)]
 
 
 class Field(ctypes.Structure):
@@ -402,7 +408,8 @@ for _name, _cls in (("hrf_lstsq_params", LstsqParams), ("hrf_lstsq_report", Lsts
                     ("hrf_system_type", SystemType), ("hrf_system", System),
                     ("hrf_hgn_params", HgnParams), ("hrf_hgn_fit_report", HgnFitReport),
                     ("hrf_hgn_errors", HgnErrors), ("hrf_pdata", Pdata),
-                    ("hrf_hgn_graph", HgnGraph), ("hrf_field", Field),
+                    ("hrf_hgn_graph", HgnGraph), ("hrf_hgn_field_ctx", HgnFieldCtx),
+                    ("hrf_field", Field),
                     ("hrf_integrator_params", IntegratorParams),
                     ("hrf_rollout_params", RolloutParams), ("hrf_optim_params", OptimParams),
                     ("hrf_gd_params", GdParams), ("hrf_gd_report", GdReport),
@@ -499,6 +506,16 @@ _proto("hrf_hgn_mode_of", _i, _vp)
 _proto("hrf_hnn_field", None, _vp, ctypes.POINTER(Field))
 _proto("hrf_odenet_field", None, _vp, ctypes.POINTER(Field))
 _proto("hrf_field_from_system", None, ctypes.POINTER(Field), ctypes.POINTER(System))
+_proto("hrf_hgn_field_ctx_of", None, ctypes.POINTER(HgnFieldCtx), _vp, ctypes.POINTER(Pdata))
+_proto("hrf_hgn_field_table", _i, ctypes.POINTER(HgnFieldCtx), c_size_t, c_double_p, c_size_t,
+       ctypes.POINTER(_vp))
+_proto("hrf_hgn_table_free", None, _vp)
+_proto("hrf_hgn_field", None, ctypes.POINTER(HgnFieldCtx), ctypes.POINTER(Field))
+_proto("hrf_psystem_from_pdata", _i, ctypes.POINTER(Pdata), ctypes.POINTER(_vp))
+_proto("hrf_psystem_free", None, _vp)
+_proto("hrf_psystem_name", _cp, _vp)
+_proto("hrf_psystem_field", None, _vp, ctypes.POINTER(Field))
+_proto("hrf_pdata_states", None, ctypes.POINTER(Pdata), c_size_t, c_size_t, c_double_p)
 _proto("hrf_integrator_find", _i, _cp, ctypes.POINTER(_vp))
 _proto("hrf_rollout_params_default", None, ctypes.POINTER(RolloutParams))
 _proto("hrf_rollout_params_check", _cp, ctypes.POINTER(RolloutParams))

@@ -10,6 +10,63 @@ from . import _lib
 from ._lib import InvalidArgument, check, lib
 
 
+def _particle_start(x0, params):
+    """The ParticleData a graph-network rollout starts from: x0 itself, or one
+    built from x0 = (q, p) ((N, D) or (S, N, D)) and mass=, bonds= or box=,
+    cutoff= in params."""
+    from .graph import ParticleData
+    if isinstance(x0, ParticleData):
+        if params:
+            raise TypeError("rollout from a ParticleData takes no system keywords (got %s)"
+                            % ", ".join(sorted(params)))
+        return x0
+    if not (isinstance(x0, (tuple, list)) and len(x0) == 2):
+        raise TypeError("a particle rollout starts from a ParticleData, or from x0 = (q, p) "
+                        "with mass=, and bonds= or box= and cutoff=")
+    unknown = set(params) - {"mass", "bonds", "box", "cutoff"}
+    if unknown:
+        raise TypeError("unknown keywords for a particle rollout: %s" % ", ".join(sorted(unknown)))
+    q = np.asarray(x0[0], dtype=np.float64)
+    zero = np.zeros(q.shape)
+    return ParticleData(q, x0[1], zero, zero, **params)
+
+
+def _particle_field(model_or_system, x0, tabulate, params):
+    """The field of a graph network or a particle system from its start: (field,
+    the starting ParticleData, what must stay alive)."""
+    from .graph import HGN, ParticleSystem
+    data = _particle_start(x0, params)
+    f = _lib.Field()
+    if isinstance(model_or_system, ParticleSystem):
+        if tabulate:
+            raise InvalidArgument("tabulate: only for a graph network")
+        lib.hrf_psystem_field(model_or_system._h, ctypes.byref(f))
+        return f, data, (model_or_system,)
+    ctx = _lib.HgnFieldCtx()
+    lib.hrf_hgn_field_ctx_of(ctypes.byref(ctx), model_or_system._handle(), data._handle())
+    table = ctypes.c_void_p()
+    if tabulate:
+        X0 = data.states()
+        check(lib.hrf_hgn_field_table(ctypes.byref(ctx), X0.shape[0], _lib.ptr(X0),
+                                      int(tabulate), ctypes.byref(table)))
+        ctx.table = table
+    lib.hrf_hgn_field(ctypes.byref(ctx), ctypes.byref(f))
+    keep = (model_or_system, data, ctx, _Owned(table, lib.hrf_hgn_table_free))
+    return f, data, keep
+
+
+class _Owned:
+    """Frees a library object when the rollout is done with it."""
+
+    def __init__(self, h, free):
+        self.h, self.free = h, free
+
+    def __del__(self):
+        if self.h:
+            self.free(self.h)
+            self.h = None
+
+
 def _field(model_or_system, params):
     """The library's vector field of an HNN, an ODE-net or a built-in system
     (a name with its parameters), and what must stay alive while it is used."""
@@ -26,19 +83,35 @@ def _field(model_or_system, params):
         s = _system(model_or_system, params)
         lib.hrf_field_from_system(ctypes.byref(f), ctypes.byref(s))
         return f, s
-    raise TypeError("rollout takes an HNN, an ODENet or the name of a built-in system "
-                    "(graph networks: `hamrf rollout --model hgn.npz --data ...`)")
+    raise TypeError("rollout takes an HNN, an ODENet, an HGN, a ParticleSystem "
+                    "(ParticleData.system()) or the name of a built-in system")
 
 
-def rollout(model_or_system, x0, dt, steps, integrator=None, every=1, **params):
+def rollout(model_or_system, x0, dt, steps, integrator=None, every=1, tabulate=0,
+            fixed_point=False, **params):
     """Integrates from the states x0 ((n, 2d) or (2d,)) for `steps` steps of
     `dt`, saving every `every` steps; `integrator`: symplectic_euler,
     symplectic_euler_p, leapfrog, yoshida4, midpoint, rk4, rk45 (default:
     leapfrog for a separable field, else implicit midpoint). Returns (t, x, H):
     t (J,), x (J, n, 2d), H (J, n) the field's energy (None for an ODE-net).
-    A rollout that becomes non-finite raises hamrf.NumericError."""
-    field, keep = _field(model_or_system, params)
-    X0 = _lib.as_matrix(x0, "x0", field.dim)
+    A rollout that becomes non-finite raises hamrf.NumericError.
+
+    Graph networks (HGN) and particle systems (ParticleData.system()): x0 is a
+    ParticleData (every snapshot a start; its graph and masses define the
+    system), or (q, p) with mass=, and bonds= or box= and cutoff=; x is then
+    (J, S, 2·N·D), q then p (hamrf.graph.particle_states splits it) and H is
+    Ĥ (or the true H). tabulate=K: the HGN's pair forces from a K-interval table
+    of its V(r) (pair mode; `hamrf rollout --tabulate`).
+    fixed_point=True: implicit schemes iterate without the Jacobian."""
+    from .graph import HGN, ParticleSystem
+    if isinstance(model_or_system, (HGN, ParticleSystem)):
+        field, data, keep = _particle_field(model_or_system, x0, tabulate, params)
+        X0 = data.states()
+    else:
+        if tabulate:
+            raise InvalidArgument("tabulate: only for a graph network")
+        field, keep = _field(model_or_system, params)
+        X0 = _lib.as_matrix(x0, "x0", field.dim)
     p = _lib.RolloutParams()
     lib.hrf_rollout_params_default(ctypes.byref(p))
     if integrator is not None:
@@ -46,6 +119,8 @@ def rollout(model_or_system, x0, dt, steps, integrator=None, every=1, **params):
         check(lib.hrf_integrator_find(str(integrator).encode(), ctypes.byref(t)))
         p.integrator = t
     p.dt, p.steps, p.every = float(dt), int(steps), int(every)
+    if fixed_point:
+        p.ip.fixed_point = 1
     msg = lib.hrf_rollout_params_check(ctypes.byref(p))
     if msg:
         raise InvalidArgument(msg.decode())

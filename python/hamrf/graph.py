@@ -2,6 +2,7 @@
 particle data sets and hamrf.HGN."""
 import ctypes
 import json
+import sys
 
 import numpy as np
 
@@ -71,6 +72,55 @@ class ParticleData(_lib.LibraryData):
     def save(self, path):
         check(lib.hrf_pdata_save(self._handle(), str(path).encode()))
 
+    def system(self):
+        """The exact particle system this data set describes (its masses, bonds or
+        box and cutoff, and the pair potential its meta records), for reference
+        rollouts: `hamrf.rollout(data.system(), data, dt, steps)`. Raises
+        hamrf.DataError when the data set records no potential (e.g. imported)."""
+        return ParticleSystem(self)
+
+    def states(self):
+        """The snapshots as flat states (S, 2·N·D): q then p, each (particle,
+        coordinate) row-major, the layout rollouts use (hamrf/pfield.h)."""
+        S, N, D = self.shape
+        x = np.empty((S, 2 * N * D))
+        lib.hrf_pdata_states(self._handle(), 0, S, _lib.ptr(x))
+        return x
+
+
+class ParticleSystem:
+    """A particle system rebuilt from a data set (ParticleData.system()): the
+    exact vector field of `hamrf rollout --truth`."""
+
+    def __init__(self, data):
+        h = ctypes.c_void_p()
+        check(lib.hrf_psystem_from_pdata(data._handle(), ctypes.byref(h)))
+        self._h, self.data = h, data
+
+    @property
+    def name(self):
+        return lib.hrf_psystem_name(self._h).decode()
+
+    def __repr__(self):
+        S, N, D = self.data.shape
+        return "ParticleSystem(%r, N=%d, D=%d)" % (self.name, N, D)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            lib.hrf_psystem_free(self._h)
+            self._h = None
+
+
+def particle_states(x, N, D):
+    """Splits flat particle states x (..., 2·N·D) (a rollout's x) into positions
+    and momenta, each (..., N, D)."""
+    X = np.asarray(x)
+    if X.shape[-1] != 2 * N * D:
+        raise ValueError("particle_states: the last axis has %d values, expected 2·N·D = %d"
+                         % (X.shape[-1], 2 * N * D))
+    lead = X.shape[:-1]
+    return X[..., :N * D].reshape(lead + (N, D)), X[..., N * D:].reshape(lead + (N, D))
+
 
 def load_particles(path):
     """A particle data set written by `hamrf generate --system springs|benchmark_ring|lj`."""
@@ -87,7 +137,10 @@ class HGN(_lib.FittedModel):
     def __init__(self, mode="pair", edge_width=200, kinetic_width=50, node_width=100,
                  sampler="aswim", solver="auto", seed=1, kinetic_linear=True, optimizer=None,
                  lr=None, steps=1000, batch=None, weight_decay=None, shuffle=False,
-                 time_limit=0.0):
+                 time_limit=0.0, progress=None):
+        # progress: None; True (a progress line on stderr when it is a terminal); or a
+        # callable(stage, fraction) the sampled fit calls as it goes
+        self.progress = progress
         self.mode, self.edge_width, self.kinetic_width = mode, edge_width, kinetic_width
         self.node_width, self.sampler, self.solver, self.seed = node_width, sampler, solver, seed
         self.kinetic_linear = kinetic_linear
@@ -99,7 +152,7 @@ class HGN(_lib.FittedModel):
     def get_params(self):
         return {k: getattr(self, k) for k in ("mode", "edge_width", "kinetic_width",
                                                "node_width", "sampler", "solver", "seed",
-                                               "kinetic_linear")}
+                                               "kinetic_linear", "progress")}
 
     def _params(self):
         p = _lib.HgnParams()
@@ -135,9 +188,18 @@ class HGN(_lib.FittedModel):
         if self.optimizer is not None:
             return self._fit_gradient(data)
         p = self._params()
+        from . import _progress_callback
+        cb = _progress_callback(self.progress)
+        if cb is not None:
+            p.progress = cb  # kept alive by `cb` until the fit returns
         rep = _lib.HgnFitReport()
         m = ctypes.c_void_p()
-        check(lib.hrf_hgn_fit(ctypes.byref(p), data._handle(), ctypes.byref(m), ctypes.byref(rep)))
+        try:
+            check(lib.hrf_hgn_fit(ctypes.byref(p), data._handle(), ctypes.byref(m),
+                                  ctypes.byref(rep)))
+        finally:
+            if self.progress is True and sys.stderr.isatty():
+                sys.stderr.write("\n")
         return self._adopt(m, {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
                                "edges": rep.edges, "passes": rep.passes})
 

@@ -3,8 +3,8 @@ models, as PNG files (matplotlib, Agg backend).
 
     PYTHONPATH=python /usr/bin/python3 -m hamrf.plot DIR [--out FIGDIR] [--no-models]
 
-reads DIR/paper1.csv, DIR/paper2.csv, DIR/benchmark.csv and
-DIR/benchmark_curves.csv (whichever exist) and writes into FIGDIR (default
+reads DIR/paper1.csv, DIR/paper2.csv (or .json), DIR/paper2_curves.csv,
+DIR/benchmark.csv and DIR/benchmark_curves.csv (whichever exist) and writes into FIGDIR (default
 DIR/figures):
 
     width.png          paper1 pendulum_width: test error against width per sampler
@@ -12,6 +12,7 @@ DIR/figures):
     zero_shot.png      paper2 / benchmark: zero-shot error against particle count
     optimizers.png     paper2 lattice_3d_optimizers: time against test MSE
     curves.png         benchmark: Zerr and Herr over rollout time
+    lj_displacement.png  paper2 lennard_jones: displacement error over the rollout
     phase.png          a learned (HNN) vs the true pendulum flow (fitted here)
     energy.png         energy error over time, HNN vs ODE-net (fitted here)
 
@@ -32,7 +33,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 __all__ = ["read_rows", "read_curves", "plot_width", "plot_time", "plot_zero_shot",
-           "plot_optimizers", "plot_curves", "plot_phase", "plot_energy", "main"]
+           "plot_optimizers", "plot_curves", "plot_lj_displacement", "plot_phase", "plot_energy",
+           "main"]
 
 SAMPLER_STYLE = {"elm": ("C0", "o"), "uswim": ("C1", "s"), "aswim": ("C2", "^"),
                  "swim": ("C3", "D"), "adam": ("k", "x"), "pair": ("C2", "^"),
@@ -82,7 +84,7 @@ def read_json_rows(path):
 
 
 def read_curves(path):
-    """DIR/benchmark_curves.csv as {(experiment, config, method, metric): (t, value)}."""
+    """DIR/PAPER_curves.csv as {(experiment, config, method, metric): (t, value)}."""
     if not os.path.exists(path):
         return None
     out = {}
@@ -293,6 +295,42 @@ def plot_curves(curves, out_dir):
     return _save(fig, out_dir, name)
 
 
+def plot_lj_displacement(curves, out_dir):
+    """paper2 lennard_jones: the displacement error ‖Δx̂ − Δx‖/‖Δx‖ of the learned
+    (tabulated) rollout against the true system (leapfrog with 10 substeps) at every
+    step (paper2_curves.csv), the same for the true V(r) with the model's step (the
+    integrator's error), the model against that (the model's own error), the paper's
+    "about 10%" and predicting no motion (1)."""
+    name = "lj_displacement.png"
+    key = [k for k in (curves or {}) if k[0] == "lennard_jones" and k[3] == "displacement_err"]
+    if not key:
+        return _skip(name, "no lennard_jones displacement curve (paper2_curves.csv)")
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for i, k in enumerate(key):
+        t, v = curves[k]
+        ok = np.isfinite(v) & (v > 0)
+        if k[2] == "true_V":  # the integrator's own error at the model's step
+            ax.plot(t[ok], v[ok], color="0.2", lw=1.2,
+                    label="true V(r), same leapfrog step (the integrator's error)")
+        elif k[2] == "pair_same_step":  # the model's own error, the integrator's taken out
+            ax.plot(t[ok], v[ok], color="C1", marker="s", ms=3, lw=1.2,
+                    label="hamrf vs true V(r), both with the same step (the model's error)")
+        else:
+            ax.plot(t[ok], v[ok], color="C2", marker="^", ms=3, lw=1.2,
+                    label="hamrf, %s mode, tabulated V(r), vs the reference" % k[2])
+    ax.axhline(0.1, color="0.3", ls="--", lw=1, label="paper: about 10% (RF-HGN)")
+    ax.axhline(1.0, color="0.6", ls=":", lw=1, label="predicting no motion")
+    ax.set_yscale("log")
+    ax.set_ylim(top=1e4)  # room for the legend above the lines
+    ax.set_xlabel("rollout time (LJ units, τ)")
+    ax.set_ylabel("displacement error ‖Δx̂ − Δx‖ / ‖Δx‖")
+    ax.set_title("Lennard-Jones, 10 976 particles: learned vs true dynamics")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, out_dir, name)
+
+
 def _pendulum_models(n, width, seed, ode=True):
     import hamrf
     d = hamrf.systems.generate("pendulum", n=n, seed=seed, p_range=(-2.5, 2.5))
@@ -381,7 +419,8 @@ def main(argv=None):
     p2 = read_json_rows(j("paper2.json")) or read_rows(j("paper2.csv"))
     bench = read_rows(j("benchmark.csv"))
     written = [plot_width(p1, out), plot_time(p1, out), plot_zero_shot(p2, bench, out),
-               plot_optimizers(p2, out), plot_curves(read_curves(j("benchmark_curves.csv")), out)]
+               plot_optimizers(p2, out), plot_curves(read_curves(j("benchmark_curves.csv")), out),
+               plot_lj_displacement(read_curves(j("paper2_curves.csv")), out)]
     if not a.no_models:
         hnn, odn = _pendulum_models(2000, 200, 1)
         written += [plot_phase(out, hnn=hnn), plot_energy(out, hnn=hnn, odenet=odn)]

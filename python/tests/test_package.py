@@ -317,3 +317,94 @@ def test_progress_callback():
     hamrf.HNN(width=30, progress=True).fit(d)  # not a terminal here: silent, no error
     with pytest.raises(TypeError):
         hamrf.HNN(width=30, progress="yes").fit(d)
+
+
+def test_graph_network_rollout_equals_cli(tmp_path):
+    """hamrf.rollout on an HGN advances the same states as `hamrf rollout`: the
+    same field, integrator and steps give the same numbers (bit for bit, one
+    thread), direct and tabulated; the true system's rollout equals the CLI's
+    --truth reference (its leapfrog with 10 substeps)."""
+    env = env_one_thread()
+    lj, model, traj = tmp_path / "lj.npz", tmp_path / "m.npz", tmp_path / "t.npz"
+    subprocess.run([HAMRF, "generate", "--system", "lj", "--particles", "108", "--snapshots",
+                    "4", "-o", str(lj), "--quiet"], check=True, env=env)
+    subprocess.run([HAMRF, "train", "--model", "hgn", "--data", str(lj), "-o", str(model),
+                    "--quiet"], check=True, env=env)
+    for tab in ([], ["--tabulate", "2048"]):
+        subprocess.run([HAMRF, "rollout", "--model", str(model), "--data", str(lj), "--count",
+                        "2", "--dt", "0.005", "--steps", "20", "--every", "5", "--truth",
+                        "-o", str(traj), "--quiet"] + tab, check=True, env=env)
+        code = ("import hamrf, numpy as np\n"
+                "d = hamrf.load_particles(%r)\n"
+                "two = hamrf.ParticleData(d.q[:2], d.p[:2], d.dqdt[:2], d.dpdt[:2], mass=d.mass,"
+                " box=d._handle().contents.box, cutoff=d._handle().contents.cutoff)\n"
+                "t, x, H = hamrf.rollout(hamrf.load(%r), two, 0.005, 20, every=5, tabulate=%d)\n"
+                "tt, xt, Ht = hamrf.rollout(d.system(), two, 0.0005, 200, every=50,"
+                " integrator='leapfrog')\n"
+                "np.savez(%r, t=t, x=x, H=H, xt=xt)\n"
+                % (str(lj), str(model), 2048 if tab else 0, str(tmp_path / "py.npz")))
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        c, p = np.load(traj), np.load(tmp_path / "py.npz")
+        assert c["x"].shape == p["x"].shape == (5, 2, 2 * 108 * 3)
+        assert np.array_equal(c["t"], p["t"])
+        assert np.array_equal(c["x"], p["x"]), tab
+        assert np.array_equal(c["H"], p["H"]), tab
+        assert np.array_equal(c["x_true"], p["xt"])
+    q, p = hamrf.particle_states(np.load(tmp_path / "py.npz")["x"], 108, 3)
+    assert q.shape == p.shape == (5, 2, 108, 3)
+
+
+def test_graph_network_rollout_from_arrays_and_bad_input(tmp_path):
+    """A rollout from (q, p) arrays with bonds is the rollout from the same
+    ParticleData; energy Ĥ is conserved by leapfrog to O(dt²); bad starts raise."""
+    chain = tmp_path / "c.npz"
+    subprocess.run([HAMRF, "generate", "--system", "springs", "--topology", "chain", "--shape",
+                    "8", "--dim", "2", "--snapshots", "6", "-o", str(chain), "--quiet"],
+                   check=True)
+    d = hamrf.load_particles(chain)
+    m = hamrf.HGN(seed=3).fit(d)
+    bonds = np.array([[i, i + 1] for i in range(7)])
+    t1, x1, H1 = hamrf.rollout(m, d, 0.01, 50, every=10)
+    t2, x2, H2 = hamrf.rollout(m, (d.q, d.p), 0.01, 50, every=10, mass=d.mass, bonds=bonds)
+    assert np.array_equal(x1, x2) and np.array_equal(H1, H2)
+    assert x1.shape == (6, 6, 2 * 8 * 2)
+    # leapfrog on Ĥ: energy error O(dt²) ≈ 1e-4 relative at dt 0.01 for these
+    # unit springs; 1e-3 allows an order of magnitude in the constant
+    assert np.max(np.abs(H1 - H1[0]) / np.abs(H1[0])) < 1e-3
+    with pytest.raises(TypeError, match="ParticleData"):
+        hamrf.rollout(m, d.q, 0.01, 5)
+    with pytest.raises(TypeError, match="unknown keywords"):
+        hamrf.rollout(m, (d.q, d.p), 0.01, 5, bonds=bonds, masses=d.mass)
+    with pytest.raises(hamrf.InvalidArgument, match="pair-mode"):
+        hamrf.rollout(hamrf.HGN(mode="mp", seed=3).fit(d), d, 0.01, 5, tabulate=64)
+    with pytest.raises(hamrf.InvalidArgument, match="tabulate"):
+        hamrf.rollout("pendulum", np.zeros(2), 0.01, 5, tabulate=64)
+    with pytest.raises(ValueError, match="dt"):
+        hamrf.rollout(m, d, -1.0, 5)
+
+
+def test_graph_network_progress_callback():
+    """The graph network's fit reports its stages in order (A-SWIM: two solves)."""
+    seen = []
+    q = np.random.default_rng(1).uniform(-1, 1, (4, 8, 2))
+    d = hamrf.ParticleData(q, q, q, -q, bonds=[[i, i + 1] for i in range(7)])
+    hamrf.HGN(seed=1, progress=lambda s, f: seen.append((s, f))).fit(d)
+    stages = [s for s, _ in seen]
+    fractions = [f for _, f in seen]
+    assert stages[0] == "sampling" and stages[-1] == "done" and fractions[-1] == 1.0
+    assert stages.index("solving") < stages.index("resampling (A-SWIM)") < stages.index(
+        "solving (A-SWIM)")
+    # fractions never go back
+    assert all(b >= a for a, b in zip(fractions, fractions[1:])), fractions
+
+
+def test_rollout_fixed_point():
+    """fixed_point=True solves implicit midpoint without the Jacobian: the same
+    trajectory as Newton to the solves' tolerance (1e-14·(1+|x|) per step, so
+    1e-11 after 200 steps leaves room for accumulation), and it is really used:
+    the CLI's --fixed-point equivalent differs from Newton in the last bits."""
+    x0 = np.array([[1.0, 0.5], [-2.0, 0.1]])
+    _, xn, _ = hamrf.rollout("pendulum", x0, 0.05, 200, integrator="midpoint")
+    _, xf, _ = hamrf.rollout("pendulum", x0, 0.05, 200, integrator="midpoint", fixed_point=True)
+    assert np.max(np.abs(xn - xf)) < 1e-11
+    assert not np.array_equal(xn, xf)

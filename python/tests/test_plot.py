@@ -73,6 +73,13 @@ def make_inputs(d):
                 for j in range(50):
                     w.writerow(["per_state", "5 springs, per state", m, metric, 0.1 * j,
                                 1e-30 if j == 0 else s * (1 + j)])
+    with open(os.path.join(d, "paper2_curves.csv"), "w", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL)
+        w.writerow(["experiment", "config", "method", "metric", "t", "value"])
+        for m, s in (("pair", 1e-3), ("true_V", 1e-3), ("pair_same_step", 1e-7)):
+            for j in range(1, 51):
+                w.writerow(["lennard_jones", "50 steps", m, "displacement_err", 0.005 * j,
+                            s * (1 + 0.01 * j)])
 
 
 def check_png(path):
@@ -92,13 +99,14 @@ def test_every_figure(tmp_path):
     paths = [plot.plot_width(p1, out), plot.plot_time(p1, out),
              plot.plot_zero_shot(plot.read_rows(j("paper2.csv")), bench, out),
              plot.plot_optimizers(p2, out),
-             plot.plot_curves(plot.read_curves(j("benchmark_curves.csv")), out)]
+             plot.plot_curves(plot.read_curves(j("benchmark_curves.csv")), out),
+             plot.plot_lj_displacement(plot.read_curves(j("paper2_curves.csv")), out)]
     hnn, odn = plot._pendulum_models(n=400, width=40, seed=1)
     paths += [plot.plot_phase(out, hnn=hnn, steps=60),
               plot.plot_energy(out, hnn=hnn, odenet=odn, steps=300)]
     names = sorted(os.path.basename(p) for p in paths)
     assert names == sorted(["width.png", "time.png", "zero_shot.png", "optimizers.png",
-                            "curves.png", "phase.png", "energy.png"])
+                            "curves.png", "lj_displacement.png", "phase.png", "energy.png"])
     for p in paths:
         check_png(p)
 
@@ -110,6 +118,7 @@ def test_absent_inputs_are_skipped(tmp_path, capsys):
     assert plot.plot_zero_shot(None, None, out) is None
     assert plot.plot_optimizers(None, out) is None
     assert plot.plot_curves(plot.read_curves(str(tmp_path / "none.csv")), out) is None
+    assert plot.plot_lj_displacement(None, out) is None
     assert "skipped" in capsys.readouterr().out
     assert not os.path.exists(out)
 
@@ -120,8 +129,8 @@ def test_command_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "hamrf.plot", str(tmp_path), "--no-models"],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "5 figure(s)" in r.stdout
-    for name in ("width", "time", "zero_shot", "optimizers", "curves"):
+    assert "6 figure(s)" in r.stdout
+    for name in ("width", "time", "zero_shot", "optimizers", "curves", "lj_displacement"):
         check_png(str(tmp_path / "figures" / (name + ".png")))
 
 

@@ -20,7 +20,7 @@ static const struct {
              ENTRY(hrf_hgn_graph),      ENTRY(hrf_field),         ENTRY(hrf_integrator_params),
              ENTRY(hrf_rollout_params), ENTRY(hrf_optim_params),  ENTRY(hrf_gd_params),
              ENTRY(hrf_gd_report),      ENTRY(hrf_gd_hgn_arch),   ENTRY(hrf_optimizer_type),
-             ENTRY(hrf_rollout_errors)};
+             ENTRY(hrf_rollout_errors), ENTRY(hrf_hgn_field_ctx)};
 
 size_t hrf_abi_sizeof(const char *type_name) {
     for (size_t i = 0; type_name && i < sizeof sizes / sizeof *sizes; i++)

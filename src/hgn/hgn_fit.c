@@ -276,9 +276,20 @@ static void fitted_values(const hrf_hgn *m, const reservoir *re, const reservoir
  * final fit uses every snapshot). */
 #define FIRST_PASS_ROWS 50
 
+/* Where the stages start in the progress reported (hrf_hgn_params.progress):
+ * the solves take most of a fit's time; A-SWIM solves twice. */
+#define PROGRESS_SOLVE 0.1
+#define PROGRESS_RESAMPLE 0.5
+#define PROGRESS_SOLVE2 0.6
+
+static void report_progress(const hrf_hgn_params *p, const char *stage, double f) {
+    if (p->progress) p->progress(p->progress_user, stage, f);
+}
+
 /* Solves θ (split or joint) for the current encoders on every stride-th snapshot. */
 static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
-                       const hgn_pair_cache *pc, size_t stride, hrf_hgn_fit_report *rep) {
+                       const hgn_pair_cache *pc, size_t stride, hrf_hgn_fit_report *rep,
+                       const char *stage, double lo, double hi) {
     double t0 = hrf_now();
     int rc;
     /* Stage 1: θ_T alone, the one-column least squares
@@ -299,13 +310,20 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
     const size_t nP = m->ME + m->MN;
     double *theta = malloc((nP + m->MK) * sizeof *theta);
     if (!theta) return hrf_error(HRF_ENOMEM, "out of memory");
+    /* progress: the potential part (or the joint problem) takes most of the
+     * time, the kinetic part (N·D rows per snapshot, few columns) the rest */
+    const double mid = lo + 0.85 * (hi - lo);
+    hgn_progress pE = {p->progress, p->progress_user, stage, lo, p->joint ? hi : mid},
+                 pK = {p->progress, p->progress_user, stage, mid, hi};
     if (p->joint) {
-        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_JOINT, m->thT, theta, &rep->lstsq_E);
+        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_JOINT, m->thT, theta, &rep->lstsq_E,
+                            &pE);
     } else {
-        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_POTENTIAL, 0.0, theta, &rep->lstsq_E);
+        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_POTENTIAL, 0.0, theta, &rep->lstsq_E,
+                            &pE);
         if (!rc)
             rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_KINETIC, m->thT, theta + nP,
-                                &rep->lstsq_K);
+                                &rep->lstsq_K, &pK);
     }
     if (!rc) {
         memcpy(m->thE, theta, m->ME * sizeof *theta);
@@ -399,6 +417,7 @@ static int fit_sample(fit_state *f) {
     reservoir *re = &f->re, *rk = &f->rk, *rn = &f->rn;
     int rc;
     hrf_rng_seed(&f->rng, p->seed);
+    report_progress(p, "sampling", 0.0);
     double ts = hrf_now();
     if ((rc = gather_points(p, data, &f->rng, re, rk, rn, &rep->edges, &f->pc))) return rc;
     if (re->n < 2 && p->sampler->density != HRF_PAIRS_NONE)
@@ -474,7 +493,10 @@ static int fit_first_pass(fit_state *f) {
         if (stride < 1) stride = 1;
     }
     f->rep->first_pass_snapshots = (data->S + stride - 1) / stride;
-    return solve_theta(&p1, f->m, data, f->pc.off ? &f->pc : NULL, stride, f->rep);
+    const double hi = p->sampler->adaptive ? PROGRESS_RESAMPLE : 1.0;
+    report_progress(p, "solving", PROGRESS_SOLVE);
+    return solve_theta(&p1, f->m, data, f->pc.off ? &f->pc : NULL, stride, f->rep, "solving",
+                       PROGRESS_SOLVE, hi);
 }
 
 /* Step 3 (A-SWIM): resample every encoder with the first fit's values at the
@@ -484,6 +506,7 @@ static int fit_second_pass(fit_state *f) {
     hrf_hgn *m = f->m;
     const reservoir *re = &f->re, *rk = &f->rk, *rn = &f->rn;
     int rc;
+    report_progress(f->p, "resampling (A-SWIM)", PROGRESS_RESAMPLE);
     double ts = hrf_now();
     fitted_values(m, re, rk, f->fE, f->fK, &f->w);
     if (m->MN) fitted_node_values(m, rn->n, f->XN, f->fN, &f->w); /* at the first encoders' a_i */
@@ -499,7 +522,10 @@ static int fit_second_pass(fit_state *f) {
                             m->bN, &rep->repeated_pairs))))
         return rc;
     rep->sample_seconds += hrf_now() - ts;
-    if ((rc = solve_theta(f->p, m, f->data, f->pc.off ? &f->pc : NULL, 1, rep))) return rc;
+    report_progress(f->p, "solving (A-SWIM)", PROGRESS_SOLVE2);
+    if ((rc = solve_theta(f->p, m, f->data, f->pc.off ? &f->pc : NULL, 1, rep, "solving (A-SWIM)",
+                          PROGRESS_SOLVE2, 1.0)))
+        return rc;
     rep->passes = 2;
     return HRF_OK;
 }
@@ -591,6 +617,7 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     if (p->sampler->adaptive && (rc = fit_second_pass(&f))) goto fail;
     if ((rc = hgn_anchor(f.m, data, f.pc.off ? &f.pc : NULL))) goto fail;
     rep->fit_seconds = hrf_now() - t_start;
+    report_progress(p, "done", 1.0);
     fit_state_free(&f);
     if (!(f.m->prov = hgn_provenance(p, rep, data))) {
         hrf_hgn_free(f.m);

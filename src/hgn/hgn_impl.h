@@ -146,10 +146,21 @@ typedef struct {
 void hgn_pair_cache_free(hgn_pair_cache *pc);
 int hgn_pair_cache_add(hgn_pair_cache *pc, const uint32_t *pairs, size_t E, const double *r,
                        const double *u, double max_bytes);
-/* Solves one part of the read-out for m's encoders into theta (see hgn_lsq.c). */
+/* Where a solve reports its passes over the snapshots: the fit's callback
+ * (fn NULL: none), the stage name, and the part [lo, hi] of the fit's
+ * progress the pass covers. */
+typedef struct hgn_progress {
+    hrf_progress_fn fn;
+    void *user;
+    const char *stage;
+    double lo, hi;
+} hgn_progress;
+
+/* Solves one part of the read-out for m's encoders into theta (see hgn_lsq.c);
+ * pr may be NULL. */
 int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d,
                    const hgn_pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
-                   double *theta, hrf_lstsq_report *rep);
+                   double *theta, hrf_lstsq_report *rep, const hgn_progress *pr);
 
 /* ---- the fit (hgn_fit.c) ---- */
 

@@ -93,10 +93,18 @@ typedef struct {
     double *u;    /* (S·rps) right-hand side */
     const hgn_pair_cache *pc; /* the fit's pairs, or NULL: search them in every pass */
     int nthreads;
-    hgn_work *w;   /* (nthreads) scratch */
-    double res2;   /* lsq_reduce: ‖Aθ* − u‖² of the least-squares solution (see there) */
-    size_t stride; /* the problem's snapshot s is the data set's s·stride */
+    hgn_work *w;     /* (nthreads) scratch */
+    double res2;     /* lsq_reduce: ‖Aθ* − u‖² of the least-squares solution (see there) */
+    size_t stride;   /* the problem's snapshot s is the data set's s·stride */
+    hgn_progress pr; /* pr.fn NULL: no progress reports */
 } hgn_lsq;
+
+/* Reports a pass over the snapshots at snapshot s0 of c->S. */
+static void lsq_progress(const hgn_lsq *c, size_t s0) {
+    if (c->pr.fn)
+        c->pr.fn(c->pr.user, c->pr.stage,
+                 c->pr.lo + (c->pr.hi - c->pr.lo) * (double)s0 / (double)(c->S ? c->S : 1));
+}
 
 /* Rows of the problem's snapshot ps into b (zeroed here), with scratch w. */
 static int lsq_fill_one(hgn_lsq *c, size_t ps, double *b, hgn_work *w) {
@@ -163,6 +171,7 @@ static int lsq_gram(void *ctx, double *G, double *Atu, double *utu) {
     double t_fill = 0.0, t_all = hrf_now();
     for (size_t s0 = 0; s0 < c->S; s0 += c->chunk) {
         size_t ns = c->S - s0 < c->chunk ? c->S - s0 : c->chunk, nr = ns * c->rps;
+        lsq_progress(c, s0);
         double tf = hrf_now();
         int rc = lsq_fill(c, s0, ns);
         t_fill += hrf_now() - tf;
@@ -258,6 +267,7 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     double t_fill = 0.0, t_all = hrf_now();
     for (size_t s0 = 0; s0 < c->S; s0 += c->chunk) {
         size_t ns = c->S - s0 < c->chunk ? c->S - s0 : c->chunk, nr = ns * c->rps;
+        lsq_progress(c, s0);
         double tf = hrf_now();
         if ((rc = lsq_fill(c, s0, ns))) goto fail;
         t_fill += hrf_now() - tf;
@@ -472,10 +482,11 @@ static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
  * is fixed (see solve_theta, hgn_fit.c). Only every stride-th snapshot is used. */
 int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d,
                    const hgn_pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
-                   double *theta, hrf_lstsq_report *rep) {
+                   double *theta, hrf_lstsq_report *rep, const hgn_progress *pr) {
     hgn_lsq c;
     int rc = lsq_init(&c, m, d, part, 0, thT, pc, stride);
     if (rc) return rc;
+    if (pr) c.pr = *pr;
     hrf_lsq_problem prob;
     lsq_problem(&c, &prob);
     double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : (double)hrf_mem_available();

@@ -261,6 +261,22 @@ static int exp_lattice_3d(const hrf_repro_params *p) {
     return rc;
 }
 
+/* Saved states of a rollout of `steps` steps saving every `every` (hamrf/rollout.h). */
+static size_t rp_saved(size_t steps, size_t every) {
+    return (steps + every - 1) / every + 1;
+}
+
+/* ‖Δx̂ − Δx‖ / ‖Δx‖ of the positions (the first nd values of a state), with
+ * Δx̂ = xh − x0 and Δx = xt − x0. */
+static double displacement_err(size_t nd, const double *x0, const double *xh, const double *xt) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < nd; i++) {
+        double dh = xh[i] - x0[i], dt = xt[i] - x0[i];
+        num += (dh - dt) * (dh - dt), den += dt * dt;
+    }
+    return sqrt(num / den);
+}
+
 static int exp_lennard_jones(const hrf_repro_params *p) {
     const char
         *exp = "lennard_jones",
@@ -274,7 +290,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
     hrf_pdata *tr = NULL, *te = NULL;
     hrf_hgn *m = NULL;
     hrf_hgn_table *tab = NULL;
-    hrf_trajectory *tp = NULL, *tt = NULL;
+    hrf_trajectory *tp = NULL, *tt = NULL, *ts = NULL;
     double *x0 = NULL, *dq = NULL, *dp = NULL;
     double fit_s = NAN;
     repro_progress(p, "%s: generate and train", exp);
@@ -326,29 +342,63 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
             hrf_rollout_params rp;
             hrf_rollout_params_default(&rp);
             rp.integrator = &hrf_integrator_leapfrog;
-            rp.dt = 0.005, rp.steps = 50, rp.every = 50;
+            rp.dt = 0.005, rp.steps = 50, rp.every = 1; /* every step: the error's curve */
             hrf_rollout_params tq = rp;
             tq.dt = rp.dt / 10, tq.steps = rp.steps * 10, tq.every = rp.every * 10;
             rc = hrf_rollout_run(&f, &rp, 1, x0, &tp);
+            /* the reference: the true system with 10 substeps per step; and the
+             * true system with the model's own step, whose error is the
+             * integrator's (the floor of the model's error at this step) */
             if (!rc) rc = hrf_rollout_run(&sf, &tq, 1, x0, &tt);
+            if (!rc) rc = hrf_rollout_run(&sf, &rp, 1, x0, &ts);
+        }
+        const size_t J = rp_saved(50, 1);
+        double *te_t = NULL, *err = NULL;
+        if (!rc && (tp->valid != J || tt->valid != J || ts->valid != J))
+            rc = hrf_error(HRF_ENUMERIC, "a rollout stopped early (%zu, %zu and %zu of %zu states)",
+                           tp->valid, tt->valid, ts->valid, J);
+        if (!rc) {
+            te_t = malloc(J * sizeof *te_t), err = malloc(3 * J * sizeof *err);
+            if (!te_t || !err) rc = hrf_error(HRF_ENOMEM, "out of memory");
+        }
+        /* ‖Δx̂ − Δx‖ / ‖Δx‖ with Δx = x(t) − x(0), positions only, at every step
+         * (the curves; at t = 0 it is 0/0 and left out): the model's, the
+         * true system's at the model's step, and the model's against that (the
+         * model's own error, the integrator's taken out) */
+        for (size_t j = 1; !rc && j < J; j++) {
+            te_t[j - 1] = tp->t[j];
+            err[j - 1] = displacement_err(nd, tp->x, tp->x + j * 2 * nd, tt->x + j * 2 * nd);
+            err[J + j - 1] = displacement_err(nd, ts->x, ts->x + j * 2 * nd, tt->x + j * 2 * nd);
+            err[2 * J + j - 1] =
+                displacement_err(nd, tp->x, tp->x + j * 2 * nd, ts->x + j * 2 * nd);
+        }
+        if (!rc && p->curve) {
+            hrf_repro_curve c = {exp, "50 steps", "pair", "displacement_err", J - 1, te_t, err};
+            p->curve(p->user, &c);
+            c.method = "true_V", c.v = err + J;
+            p->curve(p->user, &c);
+            c.method = "pair_same_step", c.v = err + 2 * J;
+            p->curve(p->user, &c);
         }
         if (!rc) {
-            /* ‖Δx̂ − Δx‖ / ‖Δx‖ with Δx = x(t) − x(0), positions only. */
-            const double *a0 = tp->x, *a1 = tp->x + 2 * nd, *b1 = tt->x + 2 * nd;
-            double num = 0, den = 0;
-            for (size_t i = 0; i < nd; i++) {
-                double dh = a1[i] - a0[i], dt = b1[i] - a0[i];
-                num += (dh - dt) * (dh - dt), den += dt * dt;
-            }
-            char note[96];
+            char note[128];
             snprintf(note, sizeof note, "rollout %.2f s (tabulated), truth %.2f s", tp->seconds,
                      tt->seconds);
-            row(p, exp, title, "50 steps", "pair", "displacement_err", sqrt(num / den), 0.1, NAN,
+            row(p, exp, title, "50 steps", "pair", "displacement_err", err[J - 2], 0.1, NAN, note);
+            snprintf(note, sizeof note,
+                     "the true V with the same leapfrog step: the integrator's own error");
+            row(p, exp, title, "50 steps", "true_V", "displacement_err", err[2 * J - 2], NAN, NAN,
                 note);
+            snprintf(note, sizeof note,
+                     "the model against the true V, both with the same leapfrog step: its own "
+                     "error");
+            row(p, exp, title, "50 steps", "pair_same_step", "displacement_err", err[3 * J - 2],
+                NAN, NAN, note);
         }
+        free(te_t), free(err);
     }
     free(x0), free(dq), free(dp);
-    hrf_trajectory_free(tp), hrf_trajectory_free(tt);
+    hrf_trajectory_free(tp), hrf_trajectory_free(tt), hrf_trajectory_free(ts);
     hrf_hgn_table_free(tab);
     hrf_hgn_free(m);
     hrf_pdata_free(tr), hrf_pdata_free(te);
