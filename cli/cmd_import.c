@@ -12,7 +12,8 @@
 
 static const char help[] =
     "usage: hamrf import (--lammps-dump FILE | --extxyz FILE) --cutoff RC [--every K]\n"
-    "                    [--mass M | --mass TYPE=M,TYPE=M,...] -o DATA.npz [--json]\n"
+    "                    [--mass M | --mass TYPE=M,TYPE=M,...] [--energy-column C]\n"
+    "                    -o DATA.npz [--json]\n"
     "Reads a molecular-dynamics trajectory into a particle data set that 'hamrf train\n"
     "--model hgn' takes: positions unwrapped, momenta p = m v, dq/dt = v, dp/dt = forces.\n"
     "  --lammps-dump FILE  LAMMPS 'dump custom' text: id [type] [mass] xu yu zu (or x y z\n"
@@ -20,6 +21,8 @@ static const char help[] =
     "  --extxyz FILE       extended XYZ (ASE): Lattice, Properties with pos, momenta (or\n"
     "                      velocities / vel), forces [, masses, species, id]; energy kept\n"
     "  --cutoff RC         interaction cutoff of the data set (required; <= box / 2)\n"
+    "  --energy-column C   dump: per-atom potential energy column (e.g. c_pe of compute\n"
+    "                      pe/atom); H = its sum + kinetic energy (default: no energies)\n"
     "  --every K           keep every K-th frame, starting with the first (default 1)\n"
     "  --mass M            every atom's mass; or TYPE=M pairs by LAMMPS type / species\n"
     "                      (default: the file's mass / masses column)\n"
@@ -79,6 +82,9 @@ static int parse_option(void *opts, int c, const char *arg) {
         return cli_parse_size("import", "every", arg, &o->p.every) ? -1 : 1;
     case 'm':
         return parse_mass(o, arg) ? -1 : 1;
+    case 'E':
+        o->p.energy_column = arg;
+        return 1;
     }
     return 0;
 }
@@ -89,6 +95,7 @@ int cmd_import(int argc, char **argv) {
                                          {"cutoff", required_argument, 0, 'c'},
                                          {"every", required_argument, 0, 'e'},
                                          {"mass", required_argument, 0, 'm'},
+                                         {"energy-column", required_argument, 0, 'E'},
                                          {"output", required_argument, 0, 'o'},
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'Q'},
@@ -112,6 +119,9 @@ int cmd_import(int argc, char **argv) {
         rc = cli_usage_error(C, "-o FILE.npz is required");
     else if (!(o.p.cutoff > 0.0))
         rc = cli_usage_error(C, "--cutoff RC is required (the data set's interaction cutoff)");
+    else if (o.xyz && o.p.energy_column)
+        rc = cli_usage_error(C, "--energy-column is for LAMMPS dumps (extended XYZ has its "
+                                "energy key)");
     else if ((err = hrf_md_import_params_check(&o.p)))
         rc = cli_usage_error(C, "%s", err);
     if (rc != CLI_PARSED) {

@@ -41,6 +41,9 @@ typedef struct hrf_md_import_params {
                                        XYZ species ("Ar") */
     const double *type_masses;      /* (n_type_masses) > 0 */
     size_t max_atoms;               /* refuse frames with more atoms; default 2^32 - 1 */
+    const char *energy_column;      /* dump only: a per-atom potential energy column (e.g.
+                                       c_pe of compute pe/atom); H = its sum + Σ|p|²/2m.
+                                       NULL (default): no energies */
 } hrf_md_import_params;
 
 HRF_API void hrf_md_import_params_default(hrf_md_import_params *p);

@@ -399,11 +399,12 @@ typedef struct dump_state {
     double *mass_col;            /* (N) frame 0's mass column, or NULL */
     double *x, *prev, *wr, *img; /* (N, 3): this frame, previous frame's wrapped x, this
                                     frame's wrapped x, image counts */
-    double *vals;                /* (N, 10) parsed row values: x y z ix iy iz (or xu..), vx..fz */
-    id_row *ir;                  /* (N) */
-    long long *rtype;            /* (N) type per row */
-    double *rmass;               /* (N) mass per row */
-    char **tok;                  /* (ncols + 1) */
+    double *vals;     /* (N, 13) parsed row values: x y z (or xu..), vx..fz, ix iy iz, e */
+    int ecol;         /* the energy column, or -1 */
+    id_row *ir;       /* (N) */
+    long long *rtype; /* (N) type per row */
+    double *rmass;    /* (N) mass per row */
+    char **tok;       /* (ncols + 1) */
 } dump_state;
 
 static void dump_state_free(dump_state *s) {
@@ -653,6 +654,22 @@ int hrf_lammps_dump_read(const char *path, const hrf_md_import_params *p, hrf_pd
         }
         if (r.frame == 0) {
             if ((rc = dump_columns(&r, cols, &s))) break;
+            s.ecol = -1;
+            if (p->energy_column) {
+                char buf[4096], *t;
+                snprintf(buf, sizeof buf, "%s", cols);
+                size_t k = 0;
+                char *save = NULL;
+                for (t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save), k++)
+                    if (!strcmp(t, p->energy_column)) s.ecol = (int)k;
+                if (s.ecol < 0) {
+                    rc = rd_error(&r, HRF_EFORMAT,
+                                  "ITEM: ATOMS lacks the energy column '%s' (dump a per-atom "
+                                  "energy, e.g. compute pe all pe/atom and column c_pe)",
+                                  p->energy_column);
+                    break;
+                }
+            }
             if (s.ncols > 1000000) {
                 rc = rd_error(&r, HRF_EFORMAT, "%zu columns: too many", s.ncols);
                 break;
@@ -667,7 +684,7 @@ int hrf_lammps_dump_read(const char *path, const hrf_md_import_params *p, hrf_pd
             s.ids0 = malloc(N * sizeof *s.ids0), s.atype = malloc(N * sizeof *s.atype);
             s.x = malloc(3 * N * sizeof *s.x), s.prev = malloc(3 * N * sizeof *s.prev);
             s.wr = malloc(3 * N * sizeof *s.wr);
-            s.img = calloc(3 * N, sizeof *s.img), s.vals = malloc(12 * N * sizeof *s.vals);
+            s.img = calloc(3 * N, sizeof *s.img), s.vals = malloc(13 * N * sizeof *s.vals);
             s.ir = malloc(N * sizeof *s.ir), s.rtype = malloc(N * sizeof *s.rtype);
             s.rmass = malloc(N * sizeof *s.rmass), s.tok = malloc((s.ncols + 1) * sizeof *s.tok);
             a.N = N;
@@ -723,20 +740,23 @@ int hrf_lammps_dump_read(const char *path, const hrf_md_import_params *p, hrf_pd
                 break;
             }
             for (int c = 0; c < 9 && !rc; c++)
-                if (parse_num(s.tok[vc[c]], &s.vals[12 * row + (size_t)c]))
+                if (parse_num(s.tok[vc[c]], &s.vals[13 * row + (size_t)c]))
                     rc = rd_error(&r, HRF_EDATA,
                                   "column '%s': expected a finite number, found '%.40s'",
                                   dump_names[c < 3   ? (s.mode == POS_UNWRAPPED ? C_XU : C_X) + c
                                              : c < 6 ? C_VX + c - 3
                                                      : C_FX + c - 6],
                                   s.tok[vc[c]]);
+            if (!rc && s.ecol >= 0 && parse_num(s.tok[s.ecol], &s.vals[13 * row + 12]))
+                rc = rd_error(&r, HRF_EDATA, "column '%s': expected a finite number, found '%.40s'",
+                              p->energy_column, s.tok[s.ecol]);
             for (int c = 0; c < 3 && !rc && s.mode == POS_IMAGE; c++) {
                 long long im = 0;
                 if (parse_int(s.tok[s.col[C_IX + c]], &im))
                     rc = rd_error(&r, HRF_EDATA,
                                   "column '%s': expected an integer image flag, found '%.40s'",
                                   dump_names[C_IX + c], s.tok[s.col[C_IX + c]]);
-                s.vals[12 * row + 9 + (size_t)c] = (double)im;
+                s.vals[13 * row + 9 + (size_t)c] = (double)im;
             }
         }
         if (rc || (rc = sort_ids(&r, line0, s.ir, N, s.ids0, r.frame == 0))) break;
@@ -795,7 +815,7 @@ int hrf_lammps_dump_read(const char *path, const hrf_md_import_params *p, hrf_pd
         /* positions in id order, unwrapped */
         for (size_t k = 0; k < N; k++)
             for (int c = 0; c < 3; c++) {
-                const double *row = s.vals + 12 * s.ir[k].row;
+                const double *row = s.vals + 13 * s.ir[k].row;
                 double x = row[c];
                 if (s.mode == POS_IMAGE && row[9 + c] != 0.0) x += row[9 + c] * L;
                 s.x[3 * k + (size_t)c] = x;
@@ -812,11 +832,14 @@ int hrf_lammps_dump_read(const char *path, const hrf_md_import_params *p, hrf_pd
         double *q = a.q + a.K * 3 * N, *v = a.v + a.K * 3 * N, *f = a.f + a.K * 3 * N;
         memcpy(q, s.x, 3 * N * sizeof *q);
         for (size_t k = 0; k < N; k++) {
-            const double *row = s.vals + 12 * s.ir[k].row;
+            const double *row = s.vals + 13 * s.ir[k].row;
             for (int c = 0; c < 3; c++)
                 v[3 * k + (size_t)c] = row[3 + c], f[3 * k + (size_t)c] = row[6 + c];
         }
-        a.ts[a.K] = (double)step, a.t[a.K] = time, a.H[a.K] = 0.0;
+        double E = 0.0; /* the potential energy, summed in id order */
+        for (size_t k = 0; s.ecol >= 0 && k < N; k++)
+            E += s.vals[13 * s.ir[k].row + 12];
+        a.ts[a.K] = (double)step, a.t[a.K] = time, a.H[a.K] = E;
         cJSON_AddItemToArray(timesteps, cJSON_CreateNumber((double)step));
         a.K++;
     }
@@ -860,7 +883,14 @@ int hrf_lammps_dump_read(const char *path, const hrf_md_import_params *p, hrf_pd
             for (size_t k = 0; k < N; k++)
                 cJSON_AddItemToArray(at, cJSON_CreateNumber((double)s.atype[k]));
         }
-        rc = acc_to_pdata(&a, mass, 0, L0, p->cutoff, 0, have_time, meta, out);
+        for (size_t k = 0; s.ecol >= 0 && k < a.K; k++) { /* H = E_pot + T */
+            double kin = 0.0;
+            for (size_t j = 0; j < 3 * N; j++)
+                kin += mass[j / 3] * a.v[k * 3 * N + j] * a.v[k * 3 * N + j];
+            a.H[k] += 0.5 * kin;
+        }
+        if (s.ecol >= 0) cJSON_AddStringToObject(meta, "energy_column", p->energy_column);
+        rc = acc_to_pdata(&a, mass, 0, L0, p->cutoff, s.ecol >= 0, have_time, meta, out);
     }
     for (size_t j = 0; labels && j < s.ntypes; j++)
         free(labels[j]);
