@@ -14,6 +14,7 @@
 # for 120 s and prints its Zerr/Herr beside hamrf's (bench_neurips_hgnn.json).
 # Results are saved next to the tool as bench_train.json, bench_memory.json,
 # bench_adam_step.json and bench_rollout.jsonl.
+# bench_lammps_table.sh: LAMMPS with hamrf's pair table vs lj/cut (bench_lammps_table.json).
 # Exit status: 0 when everything passes, else the worst status of the runs.
 set -u
 
@@ -81,6 +82,13 @@ if [ -x "$BUILD/bench/bench_forces" ]; then
   # One thread: the time per particle across 10^3..10^5 particles then shows
   # the cell lists' O(N) scaling, not the particle code's threading threshold.
   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_forces" >"$BUILD/bench_forces.jsonl"
+  rc=$?
+  [ $rc -gt $status ] && status=$rc
+fi
+
+# LAMMPS with the learned pair table against lj/cut (4000 atoms): accuracy, throughput.
+if command -v lmp >/dev/null 2>&1; then
+  sh "$HERE/bench_lammps_table.sh" "$HAMRF"
   rc=$?
   [ $rc -gt $status ] && status=$rc
 fi

@@ -19,6 +19,9 @@ static const char usage[] =
     "  eval       errors of a model on a data set\n"
     "  rollout    integrate a model from initial states (trajectories, energy drift)\n"
     "  reproduce  run the papers' experiments and print our numbers beside theirs\n"
+    "  import     a LAMMPS dump or extended XYZ file as a particle data set\n"
+    "  export     a pair-mode graph network as a LAMMPS pair_style table\n"
+    "  convert    particle data sets and rollouts as extended XYZ or LAMMPS dump text\n"
     "\n"
     "'hamrf <command> --help' shows the options of a command.\n"
     "Exit status: 0 success, 2 usage error, 1 any other failure.\n";
@@ -49,7 +52,8 @@ int main(int argc, char **argv) {
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"systems", cmd_systems}, {"generate", cmd_generate}, {"train", cmd_train},
-                {"eval", cmd_eval},       {"rollout", cmd_rollout},   {"reproduce", cmd_reproduce}};
+                {"eval", cmd_eval},       {"rollout", cmd_rollout},   {"reproduce", cmd_reproduce},
+                {"import", cmd_import},   {"export", cmd_export},     {"convert", cmd_convert}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "hamrf: unknown command '%s'\n\n%s", cmd, usage);

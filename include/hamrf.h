@@ -24,6 +24,7 @@
 #include "hamrf/systems.h"
 #include "hamrf/field.h"
 #include "hamrf/dataset.h"
+#include "hamrf/mdio.h"
 #include "hamrf/particles.h"
 #include "hamrf/pfield.h"
 #include "hamrf/metrics.h"
