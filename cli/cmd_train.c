@@ -336,6 +336,10 @@ static int check_training_kind(const train_opts *o) {
  * --optimizer) gradient training. */
 static int train_hgn(train_opts *o) {
     const char *C = "train";
+    if (cli_mpi_size() > 1 || o->ndata > 1)
+        return cli_usage_error(C, "the graph network's fit reads one --data file in one process "
+                                  "(distributing it over snapshots is not implemented yet; "
+                                  "docs/mpi.md); mpirun and several files are for --model hnn");
     if (o->width_opt)
         return cli_usage_error(C,
                                "%s does not apply to --model hgn (its widths are "

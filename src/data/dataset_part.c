@@ -177,10 +177,11 @@ int hrf_dataset_load_part(const char *const *paths, size_t npaths, size_t first,
     for (size_t f = 0; f < npaths && rc == HRF_OK; f++) {
         size_t n = 0, dd = 0;
         if ((rc = file_rows(paths[f], &n, &dd))) break;
-        size_t lo = first > start ? first - start : 0;
-        size_t hi = first + count < start + n ? first + count - start : n;
-        size_t nr = hi > lo && lo < n ? hi - lo : 0;
-        rc = read_piece(paths[f], nr ? lo : 0, nr, d, at, f == 0 ? NULL : d);
+        /* our rows [first, first + count) within this file's [start, start + n) */
+        size_t lo = first > start ? first : start;
+        size_t hi = first + count < start + n ? first + count : start + n;
+        size_t nr = hi > lo ? hi - lo : 0;
+        rc = read_piece(paths[f], nr ? lo - start : 0, nr, d, at, f == 0 ? NULL : d);
         at += nr, start += n;
     }
     if (rc) {
