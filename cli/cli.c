@@ -176,6 +176,13 @@ int cli_parse_options(const char *cmd, int argc, char **argv, const char *shorto
 void cli_print_json(cJSON *obj) {
     /* Under mpirun rank 0 reports; "ranks" is there with or without MPI. */
     if (!cJSON_HasObjectItem(obj, "ranks")) cJSON_AddNumberToObject(obj, "ranks", cli_mpi_size());
+    if (cli_mpi_size() > 1) { /* the reductions, as rank 0 saw them (docs/mpi.md) */
+        double sec, words, calls;
+        cli_mpi_stats(&sec, &words, &calls);
+        cJSON_AddNumberToObject(obj, "reduce_seconds", sec);
+        cJSON_AddNumberToObject(obj, "reduce_words", words);
+        cJSON_AddNumberToObject(obj, "reduce_calls", calls);
+    }
     char *s = cli_mpi_rank() == 0 ? cJSON_PrintUnformatted(obj) : NULL;
     if (s) {
         fputs(s, stdout);

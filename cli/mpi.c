@@ -15,10 +15,15 @@
 #endif
 
 static int g_rank = 0, g_size = 1, g_mpi = 0, g_agreed = 0;
+static double g_comm_seconds = 0.0, g_comm_words = 0.0, g_comm_calls = 0.0;
 static hrf_comm g_comm;
 static char *g_errbuf = NULL; /* ranks > 0: what the tool printed to stderr */
 static size_t g_errlen = 0;
 static FILE *g_errmem = NULL, *g_stderr = NULL;
+
+void cli_mpi_stats(double *seconds, double *words, double *calls) {
+    *seconds = g_comm_seconds, *words = g_comm_words, *calls = g_comm_calls;
+}
 
 int cli_mpi_rank(void) {
     return g_rank;
@@ -50,11 +55,14 @@ static int mpi_allreduce(void *ctx, hrf_comm_op op, void *buf, size_t n) {
     MPI_Datatype t = op == HRF_COMM_BOR ? MPI_UINT64_T : MPI_DOUBLE;
     MPI_Op o = op == HRF_COMM_SUM ? MPI_SUM : op == HRF_COMM_MAX ? MPI_MAX : MPI_BOR;
     const size_t chunk = (size_t)1 << 30;
+    double t0 = cli_now();
+    g_comm_words += (double)n, g_comm_calls += 1.0;
     for (size_t i = 0; i < n; i += chunk) {
         int c = (int)(n - i < chunk ? n - i : chunk);
         int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + 8 * i, c, t, o, comm);
         if (rc != MPI_SUCCESS) return hrf_error(HRF_EIO, "MPI_Allreduce failed (code %d)", rc);
     }
+    g_comm_seconds += cli_now() - t0;
     return HRF_OK;
 }
 static MPI_Comm g_world;

@@ -19,6 +19,9 @@ void cli_mpi_init(int *argc, char ***argv);
  * this rank failed alone. Returns the exit status. */
 int cli_mpi_finish(int rc);
 int cli_mpi_rank(void);
+/* This rank's time in MPI_Allreduce so far (waiting for slower ranks
+ * included), the doubles it reduced and the number of calls. */
+void cli_mpi_stats(double *seconds, double *words, double *calls);
 int cli_mpi_size(void);
 /* The hook for the library: NULL for one process. */
 const hrf_comm *cli_mpi_comm(void);
