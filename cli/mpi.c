@@ -14,12 +14,9 @@
 #include <mpi.h>
 #endif
 
-static int g_rank = 0, g_size = 1, g_mpi = 0, g_agreed = 0;
+static int g_rank = 0, g_size = 1, g_agreed = 0;
 static double g_comm_seconds = 0.0, g_comm_words = 0.0, g_comm_calls = 0.0;
 static hrf_comm g_comm;
-static char *g_errbuf = NULL; /* ranks > 0: what the tool printed to stderr */
-static size_t g_errlen = 0;
-static FILE *g_errmem = NULL, *g_stderr = NULL;
 
 void cli_mpi_stats(double *seconds, double *words, double *calls) {
     *seconds = g_comm_seconds, *words = g_comm_words, *calls = g_comm_calls;
@@ -49,6 +46,11 @@ void cli_mpi_share(size_t total, size_t *first, size_t *count) {
 }
 
 #ifdef HAMRF_HAVE_MPI
+static int g_mpi = 0;
+static char *g_errbuf = NULL; /* ranks > 0: what the tool printed to stderr */
+static size_t g_errlen = 0;
+static FILE *g_errmem = NULL, *g_stderr = NULL;
+
 /* libhamrf's hook: MPI_Allreduce in place, in chunks below 2^31 entries. */
 static int mpi_allreduce(void *ctx, hrf_comm_op op, void *buf, size_t n) {
     MPI_Comm comm = *(MPI_Comm *)ctx;
