@@ -93,4 +93,9 @@ if command -v lmp >/dev/null 2>&1; then
   [ $rc -gt $status ] && status=$rc
 fi
 
+# The fit across MPI ranks (strong and weak scaling, 1-4 ranks; skipped
+# without MPI): bench_mpi.jsonl next to the tool (docs/benchmarks.md).
+sh "$HERE/bench_mpi.sh" "$HAMRF"
+rc=$?
+[ $rc -gt $status ] && status=$rc
 exit $status

@@ -9,8 +9,13 @@
 #include "hamrf/odenet.h"
 #include "hamrf/optim.h"
 
+#define TRAIN_MAX_FILES 4096
 typedef struct train_opts {
-    const char *data_path, *out;
+    const char *data_path, *out; /* data_path: the first --data file */
+    /* Every --data file (repeatable, each a file or a glob pattern), in
+     * order: the global rows are theirs in this order (docs/mpi.md). */
+    const char *data_paths[TRAIN_MAX_FILES];
+    size_t ndata;
     int json, quiet;
     int odenet, hgn, model_given, correct;
     hrf_hnn_params hp; /* sampling and solver options (HNN, ODE-net) */

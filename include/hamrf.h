@@ -18,6 +18,7 @@
 #include "hamrf/progress.h"
 #include "hamrf/rng.h"
 #include "hamrf/blas.h"
+#include "hamrf/comm.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/activation.h"
 #include "hamrf/sampler.h"

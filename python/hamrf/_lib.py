@@ -239,7 +239,8 @@ class HnnParams(ctypes.Structure):
                 ("elm_lo", ctypes.c_double), ("elm_hi", ctypes.c_double),
                 ("resample_duplicates", ctypes.c_int), ("seed", ctypes.c_uint64),
                 ("lstsq", LstsqParams), ("cache_bytes", c_size_t), ("block_rows", c_size_t),
-                ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p)]
+                ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p),
+                ("comm", ctypes.c_void_p)]
 
 
 class HnnFitReport(ctypes.Structure):
