@@ -146,6 +146,10 @@ good rollout rollout --model hgn.npz --data lj.npz --count 1 --dt 0.005 --steps 
 good "convert rollout" convert traj.npz --data lj.npz --to extxyz -o traj.extxyz
 if [ "$(head -1 traj.extxyz)" = 108 ] && [ "$(grep -c Lattice traj.extxyz)" = 5 ] &&
     ! grep -q forces traj.extxyz; then npass=$((npass + 1)); else fail "rollout extxyz: 5 frames of 108 atoms, no forces"; fi
+# rollout -o FILE.extxyz writes the same file as rollout -o .npz then convert
+good "rollout to extxyz" rollout --model hgn.npz --data lj.npz --count 1 --dt 0.005 --steps 4 -o direct.extxyz
+if cmp -s traj.extxyz direct.extxyz; then npass=$((npass + 1)); else fail "rollout -o .extxyz differs from convert"; fi
+bad "rollout extxyz two starts" 2 o.extxyz "holds one trajectory" "--count 1" -- rollout --model hgn.npz --data lj.npz --count 2 --dt 0.005 --steps 4 -o o.extxyz
 
 # ---- bad dumps ----
 mk() { # mk OUT SCRIPT: lj.dump edited by the sed script
@@ -253,6 +257,7 @@ bad "export keyword blank" 2 t2.table "keyword" -- export --model hgn.npz --lamm
 bad "export missing model" 1 t2.table "nothere.npz" -- export --model nothere.npz --lammps-table t2.table
 bad "export into a folder" 1 - "is a folder" -- export --model hgn.npz --lammps-table . --points 10
 bad "convert box data set" 2 o.xyz "convert takes particle data sets" -- convert s.npz --to extxyz -o o.xyz
+bad "rollout hnn to extxyz" 2 o.extxyz "extended XYZ holds particle rollouts" -- rollout --model hnn.npz --x0=0.5,0 --dt 0.1 --steps 2 -o o.extxyz
 bad "convert bad format" 2 o.xyz "--to expects extxyz or lammps-dump" -- convert lj.npz --to pdb -o o.xyz
 
 echo "cli_md_io: $npass passed, $nfail failed"

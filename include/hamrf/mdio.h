@@ -109,6 +109,13 @@ HRF_API void hrf_md_frames_free(hrf_md_frames *fr); /* NULL-safe */
  * naming the file and entry. */
 HRF_API int hrf_md_frames_of_trajectory(const char *path, size_t k, const hrf_pdata *d,
                                         hrf_md_frames **out);
+/* The same from states in memory (a rollout's hrf_trajectory): trajectory k
+ * of x (J, n, 2·N·3), energies H (J, n) or NULL, times t (J); masses, box and
+ * types from d (the data set the rollout started from). The frames own
+ * copies. */
+HRF_API int hrf_md_frames_of_states(const hrf_pdata *d, size_t J, size_t n, size_t k,
+                                    const double *x, const double *H, const double *t,
+                                    hrf_md_frames **out);
 
 #ifdef __cplusplus
 }

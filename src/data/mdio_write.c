@@ -210,6 +210,44 @@ int hrf_md_frames_of_pdata(const hrf_pdata *d, hrf_md_frames **out) {
     return HRF_OK;
 }
 
+/* Trajectory k of states x (J, n, 6·N), energies H (J, n) or NULL and times t
+ * (J) into o's own copies (q, p (J, N, 3), H, t): HRF_OK or HRF_ENOMEM (no
+ * message). */
+static int frames_take_states(frames_owned *o, size_t N, size_t J, size_t n, size_t k,
+                              const double *x, const double *H, const double *t) {
+    hrf_md_frames *fr = &o->fr;
+    o->q = malloc(J * N * 3 * sizeof *o->q), o->p = malloc(J * N * 3 * sizeof *o->p);
+    o->t = malloc(J * sizeof *o->t);
+    if (H) o->H = malloc(J * sizeof *o->H);
+    if (!o->q || !o->p || !o->t || (H && !o->H)) return HRF_ENOMEM;
+    for (size_t j = 0; j < J; j++) {
+        const double *xs = x + (j * n + k) * 6 * N;
+        memcpy(o->q + j * N * 3, xs, N * 3 * sizeof *o->q);
+        memcpy(o->p + j * N * 3, xs + N * 3, N * 3 * sizeof *o->p);
+        if (H) o->H[j] = H[j * n + k];
+    }
+    memcpy(o->t, t, J * sizeof *o->t);
+    fr->S = J, fr->q = o->q, fr->p = o->p, fr->v = NULL, fr->f = NULL, fr->H = o->H;
+    fr->time = o->t, fr->timestep = NULL;
+    return HRF_OK;
+}
+
+int hrf_md_frames_of_states(const hrf_pdata *d, size_t J, size_t n, size_t k, const double *x,
+                            const double *H, const double *t, hrf_md_frames **out) {
+    *out = NULL;
+    if (J == 0 || k >= n)
+        return hrf_error(HRF_EINVAL, "trajectory %zu of %zu asked for (%zu saved times)", k, n, J);
+    hrf_md_frames *fr = NULL;
+    int rc = hrf_md_frames_of_pdata(d, &fr);
+    if (rc) return rc;
+    if ((rc = frames_take_states((frames_owned *)fr, d->N, J, n, k, x, H, t))) {
+        hrf_md_frames_free(fr);
+        return hrf_error(HRF_ENOMEM, "out of memory for %zu frames of %zu particles", J, d->N);
+    }
+    *out = fr;
+    return HRF_OK;
+}
+
 /* A non-negative integer meta member, or -1. */
 static double meta_count(const cJSON *m, const char *key) {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, key);
@@ -226,7 +264,7 @@ int hrf_md_frames_of_trajectory(const char *path, size_t k, const hrf_pdata *d,
     frames_owned *o = (frames_owned *)fr;
     hrf_npz *z = NULL;
     cJSON *meta = NULL;
-    double *x = NULL, *H = NULL;
+    double *x = NULL, *H = NULL, *t = NULL;
     if ((rc = hrf_npz_open(path, &z)) || (rc = hrf_npz_read_meta(z, "trajectory", &meta)))
         goto done;
     const double Nm = meta_count(meta, "n_particles"), Dm = meta_count(meta, "particle_dim");
@@ -258,30 +296,15 @@ int hrf_md_frames_of_trajectory(const char *path, size_t k, const hrf_pdata *d,
         goto done;
     }
     size_t s1[1] = {J};
-    if ((rc = hrf_npz_read(z, "t", 1, s1, &o->t))) goto done;
+    if ((rc = hrf_npz_read(z, "t", 1, s1, &t))) goto done;
     if (hrf_npz_has(z, "H")) {
         size_t s2[2] = {J, n};
         if ((rc = hrf_npz_read(z, "H", 2, s2, &H))) goto done;
-        if (!(o->H = malloc(J * sizeof *o->H))) rc = HRF_ENOMEM;
-        for (size_t j = 0; !rc && j < J; j++)
-            o->H[j] = H[j * n + k];
-        if (rc) goto done;
     }
-    o->q = malloc(J * N * 3 * sizeof *o->q), o->p = malloc(J * N * 3 * sizeof *o->p);
-    if (!o->q || !o->p) {
-        rc = HRF_ENOMEM;
-        goto done;
-    }
-    for (size_t j = 0; j < J; j++) {
-        const double *xs = x + (j * n + k) * 6 * N;
-        memcpy(o->q + j * N * 3, xs, N * 3 * sizeof *o->q);
-        memcpy(o->p + j * N * 3, xs + N * 3, N * 3 * sizeof *o->p);
-    }
-    fr->S = J, fr->q = o->q, fr->p = o->p, fr->v = NULL, fr->f = NULL, fr->H = o->H;
-    fr->time = o->t, fr->timestep = NULL;
+    rc = frames_take_states(o, N, J, n, k, x, H, t);
 done:
     if (rc == HRF_ENOMEM) rc = hrf_error(HRF_ENOMEM, "%s: out of memory", path);
-    free(x), free(H);
+    free(x), free(H), free(t);
     cJSON_Delete(meta);
     hrf_npz_close(z);
     if (rc) {
