@@ -250,6 +250,7 @@ int rollout_run_hgn(const hrf_model *model, const rollout_opts *o) {
     hrf_hgn_table *table = NULL;
     double *x0 = NULL;
     rollout_result r = {.kind = "hgn"};
+    hrf_hgn_field_ctx ctx = {.cache = NULL};
     int status = CLI_FAIL, rc;
     if ((rc = hrf_pdata_load(o->data_path, &d))) return cli_lib_error(C, rc);
     r.particles = d;
@@ -262,7 +263,6 @@ int rollout_run_hgn(const hrf_model *model, const rollout_opts *o) {
                                  o->com.out);
         goto done;
     }
-    hrf_hgn_field_ctx ctx;
     hrf_hgn_field_ctx_of(&ctx, hrf_model_hgn(model), d);
     hrf_field field;
     hrf_hgn_field(&ctx, &field);
@@ -309,6 +309,7 @@ int rollout_run_hgn(const hrf_model *model, const rollout_opts *o) {
 done:
     free(x0);
     result_free(&r);
+    hrf_hgn_field_ctx_release(&ctx);
     hrf_hgn_table_free(table);
     hrf_psystem_free(ps);
     hrf_pdata_free(d);

@@ -316,13 +316,15 @@ class HgnGraph(ctypes.Structure):
 
 class HgnFieldCtx(ctypes.Structure):
     _fields_ = [("model", ctypes.c_void_p), ("graph", HgnGraph), ("N", c_size_t),
-                ("D", ctypes.c_int), ("mass", c_double_p), ("table", ctypes.c_void_p)]
+                ("D", ctypes.c_int), ("mass", c_double_p), ("table", ctypes.c_void_p),
+                ("skin", ctypes.c_double), ("cache", ctypes.c_void_p)]
 
 
 class Field(ctypes.Structure):
     _fields_ = [("dim", c_size_t), ("separable", ctypes.c_int), ("hamiltonian", ctypes.c_int),
                 ("ctx", ctypes.c_void_p), ("rhs", ctypes.c_void_p), ("jac", ctypes.c_void_p),
-                ("energy", ctypes.c_void_p)]
+                ("energy", ctypes.c_void_p), ("rhs_q", ctypes.c_void_p),
+                ("rhs_p", ctypes.c_void_p)]
 
 
 class IntegratorParams(ctypes.Structure):
@@ -512,6 +514,7 @@ _proto("hrf_hgn_field_table", _i, ctypes.POINTER(HgnFieldCtx), c_size_t, c_doubl
        ctypes.POINTER(_vp))
 _proto("hrf_hgn_table_free", None, _vp)
 _proto("hrf_hgn_field", None, ctypes.POINTER(HgnFieldCtx), ctypes.POINTER(Field))
+_proto("hrf_hgn_field_ctx_release", None, ctypes.POINTER(HgnFieldCtx))
 _proto("hrf_psystem_from_pdata", _i, ctypes.POINTER(Pdata), ctypes.POINTER(_vp))
 _proto("hrf_psystem_free", None, _vp)
 _proto("hrf_psystem_name", _cp, _vp)
