@@ -187,6 +187,13 @@ for mode in pair mp; do
             && ok || bad "hgn aswim $mode P=$P test error $e2 against $e1 (more than 1.5x)"
     done
 done
+# auto's tall route (2560 x 40 > 50 x cols): each rank's streamed-QR factor, stacked.
+"$BIN" train $G --data abig.npz --sampler uswim -o gtall1.npz --json >out.txt 2>&1
+grep -q 'tall problem' out.txt && ok || bad "hgn tall route not taken: $(cat out.txt)"
+run 3 "$BIN" train $G --data abig.npz --sampler uswim -o gtall3.npz --quiet >out.txt 2>&1 \
+    || bad "hgn tall P=3: $(cat out.txt)"
+/usr/bin/python3 "$HERE/mpi_compare_hgn.py" gtall1.npz gtall3.npz atest.npz $TOL && ok \
+    || bad "hgn tall route P=3 predictions"
 run 2 "$BIN" train $G --data chain.npz --sampler elm -o gj.npz --json >out.txt 2>&1
 grep -q '"ranks":2' out.txt && grep -q '"n_snapshots":24' out.txt && ok \
     || bad "hgn --json ranks, n_snapshots: $(cat out.txt)"
@@ -198,6 +205,28 @@ grep -q '"ranks":2' out.txt && grep -q '"n_snapshots":24' out.txt && ok \
 expect_error 2 "not parts of one particle data set" "$BIN" train $G --data chain.npz \
     --data chain6.npz -o bad.npz
 expect_error 4 "only 3 snapshots" "$BIN" train $G --data chain3.npz -o bad.npz
+
+# ---- hamrf eval under mpirun: each rank scores its rows (snapshots), one
+# reduction, rank 0 prints the single process's JSON. The relative errors
+# are sqrt(Σ err²/Σ ref²) summed in another order: equal within 1e-10
+# (measured ≤ 3e-15 relative).
+ETOL=1e-10
+"$BIN" train --data d.npz --model odenet --width 40 -o ode.npz --quiet 2>/dev/null || bad "odenet"
+for case in "ref_elmauto.npz test.npz" "ode.npz test.npz" "gref_pairelmauto.npz atest.npz" \
+    "gref_mpuswimauto.npz atest.npz"; do
+    set -- $case
+    "$BIN" eval --model $1 --data $2 --json >e1.json 2>&1 || bad "eval $1 (one process)"
+    for P in 2 3 4; do
+        if run $P "$BIN" eval --model $1 --data $2 --json >eP.json 2>out.txt; then
+            [ "$(grep -c '"ranks":'$P eP.json)" = 1 ] \
+                && /usr/bin/python3 "$HERE/mpi_compare_json.py" e1.json eP.json $ETOL && ok \
+                || bad "eval $1 P=$P: $(cat eP.json)"
+        else
+            bad "eval $1 P=$P: $(cat out.txt)"
+        fi
+    done
+done
+expect_error 4 "only 3 snapshots" "$BIN" eval --model gref_pairelmauto.npz --data chain3.npz
 
 echo "cli_mpi: $pass passed, $fail failed"
 [ $fail -eq 0 ]
