@@ -228,5 +228,39 @@ for case in "ref_elmauto.npz test.npz" "ode.npz test.npz" "gref_pairelmauto.npz 
 done
 expect_error 4 "only 3 snapshots" "$BIN" eval --model gref_pairelmauto.npz --data chain3.npz
 
+# ---- hamrf generate --shards: each rank writes OUT.rankK-of-P.npz; the
+# shards of P = 1..4, concatenated in rank order, hold the same rows bit for
+# bit (per-block / per-trajectory seeds), and train on them as one data set.
+for P in 1 2 3 4; do
+    mkdir -p sh$P
+    run $P "$BIN" generate --system pendulum --n 1000 --seed 4 --shards -o sh$P/box.npz \
+        --quiet >out.txt 2>&1 || bad "generate --shards box P=$P: $(cat out.txt)"
+    run $P "$BIN" generate --system springs --topology chain --shape 8 --dim 2 --trajectories 5 \
+        --snapshots 4 --shards -o sh$P/chain.npz --quiet >out.txt 2>&1 \
+        || bad "generate --shards chain P=$P: $(cat out.txt)"
+    [ "$(ls sh$P | wc -l)" = $((2 * P)) ] && ok || bad "generate --shards P=$P files: $(ls sh$P)"
+    if [ $P -gt 1 ]; then
+        /usr/bin/python3 "$HERE/mpi_shards_same.py" 'sh1/box.*.npz' "sh$P/box.*.npz" && ok \
+            || bad "generate --shards box P=$P rows"
+        /usr/bin/python3 "$HERE/mpi_shards_same.py" 'sh1/chain.*.npz' "sh$P/chain.*.npz" && ok \
+            || bad "generate --shards chain P=$P rows"
+    fi
+done
+"$BIN" train --model hgn --data 'sh1/chain.*.npz' --sampler uswim -o shg1.npz --quiet 2>/dev/null \
+    || bad "hgn on one shard"
+run 3 "$BIN" train --model hgn --data 'sh4/chain.*.npz' --sampler uswim -o shg3.npz --quiet \
+    >out.txt 2>&1 || bad "hgn on four shards, P=3: $(cat out.txt)"
+/usr/bin/python3 "$HERE/mpi_compare_hgn.py" shg1.npz shg3.npz ctest.npz $TOL && ok \
+    || bad "hgn on shards P=3 predictions"
+run 2 "$BIN" train --data 'sh3/box.*.npz' --width 60 --sampler uswim -o shb2.npz --quiet \
+    >out.txt 2>&1 || bad "hnn on three shards, P=2: $(cat out.txt)"
+"$BIN" train --data 'sh1/box.*.npz' --width 60 --sampler uswim -o shb1.npz --quiet 2>/dev/null \
+    || bad "hnn on one shard"
+/usr/bin/python3 "$HERE/mpi_compare.py" shb1.npz shb2.npz test.npz $TOL && ok \
+    || bad "hnn on shards P=2 predictions"
+expect_error 4 "use at most 2 ranks" "$BIN" generate --system pendulum --n 500 --shards -o bad.npz
+expect_error 2 "add --shards" "$BIN" generate --system pendulum --n 500 -o bad.npz
+ls bad.* >/dev/null 2>&1 && bad "a failed generate left $(ls bad.*)" || ok
+
 echo "cli_mpi: $pass passed, $fail failed"
 [ $fail -eq 0 ]
