@@ -6,7 +6,9 @@
 # fit and solve seconds, the time rank 0 spent in MPI_Allreduce (waiting for
 # slower ranks included), the doubles it reduced, and the fit's seconds per
 # point and rank (compute per row); the lines also go to bench_mpi.jsonl next
-# to the tool.
+# to the tool. Then the graph network (strong scaling, P = 1..4): Lennard-Jones,
+# 256 particles, 40 snapshots, U-SWIM edge width 100, auto (the tall route:
+# each rank's streamed QR of its snapshots, stacked), distributed by snapshot.
 #
 #   sh bench/bench_mpi.sh build/hamrf [N] [WIDTH] [SOLVER]
 #
@@ -63,5 +65,31 @@ open('$OUT', 'a').write(json.dumps(r) + '\n')
 echo "bench_mpi: double_pendulum, width $WIDTH, solver $SOLVER, 1 thread per rank, $(nproc) cores"
 for P in 1 2 3 4; do fit "$P" "$N" strong; done
 for P in 1 2 3 4; do fit "$P" $((N / 2 * P)) weak; done
+fit_hgn() { # P
+    P=$1
+    [ -e "$W/lj.npz" ] || "$HAMRF" generate --system lj --particles 256 --trajectories 4 \
+        --snapshots 10 --seed 1 -o "$W/lj.npz" 2>/dev/null
+    j=$(mpirun --oversubscribe -np "$P" "$HAMRF" train --model hgn --data "$W/lj.npz" \
+        --sampler uswim --edge-width 100 -o "$W/g.npz" --json) || {
+        echo "bench_mpi: hgn P=$P failed"
+        status=1
+        return
+    }
+    echo "$j" | /usr/bin/python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+r = dict(scaling='hgn', ranks=j['ranks'], n_snapshots=j['n_snapshots'],
+         n_particles=j['n_particles'], edge_width=j['edge_width'],
+         fit_seconds=j['fit_seconds'], solve_seconds=j['solve_seconds'],
+         reduce_seconds=j.get('reduce_seconds', 0.0), reduce_words=j.get('reduce_words', 0),
+         reduce_calls=j.get('reduce_calls', 0), rel_residual=j['potential']['rel_residual'])
+print('hgn    P=%d S=%d N=%d fit %.3f s solve %.3f s allreduce %.3f s (%d calls, %.3g doubles) '
+      'residual %.4g' % (r['ranks'], r['n_snapshots'], r['n_particles'], r['fit_seconds'],
+      r['solve_seconds'], r['reduce_seconds'], r['reduce_calls'], r['reduce_words'],
+      r['rel_residual']))
+open('$OUT', 'a').write(json.dumps(r) + '\n')
+"
+}
+for P in 1 2 3 4; do fit_hgn "$P"; done
 echo "bench_mpi: wrote $OUT"
 exit $status

@@ -336,10 +336,6 @@ static int check_training_kind(const train_opts *o) {
  * --optimizer) gradient training. */
 static int train_hgn(train_opts *o) {
     const char *C = "train";
-    if (cli_mpi_size() > 1 || o->ndata > 1)
-        return cli_usage_error(C, "the graph network's fit reads one --data file in one process "
-                                  "(distributing it over snapshots is not implemented yet; "
-                                  "docs/mpi.md); mpirun and several files are for --model hnn");
     if (o->width_opt)
         return cli_usage_error(C,
                                "%s does not apply to --model hgn (its widths are "
@@ -350,6 +346,10 @@ static int train_hgn(train_opts *o) {
     if (o->node_width) o->gn.node_width = o->node_width;
     int rc = check_training_kind(o);
     if (rc) return rc;
+    if (o->opt_type && (cli_mpi_size() > 1 || o->ndata > 1))
+        return cli_usage_error(C, "gradient training of the graph network reads one --data file "
+                                  "in one process; several files and mpirun are for its sampled "
+                                  "fit (docs/mpi.md)");
     if (o->opt_type) {
         hrf_gd_params gp;
         gd_params_of(o, &gp);
@@ -365,7 +365,7 @@ static int train_hgn(train_opts *o) {
     }
     const char *gmsg = hrf_hgn_params_check(&o->gn);
     if (gmsg) return cli_usage_error(C, "%s", gmsg);
-    return train_run_hgn(&o->gn, o->data_path, o->out, o->json, o->quiet);
+    return train_run_hgn(&o->gn, o);
 }
 
 /* An HNN or ODE-net on a box data set, sampled or (--optimizer) by gradient

@@ -34,8 +34,7 @@ typedef struct train_opts {
 } train_opts;
 
 /* The graph network on the particle data set at data_path: fit, save, report. */
-int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *out, int json,
-                  int quiet);
+int train_run_hgn(const hrf_hgn_params *gp, const train_opts *o);
 /* The graph network trained by gradient descent (gp, a checked) on the
  * particle data set at data_path: train, save, report. */
 int train_run_hgn_gradient(const hrf_gd_params *gp, const hrf_gd_hgn_arch *a, const char *data_path,

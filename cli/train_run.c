@@ -193,27 +193,66 @@ static cJSON *lstsq_json(const hrf_lstsq_report *lr) {
     return o;
 }
 
+/* The particle data set: one file read whole as always; several files (or
+ * several ranks) through hrf_pdata_load_part, each rank reading its share
+ * of the snapshots (docs/mpi.md). Every rank agrees on the outcome, rank 0
+ * naming the first failing rank's reason. */
+static int load_particles(const train_opts *o, hrf_pdata **d, size_t *S_total) {
+    const char *C = "train";
+    int P = cli_mpi_size(), rc;
+    if (o->ndata <= 1 && P == 1) {
+        if ((rc = hrf_pdata_load(o->data_path, d))) return cli_lib_error(C, rc);
+        *S_total = (*d)->S;
+        return CLI_OK;
+    }
+    char msg[1024] = "";
+    size_t total = 0, first = 0, count = 0;
+    rc = hrf_pdata_count(o->data_paths, o->ndata, &total);
+    if (rc == HRF_OK && total < (size_t)P)
+        rc = hrf_error(HRF_EDATA,
+                       "%d ranks but the data set has only %zu snapshots: the graph network is "
+                       "distributed by snapshot, use at most %zu ranks",
+                       P, total, total);
+    if (rc == HRF_OK) {
+        cli_mpi_share(total, &first, &count);
+        rc = hrf_pdata_load_part(o->data_paths, o->ndata, first, count, d);
+    }
+    if (rc) snprintf(msg, sizeof msg, "%s", hrf_last_error());
+    if (P == 1 && rc) return cli_lib_error(C, rc);
+    if ((rc = cli_mpi_agree(C, rc ? CLI_FAIL : CLI_OK, msg))) {
+        hrf_pdata_free(*d);
+        *d = NULL;
+        return rc;
+    }
+    *S_total = total;
+    return CLI_OK;
+}
+
 /* The graph-network path: load the particle data set, fit, save (meta: how
  * it was made and the training system's description), report. */
-int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *out, int json,
-                  int quiet) {
+int train_run_hgn(const hrf_hgn_params *gp, const train_opts *opts) {
     const char *C = "train";
+    const char *out = opts->out;
+    const int json = opts->json, quiet = opts->quiet;
     hrf_pdata *d = NULL;
-    int rc = hrf_pdata_load(data_path, &d);
-    if (rc) return cli_lib_error(C, rc);
+    size_t S_total = 0;
+    int rc = load_particles(opts, &d, &S_total);
+    if (rc) return rc;
     hrf_hgn *m = NULL;
     hrf_hgn_fit_report rep;
     hrf_hgn_params hp = *gp;
     cli_progress prog;
     cli_progress_init(&prog, quiet || json);
     hp.progress = cli_progress_cb, hp.progress_user = &prog;
+    hp.comm = cli_mpi_comm(); /* NULL for one process */
     rc = hrf_hgn_fit(&hp, d, &m, &rep);
     cli_progress_done(&prog);
     if (rc) {
         hrf_pdata_free(d);
         return cli_lib_error(C, rc);
     }
-    rc = hrf_hgn_save_meta(m, out, NULL); /* meta: the library's provenance */
+    /* meta: the library's provenance; every rank holds the model, rank 0 writes it */
+    if (cli_mpi_rank() == 0) rc = hrf_hgn_save_meta(m, out, NULL);
     if (rc) {
         hrf_hgn_free(m);
         hrf_pdata_free(d);
@@ -242,7 +281,7 @@ int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *o
         cJSON_AddStringToObject(o, "sampler", gp->sampler->name);
         cJSON_AddNumberToObject(o, "seed", (double)gp->seed);
         if (sname) cJSON_AddStringToObject(o, "system", sname);
-        cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
+        cJSON_AddNumberToObject(o, "n_snapshots", (double)S_total);
         cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
         cJSON_AddNumberToObject(o, "dim", d->D);
         cJSON_AddNumberToObject(o, "edges", (double)rep.edges);
@@ -256,7 +295,7 @@ int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *o
                 "particles (D = %d, %zu edges): fit %.3f s (solve %.3f s), solvers %s/%s, "
                 "relative residuals %.3g (potential), %.3g (kinetic)\n",
                 hrf_hgn_mode_name(gp->mode), gp->sampler->name, gp->edge_width, gp->kinetic_width,
-                d->S, d->N, d->D, rep.edges, rep.fit_seconds, rep.solve_seconds,
+                S_total, d->N, d->D, rep.edges, rep.fit_seconds, rep.solve_seconds,
                 hrf_solver_name(rep.lstsq_E.used), hrf_solver_name(rep.lstsq_K.used),
                 rep.lstsq_E.rel_residual, rep.lstsq_K.rel_residual);
         fprintf(stderr, "hamrf train: wrote %s\n", out);

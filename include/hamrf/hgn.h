@@ -72,6 +72,7 @@
 #include <stdint.h>
 
 #include "hamrf/activation.h"
+#include "hamrf/comm.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/particles.h"
 #include "hamrf/progress.h"
@@ -117,6 +118,11 @@ typedef struct hrf_hgn_params {
                                  (A-SWIM)", "solving (A-SWIM)", "done", and the solves'
                                  passes over the snapshots */
     void *progress_user;
+    /* Processes sharing the fit (hamrf/comm.h, docs/mpi.md): each passes its
+     * own contiguous block of the snapshots (rank order) and the same
+     * parameters; the model is the same on every rank. NULL (default): one
+     * process. */
+    const hrf_comm *comm;
 } hrf_hgn_params;
 
 HRF_API void hrf_hgn_params_default(hrf_hgn_params *p);

@@ -281,7 +281,7 @@ class HgnParams(ctypes.Structure):
                 ("potential", ctypes.c_void_p), ("joint", ctypes.c_int),
                 ("kinetic_linear", ctypes.c_int), ("seed", ctypes.c_uint64),
                 ("lstsq", LstsqParams), ("progress", PROGRESS_FN),
-                ("progress_user", ctypes.c_void_p)]
+                ("progress_user", ctypes.c_void_p), ("comm", ctypes.c_void_p)]
 
 
 class HgnFitReport(ctypes.Structure):

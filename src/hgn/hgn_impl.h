@@ -244,14 +244,20 @@ typedef struct hgn_progress {
 
 /* Solves one part of the read-out for m's encoders into theta (see hgn_lsq.c);
  * pr may be NULL. */
+/* d holds the global snapshots [first, first + d->S) of p->comm's ranks
+ * (first = 0 without comm); stride counts global snapshots. */
 int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d,
-                   const hgn_pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
-                   double *theta, hrf_lstsq_report *rep, const hgn_progress *pr);
+                   const hgn_pair_cache *pc, size_t first, size_t stride, hrf_hgn_part part,
+                   double thT, double *theta, hrf_lstsq_report *rep, const hgn_progress *pr);
 
 /* ---- the fit (hgn_fit.c) ---- */
 
 /* The constants c_N, c_K, c_E, c_0 from the anchor data set (pc may be NULL). */
 int hgn_anchor(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc);
+/* The same with data's snapshots distributed over comm's ranks (rank 0
+ * holding snapshot 0); comm may be NULL. */
+int hgn_anchor_comm(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc,
+                    const hrf_comm *comm);
 /* n_snapshots, n_particles, dim, system, data_meta of d into a provenance o. */
 int hgn_provenance_add_data(cJSON *o, const hrf_pdata *d);
 
