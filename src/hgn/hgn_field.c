@@ -75,33 +75,108 @@ static inline double min_image(double d, double L, double inv_L) {
 /* dp/dt += the tabulated pair forces in 3-D over pairs (i < j), closer than
  * sqrt(rc2): runs of pairs with the same i (a Verlet list is sorted by i)
  * keep i's force in registers. */
+/* The force of one pair (i, j) at separation d = q_i − q_j (minimum image)
+ * onto fi (i's accumulator) and dp/dt of j; nothing beyond sqrt(rc2). */
+static inline void pair_one(const hrf_hgn_table *t, double rc2, double dx, double dy, double dz,
+                            double *fi, double *fj) {
+    const double r2 = dx * dx + dy * dy + dz * dz;
+    if (!(r2 < rc2)) return;
+    double g; /* ∂V/∂q_i = g (q_i − q_j), g = V'(r)/r */
+    if (t->G && r2 >= t->s_lo && r2 <= t->s_hi) {
+        g = hgn_table_g(t, r2);
+    } else {
+        const double r = sqrt(r2);
+        double dV;
+        hgn_table_pair(t, r, &dV);
+        g = dV / r;
+    }
+    fi[0] += g * dx, fi[1] += g * dy, fi[2] += g * dz;
+    fj[0] += g * dx, fj[1] += g * dy, fj[2] += g * dz;
+}
+
+#if defined(__GNUC__)
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+#define V4(x) ((v4d){(x), (x), (x), (x)})
+/* x rounded to the nearest integer (ties to even, as nearbyint) for |x| < 2^51:
+ * adding and subtracting 1.5·2^52 leaves no fraction bits */
+static inline v4d v4_rint(v4d x) {
+    const v4d magic = V4(6755399441055744.0);
+    return (x + magic) - magic;
+}
+#endif
+
+/* dp/dt += the tabulated pair forces in 3-D over pairs (i < j), closer than
+ * sqrt(rc2): runs of pairs with the same i (a Verlet list is sorted by i)
+ * keep i's force in registers; with GCC/Clang four partners j at a time
+ * (their coordinates and table entries loaded lane by lane), the rest and
+ * any group with a pair outside the force table's range one by one. */
 static void pair_forces_3d(const hrf_hgn_table *t, const uint32_t *pairs, size_t np,
                            const double *q, double L, double inv_L, double rc2, double *dpdt) {
     size_t e = 0;
     while (e < np) {
         const size_t i = pairs[2 * e];
+        size_t end = e;
+        while (end < np && pairs[2 * end] == i)
+            end++;
         const double xi = q[3 * i], yi = q[3 * i + 1], zi = q[3 * i + 2];
-        double fx = 0.0, fy = 0.0, fz = 0.0;
-        for (; e < np && pairs[2 * e] == i; e++) {
-            const size_t j = pairs[2 * e + 1];
-            const double dx = min_image(xi - q[3 * j], L, inv_L),
-                         dy = min_image(yi - q[3 * j + 1], L, inv_L),
-                         dz = min_image(zi - q[3 * j + 2], L, inv_L);
-            const double r2 = dx * dx + dy * dy + dz * dz;
-            if (!(r2 < rc2)) continue;
-            double g; /* ∂V/∂q_i = g (q_i − q_j), g = V'(r)/r */
-            if (t->G && r2 >= t->s_lo && r2 <= t->s_hi) {
-                g = hgn_table_g(t, r2);
-            } else {
-                const double r = sqrt(r2);
-                double dV;
-                hgn_table_pair(t, r, &dV);
-                g = dV / r;
+        double fi[3] = {0.0, 0.0, 0.0};
+#if defined(__GNUC__)
+        if (t->G && L > 0.0 && rc2 <= t->s_hi) {
+            const v4d vL = V4(L), vinvL = V4(inv_L), vrc2 = V4(rc2), vslo = V4(t->s_lo);
+            const v4d vinvh = V4(t->inv_hg), one = V4(1.0), two = V4(2.0), three = V4(3.0);
+            v4d ax = V4(0.0), ay = ax, az = ax;
+            for (; e + 4 <= end; e += 4) {
+                const uint32_t *pj = pairs + 2 * e + 1;
+                const size_t j0 = pj[0], j1 = pj[2], j2 = pj[4], j3 = pj[6];
+                v4d dx = V4(xi) - (v4d){q[3 * j0], q[3 * j1], q[3 * j2], q[3 * j3]};
+                v4d dy = V4(yi) - (v4d){q[3 * j0 + 1], q[3 * j1 + 1], q[3 * j2 + 1], q[3 * j3 + 1]};
+                v4d dz = V4(zi) - (v4d){q[3 * j0 + 2], q[3 * j1 + 2], q[3 * j2 + 2], q[3 * j3 + 2]};
+                dx -= vL * v4_rint(dx * vinvL), dy -= vL * v4_rint(dy * vinvL);
+                dz -= vL * v4_rint(dz * vinvL);
+                const v4d r2 = dx * dx + dy * dy + dz * dz;
+                const v4l in = r2 < vrc2;
+                if ((in[0] & (r2[0] < t->s_lo)) | (in[1] & (r2[1] < t->s_lo)) |
+                    (in[2] & (r2[2] < t->s_lo)) | (in[3] & (r2[3] < t->s_lo))) {
+                    /* a pair closer than the table's range: one by one */
+                    for (int l = 0; l < 4; l++)
+                        pair_one(t, rc2, dx[l], dy[l], dz[l], fi, dpdt + 3 * pj[2 * l]);
+                    continue;
+                }
+                /* lanes beyond the cutoff look up s_lo and are zeroed below */
+                const v4d sr = (v4d)(((v4l)r2 & in) | ((v4l)vslo & ~in));
+                const v4d u = (sr - vslo) * vinvh;
+                v4l k = __builtin_convertvector(u, v4l);
+                const long long kmax = (long long)t->n - 1;
+                k = (v4l)((k > kmax) & (v4l){kmax, kmax, kmax, kmax}) | (k & ~(k > kmax));
+                const v4d x = u - __builtin_convertvector(k, v4d), x2 = x * x, x3 = x2 * x;
+                const double *G0 = t->G + 2 * k[0], *G1 = t->G + 2 * k[1], *G2 = t->G + 2 * k[2],
+                             *G3 = t->G + 2 * k[3];
+                const v4d g0 = {G0[0], G1[0], G2[0], G3[0]}, d0 = {G0[1], G1[1], G2[1], G3[1]};
+                const v4d g1 = {G0[2], G1[2], G2[2], G3[2]}, d1 = {G0[3], G1[3], G2[3], G3[3]};
+                v4d g = (two * x3 - three * x2 + one) * g0 + (x3 - two * x2 + x) * d0 +
+                        (three * x2 - two * x3) * g1 + (x3 - x2) * d1;
+                g = (v4d)((v4l)g & in);
+                const v4d gx = g * dx, gy = g * dy, gz = g * dz;
+                ax += gx, ay += gy, az += gz;
+                const size_t js[4] = {j0, j1, j2, j3};
+                for (int l = 0; l < 4; l++) {
+                    double *fj = dpdt + 3 * js[l];
+                    fj[0] += gx[l], fj[1] += gy[l], fj[2] += gz[l];
+                }
             }
-            fx += g * dx, fy += g * dy, fz += g * dz;
-            dpdt[3 * j] += g * dx, dpdt[3 * j + 1] += g * dy, dpdt[3 * j + 2] += g * dz;
+            fi[0] = (ax[0] + ax[1]) + (ax[2] + ax[3]);
+            fi[1] = (ay[0] + ay[1]) + (ay[2] + ay[3]);
+            fi[2] = (az[0] + az[1]) + (az[2] + az[3]);
         }
-        dpdt[3 * i] -= fx, dpdt[3 * i + 1] -= fy, dpdt[3 * i + 2] -= fz;
+#endif
+        for (; e < end; e++) {
+            const size_t j = pairs[2 * e + 1];
+            pair_one(t, rc2, min_image(xi - q[3 * j], L, inv_L),
+                     min_image(yi - q[3 * j + 1], L, inv_L), min_image(zi - q[3 * j + 2], L, inv_L),
+                     fi, dpdt + 3 * j);
+        }
+        dpdt[3 * i] -= fi[0], dpdt[3 * i + 1] -= fi[1], dpdt[3 * i + 2] -= fi[2];
     }
 }
 
