@@ -4,6 +4,7 @@
 #include "hamrf/blas.h"
 #include "hamrf/version.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,10 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", argv);
         /* exec failed: go on with the kernels we have. */
     }
+    /* A write beyond `ulimit -f` then fails with EFBIG, which the writer
+     * reports naming the file (and the old file stays), instead of the
+     * default action of SIGXFSZ, which kills the tool without a word. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return CLI_USAGE;
