@@ -8,9 +8,14 @@
 /* Seconds on the monotonic clock (for durations). */
 double hrf_now(void);
 
-/* Bytes of memory available to this process (MemAvailable of
- * /proc/meminfo), 0 if unknown. */
+/* Bytes of memory available to this process: MemAvailable of
+ * /proc/meminfo, or less when an address-space or data limit (ulimit -v,
+ * ulimit -d) leaves less room; 0 if unknown. */
 size_t hrf_mem_available(void);
+/* The same for work that calls level-3 BLAS / LAPACK (the fits, the
+ * solvers): under a limit it also keeps OpenBLAS's per-thread buffers in
+ * reserve, since OpenBLAS spins for ever when it cannot map one. */
+size_t hrf_mem_available_blas(void);
 
 /* 1 when the environment variable HAMRF_DEBUG is set. */
 int hrf_debug_on(void);

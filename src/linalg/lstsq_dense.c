@@ -72,7 +72,7 @@ int lsq_solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_
         size_t mr = 0;
         double *ur = NULL;
         double need = prob->reduce_bytes + prob->extra_bytes;
-        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available_blas();
         if (limit > 0.0 && need > limit)
             return hrf_error(HRF_ETOOBIG,
                              "the reduced %s solve of a %zu x %zu problem needs about "
