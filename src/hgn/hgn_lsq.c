@@ -489,7 +489,8 @@ int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d
     if (pr) c.pr = *pr;
     hrf_lsq_problem prob;
     lsq_problem(&c, &prob);
-    double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : (double)hrf_mem_available_blas();
+    double limit =
+        p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : (double)hrf_mem_available_blas();
     int fits = !(limit > 0.0) || prob.reduce_bytes + prob.extra_bytes <= limit;
     if (p->lstsq.solver == HRF_SOLVER_AUTO && prob.rows > (size_t)TALL_FACTOR * prob.cols && fits)
         rc = solve_tall(&c, &p->lstsq, theta, rep);
