@@ -49,14 +49,14 @@ def check(ok, what):
     return ok
 
 
-def run(args, limit=None, user=None, **kw):
+def run(args, limit=None, user=None, env=ENV, **kw):
     def pre():
         if limit:
             resource.setrlimit(limit[0], (limit[1], limit[1]))
     cmd = [B] + args
     if user:
         cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + cmd
-    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, preexec_fn=pre,
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, preexec_fn=pre,
                           timeout=TIMEOUT_S, **kw)
 
 
@@ -262,18 +262,23 @@ try:
         ["rollout", "--model", "m.npz", "--data", "d.npz", "--count", "500", "--dt", "0.01",
          "--steps", "1000", "--integrator", "rk4", "--every", "1", "-o", "r.npz"],
     ]
-    # Address-space limits in KiB: below, around and above what the runs need.
-    LIMITS = [60000, 150000, 250000, 400000]
+    # Address-space limits in KiB: below, around and above what the runs need; with
+    # one thread, and with two (an OpenBLAS worker thread that cannot map its buffer
+    # would spin for ever: the tool restarts itself with one BLAS thread).
+    LIMITS = [(60000, 1), (150000, 1), (250000, 1), (400000, 1), (150000, 2), (300000, 2)]
+    ENV2 = dict(ENV, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
     nmem = nrefused = 0
     for args in MEM_CASES:
-        for kib in LIMITS:
+        for kib, threads in LIMITS:
             nmem += 1
             try:
-                r = run(args, limit=(resource.RLIMIT_AS, kib * 1024))
+                r = run(args, limit=(resource.RLIMIT_AS, kib * 1024),
+                        env=ENV2 if threads == 2 else ENV)
             except subprocess.TimeoutExpired:
-                check(False, "ulimit -v %d: hamrf %s hung" % (kib, " ".join(args)))
+                check(False, "ulimit -v %d, %d threads: hamrf %s hung" % (kib, threads,
+                                                                        " ".join(args)))
                 continue
-            label = "ulimit -v %d: hamrf %s" % (kib, " ".join(args))
+            label = "ulimit -v %d, %d threads: hamrf %s" % (kib, threads, " ".join(args))
             if r.returncode == 1:
                 nrefused += 1
                 check(any(p in r.stderr for p in ("memory", "too large", "available", "allowed")),

@@ -14,6 +14,7 @@
 #include "hamrf/status.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ typedef struct {
 struct hrf_npz_writer {
     hrf_npz_entry *entries; /* (n_entries,) in insertion order; capacity cap */
     size_t n_entries, cap;
+    const char *finite_kind; /* non-NULL: every array must be finite ("model", ...) */
+    char *not_finite;        /* the first array that was not: why, for write's message */
 };
 
 hrf_npz_writer *hrf_npz_writer_new(void) {
@@ -45,8 +48,13 @@ hrf_npz_writer *hrf_npz_writer_new(void) {
     return w;
 }
 
+void hrf_npz_writer_require_finite(hrf_npz_writer *w, const char *kind) {
+    if (w) w->finite_kind = kind;
+}
+
 void hrf_npz_writer_free(hrf_npz_writer *w) {
     if (!w) return;
+    free(w->not_finite);
     for (size_t i = 0; i < w->n_entries; ++i) {
         free(w->entries[i].name);
         free(w->entries[i].bytes);
@@ -143,6 +151,23 @@ int hrf_npz_writer_add(hrf_npz_writer *w, const char *name, int ndim, const size
     }
     memcpy(bytes, hdr, hsize);
     if (count > 0) npz_copy_le64(bytes + hsize, data, count);
+    if (w->finite_kind && !w->not_finite)
+        for (size_t i = 0; i < count; ++i)
+            if (!isfinite(data[i])) {
+                char why[256];
+                snprintf(why, sizeof why, "array '%s' holds %s at index %zu", name,
+                         isnan(data[i]) ? "NaN"
+                         : data[i] > 0  ? "inf"
+                                        : "-inf",
+                         i);
+                w->not_finite = npz_concat(why, "");
+                if (!w->not_finite) {
+                    free(entry);
+                    free(bytes);
+                    return hrf_error(HRF_ENOMEM, "npz writer: out of memory");
+                }
+                break;
+            }
     int rc = hrf_writer_append(w, entry, bytes, size);
     if (rc != HRF_OK) return hrf_error(HRF_ENOMEM, "npz writer: array '%s': out of memory", name);
     return HRF_OK;
@@ -322,6 +347,10 @@ int hrf_npz_writer_write(hrf_npz_writer *w, const char *path) {
     static const unsigned char eocd[22] = {'P', 'K', 5, 6};
     if (!w || !path || !path[0])
         return hrf_error(HRF_EINVAL, "npz writer: write needs a writer and a non-empty path");
+    if (w->not_finite)
+        return hrf_error(HRF_EDATA,
+                         "%s: not written: %s (an hamrf %s file holds finite values only)", path,
+                         w->not_finite, w->finite_kind);
     hrf_atomic_file *f;
     int rc = hrf_atomic_open(path, &f);
     if (rc) return rc;

@@ -2,6 +2,7 @@
 #include "core/sysinfo.h"
 
 #include <stdarg.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,9 @@ double hrf_now(void) {
  * the process spins instead of failing. So the headroom under a limit keeps
  * this much per BLAS thread in reserve (docs/reliability.md). */
 #define HRF_BLAS_BUFFER_BYTES ((size_t)130 << 20)
+
+/* What a process needs beside the BLAS buffers to do anything useful. */
+#define HRF_BLAS_WORK_MARGIN ((size_t)64 << 20)
 
 int openblas_get_num_threads(void);
 
@@ -65,6 +69,24 @@ static size_t rlimit_headroom(int blas) {
     int threads = openblas_get_num_threads();
     size_t reserve = HRF_BLAS_BUFFER_BYTES * (size_t)(threads > 0 ? threads : 1);
     return head > reserve ? head - reserve : 0;
+}
+
+int hrf_blas_threads_within_limits(void) {
+    struct rlimit as, data;
+    rlim_t lim = RLIM_INFINITY;
+    if (getrlimit(RLIMIT_AS, &as) == 0) lim = as.rlim_cur;
+    if (getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur < lim) lim = data.rlim_cur;
+    if (lim == RLIM_INFINITY) return INT_MAX;
+    unsigned long size = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu", &size) != 1) size = 0;
+        fclose(f);
+    }
+    double room =
+        (double)lim - (double)size * (double)sysconf(_SC_PAGESIZE) - (double)HRF_BLAS_WORK_MARGIN;
+    double n = room / (double)HRF_BLAS_BUFFER_BYTES;
+    return n < 0 ? 0 : n > INT_MAX ? INT_MAX : (int)n;
 }
 
 static size_t available(int blas) {
