@@ -156,9 +156,10 @@ try:
                counts["left_temp"], t_full))
         for key in total:
             total[key] += counts[key]
-    print("kills: %d in all: %d old file, %d new file, 0 other; %d left a temporary, all "
-          "removed by the next write" % (len(CASES) * KILLS, total["old"], total["new"],
-                                         total["left_temp"]))
+    print("kills: %d in all: %d old file, %d new file, %d other; %d left a temporary "
+          "(each checked to be gone after the next write)" %
+          (len(CASES) * KILLS, total["old"], total["new"],
+           len(CASES) * KILLS - total["old"] - total["new"], total["left_temp"]))
 
     # ---- 2. stale temporaries ----
     out = "stale.npz"
@@ -281,7 +282,7 @@ try:
             label = "ulimit -v %d, %d threads: hamrf %s" % (kib, threads, " ".join(args))
             if r.returncode == 1:
                 nrefused += 1
-                check(any(p in r.stderr for p in ("memory", "too large", "available", "allowed")),
+                check(any(p in r.stderr for p in ("memory", "too large", "available", "allowed", "allocate")),
                       "%s: exit 1 without a memory message: %s" % (label, r.stderr.strip()))
             else:
                 check(r.returncode == 0, "%s: exit %d (%s)" % (label, r.returncode,

@@ -99,6 +99,7 @@ static int judge(reference *r, const char *path, const char *what, size_t at) {
         fail_msg("%s, %s at %zu: loaded as a DIFFERENT model (meta %s, arrays %s)", r->kind, what,
                  at, same_meta ? "same" : "differs", same_file ? "same" : "differ");
     r->same++;
+    if (getenv("HAMRF_CORRUPT_LIST")) printf("%s same: %s at %zu\n", r->kind, what, at);
     return 1;
 }
 
@@ -114,6 +115,13 @@ static void corrupt_all(reference *r) {
 
     size_t n;
     unsigned char *orig = slurp(r->path, &n);
+    /* HAMRF_CORRUPT_LIST=DIR: keep the file as DIR/<kind>.npz and list the
+     * changes that loaded (for docs/reliability.md). */
+    if (getenv("HAMRF_CORRUPT_LIST")) {
+        char keep[600];
+        snprintf(keep, sizeof keep, "%s/%s.npz", getenv("HAMRF_CORRUPT_LIST"), r->kind);
+        spit(keep, orig, n);
+    }
     unsigned char *buf = malloc(n);
     assert_non_null(buf);
     char cur[512];
