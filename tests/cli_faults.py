@@ -8,8 +8,10 @@ Usage (ctest runs it so):  /usr/bin/python3 tests/cli_faults.py /path/to/hamrf
    (HAMRF_FAULT_KILLS per command, default 45: 225 kills). After every kill FILE must
    be byte for byte the old file or the new one (references written beforehand by
    uninterrupted runs), and after the next successful write no FILE.tmp.* may be left.
-   Half of the kill times are uniform over the whole run, half over its last 40 %
-   (where the file is written), run length measured first.
+   Every other kill uses the named temporary instead of O_TMPFILE (HAMRF_NO_TMPFILE).
+   A third of the kills come as soon as the new file is seen open (/proc/PID/fd), a
+   third at a time uniform over the run, a third over its last 40 % (where the file is
+   written), run length measured first.
 2. Stale temporaries: a successful write removes FILE.tmp.<pid>.<6 letters> whose pid
    does not run and whose lock is free; it keeps those of a running pid, a locked one,
    and names it did not make.
@@ -34,6 +36,7 @@ import time
 
 B = os.path.abspath(sys.argv[1])
 ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+ENV_NAMED = dict(ENV, HAMRF_NO_TMPFILE="1")
 KILLS = int(os.environ.get("HAMRF_FAULT_KILLS", "45"))
 rng = random.Random(int(os.environ.get("HAMRF_FAULT_SEED", "1")))
 # A run that takes longer than this is hung (the slowest run here takes about 1 s).
@@ -70,7 +73,24 @@ def temps(path):
     return sorted(n for n in os.listdir(d) if n.startswith(base + ".tmp."))
 
 
-T = tempfile.mkdtemp(prefix="hamrf_faults.")
+def mid_write(pid):
+    """1 if process pid has the new output open: an unnamed O_TMPFILE file in the
+    working folder (shown as "/folder/#inode (deleted)") or a named temporary."""
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith(T + "/") and ("(deleted)" in target or ".tmp." in target):
+            return 1
+    return 0
+
+
+T = os.path.realpath(tempfile.mkdtemp(prefix="hamrf_faults."))
 os.chdir(T)
 try:
     def setup(args):
@@ -102,7 +122,7 @@ try:
     }
 
     # ---- 1. kills ----
-    total = {"old": 0, "new": 0, "finished": 0, "left_temp": 0}
+    total = {"old": 0, "new": 0, "finished": 0, "left_temp": 0, "mid_write": 0}
     for name, (old_args, new_args) in CASES.items():
         out = name.replace(" ", "_") + ".npz"
         setup(old_args + ["-o", "ref_old.npz"])
@@ -116,16 +136,29 @@ try:
             times.append(time.monotonic() - t0)
         t_full = min(times)
         shutil.copyfile("ref_old.npz", out)
-        counts = {"old": 0, "new": 0, "finished": 0, "left_temp": 0}
+        counts = {"old": 0, "new": 0, "finished": 0, "left_temp": 0, "mid_write": 0}
         seen = []
         for k in range(KILLS):
-            delay = rng.uniform(0, 1.1 * t_full) if k % 2 else rng.uniform(0.6, 1.1) * t_full
-            p = subprocess.Popen([B] + new_args + ["-o", out], env=ENV,
+            delay = rng.uniform(0, 1.1 * t_full) if k % 3 == 1 else rng.uniform(0.6, 1.1) * t_full
+            # Every other kill takes the named-temporary route (HAMRF_NO_TMPFILE), the
+            # one file systems without O_TMPFILE get, which can leave a temporary.
+            env = ENV_NAMED if k % 2 else ENV
+            p = subprocess.Popen([B] + new_args + ["-o", out], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(delay)
+            if k % 3 == 0:
+                # Aimed at the write: kill as soon as the new file is seen open.
+                t0 = time.monotonic()
+                while p.poll() is None and not mid_write(p.pid) and \
+                        time.monotonic() - t0 < 2 * t_full + 1:
+                    pass
+                delay = time.monotonic() - t0
+            else:
+                time.sleep(delay)
             finished = p.poll() is not None
             if not finished:
+                writing = mid_write(p.pid)
                 p.send_signal(signal.SIGKILL)
+                counts["mid_write"] += writing
             p.wait()
             got = read(out) if os.path.exists(out) else None
             if got == old:
@@ -151,15 +184,16 @@ try:
         check(not temps(out), "%s: temporaries left after the next successful write: %s (before: %s)"
               % (name, temps(out), left))
         print("%-13s %3d kills: %3d old file, %3d new file (%d of them finished before the "
-              "kill), %d left a temporary; run %.3f s" %
+              "kill), %d left a temporary, %d hit while the new file was open; run %.3f s" %
               (name, KILLS, counts["old"], counts["new"], counts["finished"],
-               counts["left_temp"], t_full))
+               counts["left_temp"], counts["mid_write"], t_full))
         for key in total:
             total[key] += counts[key]
     print("kills: %d in all: %d old file, %d new file, %d other; %d left a temporary "
-          "(each checked to be gone after the next write)" %
+          "(each checked to be gone after the next write); %d hit while the new file was open" %
           (len(CASES) * KILLS, total["old"], total["new"],
-           len(CASES) * KILLS - total["old"] - total["new"], total["left_temp"]))
+           len(CASES) * KILLS - total["old"] - total["new"], total["left_temp"],
+           total["mid_write"]))
 
     # ---- 2. stale temporaries ----
     out = "stale.npz"

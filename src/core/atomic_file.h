@@ -10,7 +10,8 @@
  *
  * Where the file system supports it, the data go to an unnamed O_TMPFILE file
  * in PATH's folder (nothing to leave behind); otherwise to the named
- * temporary above. Either is flock()ed while it is written, which is how a
+ * temporary above (and everywhere when the environment variable
+ * HAMRF_NO_TMPFILE is set). Either is flock()ed while it is written, which is how a
  * later write proves that a temporary is stale (docs/reliability.md).
  *
  * The library does not change signal dispositions: a program that wants a

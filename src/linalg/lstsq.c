@@ -274,7 +274,8 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
         if (!isfinite(theta[j]))
             return hrf_error(HRF_ENUMERIC,
                              "the %s solver produced a non-finite coefficient "
-                             "(column %zu)",
+                             "(column %zu): the problem's numbers overflow; rescale data "
+                             "whose magnitudes are extreme",
                              hrf_solver_name(rep->used), j % prob->cols);
     rep->seconds = hrf_now() - t0;
     if (p->skip_residual) {
