@@ -8,7 +8,8 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libzip-dev \
-libcjson-dev libcmocka-dev python3-numpy python3-pytest python3-matplotlib clang-format"
+libcjson-dev libcmocka-dev python3-numpy python3-pytest python3-matplotlib clang-format lammps \
+libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES python3-torch"
 fi

@@ -171,6 +171,10 @@ int hrf_atomic_fd(const hrf_atomic_file *f) {
     return f ? f->fd : -1;
 }
 
+const char *hrf_atomic_path(const hrf_atomic_file *f) {
+    return f ? f->path : "";
+}
+
 /* Writes all n bytes to fd; 0, or -1 with errno set. */
 static int write_all(int fd, const void *bytes, size_t n) {
     const unsigned char *p = bytes;

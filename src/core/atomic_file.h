@@ -31,6 +31,8 @@ int hrf_atomic_open(const char *path, hrf_atomic_file **out);
 
 /* The descriptor to write to (read-write, positioned at 0). */
 int hrf_atomic_fd(const hrf_atomic_file *f);
+/* The destination path, for messages. */
+const char *hrf_atomic_path(const hrf_atomic_file *f);
 
 /* Writes n bytes at the current position (retrying short writes and EINTR).
  * HRF_EIO naming the path and the reason (e.g. "File too large"). */
