@@ -220,6 +220,18 @@ try:
         os.unlink(n)
     print("stale temporaries: dead and unlocked removed; running pid, locked, foreign kept")
 
+    # The new file's mode is 0666 less the umask on both routes, as before (and as
+    # for any new file), also when it replaces a file of another mode.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for route, env in (("O_TMPFILE", ENV), ("named", ENV_NAMED)):
+        os.chmod(out, 0o600)
+        r = run(gen, env=env)
+        mode = os.stat(out).st_mode & 0o777
+        check(r.returncode == 0 and mode == 0o666 & ~umask,
+              "%s route: mode %o, expected %o" % (route, mode, 0o666 & ~umask))
+    print("file mode: 0666 less the umask on both routes")
+
     # ---- 3. failing writes ----
     root = os.geteuid() == 0
     as_nobody = False
