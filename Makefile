@@ -1,6 +1,7 @@
 # Top-level entry points. `make` builds build/hamrf; `make run` runs the main
 # job on built-in defaults; `make test` runs every test (the normal build's,
-# then the sanitizer build's and a short run of each fuzz target); `make bench`
+# then the ASan/UBSan build's, a short run of each fuzz target and the threaded
+# tests under TSan); `make bench`
 # the benchmarks; `make asan`, `make tsan`, `make fuzz` the sanitizer builds
 # and the fuzzers alone (docs/reliability.md). Each first installs missing
 # Debian packages (scripts/bootstrap.sh).
