@@ -65,10 +65,12 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 }
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
-    /* Values are recorded in JSON (doubles): keep them exact, below 2^53. */
+    /* Values are recorded in JSON (doubles): keep them exact, below 2^53.
+     * Digits only: strtoull would also skip leading white space and take a
+     * sign, reading " -1" as 2^64 - 1. */
     char *end;
     errno = 0;
-    if (s[0] == '-' || s[0] == '\0') {
+    if (s[0] < '0' || s[0] > '9') {
         cli_usage_error(cmd, "--%s expects a non-negative integer, got '%s'", opt, s);
         return -1;
     }
@@ -89,11 +91,13 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 }
 
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out) {
+    /* Digits only, as in cli_parse_u64 (" -5" is not 2^64 - 5). */
+    const int digit = s[0] >= '0' && s[0] <= '9';
     uint64_t v;
     char *end;
     errno = 0;
-    v = (s[0] == '-' || s[0] == '\0') ? 0 : strtoull(s, &end, 10);
-    if (s[0] == '-' || s[0] == '\0' || *end != '\0' || errno == ERANGE) {
+    v = digit ? strtoull(s, &end, 10) : 0;
+    if (!digit || *end != '\0' || errno == ERANGE) {
         cli_usage_error(cmd, "--%s expects a positive integer, got '%s'", opt, s);
         return -1;
     }

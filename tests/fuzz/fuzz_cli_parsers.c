@@ -5,11 +5,12 @@
  * Input: byte 0 picks the parser, the rest is the option's value (cut at the
  * first NUL, as argv would be, and copied into a buffer of exactly its size
  * so that AddressSanitizer sees any read past the end). Each parser's
- * promises are checked on success: numbers finite, sizes positive, u64 below
- * 2^53, LO < HI, 1..3 shape extents in 1 .. 2^32 - 1, a non-empty list of
- * finite numbers, a non-empty key shorter than its buffer. The usage messages
- * of rejected values go to /dev/null (the target's stderr stream only; the
- * sanitizers and libFuzzer write to file descriptor 2 themselves). */
+ * promises are checked on success: numbers finite, sizes positive, integers
+ * written in decimal digits alone, u64 below 2^53, LO < HI, 1..3 shape
+ * extents in 1 .. 2^32 - 1, a non-empty list of finite numbers, a non-empty
+ * key shorter than its buffer. The usage messages of rejected values go to
+ * /dev/null (the target's stderr stream only; the sanitizers and libFuzzer
+ * write to file descriptor 2 themselves). */
 #include "fuzz_util.h"
 
 #include "cli.h"
@@ -22,6 +23,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     FILE *null = fopen("/dev/null", "w");
     if (null) stderr = null;
     return 0;
+}
+
+/* 1 if s is one or more decimal digits and nothing else: what an integer
+ * option accepts (no blank, no sign, which strtoull would take). */
+static int all_digits(const char *s) {
+    if (!*s) return 0;
+    for (; *s; ++s)
+        if (*s < '0' || *s > '9') return 0;
+    return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -41,12 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     case P_SIZE: {
         size_t v;
-        if (cli_parse_size(C, "n", s, &v) == 0 && v == 0) abort();
+        if (cli_parse_size(C, "n", s, &v) == 0 && (v == 0 || !all_digits(s))) abort();
         break;
     }
     case P_U64: {
         uint64_t v;
-        if (cli_parse_u64(C, "seed", s, &v) == 0 && v >= (1ULL << 53)) abort();
+        if (cli_parse_u64(C, "seed", s, &v) == 0 && (v >= (1ULL << 53) || !all_digits(s))) abort();
         break;
     }
     case P_RANGE: {
