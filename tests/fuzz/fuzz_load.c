@@ -10,9 +10,9 @@
  * of fuzz_util.h (meta text, then named .npy entries). What a loader accepts
  * must be usable: the target then uses it as a caller would (gradient
  * targets of a data set, the particle system of a particle data set, the
- * vector field of a model on two states, a graph network's errors on three
- * bonded particles), so that a file whose arrays and meta disagree in a way
- * the loader missed shows up as an out-of-bounds access. */
+ * vector field of a model on two states, the built-in system its meta names,
+ * a graph network's errors on three bonded particles), so that a file whose arrays and meta
+ * disagree in a way the loader missed shows up as an out-of-bounds access. */
 #include "fuzz_util.h"
 
 #include "hamrf.h"
@@ -62,6 +62,16 @@ static void use_model(const hrf_model *m) {
         double *jac = f.jac && dim <= 64 ? malloc(2 * dim * dim * sizeof *jac) : NULL;
         if (jac) f.jac(f.ctx, 2, x, jac);
         free(jac);
+        free(x);
+    }
+    /* The training system the meta names (what `rollout --truth` uses):
+     * name, parameters and dimension validated, then evaluated. */
+    hrf_system sys;
+    if (hrf_model_system(m, &sys) == HRF_OK) {
+        const size_t dim = hrf_model_dim(m);
+        double *x = calloc(3 * dim + 1, sizeof *x);
+        if (!x) abort();
+        hrf_system_eval(&sys, 1, x, x + dim, x + dim + 1);
         free(x);
     }
     if (hrf_model_type_of(m)->data == HRF_DATA_PARTICLES) {
