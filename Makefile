@@ -28,7 +28,9 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@$(MAKE) --no-print-directory asan fuzz-ci tsan
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz-ci
+	@$(MAKE) --no-print-directory tsan
 
 # ---- Sanitizers and fuzzing (docs/reliability.md) ----
 # One clang build, $(ASAN_BUILD), serves both: the library, the tool and the C
