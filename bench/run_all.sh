@@ -14,6 +14,9 @@
 # for 120 s and prints its Zerr/Herr beside hamrf's (bench_neurips_hgnn.json).
 # Results are saved next to the tool as bench_train.json, bench_memory.json,
 # bench_adam_step.json and bench_rollout.jsonl.
+# bench_lammps_table.sh: LAMMPS with hamrf's pair table vs lj/cut (bench_lammps_table.json).
+# bench_md.py: MD throughput of hamrf (analytic LJ, learned tabulated and direct) and
+# LAMMPS lj/cut, serial (bench_md.json).
 # Exit status: 0 when everything passes, else the worst status of the runs.
 set -u
 
@@ -85,4 +88,22 @@ if [ -x "$BUILD/bench/bench_forces" ]; then
   [ $rc -gt $status ] && status=$rc
 fi
 
+# LAMMPS with the learned pair table against lj/cut (4000 atoms): accuracy, throughput.
+if command -v lmp >/dev/null 2>&1; then
+  sh "$HERE/bench_lammps_table.sh" "$HAMRF"
+  rc=$?
+  [ $rc -gt $status ] && status=$rc
+fi
+
+# Molecular-dynamics throughput, serial: hamrf's LJ, the learned model tabulated and
+# direct, LAMMPS lj/cut, 4000 and 32 000 atoms (bench_md.json; docs/benchmarks.md).
+PYTHONPATH="$HERE/../python" "$PY" "$HERE/bench_md.py" --hamrf "$HAMRF" --json-out "$BUILD/bench_md.json"
+rc=$?
+[ $rc -gt $status ] && status=$rc
+
+# The fit across MPI ranks (strong and weak scaling, 1-4 ranks; skipped
+# without MPI): bench_mpi.jsonl next to the tool (docs/benchmarks.md).
+sh "$HERE/bench_mpi.sh" "$HAMRF"
+rc=$?
+[ $rc -gt $status ] && status=$rc
 exit $status

@@ -1,5 +1,6 @@
 /* Command-line helpers shared by the subcommands (see cli.h). */
 #include "cli.h"
+#include "mpi.h"
 
 #include "core/npz.h"
 #include "hamrf/status.h"
@@ -252,7 +253,16 @@ int cli_parse_options(const char *cmd, int argc, char **argv, const char *shorto
 }
 
 void cli_print_json(cJSON *obj) {
-    char *s = cJSON_PrintUnformatted(obj);
+    /* Under mpirun rank 0 reports; "ranks" is there with or without MPI. */
+    if (!cJSON_HasObjectItem(obj, "ranks")) cJSON_AddNumberToObject(obj, "ranks", cli_mpi_size());
+    if (cli_mpi_size() > 1) { /* the reductions, as rank 0 saw them (docs/mpi.md) */
+        double sec, words, calls;
+        cli_mpi_stats(&sec, &words, &calls);
+        cJSON_AddNumberToObject(obj, "reduce_seconds", sec);
+        cJSON_AddNumberToObject(obj, "reduce_words", words);
+        cJSON_AddNumberToObject(obj, "reduce_calls", calls);
+    }
+    char *s = cli_mpi_rank() == 0 ? cJSON_PrintUnformatted(obj) : NULL;
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);
@@ -262,7 +272,7 @@ void cli_print_json(cJSON *obj) {
 }
 
 void cli_progress_init(cli_progress *p, int quiet) {
-    p->enabled = !quiet && isatty(STDERR_FILENO);
+    p->enabled = !quiet && isatty(STDERR_FILENO) && cli_mpi_rank() == 0;
     p->start = cli_now();
     p->shown = 0;
 }

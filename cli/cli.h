@@ -100,5 +100,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
  * file's meta "model") on a data set (docs/math.md §7); a graph network on a
  * particle data set of any size (zero shot). */
 #include "cli.h"
+#include "mpi.h"
 
 #include "hamrf/dataset.h"
 #include "hamrf/hgn.h"
@@ -9,11 +10,16 @@
 #include "hamrf/status.h"
 
 #include <getopt.h>
+#include <glob.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#define EVAL_MAX_FILES 4096
+
 static const char help[] =
-    "usage: hamrf eval --model MODEL.npz --data FILE.npz [--json]\n"
+    "usage: hamrf eval --model MODEL.npz --data FILE.npz [--data ...] [--json]\n"
     "Errors of the model (hnn, odenet or hgn, read from the file) on the data set; an hgn\n"
     "model takes a particle data set of any number of particles (zero shot):\n"
     "  rel_l2_H     ||H_hat - H|| / ||H||   (needs H in the data; H_hat includes c_0;\n"
@@ -23,16 +29,81 @@ static const char help[] =
     "  mse_dxdt     mean over points and coordinates of (J grad H_hat - dx/dt)^2,\n"
     "               for an odenet of (f_hat - dx/dt)^2; hgn: over snapshots, particles\n"
     "               and the 2D coordinates of (dq/dt, dp/dt)\n"
+    "  --data F     repeatable, quoted globs allowed: the files are parts of one data set;\n"
+    "               under 'mpirun -np P hamrf eval' each rank scores its share of the\n"
+    "               rows (snapshots) and rank 0 prints the errors of all (docs/mpi.md)\n"
     "  --threads N  threads (default: all cores)\n"
     "  --json       one JSON object on stdout\n";
 
 /* Loads the data set a model of type t evaluates on: a box data set or a
- * particle data set; *box or *particles receives it. */
-static int load_data(const hrf_model_type *t, const char *path, hrf_dataset **box,
-                     hrf_pdata **particles) {
-    *box = NULL, *particles = NULL;
-    return t->data == HRF_DATA_PARTICLES ? hrf_pdata_load(path, particles)
-                                         : hrf_dataset_load(path, box);
+ * particle data set; *box or *particles receives it. One file in one
+ * process is read whole; several files or ranks: this rank's share of the
+ * rows (snapshots), *total receiving the global count. Returns HRF_OK or a
+ * library status (the message in hrf_last_error). */
+static int load_data(const hrf_model_type *t, const char *const *paths, size_t npaths,
+                     hrf_dataset **box, hrf_pdata **particles, size_t *total) {
+    *box = NULL, *particles = NULL, *total = 0;
+    const int P = cli_mpi_size(), pd = t->data == HRF_DATA_PARTICLES;
+    int rc;
+    if (npaths == 1 && P == 1) {
+        rc = pd ? hrf_pdata_load(paths[0], particles) : hrf_dataset_load(paths[0], box);
+        if (!rc) *total = pd ? (*particles)->S : (*box)->n;
+        return rc;
+    }
+    size_t dim = 0, first = 0, count = 0;
+    rc = pd ? hrf_pdata_count(paths, npaths, total) : hrf_dataset_count(paths, npaths, total, &dim);
+    if (rc == HRF_OK && *total < (size_t)P)
+        return hrf_error(HRF_EDATA,
+                         "%d ranks but the data set has only %zu %s: use at most %zu ranks", P,
+                         *total, pd ? "snapshots" : "points", *total);
+    if (rc) return rc;
+    cli_mpi_share(*total, &first, &count);
+    return pd ? hrf_pdata_load_part(paths, npaths, first, count, particles)
+              : hrf_dataset_load_part(paths, npaths, first, count, box);
+}
+
+static double sum_squares(size_t n, const double *a) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * a[i];
+    return s;
+}
+
+/* Combines the ranks' errors (docs/mpi.md): every relative error is
+ * sqrt(Σ err² / Σ ref²), so each rank turns its ratio back into err² with
+ * its own Σ ref² (from the data), one sum reduces them, and the ratios are
+ * formed again; the mean squared error from its sum and count. Equal to
+ * one process's up to rounding. */
+static int reduce_errors(const hrf_dataset *box, const hrf_pdata *pd, size_t total,
+                         hrf_model_errors *e) {
+    double rH = 0.0, rg = 0.0, cnt;
+    if (box) {
+        if (box->H) rH = sum_squares(box->n, box->H);
+        rg = sum_squares(box->n * box->dim, box->dxdt); /* ‖J⁻¹ dx/dt‖ = ‖dx/dt‖ */
+        cnt = (double)(box->n * box->dim);
+    } else {
+        const size_t n = pd->S * pd->N * (size_t)pd->D;
+        if (pd->H) rH = sum_squares(pd->S, pd->H);
+        rg = sum_squares(n, pd->dqdt) + sum_squares(n, pd->dpdt);
+        cnt = 2.0 * (double)n;
+    }
+    const double rgx = rg; /* rel_l2_grad and rel_l2_dxdt share the reference norm */
+    double v[7] = {e->has_H ? e->rel_l2_H * e->rel_l2_H * (rH > 0.0 ? rH : 1.0) : 0.0,
+                   rH,
+                   e->has_grad ? e->rel_l2_grad * e->rel_l2_grad * (rg > 0.0 ? rg : 1.0) : 0.0,
+                   rg,
+                   e->has_rel_dxdt ? e->rel_l2_dxdt * e->rel_l2_dxdt * (rgx > 0.0 ? rgx : 1.0)
+                                   : 0.0,
+                   e->mse_dxdt * cnt,
+                   cnt};
+    int rc = hrf_comm_sum(cli_mpi_comm(), v, 7);
+    if (rc) return rc;
+    if (e->has_H) e->rel_l2_H = v[1] > 0.0 ? sqrt(v[0] / v[1]) : sqrt(v[0]);
+    if (e->has_grad) e->rel_l2_grad = v[3] > 0.0 ? sqrt(v[2] / v[3]) : sqrt(v[2]);
+    if (e->has_rel_dxdt) e->rel_l2_dxdt = v[3] > 0.0 ? sqrt(v[4] / v[3]) : sqrt(v[4]);
+    e->mse_dxdt = v[6] > 0.0 ? v[5] / v[6] : 0.0;
+    e->n = total;
+    return HRF_OK;
 }
 
 static void print_errors(const hrf_model *m, const hrf_model_errors *e, double seconds, int json) {
@@ -63,6 +134,7 @@ static void print_errors(const hrf_model *m, const hrf_model_errors *e, double s
         cli_print_json(o);
         return;
     }
+    if (cli_mpi_rank() != 0) return; /* under mpirun rank 0 reports */
     const char *noH = e->has_grad ? "the data set has no H" : "an ODE-net has no Hamiltonian";
     printf("model        %s\n", desc);
     if (e->has_H)
@@ -82,11 +154,37 @@ static void print_errors(const hrf_model *m, const hrf_model_errors *e, double s
         printf("n            %zu\n", e->n);
 }
 
-/* --model and --data into paths[0], paths[1] (cli_parse_options). */
+typedef struct {
+    const char *model;
+    const char *data[EVAL_MAX_FILES];
+    size_t ndata;
+} eval_opts;
+
+/* --model, and --data (repeatable, globs expanded in sorted order; a name
+ * matching nothing is kept for its loader's message) (cli_parse_options). */
 static int parse_option(void *opts, int c, const char *arg) {
-    const char **paths = opts;
-    if (c != 'm' && c != 'd') return 0;
-    paths[c == 'd'] = arg;
+    eval_opts *o = opts;
+    if (c == 'm') {
+        o->model = arg;
+        return 1;
+    }
+    if (c != 'd') return 0;
+    glob_t g;
+    int gr = glob(arg, 0, NULL, &g);
+    size_t nm = gr == 0 ? g.gl_pathc : 0;
+    for (size_t i = 0; i < (nm ? nm : 1); i++) {
+        if (o->ndata == EVAL_MAX_FILES) {
+            if (gr == 0) globfree(&g);
+            return cli_option_error("eval", "at most %d --data files", EVAL_MAX_FILES);
+        }
+        char *copy = nm ? strdup(g.gl_pathv[i]) : NULL; /* lives until the tool exits */
+        if (nm && !copy) {
+            globfree(&g);
+            return cli_option_error("eval", "out of memory");
+        }
+        o->data[o->ndata++] = nm ? copy : arg;
+    }
+    if (gr == 0) globfree(&g);
     return 1;
 }
 
@@ -99,17 +197,25 @@ int cmd_eval(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *C = "eval";
-    const char *paths[2] = {NULL, NULL}; /* --model, --data */
+    static eval_opts eo; /* large: not on the stack */
+    memset(&eo, 0, sizeof eo);
     cli_common common = {0};
-    int rc = cli_parse_options(C, argc, argv, "", opts, help, parse_option, paths, &common);
+    int rc = cli_parse_options(C, argc, argv, "", opts, help, parse_option, &eo, &common);
     if (rc != CLI_PARSED) return rc;
-    const char *model_path = paths[0], *data_path = paths[1];
+    const char *model_path = eo.model, *data_path = eo.ndata ? eo.data[0] : NULL;
     const int json = common.json;
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
     if (!model_path) return cli_usage_error(C, "--model FILE is required");
     if (!data_path) return cli_usage_error(C, "--data FILE is required");
     hrf_model *m = NULL;
-    if ((rc = hrf_model_load(model_path, &m))) return cli_lib_error(C, rc);
+    if (cli_mpi_size() > 1) { /* every rank loads the model; agree on the outcome */
+        char msg[1024] = "";
+        rc = hrf_model_load(model_path, &m);
+        if (rc) snprintf(msg, sizeof msg, "%s", hrf_last_error());
+        if ((rc = cli_mpi_agree(C, rc ? CLI_FAIL : CLI_OK, msg))) return rc;
+    } else if ((rc = hrf_model_load(model_path, &m))) {
+        return cli_lib_error(C, rc);
+    }
     const hrf_model_type *t = hrf_model_type_of(m);
     /* A graph network takes particle data sets, the others box data sets. */
     const char *dkind = cli_data_kind(data_path);
@@ -131,7 +237,17 @@ int cmd_eval(int argc, char **argv) {
     }
     hrf_dataset *box = NULL;
     hrf_pdata *pd = NULL;
-    if ((rc = load_data(t, data_path, &box, &pd))) {
+    size_t total = 0;
+    rc = load_data(t, eo.data, eo.ndata, &box, &pd, &total);
+    if (cli_mpi_size() > 1) {
+        char msg[1024] = "";
+        if (rc) snprintf(msg, sizeof msg, "%s", hrf_last_error());
+        rc = cli_mpi_agree(C, rc ? CLI_FAIL : CLI_OK, msg);
+        if (rc) {
+            hrf_model_free(m);
+            return rc;
+        }
+    } else if (rc) {
         hrf_model_free(m);
         return cli_lib_error(C, rc);
     }
@@ -140,6 +256,8 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = hrf_model_errors_on(m, box ? (const void *)box : (const void *)pd, &e)))
         fprintf(stderr, "hamrf eval: error: model %s, data set %s: %s\n", model_path, data_path,
                 hrf_last_error());
+    else if ((eo.ndata > 1 || cli_mpi_size() > 1) && (rc = reduce_errors(box, pd, total, &e)))
+        fprintf(stderr, "hamrf eval: error: %s\n", hrf_last_error());
     else
         print_errors(m, &e, cli_now() - t0, json);
     hrf_model_free(m);

@@ -4,6 +4,8 @@
  * (hamrf/particles.h). */
 #include "core/meta.h"
 #include "cli.h"
+#include "gen_shards.h"
+#include "mpi.h"
 
 #include "hamrf/dataset.h"
 #include "hamrf/particles.h"
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char help[] =
     "usage: hamrf generate --system NAME [--set KEY=VALUE]... [--q-range=LO,HI]\n"
@@ -65,7 +68,11 @@ static const char help[] =
     "                     100)\n"
     "  --dt DT            time step (default 0.01 springs, 0.005 lj, 0.001 benchmark_ring)\n"
     "  --burn-in B        steps before the first interval, not saved (default 0)\n"
-    "  --threads N        OpenMP threads (default: all cores)\n";
+    "  --threads N        OpenMP threads (default: all cores)\n"
+    "  --shards           under 'mpirun -np P': each rank writes its share to\n"
+    "                     OUT.rankK-of-P.npz (OUT without .npz); states drawn in blocks of\n"
+    "                     256, trajectories one by one, each from its own seed, so the\n"
+    "                     shards together hold the same rows for every P (docs/mpi.md)\n";
 
 /* Options that only the particle systems take, and for which of them. */
 enum { P_SPRINGS = 1, P_RING = 2, P_LJ = 4 };
@@ -126,7 +133,7 @@ static const struct {
 typedef struct gen_opts {
     const char *system;
     const char *sets[MAX_SETS]; /* --set KEY=VALUE, applied once the system is known */
-    int nsets, seed_given;
+    int nsets, seed_given, shards;
     /* box data sets */
     hrf_generate_params gp; /* also the seed of the particle systems */
     int have_n, pairs;
@@ -242,6 +249,9 @@ static int parse_option(void *opts, int c, const char *arg) {
     case 'r':
         if (cli_parse_u64("generate", "seed", arg, &o->gp.seed)) return -1;
         o->seed_given = 1;
+        return 1;
+    case 'X':
+        o->shards = 1;
         return 1;
     }
     int r = parse_box(o, c, arg);
@@ -481,6 +491,85 @@ static int generate_box(const gen_opts *o) {
     return CLI_OK;
 }
 
+/* Every rank's outcome of a step of --shards: the lowest failing rank's
+ * message from rank 0 (one process: its own), CLI_FAIL; else CLI_OK. */
+static int shards_agree(int rc) {
+    const char *C = "generate";
+    if (cli_mpi_size() == 1) return rc ? cli_lib_error(C, rc) : CLI_OK;
+    return cli_mpi_agree(C, rc ? CLI_FAIL : CLI_OK, rc ? hrf_last_error() : NULL);
+}
+
+/* --shards: this rank's share of a box or particle data set into its own
+ * file (cli/gen_shards.c); no file is left when any rank fails. */
+static int generate_shards(const gen_opts *o, int particles) {
+    const char *C = "generate";
+    char path[4096];
+    if (shard_path(o->com.out, path, sizeof path))
+        return cli_usage_error(C, "the output name %s is too long", o->com.out);
+    hrf_dataset *ds = NULL;
+    hrf_pdata *pd = NULL;
+    hrf_psystem *ps = NULL;
+    hrf_pdata_params pp;
+    size_t blocks = 0;
+    const char *sname = o->system;
+    double t0 = cli_now();
+    int rc;
+    if (particles) {
+        unsigned sys = !strcmp(sname, "springs") ? P_SPRINGS : !strcmp(sname, "lj") ? P_LJ : P_RING;
+        if ((rc = new_psystem(o, sys, &ps))) return rc; /* the same usage error on every rank */
+        const char *msg = pdata_params(o, ps, &pp);
+        if (msg) {
+            hrf_psystem_free(ps);
+            return cli_usage_error(C, "%s", msg);
+        }
+        rc = shard_particles(ps, &pp, &pd);
+    } else {
+        const hrf_system_type *type;
+        if ((rc = hrf_system_find(o->system, &type)))
+            return cli_usage_error(C, "%s", hrf_last_error());
+        hrf_system sys;
+        hrf_system_init(&sys, type);
+        if (apply_sets(o, set_system, &sys)) return CLI_USAGE;
+        const char *msg = hrf_generate_params_check(&o->gp);
+        if (msg) return cli_usage_error(C, "%s", msg);
+        rc = shard_box(&sys, &o->gp, o->pairs, o->h, o->flow_tol, &ds, &blocks);
+    }
+    if ((rc = shards_agree(rc))) {
+        hrf_psystem_free(ps);
+        return rc;
+    }
+    rc = pd ? hrf_pdata_save(pd, path) : hrf_dataset_save(ds, path);
+    int saved = rc == HRF_OK;
+    if ((rc = shards_agree(rc)) && saved) unlink(path); /* another rank failed: no partial set */
+    if (!rc && o->com.json) {
+        cJSON *j = cJSON_CreateObject();
+        char pattern[4096];
+        int stem = (int)strlen(o->com.out);
+        if (stem > 4 && !strcmp(o->com.out + stem - 4, ".npz")) stem -= 4;
+        snprintf(pattern, sizeof pattern, "%.*s.rank*-of-%d.npz", stem, o->com.out, cli_mpi_size());
+        cJSON_AddStringToObject(j, "output", pattern);
+        cJSON_AddNumberToObject(j, "shards", cli_mpi_size());
+        cJSON_AddStringToObject(j, "system", sname);
+        if (pd) {
+            cJSON_AddNumberToObject(j, "snapshots", (double)(pp.trajectories * pp.snapshots));
+            cJSON_AddNumberToObject(j, "trajectories", (double)pp.trajectories);
+        } else {
+            cJSON_AddNumberToObject(j, "n", (double)o->gp.n);
+            cJSON_AddNumberToObject(j, "blocks", (double)blocks);
+        }
+        cJSON_AddNumberToObject(j, "seed", (double)(pd ? pp.seed : o->gp.seed));
+        cJSON_AddNumberToObject(j, "seconds", cli_now() - t0);
+        cli_print_json(j);
+    } else if (!rc && !o->com.quiet && cli_mpi_rank() == 0) {
+        fprintf(stderr, "hamrf generate: wrote %d shard%s of %s (%s, ...)\n", cli_mpi_size(),
+                cli_mpi_size() == 1 ? "" : "s", sname, path);
+    }
+    hrf_dataset_free(ds);
+    hrf_pdata_free(pd);
+    hrf_psystem_free(ps);
+    return rc;
+}
+
 /* The options that do not suit the system's kind, and the required ones:
  * 0, or CLI_USAGE (printed). */
 static int check_options(const gen_opts *o, int particles) {
@@ -541,6 +630,7 @@ int cmd_generate(int argc, char **argv) {
         {"every", required_argument, 0, 1000 + G_EVERY},
         {"dt", required_argument, 0, 1000 + G_DT},
         {"burn-in", required_argument, 0, 1000 + G_BURN},
+        {"shards", no_argument, 0, 'X'},
         {0, 0, 0, 0}};
     const char *C = "generate";
     gen_opts o;
@@ -553,6 +643,14 @@ int cmd_generate(int argc, char **argv) {
     if (!o.system) return cli_usage_error(C, "--system is required");
     const int particles = !strcmp(o.system, "springs") || !strcmp(o.system, "benchmark_ring") ||
                           !strcmp(o.system, "lj");
+    if (cli_mpi_size() > 1 && !o.shards) {
+        if (cli_mpi_rank() == 0)
+            fprintf(stderr,
+                    "hamrf generate: error: under mpirun every rank writes its own share: add "
+                    "--shards (files OUT.rankK-of-P.npz, docs/mpi.md)\n");
+        return cli_mpi_agree(C, CLI_USAGE, NULL);
+    }
     if ((rc = check_options(&o, particles))) return rc;
+    if (o.shards) return generate_shards(&o, particles);
     return particles ? generate_particles(&o) : generate_box(&o);
 }

@@ -541,8 +541,8 @@ static int has_plot(const char *dir) {
 
 /* --plots: /usr/bin/python3 -m hamrf.plot OUT_DIR, with PYTHONPATH naming the
  * package beside the tool (the build tree's python/, or the installed
- * PREFIX/HAMRF_PYDIR) and HAMRF_LIB the library beside it in a build tree. Its
- * output goes to stderr (stdout holds the tables or the JSON). A failure is
+ * PREFIX/HAMRF_PYDIR, else the source tree's python/) and HAMRF_LIB the library beside it in a
+ * build tree. Its output goes to stderr (stdout holds the tables or the JSON). A failure is
  * reported, never fatal: the results are in OUT_DIR already. */
 static void run_plots(const char *out_dir) {
     char exe[PATH_MAX], dir[PATH_MAX + 64], lib[PATH_MAX + 32];
@@ -561,6 +561,8 @@ static void run_plots(const char *out_dir) {
         snprintf(lib, sizeof lib, "%s/libhamrf.so", exe);
         if (!getenv("HAMRF_LIB") && access(lib, R_OK) == 0) setenv("HAMRF_LIB", lib, 1);
     }
+    /* a build folder outside the source tree: the sources' python/ */
+    if (!pydir && has_plot(HAMRF_SOURCE_PYDIR)) pydir = HAMRF_SOURCE_PYDIR;
     if (pydir) {
         const char *old = getenv("PYTHONPATH");
         size_t len = strlen(pydir) + (old ? strlen(old) : 0) + 2;

@@ -46,7 +46,9 @@ static const char help[] =
     "                     intervals (cubic Hermite; much faster on large systems)\n"
     "  --threads N        threads (default: all cores)\n"
     "  -o, --output FILE  trajectory .npz (written atomically; also when the rollout stops\n"
-    "                     early, with what was computed, and exit status 1)\n"
+    "                     early, with what was computed, and exit status 1); FILE.extxyz\n"
+    "                     (or .xyz): a graph network's rollout of one periodic 3-D start\n"
+    "                     (--count 1) as extended XYZ for OVITO / ASE\n"
     "  --json             one JSON object on stdout\n"
     "  --quiet            no summary on stderr\n";
 
@@ -190,7 +192,7 @@ static int check_options(rollout_opts *o) {
     if (o->count && !o->data_path) return cli_usage_error(C, "--count only applies to --data");
     if (!o->have_dt) return cli_usage_error(C, "--dt DT is required");
     if (!o->have_steps) return cli_usage_error(C, "--steps N is required");
-    if (!o->com.out) return cli_usage_error(C, "-o TRAJ.npz is required");
+    if (!o->com.out) return cli_usage_error(C, "-o TRAJ.npz (or TRAJ.extxyz) is required");
     if (o->integ_name && hrf_integrator_find(o->integ_name, &o->rp.integrator))
         return cli_usage_error(C, "--integrator: %s", hrf_last_error());
     const char *msg = hrf_rollout_params_check(&o->rp);
@@ -230,6 +232,13 @@ int cmd_rollout(int argc, char **argv) {
     if ((rc = check_kinds(&o)) || (rc = check_options(&o))) return rc;
     hrf_model *model = NULL;
     if ((rc = hrf_model_load(o.model_path, &model))) return cli_lib_error(C, rc);
+    if (!hrf_model_hgn(model) && rollout_out_is_extxyz(o.com.out)) {
+        hrf_model_free(model);
+        return cli_usage_error(C,
+                               "-o %s: extended XYZ holds particle rollouts (graph networks "
+                               "with --data); write .npz",
+                               o.com.out);
+    }
     rc = hrf_model_hgn(model) ? rollout_run_hgn(model, &o) : rollout_run_box(model, &o);
     hrf_model_free(model);
     return rc;

@@ -7,13 +7,16 @@
  * §10), or with --optimizer trains the same graph network by gradient
  * descent (docs/math.md §10.1). */
 #include "cli.h"
+#include "mpi.h"
 #include "train.h"
 
 #include "hamrf/status.h"
 
 #include <getopt.h>
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
@@ -38,7 +41,11 @@ static const char help[] =
     "On a particle data set (hamrf generate --system springs|benchmark_ring|lj) it fits\n"
     "the sampled Hamiltonian graph network (hgn): shared edge and kinetic encoders,\n"
     "sampled, and two least-squares solves (potential and kinetic part).\n"
-    "  --data FILE        training data set (from 'hamrf generate')\n"
+    "  --data FILE        training data set (from 'hamrf generate'); repeatable, or a\n"
+    "                     quoted glob ('shard-*.npz'): the files' rows in order form one\n"
+    "                     data set (hnn: sampled fits; hgn: snapshots). Under\n"
+    "                     'mpirun -np P hamrf train' each rank reads only its share of\n"
+    "                     the rows and one fit runs across the ranks (docs/mpi.md)\n"
     "  --model NAME       hnn (default for box data sets): Hamiltonian network,\n"
     "                     dx/dt = J grad H_hat; odenet: regresses dx/dt directly (the\n"
     "                     S-MLP baseline); hgn (default for particle data sets): the\n"
@@ -339,6 +346,10 @@ static int train_hgn(train_opts *o) {
     if (o->node_width) o->gn.node_width = o->node_width;
     int rc = check_training_kind(o);
     if (rc) return rc;
+    if (o->opt_type && (cli_mpi_size() > 1 || o->ndata > 1))
+        return cli_usage_error(C, "gradient training of the graph network reads one --data file "
+                                  "in one process; several files and mpirun are for its sampled "
+                                  "fit (docs/mpi.md)");
     if (o->opt_type) {
         hrf_gd_params gp;
         gd_params_of(o, &gp);
@@ -354,7 +365,7 @@ static int train_hgn(train_opts *o) {
     }
     const char *gmsg = hrf_hgn_params_check(&o->gn);
     if (gmsg) return cli_usage_error(C, "%s", gmsg);
-    return train_run_hgn(&o->gn, o->data_path, o->out, o->json, o->quiet);
+    return train_run_hgn(&o->gn, o);
 }
 
 /* An HNN or ODE-net on a box data set, sampled or (--optimizer) by gradient
@@ -387,9 +398,33 @@ static int parse_option(void *opts, int c, const char *arg) {
         (r = parse_gradient(o, c, arg)))
         return r;
     switch (c) {
-    case 'd':
-        o->data_path = arg;
+    case 'd': {
+        /* A glob pattern expands to its matches in sorted order; a name
+         * matching nothing is kept, so that its loader says why. */
+        glob_t g;
+        int gr = glob(arg, 0, NULL, &g);
+        size_t nm = gr == 0 ? g.gl_pathc : 0;
+        if (nm == 0) {
+            if (o->ndata == TRAIN_MAX_FILES)
+                return cli_option_error(C, "at most %d --data files", TRAIN_MAX_FILES);
+            o->data_paths[o->ndata++] = arg;
+        }
+        for (size_t i = 0; i < nm; i++) {
+            if (o->ndata == TRAIN_MAX_FILES) {
+                globfree(&g);
+                return cli_option_error(C, "at most %d --data files", TRAIN_MAX_FILES);
+            }
+            char *copy = strdup(g.gl_pathv[i]); /* lives until the tool exits */
+            if (!copy) {
+                globfree(&g);
+                return cli_option_error(C, "out of memory");
+            }
+            o->data_paths[o->ndata++] = copy;
+        }
+        if (gr == 0) globfree(&g);
+        o->data_path = o->data_paths[0];
         return 1;
+    }
     case 'M':
         if (!strcmp(arg, "hnn"))
             o->odenet = 0, o->hgn = 0;

@@ -1,5 +1,6 @@
 /* hamrf: the command-line tool, a thin layer over libhamrf (docs/cli.md). */
 #include "cli.h"
+#include "mpi.h"
 
 #include "hamrf/blas.h"
 #include "hamrf/version.h"
@@ -19,6 +20,9 @@ static const char usage[] =
     "  eval       errors of a model on a data set\n"
     "  rollout    integrate a model from initial states (trajectories, energy drift)\n"
     "  reproduce  run the papers' experiments and print our numbers beside theirs\n"
+    "  import     a LAMMPS dump or extended XYZ file as a particle data set\n"
+    "  export     a pair-mode graph network as a LAMMPS pair_style table\n"
+    "  convert    particle data sets and rollouts as extended XYZ or LAMMPS dump text\n"
     "\n"
     "'hamrf <command> --help' shows the options of a command.\n"
     "Exit status: 0 success, 2 usage error, 1 any other failure.\n";
@@ -42,16 +46,24 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     if (!strcmp(cmd, "--version")) {
-        printf("hamrf %s\nopenblas kernels: %s\n", hrf_version(), hrf_blas_corename());
+        printf("hamrf %s\nopenblas kernels: %s\nmpi: %s\n", hrf_version(), hrf_blas_corename(),
+               cli_mpi_built() ? "yes (mpirun -np P hamrf ...)" : "no");
         return CLI_OK;
     }
     static const struct {
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"systems", cmd_systems}, {"generate", cmd_generate}, {"train", cmd_train},
-                {"eval", cmd_eval},       {"rollout", cmd_rollout},   {"reproduce", cmd_reproduce}};
+                {"eval", cmd_eval},       {"rollout", cmd_rollout},   {"reproduce", cmd_reproduce},
+                {"import", cmd_import},   {"export", cmd_export},     {"convert", cmd_convert}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+        if (!strcmp(cmd, cmds[i].name)) {
+            /* Under mpirun every rank runs the command (docs/mpi.md). */
+            cli_mpi_init(&argc, &argv);
+            int rc = cli_mpi_same_args(cmd, argc, argv);
+            if (rc == CLI_OK) rc = cmds[i].fn(argc - 1, argv + 1);
+            return cli_mpi_finish(rc);
+        }
     fprintf(stderr, "hamrf: unknown command '%s'\n\n%s", cmd, usage);
     return CLI_USAGE;
 }

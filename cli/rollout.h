@@ -24,5 +24,7 @@ typedef struct rollout_opts {
 int rollout_run_hgn(const hrf_model *model, const rollout_opts *o);
 /* An HNN or ODE-net from --x0 or the states of --data; the same. */
 int rollout_run_box(const hrf_model *model, const rollout_opts *o);
+/* 1 when -o names an extended XYZ file (.extxyz, .xyz): graph networks only. */
+int rollout_out_is_extxyz(const char *out);
 
 #endif

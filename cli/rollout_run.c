@@ -8,6 +8,7 @@
 #include "hamrf/dataset.h"
 #include "hamrf/hgn_field.h"
 #include "hamrf/integrators.h"
+#include "hamrf/mdio.h"
 #include "hamrf/metrics.h"
 #include "hamrf/pfield.h"
 #include "hamrf/status.h"
@@ -88,6 +89,23 @@ static int save(const rollout_result *r, cJSON *extra, const char *out) {
     if (r->run_rc) cJSON_AddStringToObject(extra, "stop_reason", r->stop_msg);
     int rc = hrf_trajectory_save_meta(r->tr, r->H_sys, r->ref, extra, out);
     cJSON_Delete(extra);
+    return rc ? cli_lib_error("rollout", rc) : CLI_OK;
+}
+
+/* -o ends in .extxyz or .xyz: the rollout goes out as extended XYZ. */
+int rollout_out_is_extxyz(const char *out) {
+    size_t n = out ? strlen(out) : 0;
+    return (n > 7 && !strcmp(out + n - 7, ".extxyz")) || (n > 4 && !strcmp(out + n - 4, ".xyz"));
+}
+
+/* A particle rollout (one trajectory) as extended XYZ (hamrf/mdio.h): the
+ * saved states, the model's Ĥ as hamrf_H, the times; masses and box from d. */
+static int save_extxyz(const rollout_result *r, const hrf_pdata *d, const char *out) {
+    const hrf_trajectory *tr = r->tr;
+    hrf_md_frames *fr = NULL;
+    int rc = hrf_md_frames_of_states(d, tr->valid, r->n, 0, tr->x, tr->H, tr->t, &fr);
+    if (!rc) rc = hrf_extxyz_write(out, fr);
+    hrf_md_frames_free(fr);
     return rc ? cli_lib_error("rollout", rc) : CLI_OK;
 }
 
@@ -232,11 +250,19 @@ int rollout_run_hgn(const hrf_model *model, const rollout_opts *o) {
     hrf_hgn_table *table = NULL;
     double *x0 = NULL;
     rollout_result r = {.kind = "hgn"};
+    hrf_hgn_field_ctx ctx = {.cache = NULL};
     int status = CLI_FAIL, rc;
     if ((rc = hrf_pdata_load(o->data_path, &d))) return cli_lib_error(C, rc);
     r.particles = d;
     r.n = take_count(o, d->S, "snapshots");
-    hrf_hgn_field_ctx ctx;
+    const int xyz = rollout_out_is_extxyz(o->com.out);
+    if (xyz && r.n != 1) {
+        status = cli_usage_error(C,
+                                 "-o %s: an extended XYZ file holds one trajectory; add --count 1 "
+                                 "(or write .npz and use `hamrf convert --trajectory K`)",
+                                 o->com.out);
+        goto done;
+    }
     hrf_hgn_field_ctx_of(&ctx, hrf_model_hgn(model), d);
     hrf_field field;
     hrf_hgn_field(&ctx, &field);
@@ -277,11 +303,13 @@ int rollout_run_hgn(const hrf_model *model, const rollout_opts *o) {
         if ((status = run_truth(&sf, &tp, x0, &r))) goto done;
     }
     if ((status = run_model(&field, rp, x0, have_sys ? &sf : NULL, &r))) goto done;
-    if ((status = save(&r, hgn_meta(o, d), o->com.out))) goto done;
+    if ((status = xyz ? save_extxyz(&r, d, o->com.out) : save(&r, hgn_meta(o, d), o->com.out)))
+        goto done;
     status = report(o, &r);
 done:
     free(x0);
     result_free(&r);
+    hrf_hgn_field_ctx_release(&ctx);
     hrf_hgn_table_free(table);
     hrf_psystem_free(ps);
     hrf_pdata_free(d);

@@ -9,8 +9,13 @@
 #include "hamrf/odenet.h"
 #include "hamrf/optim.h"
 
+#define TRAIN_MAX_FILES 4096
 typedef struct train_opts {
-    const char *data_path, *out;
+    const char *data_path, *out; /* data_path: the first --data file */
+    /* Every --data file (repeatable, each a file or a glob pattern), in
+     * order: the global rows are theirs in this order (docs/mpi.md). */
+    const char *data_paths[TRAIN_MAX_FILES];
+    size_t ndata;
     int json, quiet;
     int odenet, hgn, model_given, correct;
     hrf_hnn_params hp; /* sampling and solver options (HNN, ODE-net) */
@@ -29,8 +34,7 @@ typedef struct train_opts {
 } train_opts;
 
 /* The graph network on the particle data set at data_path: fit, save, report. */
-int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *out, int json,
-                  int quiet);
+int train_run_hgn(const hrf_hgn_params *gp, const train_opts *o);
 /* The graph network trained by gradient descent (gp, a checked) on the
  * particle data set at data_path: train, save, report. */
 int train_run_hgn_gradient(const hrf_gd_params *gp, const hrf_gd_hgn_arch *a, const char *data_path,

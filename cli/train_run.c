@@ -1,6 +1,7 @@
 /* hamrf train, the work after option parsing (cli/train.h): load the data
  * set, fit (sampled or by gradient descent), save, report. */
 #include "cli.h"
+#include "mpi.h"
 #include "train.h"
 
 #include "core/meta.h"
@@ -192,27 +193,66 @@ static cJSON *lstsq_json(const hrf_lstsq_report *lr) {
     return o;
 }
 
+/* The particle data set: one file read whole as always; several files (or
+ * several ranks) through hrf_pdata_load_part, each rank reading its share
+ * of the snapshots (docs/mpi.md). Every rank agrees on the outcome, rank 0
+ * naming the first failing rank's reason. */
+static int load_particles(const train_opts *o, hrf_pdata **d, size_t *S_total) {
+    const char *C = "train";
+    int P = cli_mpi_size(), rc;
+    if (o->ndata <= 1 && P == 1) {
+        if ((rc = hrf_pdata_load(o->data_path, d))) return cli_lib_error(C, rc);
+        *S_total = (*d)->S;
+        return CLI_OK;
+    }
+    char msg[1024] = "";
+    size_t total = 0, first = 0, count = 0;
+    rc = hrf_pdata_count(o->data_paths, o->ndata, &total);
+    if (rc == HRF_OK && total < (size_t)P)
+        rc = hrf_error(HRF_EDATA,
+                       "%d ranks but the data set has only %zu snapshots: the graph network is "
+                       "distributed by snapshot, use at most %zu ranks",
+                       P, total, total);
+    if (rc == HRF_OK) {
+        cli_mpi_share(total, &first, &count);
+        rc = hrf_pdata_load_part(o->data_paths, o->ndata, first, count, d);
+    }
+    if (rc) snprintf(msg, sizeof msg, "%s", hrf_last_error());
+    if (P == 1 && rc) return cli_lib_error(C, rc);
+    if ((rc = cli_mpi_agree(C, rc ? CLI_FAIL : CLI_OK, msg))) {
+        hrf_pdata_free(*d);
+        *d = NULL;
+        return rc;
+    }
+    *S_total = total;
+    return CLI_OK;
+}
+
 /* The graph-network path: load the particle data set, fit, save (meta: how
  * it was made and the training system's description), report. */
-int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *out, int json,
-                  int quiet) {
+int train_run_hgn(const hrf_hgn_params *gp, const train_opts *opts) {
     const char *C = "train";
+    const char *out = opts->out;
+    const int json = opts->json, quiet = opts->quiet;
     hrf_pdata *d = NULL;
-    int rc = hrf_pdata_load(data_path, &d);
-    if (rc) return cli_lib_error(C, rc);
+    size_t S_total = 0;
+    int rc = load_particles(opts, &d, &S_total);
+    if (rc) return rc;
     hrf_hgn *m = NULL;
     hrf_hgn_fit_report rep;
     hrf_hgn_params hp = *gp;
     cli_progress prog;
     cli_progress_init(&prog, quiet || json);
     hp.progress = cli_progress_cb, hp.progress_user = &prog;
+    hp.comm = cli_mpi_comm(); /* NULL for one process */
     rc = hrf_hgn_fit(&hp, d, &m, &rep);
     cli_progress_done(&prog);
     if (rc) {
         hrf_pdata_free(d);
         return cli_lib_error(C, rc);
     }
-    rc = hrf_hgn_save_meta(m, out, NULL); /* meta: the library's provenance */
+    /* meta: the library's provenance; every rank holds the model, rank 0 writes it */
+    if (cli_mpi_rank() == 0) rc = hrf_hgn_save_meta(m, out, NULL);
     if (rc) {
         hrf_hgn_free(m);
         hrf_pdata_free(d);
@@ -241,7 +281,7 @@ int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *o
         cJSON_AddStringToObject(o, "sampler", gp->sampler->name);
         cJSON_AddNumberToObject(o, "seed", (double)gp->seed);
         if (sname) cJSON_AddStringToObject(o, "system", sname);
-        cJSON_AddNumberToObject(o, "n_snapshots", (double)d->S);
+        cJSON_AddNumberToObject(o, "n_snapshots", (double)S_total);
         cJSON_AddNumberToObject(o, "n_particles", (double)d->N);
         cJSON_AddNumberToObject(o, "dim", d->D);
         cJSON_AddNumberToObject(o, "edges", (double)rep.edges);
@@ -255,7 +295,7 @@ int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *o
                 "particles (D = %d, %zu edges): fit %.3f s (solve %.3f s), solvers %s/%s, "
                 "relative residuals %.3g (potential), %.3g (kinetic)\n",
                 hrf_hgn_mode_name(gp->mode), gp->sampler->name, gp->edge_width, gp->kinetic_width,
-                d->S, d->N, d->D, rep.edges, rep.fit_seconds, rep.solve_seconds,
+                S_total, d->N, d->D, rep.edges, rep.fit_seconds, rep.solve_seconds,
                 hrf_solver_name(rep.lstsq_E.used), hrf_solver_name(rep.lstsq_K.used),
                 rep.lstsq_E.rel_residual, rep.lstsq_K.rel_residual);
         fprintf(stderr, "hamrf train: wrote %s\n", out);
@@ -267,8 +307,8 @@ int train_run_hgn(const hrf_hgn_params *gp, const char *data_path, const char *o
 
 /* The sampled report: JSON on stdout or one line on stderr. */
 static void report_sampled(const hrf_hnn_params *hp_, const hrf_hnn_fit_report *rep_,
-                           const hrf_dataset *data, const hrf_dataset *pairs, int odenet,
-                           int correct, const char *out, int json, int quiet) {
+                           const hrf_dataset *data, size_t n_total, const hrf_dataset *pairs,
+                           int odenet, int correct, const char *out, int json, int quiet) {
     const hrf_hnn_params hp = *hp_;
     const hrf_hnn_fit_report rep = *rep_;
     const hrf_lstsq_report *lr = &rep.lstsq;
@@ -292,7 +332,7 @@ static void report_sampled(const hrf_hnn_params *hp_, const hrf_hnn_fit_report *
         cJSON_AddNumberToObject(o, "width", (double)hp.width);
         cJSON_AddStringToObject(o, "sampler", hp.sampler->name);
         cJSON_AddNumberToObject(o, "seed", (double)hp.seed);
-        cJSON_AddNumberToObject(o, "n_train", (double)data->n);
+        cJSON_AddNumberToObject(o, "n_train", (double)n_total);
         cJSON_AddNumberToObject(o, "dim", (double)data->dim);
         cJSON_AddNumberToObject(o, "passes", rep.passes);
         if (lr->rank >= 0) cJSON_AddNumberToObject(o, "rank", lr->rank);
@@ -310,7 +350,7 @@ static void report_sampled(const hrf_hnn_params *hp_, const hrf_hnn_fit_report *
             stderr,
             "hamrf train: %s%s width %zu on %zu points: fit %.3f s (solve %.3f s, %.1f GFLOP/s), "
             "solver %s, relative residual %.3g\n",
-            odenet ? "odenet " : "", hp.sampler->name, hp.width, data->n, rep.fit_seconds,
+            odenet ? "odenet " : "", hp.sampler->name, hp.width, n_total, rep.fit_seconds,
             rep.solve_seconds,
             rep.solve_seconds > 0 ? rep.solve_flops / rep.solve_seconds / 1e9 : 0.0,
             hrf_solver_name(lr->used), lr->rel_residual);
@@ -321,14 +361,16 @@ static void report_sampled(const hrf_hnn_params *hp_, const hrf_hnn_fit_report *
 
 /* Sampled fit of an HNN or ODE-net on a box data set (pairs: the trajectory
  * pairs `data` was derived from, or NULL), then save and report. */
-static int train_sampled(hrf_hnn_params hp, const hrf_dataset *data, const hrf_dataset *pairs,
-                         int odenet, int correct, const char *out, int json, int quiet) {
+static int train_sampled(hrf_hnn_params hp, const hrf_dataset *data, size_t n_total,
+                         const hrf_dataset *pairs, int odenet, int correct, const char *out,
+                         int json, int quiet) {
     const char *C = "train";
     int rc;
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     hp.progress = cli_progress_cb;
     hp.progress_user = &prog;
+    hp.comm = cli_mpi_comm(); /* NULL for one process */
     hrf_hnn *model = NULL;
     hrf_odenet *ode = NULL;
     hrf_hnn_fit_report rep;
@@ -352,16 +394,58 @@ static int train_sampled(hrf_hnn_params hp, const hrf_dataset *data, const hrf_d
         hrf_hnn_free(model);
         return cli_lib_error(C, rc);
     }
-    /* The file's meta records how it was made (the library's provenance). */
-    rc = odenet ? hrf_odenet_save_meta(ode, out, NULL) : hrf_hnn_save_meta(model, out, NULL);
+    /* The file's meta records how it was made (the library's provenance).
+     * Every rank holds the same model; rank 0 writes it. */
+    if (cli_mpi_rank() == 0)
+        rc = odenet ? hrf_odenet_save_meta(ode, out, NULL) : hrf_hnn_save_meta(model, out, NULL);
     if (rc) {
         hrf_hnn_free(model);
         hrf_odenet_free(ode);
         return cli_lib_error(C, rc);
     }
-    report_sampled(&hp, &rep, data, pairs, odenet, correct, out, json, quiet);
+    report_sampled(&hp, &rep, data, n_total, pairs, odenet, correct, out, json, quiet);
     hrf_hnn_free(model);
     hrf_odenet_free(ode);
+    return CLI_OK;
+}
+
+/* The box data set: one file read whole as always; several files (or
+ * several ranks) through hrf_dataset_load_part, each rank reading its share
+ * of the rows (docs/mpi.md). Every rank agrees on the outcome, rank 0
+ * naming the first failing rank's reason. */
+static int load_box(const train_opts *o, int gradient, hrf_dataset **data, size_t *n_total) {
+    const char *C = "train";
+    int P = cli_mpi_size(), rc;
+    if (o->ndata <= 1 && P == 1) {
+        if ((rc = hrf_dataset_load(o->data_path, data))) return cli_lib_error(C, rc);
+        *n_total = (*data)->n;
+        return CLI_OK;
+    }
+    if (gradient || o->odenet)
+        return cli_usage_error(C,
+                               "%s reads one --data file in one process; several files and "
+                               "mpirun are for sampled --model hnn and hgn fits (docs/mpi.md)",
+                               gradient ? "--optimizer" : "--model odenet");
+    char msg[1024] = "";
+    size_t total = 0, dim = 0, first = 0, count = 0;
+    rc = hrf_dataset_count(o->data_paths, o->ndata, &total, &dim);
+    if (rc == HRF_OK && total < (size_t)P)
+        rc = hrf_error(HRF_EDATA,
+                       "%d ranks but the data set has only %zu points: use at most %zu "
+                       "ranks",
+                       P, total, total);
+    if (rc == HRF_OK) {
+        cli_mpi_share(total, &first, &count);
+        rc = hrf_dataset_load_part(o->data_paths, o->ndata, first, count, data);
+    }
+    if (rc) snprintf(msg, sizeof msg, "%s", hrf_last_error());
+    if (P == 1 && rc) return cli_lib_error(C, rc);
+    if ((rc = cli_mpi_agree(C, rc ? CLI_FAIL : CLI_OK, msg))) {
+        hrf_dataset_free(*data);
+        *data = NULL;
+        return rc;
+    }
+    *n_total = total;
     return CLI_OK;
 }
 
@@ -371,7 +455,8 @@ int train_run_box(const train_opts *o, const hrf_gd_params *gp) {
     const int odenet = o->odenet, correct = o->correct, json = o->json, quiet = o->quiet;
     int rc;
     hrf_dataset *data = NULL;
-    if ((rc = hrf_dataset_load(data_path, &data))) return cli_lib_error(C, rc);
+    size_t n_total = 0;
+    if ((rc = load_box(o, gp != NULL, &data, &n_total))) return rc;
     /* Trajectory pairs: fit through one symplectic Euler step (docs/math.md §6.1). */
     hrf_dataset *pairs = NULL;
     if (data->x1) {
@@ -400,7 +485,7 @@ int train_run_box(const train_opts *o, const hrf_gd_params *gp) {
         hrf_dataset_free(pairs);
         return r;
     }
-    rc = train_sampled(o->hp, data, pairs, odenet, correct, out, json, quiet);
+    rc = train_sampled(o->hp, data, n_total, pairs, odenet, correct, out, json, quiet);
     hrf_dataset_free(data);
     hrf_dataset_free(pairs);
     return rc;

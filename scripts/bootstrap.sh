@@ -12,8 +12,8 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libzip-dev \
-libcjson-dev libcmocka-dev python3-numpy python3-pytest python3-matplotlib clang-format \
-clang libclang-rt-14-dev libomp-14-dev"
+libcjson-dev libcmocka-dev python3-numpy python3-pytest python3-matplotlib clang-format lammps \
+libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES python3-torch"
 fi

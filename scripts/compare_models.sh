@@ -49,6 +49,7 @@ adam.npz train --data D/d.npz --width 100 --optimizer adam --steps 200
 lbfgs_ode.npz train --data D/d.npz --model odenet --width 100 --optimizer lbfgs --steps 50
 roll_hnn.npz rollout --model D/hnn_swim.npz --x0=1,0 --dt 0.01 --steps 200 --every 10 --integrator midpoint --truth
 roll_hgn.npz rollout --model D/hgn_pair.npz --data D/chain.npz --count 1 --dt 0.01 --steps 50 --truth
+roll_lj.npz rollout --model D/hgn_lj.npz --data D/lj.npz --count 2 --dt 0.005 --steps 30 --every 10 --truth
 '
 fail=0
 printf '%s\n' "$CASES" | while read -r out args; do

@@ -79,6 +79,15 @@ HRF_API int hrf_dataset_from_arrays(size_t n, size_t dim, const double *x, const
 HRF_API int hrf_dataset_save(const hrf_dataset *d, const char *path);
 /* Loads and validates (shapes, finite values) a data set. */
 HRF_API int hrf_dataset_load(const char *path, hrf_dataset **out);
+/* A data set split over files (docs/mpi.md): the global rows are those of
+ * paths[0..npaths−1] in order. hrf_dataset_count gives the total and dim
+ * from the files' headers; hrf_dataset_load_part loads only rows [first,
+ * first + count) of the concatenation, reading each file by offset, and
+ * refuses (HRF_EDATA, naming the file) files whose dimension, system,
+ * anchor, box or entries differ from the first's. */
+HRF_API int hrf_dataset_count(const char *const *paths, size_t npaths, size_t *total, size_t *dim);
+HRF_API int hrf_dataset_load_part(const char *const *paths, size_t npaths, size_t first,
+                                  size_t count, hrf_dataset **out);
 HRF_API void hrf_dataset_free(hrf_dataset *d);
 
 /* The gradient targets g = J⁻¹ dx/dt = (−dp/dt, dq/dt), g (n, dim). */

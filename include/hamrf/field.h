@@ -33,6 +33,13 @@ typedef struct hrf_field {
     int (*jac)(void *ctx, size_t n, const double *x, double *jac);
     /* H (n) at x (n, dim). May be NULL (no Hamiltonian, e.g. an ODE-net). */
     int (*energy)(void *ctx, size_t n, const double *x, double *H);
+    /* Separable fields may also give rhs in halves, so that explicit
+     * symplectic schemes evaluate only the half they use: rhs_q writes dq/dt
+     * (from p alone) into the first dim/2 entries of each row of dxdt, rhs_p
+     * dp/dt (from q alone) into the last dim/2, each exactly as rhs would.
+     * Both NULL, or both set (zero-initialise the struct). */
+    int (*rhs_q)(void *ctx, size_t n, const double *x, double *dxdt);
+    int (*rhs_p)(void *ctx, size_t n, const double *x, double *dxdt);
 } hrf_field;
 
 /* Central-difference Jacobian of f->rhs at x (n, dim) into jac (n, dim, dim);

@@ -72,6 +72,7 @@
 #include <stdint.h>
 
 #include "hamrf/activation.h"
+#include "hamrf/comm.h"
 #include "hamrf/lstsq.h"
 #include "hamrf/particles.h"
 #include "hamrf/progress.h"
@@ -117,6 +118,11 @@ typedef struct hrf_hgn_params {
                                  (A-SWIM)", "solving (A-SWIM)", "done", and the solves'
                                  passes over the snapshots */
     void *progress_user;
+    /* Processes sharing the fit (hamrf/comm.h, docs/mpi.md): each passes its
+     * own contiguous block of the snapshots (rank order) and the same
+     * parameters; the model is the same on every rank. NULL (default): one
+     * process. */
+    const hrf_comm *comm;
 } hrf_hgn_params;
 
 HRF_API void hrf_hgn_params_default(hrf_hgn_params *p);
@@ -289,6 +295,41 @@ HRF_API int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size
 /* T(r); *dVdr (may be NULL) receives T'(r). */
 HRF_API double hrf_hgn_table_eval(const hrf_hgn_table *t, double r, double *dVdr);
 HRF_API void hrf_hgn_table_free(hrf_hgn_table *t); /* NULL-safe */
+
+/* ---- LAMMPS pair_style table (docs/formats.md "LAMMPS pair table") ----
+ *
+ * A pair-mode model's V̂(r) and F(r) = −V̂'(r) (the analytic derivative of
+ * the network) on N points r_i = rlo + (rhi − rlo)·i/(N − 1), i = 0..N−1 (the
+ * grid LAMMPS recomputes from the "N n R rlo rhi" line, so every tabulated
+ * r is a point the network was evaluated at), rhi = the cutoff, shifted so
+ * that the energy at the last point is exactly 0. FPRIME gives the analytic
+ * dF/dr = −V̂''(r) at both ends. Every number with 17 significant digits. */
+typedef struct hrf_hgn_lammps_table_params {
+    size_t points;       /* N >= 2; default 100000 */
+    double r_min;        /* rlo > 0; required (default 0) */
+    double cutoff;       /* rhi = r_c > r_min; required (default 0) */
+    const char *keyword; /* section keyword named in pair_coeff; default "HAMRF" */
+    const char *units;   /* LAMMPS units for the header's UNITS: tag (LAMMPS checks it), or
+                            NULL (no tag) */
+    const char *source;  /* provenance for the header comment (the model file), or NULL */
+} hrf_hgn_lammps_table_params;
+
+HRF_API void hrf_hgn_lammps_table_params_default(hrf_hgn_lammps_table_params *p);
+/* NULL or a message a user can act on. */
+HRF_API const char *hrf_hgn_lammps_table_params_check(const hrf_hgn_lammps_table_params *p);
+
+typedef struct hrf_hgn_lammps_table_report {
+    double shift;      /* V̂(rhi), subtracted from every energy */
+    double e_lo, f_lo; /* the table's first energy and force (at rlo) */
+    double r_emin;     /* the grid point of the lowest energy */
+    double e_min;      /* that energy (shifted) */
+} hrf_hgn_lammps_table_report;
+
+/* Writes the table file atomically. HRF_EINVAL for an mp-mode model (not
+ * pairwise-additive) or bad parameters; HRF_ENUMERIC if V̂ or F is not
+ * finite somewhere on the grid. rep may be NULL. */
+HRF_API int hrf_hgn_lammps_table_write(const hrf_hgn *m, const hrf_hgn_lammps_table_params *p,
+                                       const char *path, hrf_hgn_lammps_table_report *rep);
 
 #ifdef __cplusplus
 }

@@ -6,8 +6,9 @@
  *   x = (q_1,1 .. q_N,D, p_1,1 .. p_N,D),   dim = 2·N·D.
  *
  * rhs evaluates every state with hrf_hgn_eval: dq/dt = ∂Ĥ/∂p, dp/dt = −∂Ĥ/∂q.
- * For a cutoff system the pair list is rebuilt at every evaluation (periodic
- * box, minimum image); positions are never wrapped into the box. energy = Ĥ;
+ * For a cutoff system the pair list is searched at every evaluation (periodic
+ * box, minimum image), or kept as a Verlet list with a tabulated potential
+ * (skin below); positions are never wrapped into the box. energy = Ĥ;
  * Ĥ is separable (the kinetic encoder sees only p and the edge encoder only
  * q), so separable = 1 and leapfrog (Störmer–Verlet) applies; hamiltonian =
  * 1; jac = NULL (implicit schemes use central differences of rhs). */
@@ -39,11 +40,21 @@ typedef struct hrf_hgn_field_ctx {
      * tabulated V(r) (hrf_hgn_table: cubic Hermite, network outside its range)
      * and the kinetic part from the network; energy stays the network's Ĥ. */
     const hrf_hgn_table *table;
+    /* Tabulated rollouts of cutoff systems: Verlet pair lists of cutoff + skin,
+     * searched again only when a particle has moved more than skin/2 (0: a new
+     * search at every evaluation). hrf_hgn_field_ctx_of sets 0.12 x cutoff (LAMMPS'
+     * 0.3 sigma at rc = 2.5 sigma). The same pairs closer than the cutoff either
+     * way; the sums may differ in the last bits (another order). */
+    double skin;
+    struct hrf_hgn_field_cache *cache; /* the lists (owned): hrf_hgn_field_ctx_release */
 } hrf_hgn_field_ctx;
 
 /* Fills ctx for the model on the system of data set d (its graph, N, D and
- * masses; d must outlive the field). */
+ * masses; d must outlive the field). Release it with hrf_hgn_field_ctx_release. */
 HRF_API void hrf_hgn_field_ctx_of(hrf_hgn_field_ctx *ctx, const hrf_hgn *model, const hrf_pdata *d);
+/* Frees what the field keeps between evaluations (the Verlet lists); ctx can
+ * be used again. NULL-safe. */
+HRF_API void hrf_hgn_field_ctx_release(hrf_hgn_field_ctx *ctx);
 
 /* A table of the model's pair potential for rollouts from the states x0
  * (n, 2·N·D): r from 0.8 x the smallest pair distance at x0 to the cutoff

@@ -37,6 +37,10 @@ typedef struct hrf_hnn_params {
     size_t block_rows;        /* rows per streamed block; 0 (default) = ~32 MiB */
     hrf_progress_fn progress; /* may be NULL */
     void *progress_user;
+    /* Processes sharing the fit (hamrf/comm.h, docs/mpi.md): each passes its
+     * own rows as `data` (same anchor, box and options everywhere) and all
+     * receive the same model. NULL (default): this process has every row. */
+    const hrf_comm *comm;
 } hrf_hnn_params;
 
 HRF_API void hrf_hnn_params_default(hrf_hnn_params *p);

@@ -29,6 +29,7 @@
 #ifndef HAMRF_LSTSQ_H
 #define HAMRF_LSTSQ_H
 
+#include "hamrf/comm.h"
 #include "hamrf/export.h"
 
 #include <stddef.h>
@@ -84,6 +85,15 @@ typedef struct hrf_lsq_problem {
     int (*apply_block)(void *ctx, size_t k, const double *V, double *Y);
     int (*apply_t_block)(void *ctx, size_t k, const double *Y, double *V);
     int (*apply_normal_block)(void *ctx, size_t k, const double *V, double *Y, double *Z);
+    /* Optional (docs/mpi.md): the rows are distributed over comm's ranks,
+     * this process holding `rows` of them; gram, apply_t and the norms are
+     * summed across ranks, the dense routes stack each rank's triangular
+     * factor (TSQR). NULL (or one rank): this process holds every row. */
+    const hrf_comm *comm;
+    /* With comm: rows of this rank that are zero by construction (an anchor
+     * row kept on one rank only), left out of the size the auto policy
+     * sees, so that it chooses as one process would. */
+    size_t pad_rows;
 } hrf_lsq_problem;
 
 typedef struct hrf_lstsq_params {

@@ -200,6 +200,16 @@ HRF_API int hrf_pdata_from_arrays(size_t S, size_t N, int D, const double *q, co
                                   double box, double cutoff, hrf_pdata **out);
 HRF_API int hrf_pdata_save(const hrf_pdata *d, const char *path);
 HRF_API int hrf_pdata_load(const char *path, hrf_pdata **out);
+/* A data set split over files (docs/mpi.md): the global snapshots are the
+ * files' snapshots in the order given. hrf_pdata_count sums them from the
+ * headers and checks that every file describes the same system (meta
+ * system, topology, shape, dim, n_particles, potential, density; masses;
+ * bonds or box and cutoff; H present or not), naming the first file that
+ * differs. hrf_pdata_load_part reads snapshots [first, first + count) only,
+ * each file by offset; its trajectories field is 1. */
+HRF_API int hrf_pdata_count(const char *const *paths, size_t npaths, size_t *total);
+HRF_API int hrf_pdata_load_part(const char *const *paths, size_t npaths, size_t first, size_t count,
+                                hrf_pdata **out);
 HRF_API void hrf_pdata_free(hrf_pdata *d);
 
 /* The system a data set describes, rebuilt from its masses, bonds or box and

@@ -7,6 +7,7 @@
 #ifndef HAMRF_SAMPLER_H
 #define HAMRF_SAMPLER_H
 
+#include "hamrf/comm.h"
 #include "hamrf/export.h"
 
 #include <stddef.h>
@@ -64,6 +65,18 @@ HRF_API int hrf_layer_sample_vec(hrf_pair_density density, const hrf_layer_sampl
                                  size_t K, size_t dim, const double *X, size_t fdim,
                                  const double *F, hrf_rng *rng, double *W, double *b,
                                  size_t *n_distinct_short);
+
+/* The same on rows distributed over comm's ranks (docs/mpi.md): K rows in
+ * all, this rank holding rows [first, first + nlocal) of X (nlocal, dim)
+ * and F (nlocal, fdim). Called collectively. The pool is drawn as global
+ * row indices from rng exactly as above and the rows the draw needs are
+ * gathered (the pool's for HRF_PAIRS_VALUES, the M chosen pairs' else), so
+ * the layer is bit-identical to hrf_layer_sample_vec on the whole X, F for
+ * every number of ranks. Inactive comm: hrf_layer_sample_vec. */
+HRF_API int hrf_layer_sample_dist(hrf_pair_density density, const hrf_layer_sample_params *p,
+                                  const hrf_comm *comm, size_t K, size_t first, size_t nlocal,
+                                  size_t dim, const double *X, size_t fdim, const double *F,
+                                  hrf_rng *rng, double *W, double *b, size_t *n_distinct_short);
 
 #ifdef __cplusplus
 }

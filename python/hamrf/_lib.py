@@ -239,7 +239,8 @@ class HnnParams(ctypes.Structure):
                 ("elm_lo", ctypes.c_double), ("elm_hi", ctypes.c_double),
                 ("resample_duplicates", ctypes.c_int), ("seed", ctypes.c_uint64),
                 ("lstsq", LstsqParams), ("cache_bytes", c_size_t), ("block_rows", c_size_t),
-                ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p)]
+                ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p),
+                ("comm", ctypes.c_void_p)]
 
 
 class HnnFitReport(ctypes.Structure):
@@ -280,7 +281,7 @@ class HgnParams(ctypes.Structure):
                 ("potential", ctypes.c_void_p), ("joint", ctypes.c_int),
                 ("kinetic_linear", ctypes.c_int), ("seed", ctypes.c_uint64),
                 ("lstsq", LstsqParams), ("progress", PROGRESS_FN),
-                ("progress_user", ctypes.c_void_p)]
+                ("progress_user", ctypes.c_void_p), ("comm", ctypes.c_void_p)]
 
 
 class HgnFitReport(ctypes.Structure):
@@ -315,13 +316,15 @@ class HgnGraph(ctypes.Structure):
 
 class HgnFieldCtx(ctypes.Structure):
     _fields_ = [("model", ctypes.c_void_p), ("graph", HgnGraph), ("N", c_size_t),
-                ("D", ctypes.c_int), ("mass", c_double_p), ("table", ctypes.c_void_p)]
+                ("D", ctypes.c_int), ("mass", c_double_p), ("table", ctypes.c_void_p),
+                ("skin", ctypes.c_double), ("cache", ctypes.c_void_p)]
 
 
 class Field(ctypes.Structure):
     _fields_ = [("dim", c_size_t), ("separable", ctypes.c_int), ("hamiltonian", ctypes.c_int),
                 ("ctx", ctypes.c_void_p), ("rhs", ctypes.c_void_p), ("jac", ctypes.c_void_p),
-                ("energy", ctypes.c_void_p)]
+                ("energy", ctypes.c_void_p), ("rhs_q", ctypes.c_void_p),
+                ("rhs_p", ctypes.c_void_p)]
 
 
 class IntegratorParams(ctypes.Structure):
@@ -511,6 +514,7 @@ _proto("hrf_hgn_field_table", _i, ctypes.POINTER(HgnFieldCtx), c_size_t, c_doubl
        ctypes.POINTER(_vp))
 _proto("hrf_hgn_table_free", None, _vp)
 _proto("hrf_hgn_field", None, ctypes.POINTER(HgnFieldCtx), ctypes.POINTER(Field))
+_proto("hrf_hgn_field_ctx_release", None, ctypes.POINTER(HgnFieldCtx))
 _proto("hrf_psystem_from_pdata", _i, ctypes.POINTER(Pdata), ctypes.POINTER(_vp))
 _proto("hrf_psystem_free", None, _vp)
 _proto("hrf_psystem_name", _cp, _vp)

@@ -51,7 +51,9 @@ def _particle_field(model_or_system, x0, tabulate, params):
                                       int(tabulate), ctypes.byref(table)))
         ctx.table = table
     lib.hrf_hgn_field(ctypes.byref(ctx), ctypes.byref(f))
-    keep = (model_or_system, data, ctx, _Owned(table, lib.hrf_hgn_table_free))
+    # the context's Verlet lists and the table are freed once the rollout is done
+    keep = (model_or_system, data, _Owned(ctx, lambda c: lib.hrf_hgn_field_ctx_release(
+        ctypes.byref(c))), _Owned(table, lib.hrf_hgn_table_free))
     return f, data, keep
 
 
@@ -62,7 +64,7 @@ class _Owned:
         self.h, self.free = h, free
 
     def __del__(self):
-        if self.h:
+        if self.h:  # a NULL c_void_p is false; a Structure is true
             self.free(self.h)
             self.h = None
 

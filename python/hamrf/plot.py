@@ -158,8 +158,9 @@ def plot_time(rows, out_dir):
            and r["method"] in ("elm", "uswim", "aswim", "swim", "adam")]
     if not sel:
         return _skip(name, "no paper1 rows with an error and a fit time")
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
     exps = list(dict.fromkeys(r["experiment"] for r in sel))
+    # many experiments: the legend goes beside the axes, not over the points
+    fig, ax = plt.subplots(figsize=(9.6 if len(exps) > 1 else 6.4, 4.6))
     fills = ["full", "none", "left", "bottom", "right", "top", "full"]
     for i, m in enumerate(dict.fromkeys(r["method"] for r in sel)):
         c, mk = _style(m, i)
@@ -176,7 +177,10 @@ def plot_time(rows, out_dir):
     ax.set_ylabel("test error: relative L2 of H (dimensionless)")
     ax.set_title("Paper 1: test error against training time")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2 if len(exps) > 1 else 1)
+    if len(exps) > 1:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    else:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return _save(fig, out_dir, name)
 
@@ -279,11 +283,17 @@ def plot_curves(curves, out_dir):
         return _skip(name, "no zerr/herr curves")
     fig, axes = plt.subplots(1, len(metrics), figsize=(6.0 * len(metrics), 4.6), squeeze=False)
     label = {"zerr": "Zerr: relative state error", "herr": "Herr: relative energy error"}
+    # colour by model (as everywhere: pair green, mp purple, Adam black), line
+    # style by experiment and configuration
+    configs = list(dict.fromkeys((k[0], k[1]) for k in curves))
+    styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 2))]
     for ax, m in zip(axes[0], metrics):
         for i, k in enumerate(k for k in curves if k[3] == m):
             t, v = curves[k]
             ok = (t > 0) & np.isfinite(v) & (v > 1e-29)
-            ax.plot(t[ok], v[ok], color="C%d" % (i % 10), lw=1.2,
+            c, _ = _style(k[2], i)
+            ls = styles[configs.index((k[0], k[1])) % len(styles)]
+            ax.plot(t[ok], v[ok], color=c, ls=ls, lw=1.2,
                     label="%s: %s, %s" % (k[0], k[1], k[2]))
         ax.set_yscale("log")
         ax.set_xlabel("rollout time (time units)")

@@ -1,10 +1,9 @@
-"""The examples (examples/*.py) run with --small: exit 0, fast, and print the
+"""The examples (examples/*.py) run with --small: exit 0 and print the
 numbers they claim; and the package's trajectory-pair wrappers equal the CLI."""
 import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -20,11 +19,11 @@ import hamrf  # noqa: E402
 def run_example(name):
     env = dict(os.environ, HAMRF_BIN=HAMRF,
                PYTHONPATH=PYDIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t0 = time.time()
+    # the timeout guards against a hang only (performance is measured in bench/,
+    # never asserted by a test): --small runs in seconds on an idle machine
     r = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), "--small"],
-                       capture_output=True, text=True, env=env, timeout=60)
+                       capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert time.time() - t0 < 15, "%s --small took %.1f s" % (name, time.time() - t0)
     return r.stdout
 
 

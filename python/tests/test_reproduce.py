@@ -52,8 +52,10 @@ def test_pendulum_rows_quote_the_paper_and_files_agree(tmp_path):
             assert 0 < row["value"] < 1 and row["seconds"] > 0
     adam = by[("width 1000", "adam")]
     assert adam["paper"] == pytest.approx(2.17e-3) and "time budget" in adam["note"]
-    # The budget is a time limit checked after each step.
-    assert 1.0 <= adam["seconds"] < 5.0
+    # The budget is a time limit checked after each step (a step takes milliseconds; the
+    # upper bound only has to tell "stopped at the budget" from "ran its step count" on a
+    # loaded machine).
+    assert 1.0 <= adam["seconds"] < 20.0
     for s in SAMPLERS:
         row = by[("width 1000", s)]
         assert row["adam_seconds"] == adam["seconds"]

@@ -61,6 +61,13 @@ int hrf_npz_has(const hrf_npz *z, const char *name);
  * a false uncompressed size in the zip directory costs no memory. */
 int hrf_npz_read(hrf_npz *z, const char *name, int ndim, size_t *shape, double **data);
 
+/* The same for rows [r0, r0 + nrows) along the first dimension only (ndim ≥ 1),
+ * without reading the rest of the entry (docs/mpi.md: a process reads its own
+ * rows of a large file): shape receives the whole entry's extents, *data
+ * (nrows, ...) the rows. data NULL: the header alone is read (the shape). */
+int hrf_npz_read_rows(hrf_npz *z, const char *name, int ndim, size_t *shape, size_t r0,
+                      size_t nrows, double **data);
+
 /* Parses the "meta" entry. Checks it is a JSON object with "format":"hamrf"
  * and, if `kind` is not NULL, "kind" equal to it; the caller owns *meta
  * (cJSON_Delete). An archive without "meta" or with format != "hamrf" gives

@@ -409,9 +409,38 @@ static int hrf_read_npy_header(const hrf_npz *z, const char *name, zip_file_t *f
     return HRF_OK;
 }
 
+/* Skips n bytes of an open entry: by zip_fseek where the entry is stored
+ * uncompressed (hamrf's writer stores every entry so), else by reading. */
+static int hrf_zskip(zip_file_t *f, zip_uint64_t n) {
+    if (n == 0) return 0;
+    if (zip_fseek(f, (zip_int64_t)n, SEEK_CUR) == 0) return 0;
+    unsigned char buf[65536];
+    while (n > 0) {
+        zip_uint64_t c = n < sizeof buf ? n : sizeof buf;
+        if (hrf_zread(f, buf, c) != (zip_int64_t)c) return -1;
+        n -= c;
+    }
+    return 0;
+}
+
+static int npz_read_part(hrf_npz *z, const char *name, int ndim, size_t *shape, size_t r0,
+                         size_t nrows, int part, double **data);
+
 int hrf_npz_read(hrf_npz *z, const char *name, int ndim, size_t *shape, double **data) {
+    return npz_read_part(z, name, ndim, shape, 0, 0, 0, data);
+}
+
+int hrf_npz_read_rows(hrf_npz *z, const char *name, int ndim, size_t *shape, size_t r0,
+                      size_t nrows, double **data) {
+    return npz_read_part(z, name, ndim, shape, r0, nrows, 1, data);
+}
+
+/* part = 0: the whole entry; part = 1: rows [r0, r0 + nrows) along the first
+ * dimension (data NULL: only the header, for the shape). */
+static int npz_read_part(hrf_npz *z, const char *name, int ndim, size_t *shape, size_t r0,
+                         size_t nrows, int part, double **data) {
     if (data) *data = NULL;
-    if (!z || !name || !data)
+    if (!z || !name || (!part && !data))
         return hrf_error(HRF_EINVAL,
                          "npz read: needs an archive, an entry name and a data pointer");
     if (ndim < 0 || ndim > HRF_NPY_MAX_DIM)
@@ -495,6 +524,43 @@ int hrf_npz_read(hrf_npz *z, const char *name, int ndim, size_t *shape, double *
                                          : "shape %s needs %llu bytes, the entry holds %llu "
                                            "(trailing bytes)",
                              found, (unsigned long long)need, (unsigned long long)have);
+        goto done;
+    }
+    if (part) { /* rows [r0, r0 + nrows) only: no CRC check (the entry is not read whole) */
+        if (ndim < 1 || r0 > h.shape[0] || nrows > h.shape[0] - r0) {
+            rc = hrf_entry_error(HRF_EINVAL, z, name, "rows [%zu, %zu) are outside shape %s", r0,
+                                 r0 + nrows, found);
+            goto done;
+        }
+        for (int i = 0; i < ndim; ++i)
+            shape[i] = (size_t)h.shape[i];
+        if (!data) {
+            rc = HRF_OK;
+            goto done;
+        }
+        size_t row = h.shape[0] ? count / (size_t)h.shape[0] : 0;
+        zip_uint64_t rb = (zip_uint64_t)row * sizeof(double);
+        /* Grown as the rows arrive, as the whole entry below. */
+        unsigned char *ybytes = NULL;
+        zip_int64_t yg = hrf_zskip(f, (zip_uint64_t)r0 * rb) != 0
+                             ? -1
+                             : hrf_zread_grow(f, (zip_uint64_t)nrows * rb, &ybytes);
+        if (yg == -2) {
+            rc = hrf_entry_error(HRF_ENOMEM, z, name, "cannot allocate %zu rows", nrows);
+            goto done;
+        }
+        if (yg != (zip_int64_t)(nrows * rb)) {
+            rc = hrf_entry_error(HRF_EFORMAT, z, name, "cannot read rows [%zu, %zu) (%s)", r0,
+                                 r0 + nrows, zip_file_strerror(f));
+            free(ybytes);
+            goto done;
+        }
+        double *y = (double *)ybytes;
+#if HRF_HOST_BIG_ENDIAN
+        npz_copy_le64(y, y, nrows * row);
+#endif
+        *data = y;
+        rc = HRF_OK;
         goto done;
     }
     unsigned char *bytes = NULL;

@@ -154,7 +154,7 @@ int hrf_pdata_save(const hrf_pdata *d, const char *path) {
     if (!rc) rc = hrf_npz_writer_add(w, "p", 3, s3, d->p);
     if (!rc) rc = hrf_npz_writer_add(w, "dqdt", 3, s3, d->dqdt);
     if (!rc) rc = hrf_npz_writer_add(w, "dpdt", 3, s3, d->dpdt);
-    if (!rc) rc = hrf_npz_writer_add(w, "H", 1, s1, d->H);
+    if (!rc && d->H) rc = hrf_npz_writer_add(w, "H", 1, s1, d->H); /* absent: unknown */
     if (!rc && d->t) rc = hrf_npz_writer_add(w, "t", 1, s1, d->t);
     if (!rc) rc = hrf_npz_writer_add(w, "mass", 1, sn, d->mass);
     if (!rc && d->bonds) {
@@ -220,7 +220,8 @@ int hrf_pdata_load(const char *path, hrf_pdata **out) {
     memcpy(s3b, s3, sizeof s3b);
     if ((rc = read_finite(z, path, "dpdt", 3, s3b, &d->dpdt))) goto fail;
     size_t s1[1] = {S};
-    if ((rc = read_finite(z, path, "H", 1, s1, &d->H))) goto fail;
+    /* H is optional (an imported MD file may carry no energies): then NULL */
+    if (hrf_npz_has(z, "H") && (rc = read_finite(z, path, "H", 1, s1, &d->H))) goto fail;
     if (hrf_npz_has(z, "t")) {
         s1[0] = S;
         if ((rc = read_finite(z, path, "t", 1, s1, &d->t))) goto fail;

@@ -27,6 +27,23 @@ double hrf_hgn_pair_energy(const hrf_hgn *m, double r, double *dVdr) {
     return V + m->cE;
 }
 
+double hgn_kinetic_energy(const hrf_hgn *m, double s, double im, double *dTds) {
+    double z[64], sg[64], ds[64], T = 0.0, dT = 0.0;
+    for (size_t k0 = 0; k0 < m->MK; k0 += 64) {
+        size_t nk = m->MK - k0 < 64 ? m->MK - k0 : 64;
+        for (size_t k = 0; k < nk; k++)
+            z[k] = m->WK[2 * (k0 + k)] * s + m->WK[2 * (k0 + k) + 1] * im + m->bK[k0 + k];
+        m->act->eval(nk, z, sg, ds);
+        for (size_t k = 0; k < nk; k++) {
+            T += m->thK[k0 + k] * sg[k];
+            dT += m->thK[k0 + k] * ds[k] * m->WK[2 * (k0 + k)];
+        }
+    }
+    if (m->klin) T += m->thT * 0.5 * im * s, dT += m->thT * 0.5 * im;
+    if (dTds) *dTds = dT;
+    return T + m->cK;
+}
+
 /* Ĥ − c_0 and the derivatives at one state with scratch w (pairs given). */
 int hgn_eval_state(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
                    const double *mass, double L, const uint32_t *pairs, size_t E, double *H,

@@ -51,26 +51,60 @@ typedef struct {
     size_t dim, cap, n, seen;
 } reservoir;
 
-static void reservoir_add(reservoir *r, const double *x, hrf_rng *rng) {
+/* The reservoir's draw, by global item index: which item each slot holds
+ * depends only on the sequence of item counts and the random stream, not on
+ * the items' values, so every rank replays it from the global counts
+ * (docs/mpi.md) and the values are gathered afterwards. */
+typedef struct {
+    size_t *id; /* (cap) global item index of each slot */
+    size_t cap, n, seen;
+} ireservoir;
+
+static void ireservoir_add(ireservoir *r, size_t id, hrf_rng *rng) {
     size_t slot = r->seen < r->cap ? r->seen : (size_t)hrf_rng_below(rng, r->seen + 1);
     r->seen++;
     if (slot < r->cap) {
-        memcpy(r->x + slot * r->dim, x, r->dim * sizeof *x);
+        r->id[slot] = id;
         if (r->n < r->cap) r->n++;
     }
 }
 
+/* Bitwise-or gather of n words across ranks (each entry set by one rank). */
+static int comm_bor(const hrf_comm *c, double *buf, size_t n) {
+    return hrf_comm_active(c) && n ? c->allreduce(c->ctx, HRF_COMM_BOR, buf, n) : HRF_OK;
+}
+
+typedef struct {
+    size_t id, t; /* global item index, slot */
+} slot_id;
+
+static int cmp_slot_id(const void *a, const void *b) {
+    const slot_id *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Where the data set's snapshots lie: this process holds the global
+ * snapshots [first, first + d->S) of S_all (all of them without comm). */
+typedef struct {
+    const hrf_comm *comm;
+    size_t S_all, first;
+} hgn_dist;
+
 /* Distances (K_E) and kinetic inputs (K_K, 2) drawn from the data set, and
  * the pair cache *pc filled on the way (left empty, pc->off = NULL, when it
- * would take more than a quarter of the available memory). */
-static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, hrf_rng *rng, reservoir *re,
-                         reservoir *rk, reservoir *rn, size_t *edges, hgn_pair_cache *pc) {
+ * would take more than a quarter of the available memory). The draw is the
+ * reservoir over every snapshot's edges, particles (and, mode mp, (snapshot,
+ * particle) ids) in global snapshot order, replayed from the global edge
+ * counts; each value comes from the rank holding its snapshot. */
+static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, const hgn_dist *dist,
+                         hrf_rng *rng, reservoir *re, reservoir *rk, reservoir *rn, size_t *edges,
+                         hgn_pair_cache *pc) {
     memset(pc, 0, sizeof *pc);
     double avail = (double)hrf_mem_available();
     double max_bytes = avail > 0.0 ? 0.25 * avail : 1073741824.0;
     int caching = (pc->off = malloc((d->S + 1) * sizeof *pc->off)) != NULL;
     pc->S = d->S;
-    const size_t nd = d->N * d->D;
+    const size_t nd = d->N * d->D, S_all = dist->S_all, first = dist->first, N = d->N;
     hrf_hgn_graph g;
     hrf_hgn_graph_of(d, &g);
     re->dim = 1, rk->dim = 2, rn->dim = 2;
@@ -84,44 +118,94 @@ static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, hrf_rng *r
         re->x = rk->x = NULL;
     }
     double *r = malloc(HGN_CHUNK * sizeof *r), *u = malloc(3 * HGN_CHUNK * sizeof *u);
+    double *cnt = calloc(S_all + 1, sizeof *cnt); /* edges per global snapshot */
+    size_t *off = malloc((S_all + 1) * sizeof *off);
+    ireservoir ie = {malloc(re->cap * sizeof(size_t)), re->cap, 0, 0},
+               ik = {malloc(rk->cap * sizeof(size_t)), rk->cap, 0, 0},
+               in = {rn->cap ? malloc(rn->cap * sizeof(size_t)) : NULL, rn->cap, 0, 0};
+    slot_id *ord = malloc((re->cap ? re->cap : 1) * sizeof *ord);
     hgn_pair_buf pb = {0};
     int rc = HRF_OK;
-    if (!re->x || !rk->x || !r || !u) {
+    if (!re->x || !rk->x || !r || !u || !cnt || !off || !ie.id || !ik.id || (in.cap && !in.id) ||
+        !ord) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for %zu sample points", p->sample_points);
         goto done;
     }
-    *edges = 0;
+    /* this rank's snapshots: their pairs (cached) and edge counts */
     for (size_t s = 0; s < d->S; s++) {
-        const double *q = d->q + s * nd, *pp = d->p + s * nd;
+        const double *q = d->q + s * nd;
         const uint32_t *pairs;
         size_t E;
-        if ((rc = hgn_graph_pairs(&g, d->N, d->D, q, &pb, &pairs, &E))) goto done;
-        *edges += E;
+        if ((rc = hgn_graph_pairs(&g, N, d->D, q, &pb, &pairs, &E))) goto done;
+        cnt[first + s] = (double)E; /* exact below 2^53 */
         if (caching) pc->off[s] = pc->n;
-        for (size_t e0 = 0; e0 < E; e0 += HGN_CHUNK) {
+        for (size_t e0 = 0; e0 < E && caching; e0 += HGN_CHUNK) {
             size_t ne = E - e0 < HGN_CHUNK ? E - e0 : HGN_CHUNK;
             hgn_pair_geometry(d->D, q, g.box, pairs, e0, ne, r, u);
-            for (size_t e = 0; e < ne; e++)
-                reservoir_add(re, r + e, rng);
-            if (caching && !hgn_pair_cache_add(pc, pairs + 2 * e0, ne, r, u, max_bytes)) {
+            if (!hgn_pair_cache_add(pc, pairs + 2 * e0, ne, r, u, max_bytes)) {
                 hgn_pair_cache_free(pc);
                 caching = 0;
             }
         }
-        for (size_t i = 0; i < d->N; i++) {
-            double x[2] = {0.0, d->mass ? 1.0 / d->mass[i] : 1.0};
-            for (int a = 0; a < d->D; a++)
-                x[0] += pp[i * d->D + a] * pp[i * d->D + a];
-            reservoir_add(rk, x, rng);
-        }
-        for (size_t i = 0; i < d->N && rn->cap; i++) {
-            double x[2] = {(double)s, (double)i};
-            reservoir_add(rn, x, rng);
-        }
     }
     if (caching) pc->off[d->S] = pc->n;
+    if ((rc = hrf_comm_sum(dist->comm, cnt, S_all))) goto done;
+    /* the draw, by global index, in the order one process meets the items */
+    off[0] = 0;
+    for (size_t s = 0; s < S_all; s++) {
+        const size_t E = (size_t)cnt[s];
+        off[s + 1] = off[s] + E;
+        for (size_t e = 0; e < E; e++)
+            ireservoir_add(&ie, off[s] + e, rng);
+        for (size_t i = 0; i < N; i++)
+            ireservoir_add(&ik, s * N + i, rng);
+        for (size_t i = 0; i < N && in.cap; i++)
+            ireservoir_add(&in, s * N + i, rng);
+    }
+    *edges = off[S_all];
+    re->n = ie.n, re->seen = ie.seen, rk->n = ik.n, rk->seen = ik.seen;
+    rn->n = in.n, rn->seen = in.seen;
+    /* distances: by snapshot, from the cache or a new pair search */
+    memset(re->x, 0, re->n * sizeof *re->x);
+    for (size_t t = 0; t < ie.n; t++)
+        ord[t] = (slot_id){ie.id[t], t};
+    qsort(ord, ie.n, sizeof *ord, cmp_slot_id);
+    size_t s = 0, have = (size_t)-1;
+    const uint32_t *pairs = NULL;
+    for (size_t k = 0; k < ie.n; k++) {
+        while (off[s + 1] <= ord[k].id)
+            s++;
+        if (s < first || s >= first + d->S) continue;
+        const size_t sl = s - first, e = ord[k].id - off[s];
+        if (pc->off) {
+            re->x[ord[k].t] = pc->r[pc->off[sl] + e];
+            continue;
+        }
+        size_t E;
+        if (have != sl && (rc = hgn_graph_pairs(&g, N, d->D, d->q + sl * nd, &pb, &pairs, &E)))
+            goto done;
+        have = sl;
+        hgn_pair_geometry(d->D, d->q + sl * nd, g.box, pairs, e, 1, r, u);
+        re->x[ord[k].t] = r[0];
+    }
+    /* kinetic inputs [|p_i|², 1/m_i] */
+    memset(rk->x, 0, 2 * rk->n * sizeof *rk->x);
+    for (size_t t = 0; t < ik.n; t++) {
+        const size_t sg = ik.id[t] / N, i = ik.id[t] % N;
+        if (sg < first || sg >= first + d->S) continue;
+        const double *pp = d->p + (sg - first) * nd;
+        double x[2] = {0.0, d->mass ? 1.0 / d->mass[i] : 1.0};
+        for (int a = 0; a < d->D; a++)
+            x[0] += pp[i * d->D + a] * pp[i * d->D + a];
+        memcpy(rk->x + 2 * t, x, sizeof x);
+    }
+    for (size_t t = 0; t < in.n; t++) /* global (snapshot, particle) */
+        rn->x[2 * t] = (double)(in.id[t] / N), rn->x[2 * t + 1] = (double)(in.id[t] % N);
+    if ((rc = comm_bor(dist->comm, re->x, re->n)) || (rc = comm_bor(dist->comm, rk->x, 2 * rk->n)))
+        goto done;
 done:
-    free(r), free(u), free(pb.p);
+    free(r), free(u), free(pb.p), free(cnt), free(off), free(ie.id), free(ik.id), free(in.id);
+    free(ord);
     return rc;
 }
 
@@ -181,10 +265,11 @@ static int cmp_node_id(const void *a, const void *b) {
 /* The inputs a_i (M_E) of the reservoir's particles rn (x = (snapshot,
  * particle)) under the model's current edge encoder into X (K, M_E), and,
  * when f is not NULL, the SWIM oracle's values ½ Σ_j V(r_ij) (the particle's
- * share of its pair energies) into f (K). */
-static int node_inputs(const hrf_hgn *m, const hrf_pdata *d, const hgn_pair_cache *pc,
-                       const reservoir *rn, const hrf_pair_potential *oracle, double *X,
-                       double *f) {
+ * share of its pair energies) into f (K). Each rank fills the rows of its
+ * snapshots; one bitwise-or reduction gathers them. */
+static int node_inputs(const hrf_hgn *m, const hrf_pdata *d, const hgn_dist *dist,
+                       const hgn_pair_cache *pc, const reservoir *rn,
+                       const hrf_pair_potential *oracle, double *X, double *f) {
     const size_t K = rn->n, N = d->N, nd = N * (size_t)d->D, ME = m->ME;
     node_id *ids = malloc(K * sizeof *ids);
     double *vN = f ? malloc(N * sizeof *vN) : NULL;
@@ -194,12 +279,20 @@ static int node_inputs(const hrf_hgn *m, const hrf_pdata *d, const hgn_pair_cach
     if (!rc) rc = hgn_work_nodes(&w, m, N);
     hrf_hgn_graph g;
     hrf_hgn_graph_of(d, &g);
-    for (size_t t = 0; t < K && !rc; t++)
-        ids[t] = (node_id){(size_t)rn->x[2 * t], (size_t)rn->x[2 * t + 1], t};
-    if (!rc) qsort(ids, K, sizeof *ids, cmp_node_id);
-    for (size_t t0 = 0, t1; t0 < K && !rc; t0 = t1) {
+    size_t nown = 0; /* the particles of this rank's snapshots, local snapshot index */
+    for (size_t t = 0; t < K && !rc; t++) {
+        size_t sg = (size_t)rn->x[2 * t];
+        if (sg >= dist->first && sg < dist->first + d->S)
+            ids[nown++] = (node_id){sg - dist->first, (size_t)rn->x[2 * t + 1], t};
+    }
+    if (!rc && hrf_comm_active(dist->comm)) {
+        memset(X, 0, K * ME * sizeof *X);
+        if (f) memset(f, 0, K * sizeof *f);
+    }
+    if (!rc) qsort(ids, nown, sizeof *ids, cmp_node_id);
+    for (size_t t0 = 0, t1; t0 < nown && !rc; t0 = t1) {
         const size_t s = ids[t0].s;
-        for (t1 = t0; t1 < K && ids[t1].s == s; t1++)
+        for (t1 = t0; t1 < nown && ids[t1].s == s; t1++)
             ;
         const double *q = d->q + s * nd;
         const uint32_t *pairs;
@@ -229,6 +322,8 @@ static int node_inputs(const hrf_hgn *m, const hrf_pdata *d, const hgn_pair_cach
     }
     free(ids), free(vN);
     hgn_work_free(&w);
+    if (!rc) rc = comm_bor(dist->comm, X, K * ME);
+    if (!rc && f) rc = comm_bor(dist->comm, f, K);
     return rc;
 }
 
@@ -288,8 +383,8 @@ static void report_progress(const hrf_hgn_params *p, const char *stage, double f
 
 /* Solves θ (split or joint) for the current encoders on every stride-th snapshot. */
 static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
-                       const hgn_pair_cache *pc, size_t stride, hrf_hgn_fit_report *rep,
-                       const char *stage, double lo, double hi) {
+                       const hgn_dist *dist, const hgn_pair_cache *pc, size_t stride,
+                       hrf_hgn_fit_report *rep, const char *stage, double lo, double hi) {
     double t0 = hrf_now();
     int rc;
     /* Stage 1: θ_T alone, the one-column least squares
@@ -304,6 +399,9 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
                 double a = d->p[s * nd + t] / (d->mass ? d->mass[t / d->D] : 1.0);
                 num += d->dqdt[s * nd + t] * a, den += a * a;
             }
+        double nd2[2] = {num, den};
+        if ((rc = hrf_comm_sum(dist->comm, nd2, 2))) return rc;
+        num = nd2[0], den = nd2[1];
         m->thT = den > 0.0 ? num / den : 0.0;
     }
     /* θ = [θ_E, θ_N, θ_K] (θ_N only in mp mode) */
@@ -316,14 +414,14 @@ static int solve_theta(const hrf_hgn_params *p, hrf_hgn *m, const hrf_pdata *d,
     hgn_progress pE = {p->progress, p->progress_user, stage, lo, p->joint ? hi : mid},
                  pK = {p->progress, p->progress_user, stage, mid, hi};
     if (p->joint) {
-        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_JOINT, m->thT, theta, &rep->lstsq_E,
-                            &pE);
+        rc = hgn_solve_part(p, m, d, pc, dist->first, stride, HRF_HGN_PART_JOINT, m->thT, theta,
+                            &rep->lstsq_E, &pE);
     } else {
-        rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_POTENTIAL, 0.0, theta, &rep->lstsq_E,
-                            &pE);
+        rc = hgn_solve_part(p, m, d, pc, dist->first, stride, HRF_HGN_PART_POTENTIAL, 0.0, theta,
+                            &rep->lstsq_E, &pE);
         if (!rc)
-            rc = hgn_solve_part(p, m, d, pc, stride, HRF_HGN_PART_KINETIC, m->thT, theta + nP,
-                                &rep->lstsq_K, &pK);
+            rc = hgn_solve_part(p, m, d, pc, dist->first, stride, HRF_HGN_PART_KINETIC, m->thT,
+                                theta + nP, &rep->lstsq_K, &pK);
     }
     if (!rc) {
         memcpy(m->thE, theta, m->ME * sizeof *theta);
@@ -359,7 +457,7 @@ int hgn_provenance_add_data(cJSON *o, const hrf_pdata *d) {
 }
 
 static cJSON *hgn_provenance(const hrf_hgn_params *p, const hrf_hgn_fit_report *rep,
-                             const hrf_pdata *d) {
+                             const hrf_pdata *d, size_t S_all) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "sampler", p->sampler->name);
@@ -376,6 +474,8 @@ static cJSON *hgn_provenance(const hrf_hgn_params *p, const hrf_hgn_fit_report *
         cJSON_Delete(o);
         return NULL;
     }
+    if (S_all != d->S) /* distributed: every rank's snapshots */
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "n_snapshots", cJSON_CreateNumber((double)S_all));
     return o;
 }
 
@@ -390,6 +490,7 @@ typedef struct {
     const hrf_pdata *data;
     hrf_hgn_fit_report *rep;
     hrf_hgn *m;
+    hgn_dist dist; /* the snapshots' ranks */
     hrf_pair_potential oracle;
     hrf_rng rng;
     reservoir re, rk, rn;
@@ -419,7 +520,8 @@ static int fit_sample(fit_state *f) {
     hrf_rng_seed(&f->rng, p->seed);
     report_progress(p, "sampling", 0.0);
     double ts = hrf_now();
-    if ((rc = gather_points(p, data, &f->rng, re, rk, rn, &rep->edges, &f->pc))) return rc;
+    if ((rc = gather_points(p, data, &f->dist, &f->rng, re, rk, rn, &rep->edges, &f->pc)))
+        return rc;
     if (re->n < 2 && p->sampler->density != HRF_PAIRS_NONE)
         return hrf_error(HRF_EDATA,
                          "sampler '%s' draws pairs of distances and needs at least 2, the data "
@@ -457,8 +559,8 @@ static int fit_sample(fit_state *f) {
         return rc;
     /* mp: the node encoder, on the inputs a_i that the edge encoder just sampled gives */
     f->lpN = (hrf_layer_sample_params){p->node_width, -1.0, 1.0, p->resample_duplicates, p->act};
-    if (m->MN && ((rc = node_inputs(m, data, f->pc.off ? &f->pc : NULL, rn, &f->oracle, f->XN,
-                                    dens == HRF_PAIRS_VALUES ? f->fN : NULL)) ||
+    if (m->MN && ((rc = node_inputs(m, data, &f->dist, f->pc.off ? &f->pc : NULL, rn, &f->oracle,
+                                    f->XN, dens == HRF_PAIRS_VALUES ? f->fN : NULL)) ||
                   (rc = sample_layer(dens, &f->lpN, rn->n, m->ME, f->XN, f->fN, &f->rng, m->WN,
                                      m->bN, &rep->repeated_pairs))))
         return rc;
@@ -486,17 +588,17 @@ static int fit_first_pass(fit_state *f) {
      * FIRST_PASS_ROWS rows per unknown of the potential part. */
     size_t stride = 1;
     if (p->sampler->adaptive) {
-        double rows = (double)data->S * (double)data->N * (double)data->D;
+        double rows = (double)f->dist.S_all * (double)data->N * (double)data->D;
         double want = (double)FIRST_PASS_ROWS * (double)(m->ME + m->MN + m->MK);
         stride = rows > want ? (size_t)(rows / want) : 1;
-        if (stride > data->S) stride = data->S;
+        if (stride > f->dist.S_all) stride = f->dist.S_all;
         if (stride < 1) stride = 1;
     }
-    f->rep->first_pass_snapshots = (data->S + stride - 1) / stride;
+    f->rep->first_pass_snapshots = (f->dist.S_all + stride - 1) / stride;
     const double hi = p->sampler->adaptive ? PROGRESS_RESAMPLE : 1.0;
     report_progress(p, "solving", PROGRESS_SOLVE);
-    return solve_theta(&p1, f->m, data, f->pc.off ? &f->pc : NULL, stride, f->rep, "solving",
-                       PROGRESS_SOLVE, hi);
+    return solve_theta(&p1, f->m, data, &f->dist, f->pc.off ? &f->pc : NULL, stride, f->rep,
+                       "solving", PROGRESS_SOLVE, hi);
 }
 
 /* Step 3 (A-SWIM): resample every encoder with the first fit's values at the
@@ -516,15 +618,15 @@ static int fit_second_pass(fit_state *f) {
                            &rep->repeated_pairs)))
         return rc;
     /* the same particles' values, at their inputs under the new edge encoder */
-    if (m->MN &&
-        ((rc = node_inputs(m, f->data, f->pc.off ? &f->pc : NULL, rn, NULL, f->XN, NULL)) ||
-         (rc = sample_layer(HRF_PAIRS_VALUES, &f->lpN, rn->n, m->ME, f->XN, f->fN, &f->rng, m->WN,
-                            m->bN, &rep->repeated_pairs))))
+    if (m->MN && ((rc = node_inputs(m, f->data, &f->dist, f->pc.off ? &f->pc : NULL, rn, NULL,
+                                    f->XN, NULL)) ||
+                  (rc = sample_layer(HRF_PAIRS_VALUES, &f->lpN, rn->n, m->ME, f->XN, f->fN, &f->rng,
+                                     m->WN, m->bN, &rep->repeated_pairs))))
         return rc;
     rep->sample_seconds += hrf_now() - ts;
     report_progress(f->p, "solving (A-SWIM)", PROGRESS_SOLVE2);
-    if ((rc = solve_theta(f->p, m, f->data, f->pc.off ? &f->pc : NULL, 1, rep, "solving (A-SWIM)",
-                          PROGRESS_SOLVE2, 1.0)))
+    if ((rc = solve_theta(f->p, m, f->data, &f->dist, f->pc.off ? &f->pc : NULL, 1, rep,
+                          "solving (A-SWIM)", PROGRESS_SOLVE2, 1.0)))
         return rc;
     rep->passes = 2;
     return HRF_OK;
@@ -536,6 +638,13 @@ static int fit_second_pass(fit_state *f) {
  * pairs of snapshot 0 from pc (may be NULL: searched here). Also used by
  * gradient training (src/baselines/train_hgn.c). */
 int hgn_anchor(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc) {
+    return hgn_anchor_comm(m, data, pc, NULL);
+}
+
+/* The same when the snapshots are distributed over comm's ranks: snapshot
+ * 0 is rank 0's, which computes c_E (or c_0) and shares it by one sum. */
+int hgn_anchor_comm(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc,
+                    const hrf_comm *comm) {
     hgn_work w;
     int rc = hgn_work_init(&w, hgn_work_width(m));
     if (rc) {
@@ -565,7 +674,8 @@ int hgn_anchor(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc) {
         }
         m->cK = -Tsum / (double)data->N;
     }
-    if (data->H) { /* Ĥ − c_0 of snapshot 0, with its pairs from the cache */
+    const int holds_first = !hrf_comm_active(comm) || comm->rank == 0;
+    if (data->H && holds_first) { /* Ĥ − c_0 of snapshot 0, with its pairs from the cache */
         hrf_hgn_graph g;
         hrf_hgn_graph_of(data, &g);
         double h0;
@@ -582,6 +692,10 @@ int hgn_anchor(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc) {
             m->cE = (data->H[0] - h0) / (double)E0;
         else
             m->c0 = data->H[0] - h0;
+    }
+    if (!rc && hrf_comm_active(comm)) { /* rank 0's constants, the others' zeros */
+        double c[2] = {holds_first ? m->cE : 0.0, holds_first ? m->c0 : 0.0};
+        if (!(rc = hrf_comm_sum(comm, c, 2))) m->cE = c[0], m->c0 = c[1];
     }
 done:
     hgn_work_free(&w);
@@ -601,6 +715,8 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     fit_state f;
     memset(&f, 0, sizeof f);
     f.p = p, f.data = data, f.rep = rep;
+    f.dist.comm = hrf_comm_active(p->comm) ? p->comm : NULL;
+    if ((rc = hrf_comm_rows(f.dist.comm, data->S, &f.dist.S_all, &f.dist.first))) return rc;
     if (p->sampler->needs_values) {
         if (p->potential)
             f.oracle = *p->potential;
@@ -615,11 +731,11 @@ int hrf_hgn_fit(const hrf_hgn_params *p, const hrf_pdata *data, hrf_hgn **out,
     if ((rc = fit_sample(&f)) || (rc = fit_first_pass(&f))) goto fail;
     rep->passes = 1;
     if (p->sampler->adaptive && (rc = fit_second_pass(&f))) goto fail;
-    if ((rc = hgn_anchor(f.m, data, f.pc.off ? &f.pc : NULL))) goto fail;
+    if ((rc = hgn_anchor_comm(f.m, data, f.pc.off ? &f.pc : NULL, f.dist.comm))) goto fail;
     rep->fit_seconds = hrf_now() - t_start;
     report_progress(p, "done", 1.0);
     fit_state_free(&f);
-    if (!(f.m->prov = hgn_provenance(p, rep, data))) {
+    if (!(f.m->prov = hgn_provenance(p, rep, data, f.dist.S_all))) {
         hrf_hgn_free(f.m);
         return hrf_error(HRF_ENOMEM, "out of memory");
     }

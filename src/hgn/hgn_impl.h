@@ -80,6 +80,92 @@ int hgn_check_graph(const hrf_hgn_graph *g, size_t N);
 int hgn_graph_pairs(const hrf_hgn_graph *g, size_t N, int D, const double *q, hgn_pair_buf *b,
                     const uint32_t **pairs, size_t *E);
 
+/* ---- the tabulated potential (hgn_table.c), here so that the field's
+ * force loop (hgn_field.c) inlines its interpolation ---- */
+
+struct hrf_hgn_table {
+    double r_min, r_max, h, inv_h;
+    size_t n;       /* intervals */
+    double *V, *dV; /* (n + 1) node values */
+    hrf_hgn *net;   /* copy of the model, for r outside [r_min, r_max] */
+    /* optional (hgn_table_set_kinetic): a particle's kinetic energy T(s) of
+     * s = |p|² for one inverse mass im, on [0, s_max] in nk intervals */
+    double im, s_max, hs, inv_hs;
+    size_t nk;
+    double *T, *dT;
+    /* the force factor g(s) = V'(r)/r of s = r² on [r_min², r_max²] in n
+     * intervals (when the activation has σ''): G (n + 1, 2) holds g and
+     * h_s·dg/ds at each node, so the force on i from j, g (q_i − q_j), needs
+     * neither a square root nor a division */
+    double s_lo, s_hi, hg, inv_hg;
+    double *G;
+};
+
+/* g(s) = V'(r)/r at s = r² from the force table (caller checks t->G and the
+ * range [s_lo, s_hi]). */
+static inline double hgn_table_g(const hrf_hgn_table *t, double s) {
+    double u = (s - t->s_lo) * t->inv_hg;
+    size_t i = (size_t)u;
+    if (i >= t->n) i = t->n - 1;
+    const double x = u - (double)i, x2 = x * x, x3 = x2 * x;
+    const double *g = t->G + 2 * i; /* g_i, h dg_i, g_i+1, h dg_i+1 */
+    return (2.0 * x3 - 3.0 * x2 + 1.0) * g[0] + (x3 - 2.0 * x2 + x) * g[1] +
+           (3.0 * x2 - 2.0 * x3) * g[2] + (x3 - x2) * g[3];
+}
+
+/* Cubic Hermite interpolation on [x0, x0 + n h] (nodes y, dy): the value at x
+ * and, in *d, its derivative. Caller checks the range. */
+static inline double hgn_hermite(const double *y, const double *dy, size_t n, double x0, double h,
+                                 double inv_h, double x, double *d) {
+    double u = (x - x0) * inv_h;
+    size_t i = (size_t)u;
+    if (i >= n) i = n - 1;
+    double s = u - (double)i, s2 = s * s, s3 = s2 * s;
+    double y0 = y[i], y1 = y[i + 1], d0 = dy[i] * h, d1 = dy[i + 1] * h;
+    *d = ((6.0 * s2 - 6.0 * s) * (y0 - y1) + (3.0 * s2 - 4.0 * s + 1.0) * d0 +
+          (3.0 * s2 - 2.0 * s) * d1) *
+         inv_h;
+    return (2.0 * s3 - 3.0 * s2 + 1.0) * y0 + (s3 - 2.0 * s2 + s) * d0 +
+           (3.0 * s2 - 2.0 * s3) * y1 + (s3 - s2) * d1;
+}
+
+/* V(r) from the table, the network outside it; *dVdr its derivative. */
+static inline double hgn_table_pair(const hrf_hgn_table *t, double r, double *dVdr) {
+    if (!(r >= t->r_min && r <= t->r_max)) return hrf_hgn_pair_energy(t->net, r, dVdr);
+    return hgn_hermite(t->V, t->dV, t->n, t->r_min, t->h, t->inv_h, r, dVdr);
+}
+
+/* ---- kinetic part, and its table (hgn_eval.c, hgn_table.c) ---- */
+
+/* A particle's kinetic energy T(s) (c_K included) at s = |p|² and inverse
+ * mass im; *dTds (may be NULL) = dT/ds. */
+double hgn_kinetic_energy(const hrf_hgn *m, double s, double im, double *dTds);
+/* Adds T(s) for inverse mass im on [0, s_max] in n intervals to a table. */
+int hgn_table_set_kinetic(hrf_hgn_table *t, double im, double s_max, size_t n);
+/* 1 when t has a kinetic table for inverse mass im. */
+int hgn_table_has_kinetic(const hrf_hgn_table *t, double im);
+/* T(s) from the table (the network beyond s_max); *dTds its derivative. */
+double hgn_table_kinetic(const hrf_hgn_table *t, double s, double *dTds);
+
+/* ---- Verlet pair lists (hgn_verlet.c) ---- */
+
+typedef struct hgn_verlet {
+    size_t N;
+    int D;
+    double skin;     /* the skin of the last search (may be below the one asked for) */
+    double *qref;    /* (N·D) positions at the last search, NULL before the first */
+    hgn_pair_buf pb; /* the pairs within cutoff + skin then */
+    size_t builds;   /* searches so far */
+} hgn_verlet;
+
+void hgn_verlet_free(hgn_verlet *v);
+/* The candidate pairs of a cutoff graph g at q: the kept list, or a new
+ * search within g->cutoff + skin when a particle has moved more than skin/2
+ * since the last (skin reduced where the box is smaller than 2 (rc + skin);
+ * skin 0 searches every time). The caller drops the pairs beyond the cutoff. */
+int hgn_verlet_pairs(hgn_verlet *v, const hrf_hgn_graph *g, double skin, size_t N, int D,
+                     const double *q, const uint32_t **pairs, size_t *E);
+
 /* ---- the encoders and their rows (hgn_features.c) ---- */
 
 /* Scratch for the edge, node and kinetic loops: HGN_CHUNK x max(M_E, M_K, M_N)
@@ -158,14 +244,20 @@ typedef struct hgn_progress {
 
 /* Solves one part of the read-out for m's encoders into theta (see hgn_lsq.c);
  * pr may be NULL. */
+/* d holds the global snapshots [first, first + d->S) of p->comm's ranks
+ * (first = 0 without comm); stride counts global snapshots. */
 int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d,
-                   const hgn_pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
-                   double *theta, hrf_lstsq_report *rep, const hgn_progress *pr);
+                   const hgn_pair_cache *pc, size_t first, size_t stride, hrf_hgn_part part,
+                   double thT, double *theta, hrf_lstsq_report *rep, const hgn_progress *pr);
 
 /* ---- the fit (hgn_fit.c) ---- */
 
 /* The constants c_N, c_K, c_E, c_0 from the anchor data set (pc may be NULL). */
 int hgn_anchor(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc);
+/* The same with data's snapshots distributed over comm's ranks (rank 0
+ * holding snapshot 0); comm may be NULL. */
+int hgn_anchor_comm(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc,
+                    const hrf_comm *comm);
 /* n_snapshots, n_particles, dim, system, data_meta of d into a provenance o. */
 int hgn_provenance_add_data(cJSON *o, const hrf_pdata *d);
 

@@ -93,10 +93,12 @@ typedef struct {
     double *u;    /* (S·rps) right-hand side */
     const hgn_pair_cache *pc; /* the fit's pairs, or NULL: search them in every pass */
     int nthreads;
-    hgn_work *w;     /* (nthreads) scratch */
-    double res2;     /* lsq_reduce: ‖Aθ* − u‖² of the least-squares solution (see there) */
-    size_t stride;   /* the problem's snapshot s is the data set's s·stride */
-    hgn_progress pr; /* pr.fn NULL: no progress reports */
+    hgn_work *w;   /* (nthreads) scratch */
+    double res2;   /* lsq_reduce: ‖Aθ* − u‖² of the least-squares solution (see there) */
+    size_t stride; /* the problem's snapshot s is the data set's soff + s·stride */
+    size_t soff;   /* the first local snapshot whose global index is a multiple of stride */
+    const hrf_comm *comm; /* distributed snapshots (docs/mpi.md), or NULL */
+    hgn_progress pr;      /* pr.fn NULL: no progress reports */
 } hgn_lsq;
 
 /* Reports a pass over the snapshots at snapshot s0 of c->S. */
@@ -110,7 +112,7 @@ static void lsq_progress(const hgn_lsq *c, size_t s0) {
 static int lsq_fill_one(hgn_lsq *c, size_t ps, double *b, hgn_work *w) {
     const hrf_hgn *m = c->m;
     const hrf_pdata *d = c->d;
-    const size_t s = ps * c->stride;
+    const size_t s = c->soff + ps * c->stride;
     memset(b, 0, c->rps * c->cols * sizeof *b);
     const double *q = d->q + s * c->nd, *p = d->p + s * c->nd;
     if (c->part != HRF_HGN_PART_KINETIC) {
@@ -321,12 +323,15 @@ static void lsq_free(hgn_lsq *c) {
  * θ_T·p_ia/m_i = thT·∂T_lin/∂p_ia from the momentum rows' targets (the fit's
  * second stage, see solve_theta in hgn_fit.c). */
 static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, int kT,
-                    double thT, const hgn_pair_cache *pc, size_t stride) {
+                    double thT, const hgn_pair_cache *pc, size_t first, size_t stride) {
     memset(c, 0, sizeof *c);
     c->m = m, c->d = d, c->part = part, c->pc = pc, c->stride = stride ? stride : 1;
+    /* distributed: the global snapshots first + s that are multiples of stride */
+    c->soff = (c->stride - first % c->stride) % c->stride;
     c->kT = m->klin && kT && part != HRF_HGN_PART_POTENTIAL;
     hrf_hgn_graph_of(d, &c->g);
-    c->S = (d->S + c->stride - 1) / c->stride, c->N = d->N, c->D = d->D;
+    c->S = d->S > c->soff ? (d->S - c->soff + c->stride - 1) / c->stride : 0;
+    c->N = d->N, c->D = d->D;
     c->nd = d->N * (size_t)d->D;
     c->rps = part == HRF_HGN_PART_JOINT ? 2 * c->nd : c->nd;
     c->cols = part == HRF_HGN_PART_POTENTIAL ? m->ME + m->MN
@@ -346,9 +351,10 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
     if (ngroups < 1) ngroups = 1;
     c->chunk = ngroups * c->group;
     if (c->chunk > c->S) c->chunk = c->S;
+    if (c->chunk < 1) c->chunk = 1; /* a rank without snapshots of this stride */
     if ((size_t)c->nthreads > c->chunk) c->nthreads = (int)c->chunk;
     c->blk = malloc(c->chunk * c->rps * c->cols * sizeof *c->blk);
-    c->u = malloc(c->S * c->rps * sizeof *c->u);
+    c->u = malloc((c->S ? c->S : 1) * c->rps * sizeof *c->u);
     c->w = calloc((size_t)c->nthreads, sizeof *c->w);
     int rc = c->w ? HRF_OK : hrf_error(HRF_ENOMEM, "out of memory");
     for (int t = 0; t < c->nthreads && !rc && c->w; t++)
@@ -361,7 +367,7 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
         return rc;
     }
     for (size_t ps = 0; ps < c->S; ps++) {
-        const size_t s = ps * c->stride;
+        const size_t s = c->soff + ps * c->stride;
         double *us = c->u + ps * c->rps;
         const double *dq = d->dqdt + s * c->nd, *dp = d->dpdt + s * c->nd;
         if (part != HRF_HGN_PART_KINETIC)
@@ -392,6 +398,7 @@ static void lsq_problem(hgn_lsq *c, hrf_lsq_problem *prob) {
     prob->gram_flops = rows * n * (n + 1.0);
     prob->apply_flops = 2.0 * rows * n;
     prob->extra_bytes = 8.0 * (double)(c->chunk * c->rps) * n;
+    if (hrf_comm_active(c->comm)) prob->comm = c->comm; /* Gram summed, dense routes TSQR */
 }
 
 int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part, size_t *rows,
@@ -400,7 +407,7 @@ int hrf_hgn_problem_dense(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part par
     int rc = hgn_check_pdata(d);
     if (rc) return rc;
     hgn_lsq c;
-    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL, 1))) return rc;
+    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL, 0, 1))) return rc;
     *rows = c.S * c.rps, *cols = c.cols;
     *A = malloc(*rows * *cols * sizeof **A);
     *u = malloc(*rows * sizeof **u);
@@ -417,7 +424,7 @@ int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part
     int rc = hgn_check_pdata(d);
     if (rc) return rc;
     hgn_lsq c;
-    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL, 1))) return rc;
+    if ((rc = lsq_init(&c, m, d, part, 1, 0.0, NULL, 0, 1))) return rc;
     double utu;
     rc = lsq_gram(&c, G, Atu, &utu);
     for (size_t j = 0; j < c.cols; j++) /* mirror the upper triangle */
@@ -439,10 +446,10 @@ int hrf_hgn_problem_gram(const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_part part
 /* The tall route: streamed QR → R θ ≈ u_r by column-pivoted QR of the
  * equilibrated R (what `auto` does for small problems, hamrf/lstsq.h), and
  * ‖Aθ − u‖ from R and the QR's residual sum, so A is formed once. */
-static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
+static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, size_t rows, double *theta,
                       hrf_lstsq_report *rep) {
     const double t0 = hrf_now();
-    const size_t n = c->cols, rows = c->S * c->rps;
+    const size_t n = c->cols;
     size_t nr;
     double *R = NULL, *ur = NULL;
     int rc = lsq_reduce(c, &nr, &R, &ur);
@@ -450,6 +457,8 @@ static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
     hrf_lsq_problem small;
     hrf_lsq_dense_ctx dctx;
     hrf_lsq_dense_problem(&small, &dctx, nr, n, R, ur);
+    /* distributed: every rank's factor stacked (one-level TSQR, lstsq_dense.c) */
+    if (hrf_comm_active(c->comm)) small.comm = c->comm;
     hrf_lstsq_params q = *lp;
     q.solver = HRF_SOLVER_QR, q.equilibrate = 1, q.use_reduce = 0, q.skip_residual = 1;
     rc = hrf_lstsq_solve(&small, &q, theta, rep);
@@ -462,8 +471,16 @@ static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
             r2 += y * y;
         }
         double u2 = 0.0;
-        for (size_t i = 0; i < rows; i++)
+        for (size_t i = 0; i < c->S * c->rps; i++)
             u2 += c->u[i] * c->u[i];
+        if (hrf_comm_active(c->comm)) {
+            double v[2] = {r2, u2};
+            if ((rc = hrf_comm_sum(c->comm, v, 2))) {
+                free(R), free(ur);
+                return rc;
+            }
+            r2 = v[0], u2 = v[1];
+        }
         rep->rel_residual = u2 > 0.0 ? sqrt(r2 / u2) : sqrt(r2);
         rep->used = HRF_SOLVER_QR;
         double rows_d = (double)rows, nd = (double)n;
@@ -481,18 +498,28 @@ static int solve_tall(hgn_lsq *c, const hrf_lstsq_params *lp, double *theta,
 /* Solves one part into theta (cols), without the θ_T column: its value thT
  * is fixed (see solve_theta, hgn_fit.c). Only every stride-th snapshot is used. */
 int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d,
-                   const hgn_pair_cache *pc, size_t stride, hrf_hgn_part part, double thT,
-                   double *theta, hrf_lstsq_report *rep, const hgn_progress *pr) {
+                   const hgn_pair_cache *pc, size_t first, size_t stride, hrf_hgn_part part,
+                   double thT, double *theta, hrf_lstsq_report *rep, const hgn_progress *pr) {
     hgn_lsq c;
-    int rc = lsq_init(&c, m, d, part, 0, thT, pc, stride);
+    int rc = lsq_init(&c, m, d, part, 0, thT, pc, first, stride);
     if (rc) return rc;
     if (pr) c.pr = *pr;
+    if (hrf_comm_active(p->comm)) c.comm = p->comm;
     hrf_lsq_problem prob;
     lsq_problem(&c, &prob);
     double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : (double)hrf_mem_available();
     int fits = !(limit > 0.0) || prob.reduce_bytes + prob.extra_bytes <= limit;
-    if (p->lstsq.solver == HRF_SOLVER_AUTO && prob.rows > (size_t)TALL_FACTOR * prob.cols && fits)
-        rc = solve_tall(&c, &p->lstsq, theta, rep);
+    size_t rows = prob.rows;
+    if (hrf_comm_active(c.comm)) { /* decide on the global problem, every rank alike */
+        double v[2] = {(double)prob.rows, fits ? 0.0 : 1.0};
+        if ((rc = hrf_comm_sum(c.comm, v, 2))) {
+            lsq_free(&c);
+            return rc;
+        }
+        rows = (size_t)v[0], fits = v[1] == 0.0;
+    }
+    if (p->lstsq.solver == HRF_SOLVER_AUTO && rows > (size_t)TALL_FACTOR * prob.cols && fits)
+        rc = solve_tall(&c, &p->lstsq, rows, theta, rep);
     else
         rc = hrf_lstsq_solve(&prob, &p->lstsq, theta, rep);
     lsq_free(&c);

@@ -10,13 +10,6 @@
 
 /* ---- tabulated pair potential ---- */
 
-struct hrf_hgn_table {
-    double r_min, r_max, h;
-    size_t n;       /* intervals */
-    double *V, *dV; /* (n + 1) node values */
-    hrf_hgn *net;   /* copy of the model, for r outside [r_min, r_max] */
-};
-
 int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hrf_hgn_table **out) {
     *out = NULL;
     if (!(isfinite(r_min) && isfinite(r_max) && r_min < r_max) || n == 0)
@@ -38,30 +31,68 @@ int hrf_hgn_table_new(const hrf_hgn *m, double r_min, double r_max, size_t n, hr
     }
     t->net->cE = m->cE, t->net->cK = m->cK, t->net->klin = m->klin, t->net->thT = m->thT;
     t->r_min = r_min, t->r_max = r_max, t->n = n, t->h = (r_max - r_min) / (double)n;
+    t->inv_h = 1.0 / t->h;
     for (size_t i = 0; i <= n; i++)
         t->V[i] = hrf_hgn_pair_energy(m, i == n ? r_max : r_min + (double)i * t->h, &t->dV[i]);
+    if (m->act->d2 && r_min > 0.0) { /* the force factor in s = r² */
+        if (!(t->G = malloc(2 * (n + 1) * sizeof *t->G))) {
+            hrf_hgn_table_free(t);
+            return hrf_error(HRF_ENOMEM, "out of memory for a %zu-interval table", n);
+        }
+        t->s_lo = r_min * r_min, t->s_hi = r_max * r_max;
+        t->hg = (t->s_hi - t->s_lo) / (double)n, t->inv_hg = 1.0 / t->hg;
+        for (size_t i = 0; i <= n; i++) {
+            const double sq = i == n ? t->s_hi : t->s_lo + (double)i * t->hg, r = sqrt(sq);
+            double d1, d2 = 0.0;
+            hrf_hgn_pair_energy(m, r, &d1);
+            for (size_t k = 0; k < m->ME; k++) /* V''(r) = Σ θ_k σ''(w_k r + b_k) w_k² */
+                d2 += m->thE[k] * m->act->d2(m->WE[k] * r + m->bE[k]) * m->WE[k] * m->WE[k];
+            /* g = V'/r, dg/ds = (V'' − V'/r) / (2 r²) */
+            t->G[2 * i] = d1 / r;
+            t->G[2 * i + 1] = t->hg * (d2 - d1 / r) / (2.0 * sq);
+        }
+    }
     *out = t;
     return HRF_OK;
 }
 
 double hrf_hgn_table_eval(const hrf_hgn_table *t, double r, double *dVdr) {
     if (!(r >= t->r_min && r <= t->r_max)) return hrf_hgn_pair_energy(t->net, r, dVdr);
-    double x = (r - t->r_min) / t->h;
-    size_t i = (size_t)x;
-    if (i >= t->n) i = t->n - 1;
-    double s = x - (double)i, s2 = s * s, s3 = s2 * s, h = t->h;
-    double V0 = t->V[i], V1 = t->V[i + 1], d0 = t->dV[i] * h, d1 = t->dV[i + 1] * h;
-    if (dVdr)
-        *dVdr = ((6.0 * s2 - 6.0 * s) * (V0 - V1) + (3.0 * s2 - 4.0 * s + 1.0) * d0 +
-                 (3.0 * s2 - 2.0 * s) * d1) /
-                h;
-    return (2.0 * s3 - 3.0 * s2 + 1.0) * V0 + (s3 - 2.0 * s2 + s) * d0 +
-           (3.0 * s2 - 2.0 * s3) * V1 + (s3 - s2) * d1;
+    double d;
+    double V = hgn_hermite(t->V, t->dV, t->n, t->r_min, t->h, t->inv_h, r, &d);
+    if (dVdr) *dVdr = d;
+    return V;
+}
+
+int hgn_table_set_kinetic(hrf_hgn_table *t, double im, double s_max, size_t n) {
+    if (!(s_max > 0.0 && isfinite(s_max) && im > 0.0 && isfinite(im)) || n == 0)
+        return hrf_error(HRF_EINVAL, "a kinetic table needs s_max > 0, 1/m > 0 and intervals");
+    double *T = malloc((n + 1) * sizeof *T), *dT = malloc((n + 1) * sizeof *dT);
+    if (!T || !dT) {
+        free(T), free(dT);
+        return hrf_error(HRF_ENOMEM, "out of memory for a %zu-interval kinetic table", n);
+    }
+    const double hs = s_max / (double)n;
+    for (size_t i = 0; i <= n; i++)
+        T[i] = hgn_kinetic_energy(t->net, i == n ? s_max : (double)i * hs, im, &dT[i]);
+    free(t->T), free(t->dT);
+    t->T = T, t->dT = dT, t->im = im, t->s_max = s_max, t->hs = hs, t->inv_hs = 1.0 / hs;
+    t->nk = n;
+    return HRF_OK;
+}
+
+int hgn_table_has_kinetic(const hrf_hgn_table *t, double im) {
+    return t->T && im == t->im;
+}
+
+double hgn_table_kinetic(const hrf_hgn_table *t, double s, double *dTds) {
+    if (!(s >= 0.0 && s <= t->s_max)) return hgn_kinetic_energy(t->net, s, t->im, dTds);
+    return hgn_hermite(t->T, t->dT, t->nk, 0.0, t->hs, t->inv_hs, s, dTds);
 }
 
 void hrf_hgn_table_free(hrf_hgn_table *t) {
     if (!t) return;
-    free(t->V), free(t->dV);
+    free(t->V), free(t->dV), free(t->T), free(t->dT), free(t->G);
     hrf_hgn_free(t->net);
     free(t);
 }

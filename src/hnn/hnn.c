@@ -439,6 +439,7 @@ static int field_jac(void *ctx, size_t n, const double *x, double *jac) {
 }
 
 void hrf_hnn_field(const hrf_hnn *m, hrf_field *f) {
+    memset(f, 0, sizeof *f);
     f->dim = m->dim;
     f->separable = 0; /* every neuron of a shallow network mixes q and p */
     f->hamiltonian = 1;

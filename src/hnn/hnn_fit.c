@@ -42,14 +42,15 @@ static void report_progress(const hrf_hnn_params *p, const char *stage, double f
  * available memory. *cache_budget receives the bytes that σ'(Z) (and, for
  * A-SWIM, σ(Z)) may occupy: cache_bytes, lowered to half of what remains
  * of the available memory after the fit's own estimate. */
-static int fit_check(const hrf_hnn_params *p, const hrf_dataset *data, double *cache_budget) {
+static int fit_check(const hrf_hnn_params *p, const hrf_dataset *data, size_t K_all,
+                     double *cache_budget) {
     const size_t K = data->n, dim = data->dim, M = p->width;
-    if (K == 0) return hrf_error(HRF_EDATA, "the training set is empty");
-    if (p->sampler->density != HRF_PAIRS_NONE && K < 2)
+    if (K_all == 0) return hrf_error(HRF_EDATA, "the training set is empty");
+    if (p->sampler->density != HRF_PAIRS_NONE && K_all < 2)
         return hrf_error(HRF_EDATA,
                          "sampler '%s' draws pairs of training points and needs at "
                          "least 2, the data set has %zu",
-                         p->sampler->name, K);
+                         p->sampler->name, K_all);
     if (p->sampler->needs_values && !data->H)
         return hrf_error(HRF_EDATA,
                          "sampler '%s' needs the true energy 'H' at the training points "
@@ -87,7 +88,18 @@ static int fit_check(const hrf_hnn_params *p, const hrf_dataset *data, double *c
 }
 
 /* The default ELM bias range (docs/math.md §3.1): [smallest, largest] of
- * the data set's box bounds, or of its points when it has no box. */
+ * the data set's box bounds, or of its points when it has no box (over
+ * every rank's points when comm is active). */
+int hnn_elm_range_comm(const hrf_comm *comm, const hrf_dataset *data, double *lo_out,
+                       double *hi_out) {
+    hnn_elm_range(data, lo_out, hi_out);
+    if (data->box_lo || !hrf_comm_active(comm)) return HRF_OK;
+    double v[2] = {-*lo_out, *hi_out};
+    int rc = hrf_comm_max(comm, v, 2);
+    *lo_out = -v[0], *hi_out = v[1];
+    return rc;
+}
+
 void hnn_elm_range(const hrf_dataset *data, double *lo_out, double *hi_out) {
     const size_t K = data->n, dim = data->dim;
     double lo = INFINITY, hi = -INFINITY;
@@ -112,8 +124,11 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
     const size_t K = data->n, dim = data->dim, M = p->width;
     double cache_budget = 0.0;
-    int rc = fit_check(p, data, &cache_budget);
+    /* Distributed rows (docs/mpi.md): K_all rows in all, ours from `first`. */
+    size_t K_all = K, first = 0;
+    int rc = hrf_comm_rows(p->comm, K, &K_all, &first);
     if (rc) return rc;
+    if ((rc = fit_check(p, data, K_all, &cache_budget))) return rc;
 
     double t_start = hrf_now();
     hrf_hnn *m = hnn_alloc(dim, M, p->act);
@@ -124,15 +139,16 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     }
     hrf_dataset_gradient_targets(data, G);
     hrf_layer_sample_params lp = {M, p->elm_lo, p->elm_hi, p->resample_duplicates, p->act};
-    if (isnan(lp.elm_lo)) hnn_elm_range(data, &lp.elm_lo, &lp.elm_hi);
+    if (isnan(lp.elm_lo) && (rc = hnn_elm_range_comm(p->comm, data, &lp.elm_lo, &lp.elm_hi)))
+        goto fail;
     hrf_rng rng;
     hrf_rng_seed(&rng, p->seed);
     size_t repeated = 0;
     double ts = hrf_now();
     report_progress(p, "sampling", 0.0);
-    rc = hrf_layer_sample(p->sampler->density, &lp, K, dim, data->x,
-                          p->sampler->density == HRF_PAIRS_VALUES ? data->H : NULL, &rng, m->W,
-                          m->b, &repeated);
+    rc = hrf_layer_sample_dist(p->sampler->density, &lp, p->comm, K_all, first, K, dim, data->x, 1,
+                               p->sampler->density == HRF_PAIRS_VALUES ? data->H : NULL, &rng, m->W,
+                               m->b, &repeated);
     rep->sample_seconds += hrf_now() - ts;
     if (rc) goto fail;
     report_progress(p, "solving", 0.1);
@@ -163,8 +179,8 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         ts = hrf_now();
         if (!have_Hhat && (rc = hrf_hnn_eval(m, K, data->x, Hhat, NULL))) goto fail;
         hrf_debug("A-SWIM evaluation %.3f s", hrf_now() - ts);
-        rc = hrf_layer_sample(HRF_PAIRS_VALUES, &lp, K, dim, data->x, Hhat, &rng, m->W, m->b,
-                              &repeated);
+        rc = hrf_layer_sample_dist(HRF_PAIRS_VALUES, &lp, p->comm, K_all, first, K, dim, data->x, 1,
+                                   Hhat, &rng, m->W, m->b, &repeated);
         rep->sample_seconds += hrf_now() - ts;
         if (rc) goto fail;
         report_progress(p, "solving (A-SWIM)", 0.6);
@@ -175,7 +191,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     rep->repeated_pairs = repeated;
     rep->fit_seconds = hrf_now() - t_start;
     free(G), free(Hhat), free(ws);
-    if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data))) {
+    if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data, K_all))) {
         hrf_hnn_free(m);
         return hrf_error(HRF_ENOMEM, "out of memory");
     }

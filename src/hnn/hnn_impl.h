@@ -67,10 +67,13 @@ const cJSON *hrf_hnn_provenance(const hrf_hnn *m);
  * duplicate resampling, refinement limit, ELM range when set, and the
  * training data's system (trajectory pairs: "pairs", "h", "fitted_through"
  * first). NULL when out of memory. */
-cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data);
+/* n_train: the training rows over every process (data->n for one). */
+cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data,
+                              size_t n_train);
 
 /* The default ELM bias range of a data set (docs/math.md §3.1), for the HNN
  * and the ODE-net. */
 void hnn_elm_range(const hrf_dataset *data, double *lo, double *hi);
+int hnn_elm_range_comm(const hrf_comm *comm, const hrf_dataset *data, double *lo, double *hi);
 
 #endif

@@ -57,16 +57,18 @@ typedef struct {
     const double *W, *b;
     double *s0; /* (M) σ(W x0 + b): the anchor row */
     double H0;
-    double *D;                /* (K, M) cached σ'(Z), or NULL: recompute per block */
-    double *blk;              /* (B, M) block buffer when not cached */
-    size_t B;                 /* rows per block */
-    double *T;                /* (M, dim) scratch */
-    double *u;                /* (K·dim + 1) right-hand side */
-    double *part;             /* (nthreads, dim, M) per-thread partial sums */
-    double *zbuf;             /* (nthreads, M) pre-activation scratch */
-    float *Df;                /* (K, M) σ'(Z) in single precision (first A-SWIM pass), or NULL */
-    float *Gf;                /* (M, M) single-precision Gram scratch */
-    float *Gtf;               /* (K, dim) targets in single precision */
+    double a1;    /* the anchor row's c_0 entry: 1, or 0 (with s0 = 0, H0 = 0) on ranks > 0,
+                     which hold the anchor as a zero row (docs/mpi.md) */
+    double *D;    /* (K, M) cached σ'(Z), or NULL: recompute per block */
+    double *blk;  /* (B, M) block buffer when not cached */
+    size_t B;     /* rows per block */
+    double *T;    /* (M, dim) scratch */
+    double *u;    /* (K·dim + 1) right-hand side */
+    double *part; /* (nthreads, dim, M) per-thread partial sums */
+    double *zbuf; /* (nthreads, M) pre-activation scratch */
+    float *Df;    /* (K, M) σ'(Z) in single precision (first A-SWIM pass), or NULL */
+    float *Gf;    /* (M, M) single-precision Gram scratch */
+    float *Gtf;   /* (K, dim) targets in single precision */
     hrf_progress_fn progress; /* per-block progress of streamed Gram passes, or NULL */
     void *progress_user;
     const char *stage;
@@ -128,9 +130,9 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     Atu[M] = 0.0;
     /* Anchor row a0 = [s0, 1] with target H0. */
     for (size_t j = 0; j < n; j++) {
-        double aj = j < M ? q->s0[j] : 1.0;
+        double aj = j < M ? q->s0[j] : q->a1;
         for (size_t i = 0; i <= j; i++)
-            Gm[i + j * n] += (i < M ? q->s0[i] : 1.0) * aj;
+            Gm[i + j * n] += (i < M ? q->s0[i] : q->a1) * aj;
         Atu[j] += aj * q->H0;
     }
     *utu = cblas_ddot((int)(q->K * dim + 1), q->u, 1, q->u, 1);
@@ -260,7 +262,7 @@ static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
         const double *Db = hnn_block(q, r0, nb);
         rows_normal(Db, nb, M, dim, Vc, y + r0 * dim, Tc, q->part, q->nthreads);
     }
-    double ya = cblas_ddot((int)M, q->s0, 1, v, 1) + v[M];
+    double ya = cblas_ddot((int)M, q->s0, 1, v, 1) + q->a1 * v[M];
     y[q->K * dim] = ya;
     for (size_t k = 0; k < M; k++) {
         double s = 0.0;
@@ -268,7 +270,7 @@ static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
             s += q->W[k * dim + a] * Tc[k + a * M];
         z[k] = s + q->s0[k] * ya;
     }
-    z[M] = ya;
+    z[M] = q->a1 * ya;
     return HRF_OK;
 }
 
@@ -285,7 +287,7 @@ static int hnn_apply(void *ctx, const double *v, double *y) {
         const double *Db = hnn_block(q, r0, nb);
         rows_times(Db, nb, M, dim, q->T, y + r0 * dim);
     }
-    y[q->K * dim] = cblas_ddot((int)M, q->s0, 1, v, 1) + v[M];
+    y[q->K * dim] = cblas_ddot((int)M, q->s0, 1, v, 1) + q->a1 * v[M];
     return HRF_OK;
 }
 
@@ -306,7 +308,7 @@ static int hnn_apply_t(void *ctx, const double *y, double *v) {
             s += q->W[k * dim + a] * q->T[k + a * M];
         v[k] = s + q->s0[k] * ya;
     }
-    v[M] = ya;
+    v[M] = q->a1 * ya;
     return HRF_OK;
 }
 
@@ -328,7 +330,7 @@ static int hnn_assemble(void *ctx, double *A, double *u) {
     for (size_t k = 0; k < M; k++)
         A[k * m + m - 1] = q->s0[k];
     memset(A + M * m, 0, (m - 1) * sizeof *A); /* c_0 column: zero in gradient rows */
-    A[M * m + m - 1] = 1.0;
+    A[M * m + m - 1] = q->a1;
     memcpy(u, q->u, m * sizeof *u);
     return HRF_OK;
 }
@@ -398,7 +400,7 @@ static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     }
     for (size_t k = 0; k < M; k++)
         A[k * mr + mr - 1] = q->s0[k];
-    A[M * mr + mr - 1] = 1.0;
+    A[M * mr + mr - 1] = q->a1;
     u[mr - 1] = q->H0;
     free(Dc), free(tau), free(Cg), free(rows);
     *rows_r = mr, *A_r = A, *u_r = u;
@@ -432,6 +434,9 @@ static int lsq_setup(hnn_lsq *q, const hrf_hnn_params *p, const hrf_dataset *dat
     q->act = m->act, q->K = K, q->M = M, q->dim = dim, q->X = data->x, q->G = G, q->W = m->W,
     q->b = m->b;
     q->H0 = data->H0;
+    q->a1 = 1.0;
+    int anchor_elsewhere = hrf_comm_active(p->comm) && p->comm->rank != 0;
+    if (anchor_elsewhere) q->H0 = 0.0, q->a1 = 0.0;
     q->progress = p->progress, q->progress_user = p->progress_user;
     q->stage = pass1 ? "Gram matrix (pass 1)" : "Gram matrix";
     q->s0 = malloc(M * sizeof *q->s0);
@@ -443,8 +448,9 @@ static int lsq_setup(hnn_lsq *q, const hrf_hnn_params *p, const hrf_dataset *dat
     if (!q->s0 || !q->T || !q->u || !q->part || !q->zbuf)
         return hrf_error(HRF_ENOMEM, "out of memory for the least-squares problem");
     memcpy(q->u, G, K * dim * sizeof *q->u);
-    q->u[K * dim] = data->H0;
+    q->u[K * dim] = q->H0;
     features(m->act, M, dim, m->W, m->b, data->x0, 0, 1, q->s0, NULL, q->zbuf);
+    if (anchor_elsewhere) memset(q->s0, 0, M * sizeof *q->s0);
     return HRF_OK;
 }
 
@@ -536,6 +542,7 @@ static void lsq_problem(hnn_lsq *q, const hrf_hnn_params *p, double dbytes, hrf_
     const size_t K = q->K, M = q->M, dim = q->dim, n = M + 1;
     memset(prob, 0, sizeof *prob);
     prob->rows = K * dim + 1, prob->cols = n, prob->ctx = q, prob->u = q->u;
+    if (hrf_comm_active(p->comm)) prob->comm = p->comm, prob->pad_rows = q->a1 == 0.0;
     prob->assemble = hnn_assemble, prob->gram = hnn_gram;
     prob->apply = hnn_apply, prob->apply_t = hnn_apply_t;
     prob->apply_normal = hnn_apply_normal;

@@ -55,7 +55,8 @@ const hrf_model_type hrf_model_type_hnn = {
     .describe = describe,
 };
 
-cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data) {
+cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hrf_dataset *data,
+                              size_t n_train) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "sampler", p->sampler->name);
@@ -64,7 +65,7 @@ cJSON *hrf_provenance_sampled(const hrf_hnn_params *p, hrf_solver used, const hr
     cJSON_AddNumberToObject(o, "seed", (double)p->seed);
     cJSON_AddNumberToObject(o, "rcond", p->lstsq.rcond);
     cJSON_AddNumberToObject(o, "ridge", p->lstsq.ridge);
-    cJSON_AddNumberToObject(o, "n_train", (double)data->n);
+    cJSON_AddNumberToObject(o, "n_train", (double)n_train);
     cJSON_AddBoolToObject(o, "resample_duplicates", p->resample_duplicates);
     cJSON_AddNumberToObject(o, "refine", p->lstsq.refine_max);
     if (!isnan(p->elm_lo)) {

@@ -119,6 +119,15 @@ double lsq_norm2(size_t n, const double *x) {
     return cblas_dnrm2((int)n, x, 1);
 }
 
+double lsq_rows_norm2(const hrf_lsq_problem *prob, size_t n, const double *x, int *rc) {
+    double v = cblas_dnrm2((int)n, x, 1);
+    if (!hrf_comm_active(prob->comm)) return v;
+    v *= v;
+    int r = hrf_comm_sum(prob->comm, &v, 1);
+    if (r) *rc = r;
+    return sqrt(v);
+}
+
 /* Y = A V for k columns (V cols x k, Y rows x k): one pass with the
  * problem's block product when it has one and k > 1, else apply per column. */
 int lsq_apply_cols(const hrf_lsq_problem *prob, size_t k, const double *V, double *Y) {
@@ -141,11 +150,11 @@ int lsq_residual_norm(const hrf_lsq_problem *prob, const double *theta, const do
         for (size_t i = 0; i < m * k; i++)
             y[i] -= u[i];
         if (k == 1) {
-            *out = lsq_norm2(m, y);
+            *out = lsq_rows_norm2(prob, m, y, &rc);
         } else {
             double f = 0.0;
             for (size_t c = 0; c < k; c++)
-                f = hypot(f, lsq_norm2(m, y + c * m));
+                f = hypot(f, lsq_rows_norm2(prob, m, y + c * m, &rc));
             *out = f;
         }
     }
@@ -204,6 +213,20 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     hrf_solver s = p->solver;
     double t0 = hrf_now();
     double dense = (double)prob->rows * (double)prob->cols;
+    /* Distributed rows: the auto policy sees the global problem (its rows and
+     * the reduction's cost summed over the ranks, the reduction offered only
+     * where every rank offers it), so every rank, and every rank count,
+     * chooses alike. */
+    double reduce_flops = prob->reduce_flops;
+    int all_reduce = prob->reduce != NULL;
+    if (hrf_comm_active(prob->comm)) {
+        double g[3] = {(double)(prob->rows - prob->pad_rows), prob->reduce_flops,
+                       prob->reduce ? 0.0 : 1.0};
+        if ((rc = hrf_comm_sum(prob->comm, g, 3))) return rc;
+        dense = g[0] * (double)prob->cols;
+        reduce_flops = g[1];
+        all_reduce = g[2] == 0.0;
+    }
     if (s != HRF_SOLVER_AUTO) {
         rep->used = s;
         rc = s == HRF_SOLVER_NORMAL ? lsq_solve_normal(prob, p, p->refine_max, 0, theta, rep)
@@ -218,7 +241,7 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
          * and the reduced problem fits in memory, solve that with the QR;
          * else LSQR runs to its stopping test or auto_refine_max. */
         double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
-        int can_reduce = prob->reduce != NULL;
+        int can_reduce = all_reduce;
         if (can_reduce && limit > 0.0) {
             double need =
                 prob->reduce_bytes + prob->extra_bytes +
@@ -227,12 +250,16 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
                 need += 8.0 * ((double)prob->reduce_rows + (double)prob->cols) * (double)k;
             can_reduce = need <= limit;
         }
+        if (hrf_comm_active(prob->comm)) { /* one rank short of memory: none reduces */
+            double no = can_reduce ? 0.0 : 1.0;
+            if ((rc = hrf_comm_max(prob->comm, &no, 1))) return rc;
+            can_reduce = no == 0.0;
+        }
         /* Direct route cost: the reduction plus the QR of the reduced matrix. */
         double direct =
-            can_reduce
-                ? prob->reduce_flops +
-                      lsq_dense_flops(HRF_SOLVER_QR, (double)prob->reduce_rows, (double)prob->cols)
-                : lsq_dense_flops(HRF_SOLVER_QR, (double)prob->rows, (double)prob->cols);
+            can_reduce ? reduce_flops + lsq_dense_flops(HRF_SOLVER_QR, (double)prob->reduce_rows,
+                                                        (double)prob->cols)
+                       : lsq_dense_flops(HRF_SOLVER_QR, (double)prob->rows, (double)prob->cols);
         if (dense <= (double)p->auto_dense_max || (can_reduce && direct <= p->auto_direct_flops)) {
             rep->used = HRF_SOLVER_QR;
             snprintf(rep->reason, sizeof rep->reason,
@@ -285,9 +312,10 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
     if ((rc = lsq_residual_norm(prob, theta, prob->u, &rn))) return rc;
     double un = 0.0;
     for (size_t c = 0; c < k; c++) {
-        double uc = lsq_norm2(prob->rows, prob->u + c * prob->rows);
+        double uc = lsq_rows_norm2(prob, prob->rows, prob->u + c * prob->rows, &rc);
         un = k == 1 ? uc : hypot(un, uc);
     }
+    if (rc) return rc;
     rep->rel_residual = un > 0.0 ? rn / un : rn;
     return HRF_OK;
 }

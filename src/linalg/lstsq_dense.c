@@ -60,6 +60,54 @@ static void copy_rhs(size_t m, size_t k, const double *U, size_t mb, double *b) 
         memcpy(b + c * mb, U + c * m, m * sizeof *b);
 }
 
+/* Distributed rows (docs/mpi.md): this rank's A (m x n, ld m) and B (m x k,
+ * ld mb) are replaced by the stack over all ranks of their QR factors:
+ * rank r's triangle R_r (n x n; A itself, zero-padded, when m < n) and
+ * Q_rᵀB_r occupy rows [r·n, (r+1)·n) of the new A (P·n x n) and B. The
+ * stack has the singular values of the global matrix and the same
+ * least-squares solution (a one-level TSQR); one reduction of P·n·(n + k)
+ * numbers, exact because each entry has one contributing rank. */
+static int tsqr_stack(const hrf_comm *comm, size_t *m_io, size_t n, size_t k, double **A_io,
+                      double **b_io, size_t *mb_io) {
+    size_t m = *m_io, mb = *mb_io, P = (size_t)comm->size, ms = P * n;
+    double *A = *A_io, *b = *b_io;
+    if (m > n) {
+        double *tau = malloc(n * sizeof *tau);
+        if (!tau) return hrf_error(HRF_ENOMEM, "out of memory");
+        lapack_int info =
+            LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, A, (lapack_int)m, tau);
+        if (info == 0)
+            info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)m, (lapack_int)k,
+                                  (lapack_int)n, A, (lapack_int)m, tau, b, (lapack_int)mb);
+        free(tau);
+        if (info != 0)
+            return hrf_error(HRF_ENUMERIC, "LAPACK QR of the local block failed (info %d)",
+                             (int)info);
+    }
+    size_t top = m < n ? m : n; /* rows of this rank's factor that can be non-zero */
+    double *S = calloc(ms * n, sizeof *S), *c = calloc(ms * k, sizeof *c);
+    if (!S || !c) {
+        free(S), free(c);
+        return hrf_error(HRF_ENOMEM, "out of memory for the %zu x %zu stack of triangles", ms, n);
+    }
+    size_t r0 = (size_t)comm->rank * n;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < top && (m <= n || i <= j); i++)
+            S[r0 + i + j * ms] = A[i + j * m];
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < top; i++)
+            c[r0 + i + j * ms] = b[i + j * mb];
+    int rc = comm->allreduce(comm->ctx, HRF_COMM_BOR, S, ms * n);
+    if (rc == HRF_OK) rc = comm->allreduce(comm->ctx, HRF_COMM_BOR, c, ms * k);
+    if (rc) {
+        free(S), free(c);
+        return rc;
+    }
+    free(A), free(b);
+    *A_io = S, *b_io = c, *m_io = ms, *mb_io = ms;
+    return HRF_OK;
+}
+
 /* Dense solve of the full matrix A (use_reduce = 0) or of the problem's
  * orthogonally equivalent reduced matrix (use_reduce = 1), all right-hand
  * sides in one LAPACK call. */
@@ -107,6 +155,8 @@ int lsq_solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_
         free(u);
         if (rc) goto done;
     }
+    if (hrf_comm_active(prob->comm) && (rc = tsqr_stack(prob->comm, &m, n, k, &A, &b, &mb)))
+        goto done;
     int rank = 0;
     double *cs = NULL;
     if (equilibrate) {

@@ -14,6 +14,10 @@ size_t lsq_nrhs_of(const hrf_lsq_problem *prob);
  * fit the memory limit (p->mem_limit, else the available memory). */
 int lsq_check_memory(const hrf_lstsq_params *p, hrf_solver s, const hrf_lsq_problem *prob);
 double lsq_norm2(size_t n, const double *x);
+/* ‖x‖ of a rows-long vector: over every rank when the problem's rows are
+ * distributed (prob->comm), else lsq_norm2. *rc receives a failed
+ * reduction's status (unchanged on success). */
+double lsq_rows_norm2(const hrf_lsq_problem *prob, size_t n, const double *x, int *rc);
 /* Y = A V for k columns (V cols x k, Y rows x k): one pass with the
  * problem's block product when it has one and k > 1, else apply per column. */
 int lsq_apply_cols(const hrf_lsq_problem *prob, size_t k, const double *V, double *Y);

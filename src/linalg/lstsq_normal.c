@@ -49,6 +49,7 @@ static int op_apply(precond_op *op, const double *v, double *y) {
 /* v = R⁻ᵀ S Aᵀ y */
 static int op_apply_t(precond_op *op, const double *y, double *v) {
     int rc = op->prob->apply_t(op->prob->ctx, y, v);
+    if (rc == HRF_OK) rc = hrf_comm_sum(op->prob->comm, v, op->prob->cols);
     if (rc) return rc;
     precond_t(op, v);
     return HRF_OK;
@@ -82,6 +83,7 @@ static int lsqr_forward(precond_op *op, size_t k, int block, int fused, const ls
             memcpy(op->tmp, V + c * n, n * sizeof *V);
             precond(op, op->tmp);
             rc = prob->apply_normal(prob->ctx, op->tmp, Bv + c * m, Z + c * n);
+            if (rc == HRF_OK) rc = hrf_comm_sum(prob->comm, Z + c * n, n);
             if (rc == HRF_OK) precond_t(op, Z + c * n);
         }
         return rc;
@@ -97,6 +99,7 @@ static int lsqr_forward(precond_op *op, size_t k, int block, int fused, const ls
     }
     rc = fused ? prob->apply_normal_block(prob->ctx, k, op->tmp, Bv, Z)
                : prob->apply_block(prob->ctx, k, op->tmp, Bv);
+    if (rc == HRF_OK && fused) rc = hrf_comm_sum(prob->comm, Z, n * k);
     if (rc == HRF_OK && fused)
         for (size_t c = 0; c < k; c++)
             if (col[c].on) precond_t(op, Z + c * n);
@@ -115,6 +118,7 @@ static int lsqr_backward(precond_op *op, size_t k, int block, const lsqr_col *co
         return rc;
     }
     rc = prob->apply_t_block(prob->ctx, k, U, T);
+    if (rc == HRF_OK) rc = hrf_comm_sum(prob->comm, T, n * k);
     if (rc == HRF_OK)
         for (size_t c = 0; c < k; c++)
             if (col[c].on) precond_t(op, T + c * n);
@@ -200,11 +204,11 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
     /* β u = r0, α v = Bᵀu; a column with r0 = 0 or Bᵀr0 = 0 is solved. */
     for (size_t c = 0; c < k; c++) {
         col[c].converged = 1;
-        col[c].beta = lsq_norm2(m, u + c * m);
+        col[c].beta = lsq_rows_norm2(prob, m, u + c * m, &rc);
         col[c].on = col[c].beta != 0.0;
         if (col[c].on) cblas_dscal((int)m, 1.0 / col[c].beta, u + c * m, 1);
     }
-    if ((rc = lsqr_backward(op, k, block, col, u, v))) goto done;
+    if (rc || (rc = lsqr_backward(op, k, block, col, u, v))) goto done;
     for (size_t c = 0; c < k; c++) {
         lsqr_col *q = &col[c];
         if (!q->on) continue;
@@ -230,9 +234,10 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
             double *uc = u + c * m, *bc = Bv + c * m;
             for (size_t i = 0; i < m; i++)
                 uc[i] = bc[i] - q->alpha * uc[i];
-            q->beta = lsq_norm2(m, uc);
+            q->beta = lsq_rows_norm2(prob, m, uc, &rc);
             if (q->beta > 0.0) cblas_dscal((int)m, 1.0 / q->beta, uc, 1);
         }
+        if (rc) break;
         /* α v = Bᵀ u − β v; fused: Bᵀu_new = (R⁻ᵀ S Aᵀ(Bv) − α Bᵀu_old)/β. */
         if (fused) {
             for (size_t c = 0; c < k; c++) {
@@ -399,6 +404,13 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
     }
     double tg = hrf_now();
     if ((rc = prob->gram(prob->ctx, G, r, utu))) goto done;
+    /* Distributed rows: G, AᵀU and ‖u‖² are sums over rows, so one reduction
+     * makes them the global problem's on every rank (docs/mpi.md). */
+    if (hrf_comm_active(prob->comm)) {
+        if ((rc = hrf_comm_sum(prob->comm, G, n * n)) ||
+            (rc = hrf_comm_sum(prob->comm, r, n * k)) || (rc = hrf_comm_sum(prob->comm, utu, k)))
+            goto done;
+    }
     hrf_debug("gram %.3f s (%.1f GFLOP/s)", hrf_now() - tg,
               prob->gram_flops / (hrf_now() - tg) / 1e9);
     tg = hrf_now();

@@ -598,6 +598,9 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
     const char *msg = hrf_odenet_params_check(p);
     if (msg) return hrf_error(HRF_EINVAL, "%s", msg);
     const size_t K = data->n, dim = data->dim, M = p->width;
+    if (hrf_comm_active(p->comm))
+        return hrf_error(HRF_EINVAL, "the ODE-net's fit runs in one process only (the HNN and "
+                                     "the graph network distribute; docs/mpi.md)");
     if (K == 0) return hrf_error(HRF_EDATA, "the training set is empty");
     if (dim == 0) return hrf_error(HRF_EDATA, "the training set has dimension 0");
     if (p->sampler->density != HRF_PAIRS_NONE && K < 2)
@@ -685,7 +688,7 @@ int hrf_odenet_fit(const hrf_odenet_params *p, const hrf_dataset *data, hrf_oden
     rep->fit_seconds = hrf_now() - t_start;
     report_progress(p, "done", 1.0);
     free(Fhat);
-    if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data))) {
+    if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data, data->n))) {
         hrf_odenet_free(m);
         return hrf_error(HRF_ENOMEM, "out of memory");
     }

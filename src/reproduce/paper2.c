@@ -161,6 +161,7 @@ static int exp_zero_shot_chain(const hrf_repro_params *p) {
             free(Hp), free(Ht);
         }
         free(x0);
+        hrf_hgn_field_ctx_release(&ctx);
     }
     hrf_trajectory_free(tp), hrf_trajectory_free(tt);
     hrf_psystem_free(ps);
@@ -396,6 +397,7 @@ static int exp_lennard_jones(const hrf_repro_params *p) {
                 NAN, NAN, note);
         }
         free(te_t), free(err);
+        hrf_hgn_field_ctx_release(&ctx);
     }
     free(x0), free(dq), free(dp);
     hrf_trajectory_free(tp), hrf_trajectory_free(tt), hrf_trajectory_free(ts);

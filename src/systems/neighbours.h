@@ -115,4 +115,12 @@ void hrf_nbr_build(hrf_nbr *g, const double *q, double *tmp);
  * Empty ranges are left out. Returns their number (≤ HRF_NBR_MAX_RANGES). */
 int hrf_nbr_ranges(const hrf_nbr *g, size_t c, hrf_nbr_range *r);
 
+/* All pairs (i < j, sorted by i then j) of N particles at q (N, 3) in a
+ * periodic cube of side box closer than cutoff (box > 2 cutoff): the cell
+ * search of the particle systems (vectorised, threaded for large N; all pairs
+ * when the box is under 3 cells wide). *pairs malloc'd (n, 2), caller frees.
+ * (particles_forces.c) */
+int hrf_nbr_cutoff_pairs(size_t N, double box, double cutoff, const double *q, uint32_t **pairs,
+                         size_t *n_pairs);
+
 #endif

@@ -56,12 +56,12 @@ static void ws_free(cell_ws *w) {
  * particle on one core), and flatter in N. Both need 2R + 1 distinct cells
  * per side; below 3 the box is scanned as all pairs. At most ~2 cells per
  * particle, so that a dilute gas does not get mostly empty cells. */
-static void cells_setup(const hrf_psystem *s, size_t *nc_out, int *R_out) {
-    size_t cap = (size_t)cbrt(2.0 * (double)s->N) + 1;
+static void cells_setup(size_t N, double box, double cutoff, size_t *nc_out, int *R_out) {
+    size_t cap = (size_t)cbrt(2.0 * (double)N) + 1;
     if (cap > 1024) cap = 1024;
     *nc_out = 0, *R_out = 0;
     for (int R = 2; R >= 1; R--) {
-        size_t nc = hrf_nbr_cells_fitting(s->box, s->cutoff / R);
+        size_t nc = hrf_nbr_cells_fitting(box, cutoff / R);
         if (nc > cap) nc = cap;
         /* capped cells must still be at least rc/R wide: they are wider */
         if (nc >= (size_t)(2 * R + 1)) {
@@ -71,16 +71,17 @@ static void cells_setup(const hrf_psystem *s, size_t *nc_out, int *R_out) {
     }
 }
 
-static int ws_new(const hrf_psystem *s, cell_ws **out) {
+/* The cell workspace of N particles in a periodic cube (3-D) of side box
+ * for pairs closer than cutoff; *out NULL for an open system. */
+static int ws_new_for(size_t N, double box, double cutoff, cell_ws **out) {
     *out = NULL;
-    if (!(s->box > 0.0)) return HRF_OK;
+    if (!(box > 0.0)) return HRF_OK;
     cell_ws *w = calloc(1, sizeof *w);
     if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
-    const size_t N = s->N;
     size_t nc;
     int R, rc;
-    cells_setup(s, &nc, &R);
-    if (nc && (rc = hrf_nbr_init(&w->nb, N, 3, s->box, nc, R))) {
+    cells_setup(N, box, cutoff, &nc, &R);
+    if (nc && (rc = hrf_nbr_init(&w->nb, N, 3, box, nc, R))) {
         ws_free(w);
         return rc;
     }
@@ -92,6 +93,10 @@ static int ws_new(const hrf_psystem *s, cell_ws **out) {
     w->fy = w->fx + N, w->fz = w->fx + 2 * N;
     *out = w;
     return HRF_OK;
+}
+
+static int ws_new(const hrf_psystem *s, cell_ws **out) {
+    return ws_new_for(s->N, s->box, s->cutoff, out);
 }
 
 /* LJ forces and half pair energies of every particle with the cell list.
@@ -326,10 +331,16 @@ int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, s
         *pairs = b, *n_pairs = s->n_bonds;
         return HRF_OK;
     }
+    return hrf_nbr_cutoff_pairs(N, s->box, s->cutoff, q, pairs, n_pairs);
+}
+
+int hrf_nbr_cutoff_pairs(size_t N, double box, double cutoff, const double *q, uint32_t **pairs,
+                         size_t *n_pairs) {
+    *pairs = NULL, *n_pairs = 0;
     cell_ws *w = NULL;
-    int rc = ws_new(s, &w);
+    int rc = ws_new_for(N, box, cutoff, &w);
     if (rc) return rc;
-    const double L = s->box, rc2 = s->cutoff * s->cutoff;
+    const double L = box, rc2 = cutoff * cutoff;
     /* Partners j > i of each i, listed per i: counts, offsets, then fill. */
     size_t *off = calloc(N + 1, sizeof *off);
     uint32_t *out = NULL;
@@ -353,7 +364,7 @@ int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, s
                 }
             }
         } else {
-            const int D = s->D;
+            const int D = 3;
             for (size_t i = 0; i < N; i++) {
                 size_t cnt = 0;
                 for (size_t j = i + 1; j < N; j++) {

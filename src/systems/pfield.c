@@ -20,6 +20,33 @@ static int psys_rhs(void *ctx, size_t n, const double *x, double *dxdt) {
     return HRF_OK;
 }
 
+/* The halves of psys_rhs (hamrf/field.h): dq/dt = p/m as hrf_psystem_eval
+ * computes it, and the forces alone. */
+static int psys_rhs_q(void *ctx, size_t n, const double *x, double *dxdt) {
+    const hrf_psystem *s = ctx;
+    const size_t N = hrf_psystem_n(s), D = (size_t)hrf_psystem_dim(s), nd = N * D;
+    const double *mass = hrf_psystem_masses(s);
+    for (size_t k = 0; k < n; k++) {
+        const double *p = x + k * 2 * nd + nd;
+        double *f = dxdt + k * 2 * nd;
+        for (size_t i = 0; i < N; i++)
+            for (size_t a = 0; a < D; a++)
+                f[i * D + a] = p[i * D + a] / mass[i];
+    }
+    return HRF_OK;
+}
+
+static int psys_rhs_p(void *ctx, size_t n, const double *x, double *dxdt) {
+    const hrf_psystem *s = ctx;
+    const size_t nd = hrf_psystem_n(s) * (size_t)hrf_psystem_dim(s);
+    for (size_t k = 0; k < n; k++) {
+        const double *q = x + k * 2 * nd;
+        int rc = hrf_psystem_eval(s, q, q + nd, NULL, NULL, dxdt + k * 2 * nd + nd);
+        if (rc) return hrf_error_prefix(rc, "particle system, state %zu", k);
+    }
+    return HRF_OK;
+}
+
 static int psys_energy(void *ctx, size_t n, const double *x, double *H) {
     const hrf_psystem *s = ctx;
     const size_t nd = hrf_psystem_n(s) * (size_t)hrf_psystem_dim(s);
@@ -38,6 +65,7 @@ void hrf_psystem_field(const hrf_psystem *s, hrf_field *f) {
     f->hamiltonian = 1;
     f->ctx = (void *)s; /* the callbacks only read it */
     f->rhs = psys_rhs;
+    f->rhs_q = psys_rhs_q, f->rhs_p = psys_rhs_p;
     f->jac = NULL;
     f->energy = psys_energy;
 }
