@@ -37,7 +37,8 @@ test: build
 # tests under AddressSanitizer + UndefinedBehaviorSanitizer (any finding stops
 # the program), with libFuzzer's coverage instrumentation, and the fuzz
 # targets of tests/fuzz linked against it. `make asan` runs the C tests and
-# the command-line shell tests there; the Python tests (python_tests) load
+# the command-line shell tests there; the Python tests (python_tests, and
+# cli_mpi, which checks its ranks' models through the Python package) load
 # libhamrf.so into /usr/bin/python3, which is not built with ASan, and the
 # checks of the sources and of the normal build (check_*) do not depend on
 # it: those are left to the normal build. Sanitizer reports end the program
@@ -58,7 +59,7 @@ asan-build: bootstrap $(ASAN_BUILD)/CMakeCache.txt
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 asan: asan-build
-	@cd $(ASAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) -E '^(python_tests|check_.*)$$'
+	@cd $(ASAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) -E '^(python_tests|cli_mpi|check_.*)$$'
 
 # The fuzz targets, briefly (make test): every seed and regression file of
 # tests/fuzz/corpus/<target> replayed, then FUZZ_CI_SECONDS of fuzzing each,
