@@ -3,6 +3,7 @@
  * and JSON files. The experiments themselves are library code
  * (src/reproduce/). */
 #include "cli.h"
+#include "core/atomic_file.h"
 
 #include "hamrf/reproduce.h"
 #include "hamrf/status.h"
@@ -213,22 +214,12 @@ static int out_of_memory(void) {
     return CLI_FAIL;
 }
 
-/* Writes `text` to path atomically (temporary file in the same folder, then rename). */
+/* Writes `text` to path atomically (core/atomic_file.h: the one writer of
+ * every file hamrf writes). */
 static int write_atomic(const char *path, const char *text) {
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
-    if (!tmp) return -1;
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) {
-        fprintf(stderr, "hamrf reproduce: error: cannot write %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? 0 : -1;
+    if (hrf_atomic_write_file(path, text, strlen(text)) == HRF_OK) return 0;
+    fprintf(stderr, "hamrf reproduce: error: %s\n", hrf_last_error());
+    return -1;
 }
 
 /* Appends one CSV field: quoted, with doubled quotes. 0, or -1 when the

@@ -4,11 +4,15 @@
 
 #include "hamrf/blas.h"
 #include "hamrf/version.h"
+#include "core/sysinfo.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+int openblas_get_num_threads(void);
 
 static const char usage[] =
     "usage: hamrf <command> [options]\n"
@@ -36,6 +40,20 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", argv);
         /* exec failed: go on with the kernels we have. */
     }
+    /* Under an address-space limit (ulimit -v) too tight for every OpenBLAS
+     * thread's buffer, a worker thread would retry its allocation for ever
+     * and the tool would hang at exit: start again with one BLAS thread. */
+    if (hrf_blas_threads_within_limits() < openblas_get_num_threads() &&
+        openblas_get_num_threads() > 1 && !getenv("HAMRF_NO_REEXEC")) {
+        fprintf(stderr, "hamrf: note: the memory limit (ulimit -v) leaves room for fewer "
+                        "OpenBLAS buffers than threads; using one BLAS thread\n");
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        execv("/proc/self/exe", argv);
+    }
+    /* A write beyond `ulimit -f` then fails with EFBIG, which the writer
+     * reports naming the file (and the old file stays), instead of the
+     * default action of SIGXFSZ, which kills the tool without a word. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return CLI_USAGE;

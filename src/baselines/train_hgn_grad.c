@@ -92,7 +92,7 @@ void hgd_free(hgd *h) {
 static int find_pairs(hgd *h) {
     const hrf_pdata *d = h->d;
     const size_t nd = h->N * (size_t)h->D;
-    double avail = (double)hrf_mem_available();
+    double avail = (double)hrf_mem_available_blas();
     double max_bytes = avail > 0.0 ? 0.25 * avail : 1073741824.0;
     hrf_hgn_graph g;
     hrf_hgn_graph_of(d, &g);

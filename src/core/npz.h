@@ -30,6 +30,12 @@ void hrf_npz_writer_free(hrf_npz_writer *w); /* NULL-safe */
 int hrf_npz_writer_add(hrf_npz_writer *w, const char *name, int ndim, const size_t *shape,
                        const double *data);
 
+/* From now on, arrays added must be finite: write refuses (HRF_EDATA, naming
+ * the path, the array, the first offending index and `kind`, e.g. "model")
+ * a writer that was given NaN or inf, so that no file a loader would refuse
+ * is ever written. `kind` must outlive the writer (a string literal). */
+void hrf_npz_writer_require_finite(hrf_npz_writer *w, const char *kind);
+
 /* Sets the "meta" entry to the compact JSON of `meta` (copied). */
 int hrf_npz_writer_set_meta(hrf_npz_writer *w, const cJSON *meta);
 

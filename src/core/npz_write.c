@@ -1,24 +1,24 @@
 /* The .npz writer (API in core/npz.h; the format in npz.c's opening comment).
  *
- * Writing is atomic: the archive is built in a temporary file created next to
- * the destination, flushed to disk (fsync) and renamed over the final name.
+ * Writing is atomic (core/atomic_file.h): libzip builds the archive straight
+ * into a file that gets the final name only once it is complete and flushed.
  * Entries are stored uncompressed with a fixed modification time
  * (1980-01-01 00:00, the DOS epoch), so equal contents give byte-identical
  * files whatever the clock or the time zone. hamrf writes NPY version 1.0
  * with the data aligned to 64 bytes, as numpy does. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "core/atomic_file.h"
 #include "core/npz.h"
 #include "core/npz_impl.h"
 #include "hamrf/status.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zip.h>
@@ -38,6 +38,8 @@ typedef struct {
 struct hrf_npz_writer {
     hrf_npz_entry *entries; /* (n_entries,) in insertion order; capacity cap */
     size_t n_entries, cap;
+    const char *finite_kind; /* non-NULL: every array must be finite ("model", ...) */
+    char *not_finite;        /* the first array that was not: why, for write's message */
 };
 
 hrf_npz_writer *hrf_npz_writer_new(void) {
@@ -46,8 +48,13 @@ hrf_npz_writer *hrf_npz_writer_new(void) {
     return w;
 }
 
+void hrf_npz_writer_require_finite(hrf_npz_writer *w, const char *kind) {
+    if (w) w->finite_kind = kind;
+}
+
 void hrf_npz_writer_free(hrf_npz_writer *w) {
     if (!w) return;
+    free(w->not_finite);
     for (size_t i = 0; i < w->n_entries; ++i) {
         free(w->entries[i].name);
         free(w->entries[i].bytes);
@@ -144,6 +151,23 @@ int hrf_npz_writer_add(hrf_npz_writer *w, const char *name, int ndim, const size
     }
     memcpy(bytes, hdr, hsize);
     if (count > 0) npz_copy_le64(bytes + hsize, data, count);
+    if (w->finite_kind && !w->not_finite)
+        for (size_t i = 0; i < count; ++i)
+            if (!isfinite(data[i])) {
+                char why[256];
+                snprintf(why, sizeof why, "array '%s' holds %s at index %zu", name,
+                         isnan(data[i]) ? "NaN"
+                         : data[i] > 0  ? "inf"
+                                        : "-inf",
+                         i);
+                w->not_finite = npz_concat(why, "");
+                if (!w->not_finite) {
+                    free(entry);
+                    free(bytes);
+                    return hrf_error(HRF_ENOMEM, "npz writer: out of memory");
+                }
+                break;
+            }
     int rc = hrf_writer_append(w, entry, bytes, size);
     if (rc != HRF_OK) return hrf_error(HRF_ENOMEM, "npz writer: array '%s': out of memory", name);
     return HRF_OK;
@@ -180,58 +204,6 @@ int hrf_npz_writer_set_meta(hrf_npz_writer *w, const cJSON *meta) {
     return HRF_OK;
 }
 
-/* The folder part of `path` ("." when there is none), malloc'd. */
-static char *hrf_dirname(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) return npz_concat(".", "");
-    if (slash == path) return npz_concat("/", "");
-    size_t n = (size_t)(slash - path);
-    char *d = malloc(n + 1);
-    if (!d) return NULL;
-    memcpy(d, path, n);
-    d[n] = '\0';
-    return d;
-}
-
-/* Creates "<path>.tmp.XXXXXX" exclusively, like mkstemp, but with mode 0666
- * reduced by the umask as for any new file (mkstemp would give 0600, which
- * libzip would then keep for the final file). Returns the name (malloc'd) or
- * NULL with errno set. */
-static char *hrf_create_temp(const char *path) {
-    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    static _Thread_local uint64_t counter;
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t x =
-            (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20) ^ (++counter * 0x9E3779B97F4A7C15ull);
-        x ^= x >> 29;
-        x *= 0xBF58476D1CE4E5B9ull;
-        x ^= x >> 32;
-        memcpy(tmp, path, len);
-        memcpy(tmp + len, ".tmp.", 5);
-        for (size_t k = 0; k < 6; ++k, x /= 36)
-            tmp[len + 5 + k] = digits[x % 36];
-        tmp[len + 11] = '\0';
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            close(fd);
-            return tmp;
-        }
-        if (errno != EEXIST) break;
-    }
-    int saved = errno;
-    free(tmp);
-    errno = saved;
-    return NULL;
-}
-
 /* The time stamp of every entry: 1980-01-01 00:00:00 local time, so that the
  * DOS date and time libzip derives from it (in local time) never depend on
  * the time zone. */
@@ -245,26 +217,107 @@ static time_t hrf_dos_epoch(void) {
     return t == (time_t)-1 ? (time_t)315532800 : t;
 }
 
-/* Builds the archive in the existing (empty) file `tmp` with libzip. */
-static int hrf_write_zip(const hrf_npz_writer *w, const char *path, const char *tmp) {
-    int zerr = 0;
-    zip_t *za = zip_open(tmp, ZIP_TRUNCATE, &zerr);
+/* libzip writes the archive through this source straight into the atomic
+ * file's descriptor (instead of zip_open(path), which would make a second
+ * temporary file of its own). It supports what libzip needs to create an
+ * archive (zip_source_function(3): the "writable" commands); STAT reports
+ * that no archive exists yet, so ZIP_CREATE starts an empty one without
+ * reading anything. */
+typedef struct {
+    int fd;
+    zip_error_t error;
+    int sys_errno; /* errno of the first failed write or seek, 0 if none */
+} hrf_zip_sink;
+
+static zip_int64_t sink_fail(hrf_zip_sink *s, int ze) {
+    if (!s->sys_errno) s->sys_errno = errno ? errno : EIO;
+    zip_error_set(&s->error, ze, errno);
+    return -1;
+}
+
+static zip_int64_t hrf_zip_sink_cb(void *user, void *data, zip_uint64_t len, zip_source_cmd_t cmd) {
+    hrf_zip_sink *s = user;
+    switch (cmd) {
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(
+            ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR,
+            ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_SUPPORTS,
+            ZIP_SOURCE_BEGIN_WRITE, ZIP_SOURCE_COMMIT_WRITE, ZIP_SOURCE_ROLLBACK_WRITE,
+            ZIP_SOURCE_WRITE, ZIP_SOURCE_SEEK_WRITE, ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE, -1);
+    case ZIP_SOURCE_STAT:
+        zip_error_set(&s->error, ZIP_ER_READ, ENOENT); /* "no archive yet" */
+        return -1;
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&s->error, data, len);
+    case ZIP_SOURCE_BEGIN_WRITE:
+        if (ftruncate(s->fd, 0) != 0 || lseek(s->fd, 0, SEEK_SET) != 0)
+            return sink_fail(s, ZIP_ER_WRITE);
+        return 0;
+    case ZIP_SOURCE_WRITE: {
+        const unsigned char *p = data;
+        zip_uint64_t left = len;
+        while (left > 0) {
+            ssize_t r = write(s->fd, p, left);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                if (r == 0) errno = EIO;
+                return sink_fail(s, ZIP_ER_WRITE);
+            }
+            p += r;
+            left -= (zip_uint64_t)r;
+        }
+        return (zip_int64_t)len;
+    }
+    case ZIP_SOURCE_SEEK_WRITE: {
+        zip_source_args_seek_t *a =
+            ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len, &s->error);
+        if (!a) return -1;
+        if (lseek(s->fd, (off_t)a->offset, a->whence) < 0) return sink_fail(s, ZIP_ER_SEEK);
+        return 0;
+    }
+    case ZIP_SOURCE_TELL_WRITE: {
+        off_t at = lseek(s->fd, 0, SEEK_CUR);
+        return at < 0 ? sink_fail(s, ZIP_ER_TELL) : (zip_int64_t)at;
+    }
+    case ZIP_SOURCE_COMMIT_WRITE:   /* the atomic file commits */
+    case ZIP_SOURCE_ROLLBACK_WRITE: /* the atomic file is discarded by the caller */
+    case ZIP_SOURCE_REMOVE:
+    case ZIP_SOURCE_FREE:
+    case ZIP_SOURCE_CLOSE:
+        return 0;
+    default:
+        zip_error_set(&s->error, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+}
+
+/* Builds the archive in the atomic file `f` with libzip. */
+static int hrf_write_zip(const hrf_npz_writer *w, const char *path, hrf_atomic_file *f) {
+    hrf_zip_sink sink = {hrf_atomic_fd(f), {0}, 0};
+    zip_error_init(&sink.error);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_function_create(hrf_zip_sink_cb, &sink, &ze);
+    zip_t *za = src ? zip_open_from_source(src, ZIP_CREATE | ZIP_TRUNCATE, &ze) : NULL;
     if (!za) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, zerr);
-        int rc = hrf_error(HRF_EIO, "%s: cannot write temporary file '%s' (%s)", path, tmp,
-                           zip_error_strerror(&ze));
+        int rc = zip_error_code_zip(&ze) == ZIP_ER_MEMORY
+                     ? hrf_error(HRF_ENOMEM, "%s: out of memory starting the archive", path)
+                     : hrf_error(HRF_EIO, "%s: cannot start the archive (%s)", path,
+                                 zip_error_strerror(&ze));
+        zip_source_free(src);
         zip_error_fini(&ze);
+        zip_error_fini(&sink.error);
         return rc;
     }
+    zip_error_fini(&ze);
     time_t mtime = hrf_dos_epoch();
     const char *failed = NULL;
     for (size_t i = 0; i < w->n_entries && !failed; ++i) {
         const hrf_npz_entry *e = &w->entries[i];
-        zip_source_t *src = zip_source_buffer(za, e->bytes, e->size, 0);
-        zip_int64_t idx = src ? zip_file_add(za, e->name, src, ZIP_FL_ENC_UTF_8) : -1;
+        zip_source_t *es = zip_source_buffer(za, e->bytes, e->size, 0);
+        zip_int64_t idx = es ? zip_file_add(za, e->name, es, ZIP_FL_ENC_UTF_8) : -1;
         if (idx < 0) {
-            zip_source_free(src);
+            zip_source_free(es);
             failed = e->name;
         } else if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) < 0 ||
                    zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0) < 0 ||
@@ -272,77 +325,39 @@ static int hrf_write_zip(const hrf_npz_writer *w, const char *path, const char *
                                                     (zip_uint32_t)0100644 << 16) < 0)
             failed = e->name;
     }
-    if (failed) {
-        int rc =
-            hrf_error(HRF_EIO, "%s: cannot add entry '%s' (%s)", path, failed, zip_strerror(za));
-        zip_discard(za);
-        return rc;
-    }
-    if (zip_close(za) < 0) {
-        int rc = hrf_error(HRF_EIO, "%s: cannot write the archive (%s)", path, zip_strerror(za));
-        zip_discard(za);
-        return rc;
-    }
-    return HRF_OK;
-}
-
-/* Writes an empty zip archive (only the end-of-central-directory record) to
- * `tmp`: libzip deletes an archive without entries instead of writing it. */
-static int hrf_write_empty_zip(const char *path, const char *tmp) {
-    static const unsigned char eocd[22] = {'P', 'K', 5, 6};
-    int fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0 || write(fd, eocd, sizeof eocd) != (ssize_t)sizeof eocd) {
-        int saved = errno;
-        if (fd >= 0) close(fd);
-        return hrf_error(HRF_EIO, "%s: cannot write temporary file '%s' (%s)", path, tmp,
-                         strerror(saved));
-    }
-    if (close(fd) != 0)
-        return hrf_error(HRF_EIO, "%s: cannot write temporary file '%s' (%s)", path, tmp,
-                         strerror(errno));
-    return HRF_OK;
-}
-
-/* Flushes file or folder `name` to disk; 0 or -1 with errno set. */
-static int hrf_fsync_path(const char *name, int flags) {
-    int fd = open(name, O_RDONLY | O_CLOEXEC | flags);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
+    int rc = HRF_OK;
+    if (failed)
+        rc = hrf_error(HRF_EIO, "%s: cannot add entry '%s' (%s)", path, failed, zip_strerror(za));
+    else if (zip_close(za) < 0)
+        rc = sink.sys_errno
+                 ? hrf_error(HRF_EIO, "%s: cannot write (%s)", path, strerror(sink.sys_errno))
+             : zip_error_code_zip(zip_get_error(za)) == ZIP_ER_MEMORY
+                 ? hrf_error(HRF_ENOMEM, "%s: out of memory writing the archive", path)
+                 : hrf_error(HRF_EIO, "%s: cannot write the archive (%s)", path, zip_strerror(za));
+    else
+        za = NULL; /* closed and freed */
+    if (za) zip_discard(za);
+    zip_error_fini(&sink.error);
     return rc;
 }
 
 int hrf_npz_writer_write(hrf_npz_writer *w, const char *path) {
+    /* libzip deletes an archive without entries instead of writing it: an
+     * empty archive is its end-of-central-directory record alone. */
+    static const unsigned char eocd[22] = {'P', 'K', 5, 6};
     if (!w || !path || !path[0])
         return hrf_error(HRF_EINVAL, "npz writer: write needs a writer and a non-empty path");
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return hrf_error(HRF_EIO, "%s: is a folder, cannot write a file there", path);
-    char *dir = hrf_dirname(path);
-    if (!dir) return hrf_error(HRF_ENOMEM, "%s: out of memory", path);
-    char *tmp = hrf_create_temp(path);
-    if (!tmp) {
-        int rc = hrf_error(HRF_EIO, "%s: cannot create file in folder '%s' (%s)", path, dir,
-                           strerror(errno));
-        free(dir);
+    if (w->not_finite)
+        return hrf_error(HRF_EDATA,
+                         "%s: not written: %s (an hamrf %s file holds finite values only)", path,
+                         w->not_finite, w->finite_kind);
+    hrf_atomic_file *f;
+    int rc = hrf_atomic_open(path, &f);
+    if (rc) return rc;
+    rc = w->n_entries ? hrf_write_zip(w, path, f) : hrf_atomic_write(f, eocd, sizeof eocd);
+    if (rc) {
+        hrf_atomic_abort(f);
         return rc;
     }
-    int rc = w->n_entries ? hrf_write_zip(w, path, tmp) : hrf_write_empty_zip(path, tmp);
-    if (rc == HRF_OK && hrf_fsync_path(tmp, 0) != 0)
-        rc = hrf_error(HRF_EIO, "%s: cannot flush temporary file '%s' to disk (%s)", path, tmp,
-                       strerror(errno));
-    if (rc == HRF_OK && rename(tmp, path) != 0)
-        rc = hrf_error(HRF_EIO, "%s: cannot rename temporary file '%s' to it (%s)", path, tmp,
-                       strerror(errno));
-    if (rc == HRF_OK) {
-        /* Makes the rename itself durable; a failure here loses nothing. */
-        (void)hrf_fsync_path(dir, O_DIRECTORY);
-    } else {
-        unlink(tmp);
-    }
-    free(tmp);
-    free(dir);
-    return rc;
+    return hrf_atomic_commit(f);
 }

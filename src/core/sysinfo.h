@@ -8,9 +8,21 @@
 /* Seconds on the monotonic clock (for durations). */
 double hrf_now(void);
 
-/* Bytes of memory available to this process (MemAvailable of
- * /proc/meminfo), 0 if unknown. */
+/* Bytes of memory available to this process: MemAvailable of
+ * /proc/meminfo, or less when an address-space or data limit (ulimit -v,
+ * ulimit -d) leaves less room; 0 if unknown. */
 size_t hrf_mem_available(void);
+/* The same for work that calls level-3 BLAS / LAPACK (the fits, the
+ * solvers): under a limit it also keeps OpenBLAS's per-thread buffers in
+ * reserve, since OpenBLAS spins for ever when it cannot map one. */
+size_t hrf_mem_available_blas(void);
+/* How many OpenBLAS threads' buffers (with some room for the work besides)
+ * the address-space and data limits leave room for: INT_MAX without
+ * limits. Each OpenBLAS worker thread maps its buffer when it starts (at
+ * load time) and retries for ever when it cannot, so a program under a tight
+ * `ulimit -v` must start with fewer BLAS threads (the tool re-executes
+ * itself with OPENBLAS_NUM_THREADS=1; docs/reliability.md). */
+int hrf_blas_threads_within_limits(void);
 
 /* 1 when the environment variable HAMRF_DEBUG is set. */
 int hrf_debug_on(void);

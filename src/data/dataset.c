@@ -208,6 +208,7 @@ int hrf_dataset_pairs_targets(const hrf_dataset *pairs, hrf_dataset **out) {
 int hrf_dataset_save(const hrf_dataset *d, const char *path) {
     hrf_npz_writer *w = hrf_npz_writer_new();
     if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
+    hrf_npz_writer_require_finite(w, "data set");
     size_t s2[2] = {d->n, d->dim}, s1[1] = {d->n}, sd[1] = {d->dim};
     cJSON *meta = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();
     /* The identifying keys always reflect this library's format. */

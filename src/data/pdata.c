@@ -138,6 +138,7 @@ int hrf_pdata_save(const hrf_pdata *d, const char *path) {
     hrf_npz_writer *w = hrf_npz_writer_new();
     double *b = NULL;
     if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
+    hrf_npz_writer_require_finite(w, "particle data set");
     const size_t s3[3] = {d->S, d->N, (size_t)d->D}, s1[1] = {d->S}, sn[1] = {d->N};
     const size_t sb[2] = {d->n_bonds, 2};
     cJSON *meta = HRF_META(d) ? cJSON_Duplicate(HRF_META(d), 1) : cJSON_CreateObject();

@@ -115,6 +115,16 @@ int hrf_hgn_load_meta(const char *path, hrf_hgn **out, cJSON **meta_out) {
         rc = hrf_error(HRF_EFORMAT, "%s: meta: \"kinetic_linear\" must be true or false", path);
         goto done;
     }
+    /* A file that says kinetic_linear true was written with theta_T: its
+     * absence is damage (e.g. a changed name in the zip directory), not an
+     * older file, and reading it as 0 would give another model. */
+    if (klin && !hrf_npz_has(z, "theta_T")) {
+        rc = hrf_error(HRF_EFORMAT,
+                       "%s: entry 'theta_T' not found, but meta \"kinetic_linear\" is true "
+                       "(expected the exact kinetic feature's coefficient)",
+                       path);
+        goto done;
+    }
     if (hrf_npz_has(z, "theta_T")) {
         if ((rc = hrf_npz_read(z, "theta_T", 0, NULL, &thT)) ||
             (rc = hrf_check_finite(path, "theta_T", thT, 1)))

@@ -100,7 +100,7 @@ static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, const hgn_
                          hrf_rng *rng, reservoir *re, reservoir *rk, reservoir *rn, size_t *edges,
                          hgn_pair_cache *pc) {
     memset(pc, 0, sizeof *pc);
-    double avail = (double)hrf_mem_available();
+    double avail = (double)hrf_mem_available_blas();
     double max_bytes = avail > 0.0 ? 0.25 * avail : 1073741824.0;
     int caching = (pc->off = malloc((d->S + 1) * sizeof *pc->off)) != NULL;
     pc->S = d->S;

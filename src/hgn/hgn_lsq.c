@@ -507,7 +507,8 @@ int hgn_solve_part(const hrf_hgn_params *p, const hrf_hgn *m, const hrf_pdata *d
     if (hrf_comm_active(p->comm)) c.comm = p->comm;
     hrf_lsq_problem prob;
     lsq_problem(&c, &prob);
-    double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : (double)hrf_mem_available();
+    double limit =
+        p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : (double)hrf_mem_available_blas();
     int fits = !(limit > 0.0) || prob.reduce_bytes + prob.extra_bytes <= limit;
     size_t rows = prob.rows;
     if (hrf_comm_active(c.comm)) { /* decide on the global problem, every rank alike */

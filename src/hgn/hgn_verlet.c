@@ -55,7 +55,7 @@ int hgn_verlet_pairs(hgn_verlet *v, const hrf_hgn_graph *g, double skin, size_t 
         if (D == 3 && g->box > 0.0) { /* the particle systems' vectorised cell search */
             uint32_t *p = NULL;
             size_t n = 0;
-            if (!(rc = hrf_nbr_cutoff_pairs(N, g->box, gs.cutoff, q, &p, &n))) {
+            if (!(rc = hrf_nbr_cutoff_pairs_grouped(N, g->box, gs.cutoff, q, &p, &n))) {
                 free(v->pb.p);
                 v->pb.p = p, v->pb.n = n, v->pb.cap = n;
             }

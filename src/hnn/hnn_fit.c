@@ -64,7 +64,7 @@ static int fit_check(const hrf_hnn_params *p, const hrf_dataset *data, size_t K_
                          "(width at most 2^32, at most 2^40 points): it needs about %.3g GiB",
                          M, K,
                          8.0 * ((double)M * (double)M + (double)K * (double)M) / 1073741824.0);
-    double avail = (double)hrf_mem_available();
+    double avail = (double)hrf_mem_available_blas();
     hrf_solver s = p->lstsq.solver;
     double rows = (double)K * dim + 1.0, cols = (double)M + 1.0;
     double need_solver;

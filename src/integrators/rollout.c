@@ -58,7 +58,7 @@ int hrf_rollout_run(const hrf_field *f, const hrf_rollout_params *p, size_t n, c
     const double need = hrf_rollout_bytes(p, n, dim);
     double limit = (double)p->mem_limit;
     if (limit == 0.0) {
-        double avail = (double)hrf_mem_available();
+        double avail = (double)hrf_mem_available_blas();
         limit = avail > 0.0 ? 0.5 * avail : 4.0 * 1073741824.0;
     }
     const size_t nt = saved_times(p);

@@ -104,7 +104,7 @@ double hrf_lstsq_memory_estimate(hrf_solver s, size_t rows, size_t cols) {
 int lsq_check_memory(const hrf_lstsq_params *p, hrf_solver s, const hrf_lsq_problem *prob) {
     double need = hrf_lstsq_memory_estimate_nrhs(s, prob->rows, prob->cols, lsq_nrhs_of(prob)) +
                   prob->extra_bytes;
-    double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+    double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available_blas();
     if (limit > 0.0 && need > limit)
         return hrf_error(
             HRF_ETOOBIG,
@@ -174,7 +174,7 @@ static int check_nrhs(const hrf_lsq_problem *prob, const hrf_lstsq_params *p) {
                          "%zu right-hand sides of a %zu x %zu least-squares problem "
                          "are beyond what can be addressed (about %.3g GiB)",
                          k, m, n, need / 1073741824.0);
-    double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+    double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available_blas();
     if (limit > 0.0 && need > limit)
         return hrf_error(HRF_ETOOBIG,
                          "%zu right-hand sides of a %zu x %zu least-squares problem "
@@ -240,7 +240,7 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
          * auto_probe iterations shows the Gram solution far from the optimum
          * and the reduced problem fits in memory, solve that with the QR;
          * else LSQR runs to its stopping test or auto_refine_max. */
-        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available_blas();
         int can_reduce = all_reduce;
         if (can_reduce && limit > 0.0) {
             double need =
@@ -301,7 +301,8 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
         if (!isfinite(theta[j]))
             return hrf_error(HRF_ENUMERIC,
                              "the %s solver produced a non-finite coefficient "
-                             "(column %zu)",
+                             "(column %zu): the problem's numbers overflow; rescale data "
+                             "whose magnitudes are extreme",
                              hrf_solver_name(rep->used), j % prob->cols);
     rep->seconds = hrf_now() - t0;
     if (p->skip_residual) {

@@ -51,7 +51,12 @@ static int dense_lapack(hrf_solver s, size_t m, size_t n, size_t nrhs, double *A
  * 2mn² − 2n³/3, plus about 11n³ for the SVD of the triangle; each right-hand
  * side beyond the first adds about 4mn (Qᵀ applied, back substitution). */
 double lsq_dense_flops(hrf_solver s, double m, double n) {
-    return 2.0 * m * n * n - 2.0 * n * n * n / 3.0 + (s == HRF_SOLVER_SVD ? 11.0 * n * n * n : 0.0);
+    /* Householder QR of an m x n matrix costs 2 m n^2 - 2 n^3 / 3 for m >= n;
+     * a wide matrix (more unknowns than equations) 2 n m^2 - 2 m^3 / 3 (the
+     * first formula would go negative). */
+    double lo = m < n ? m : n, hi = m < n ? n : m;
+    return 2.0 * hi * lo * lo - 2.0 * lo * lo * lo / 3.0 +
+           (s == HRF_SOLVER_SVD ? 11.0 * lo * lo * lo : 0.0);
 }
 
 /* U (m x k, ld m) into the first m rows of b (ld mb). */
@@ -120,7 +125,7 @@ int lsq_solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_
         size_t mr = 0;
         double *ur = NULL;
         double need = prob->reduce_bytes + prob->extra_bytes;
-        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available();
+        double limit = p->mem_limit ? (double)p->mem_limit : (double)hrf_mem_available_blas();
         if (limit > 0.0 && need > limit)
             return hrf_error(HRF_ETOOBIG,
                              "the reduced %s solve of a %zu x %zu problem needs about "

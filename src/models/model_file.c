@@ -37,6 +37,7 @@ int hrf_model_file_begin(const char *kind, const cJSON *prov, const cJSON *extra
         *w = NULL, *meta = NULL;
         return hrf_error(HRF_ENOMEM, "out of memory");
     }
+    hrf_npz_writer_require_finite(*w, "model");
     delete_keys(*meta, skeleton_keys);
     delete_keys(*meta, own);
     cJSON_AddStringToObject(*meta, "format", "hamrf");

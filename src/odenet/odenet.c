@@ -519,7 +519,7 @@ static int plan_solve(const hrf_odenet_params *p, size_t K, size_t dim, solve_op
                       solve_opts *o1, char *reason, size_t cap) {
     const size_t M = p->width;
     const double Kd = (double)K, Md = (double)M;
-    double avail = (double)hrf_mem_available();
+    double avail = (double)hrf_mem_available_blas();
     double limit = p->lstsq.mem_limit ? (double)p->lstsq.mem_limit : avail;
     *o = (solve_opts){p->lstsq.solver,
                       p->lstsq.equilibrate,

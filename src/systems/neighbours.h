@@ -122,5 +122,10 @@ int hrf_nbr_ranges(const hrf_nbr *g, size_t c, hrf_nbr_range *r);
  * (particles_forces.c) */
 int hrf_nbr_cutoff_pairs(size_t N, double box, double cutoff, const double *q, uint32_t **pairs,
                          size_t *n_pairs);
+/* The same pairs grouped by i (all of i's partners j > i together, i in cell
+ * order, j in search order) but not sorted: one pass of the search when it
+ * runs on one thread (the sorted two-pass search otherwise). */
+int hrf_nbr_cutoff_pairs_grouped(size_t N, double box, double cutoff, const double *q,
+                                 uint32_t **pairs, size_t *n_pairs);
 
 #endif

@@ -21,6 +21,7 @@
 #include "hamrf/status.h"
 #include "systems/neighbours.h"
 
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,54 @@ int hrf_psystem_pairs(const hrf_psystem *s, const double *q, uint32_t **pairs, s
         return HRF_OK;
     }
     return hrf_nbr_cutoff_pairs(N, s->box, s->cutoff, q, pairs, n_pairs);
+}
+
+int hrf_nbr_cutoff_pairs_grouped(size_t N, double box, double cutoff, const double *q,
+                                 uint32_t **pairs, size_t *n_pairs) {
+    /* threaded or without cells: the sorted list (grouped too) */
+    if ((N >= PAR_MIN && omp_get_max_threads() > 1))
+        return hrf_nbr_cutoff_pairs(N, box, cutoff, q, pairs, n_pairs);
+    *pairs = NULL, *n_pairs = 0;
+    cell_ws *w = NULL;
+    int rc = ws_new_for(N, box, cutoff, &w);
+    if (rc) return rc;
+    if (!w || !w->nb.nc) {
+        ws_free(w);
+        return hrf_nbr_cutoff_pairs(N, box, cutoff, q, pairs, n_pairs);
+    }
+    const hrf_nbr *nb = &w->nb;
+    hrf_nbr_build(&w->nb, q, w->fx);
+    const double rc2 = cutoff * cutoff;
+    /* one pass, cell after cell: before a cell, room for all its candidates */
+    size_t cap = 0, n = 0;
+    uint32_t *out = NULL;
+    for (size_t c = 0; c < nb->ncells; c++) {
+        hrf_nbr_range rg[HRF_NBR_MAX_RANGES];
+        const int nr = hrf_nbr_ranges(nb, c, rg);
+        size_t cand = 0;
+        for (int b = 0; b < nr; b++)
+            cand += rg[b].m1 - rg[b].m0;
+        const size_t need = n + cand * (nb->start[c + 1] - nb->start[c]);
+        if (need > cap) {
+            size_t nc = cap ? 2 * cap : 64 * N + 1024;
+            while (nc < need)
+                nc *= 2;
+            uint32_t *o2 = realloc(out, 2 * nc * sizeof *o2);
+            if (!o2) {
+                free(out);
+                ws_free(w);
+                return hrf_error(HRF_ENOMEM, "out of memory for %zu pairs", nc);
+            }
+            out = o2, cap = nc;
+        }
+        for (size_t k = nb->start[c]; k < nb->start[c + 1]; k++)
+            n += partners(nb, k, rg, nr, rc2, out + 2 * n);
+    }
+    ws_free(w);
+    *pairs = out ? out : malloc(2 * sizeof *out);
+    if (!*pairs) return hrf_error(HRF_ENOMEM, "out of memory");
+    *n_pairs = n;
+    return HRF_OK;
 }
 
 int hrf_nbr_cutoff_pairs(size_t N, double box, double cutoff, const double *q, uint32_t **pairs,
