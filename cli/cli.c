@@ -66,10 +66,12 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 }
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
-    /* Values are recorded in JSON (doubles): keep them exact, below 2^53. */
+    /* Values are recorded in JSON (doubles): keep them exact, below 2^53.
+     * Digits only: strtoull would also skip leading white space and take a
+     * sign, reading " -1" as 2^64 - 1. */
     char *end;
     errno = 0;
-    if (s[0] == '-' || s[0] == '\0') {
+    if (s[0] < '0' || s[0] > '9') {
         cli_usage_error(cmd, "--%s expects a non-negative integer, got '%s'", opt, s);
         return -1;
     }
@@ -90,11 +92,13 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 }
 
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out) {
+    /* Digits only, as in cli_parse_u64 (" -5" is not 2^64 - 5). */
+    const int digit = s[0] >= '0' && s[0] <= '9';
     uint64_t v;
     char *end;
     errno = 0;
-    v = (s[0] == '-' || s[0] == '\0') ? 0 : strtoull(s, &end, 10);
-    if (s[0] == '-' || s[0] == '\0' || *end != '\0' || errno == ERANGE) {
+    v = digit ? strtoull(s, &end, 10) : 0;
+    if (!digit || *end != '\0' || errno == ERANGE) {
         cli_usage_error(cmd, "--%s expects a positive integer, got '%s'", opt, s);
         return -1;
     }
@@ -134,6 +138,81 @@ int cli_parse_threads(const char *cmd, const char *s) {
     omp_set_num_threads((int)n);
     openblas_set_num_threads((int)n);
     return 0;
+}
+
+int cli_parse_shape(const char *cmd, const char *opt, const char *s, size_t shape[3], int *count) {
+    const char *c = s;
+    int n = 0;
+    shape[0] = shape[1] = shape[2] = 0;
+    while (1) {
+        if (n == 3 || *c < '0' || *c > '9')
+            return cli_usage_error(cmd,
+                                   "--%s expects N, NXxNY or NXxNYxNZ with positive "
+                                   "integers, got '%s'",
+                                   opt, s);
+        char *end;
+        unsigned long long v = strtoull(c, &end, 10);
+        if (v == 0 || v > 0xffffffffULL)
+            return cli_usage_error(cmd, "--%s extents must be in 1 .. 2^32 - 1, got '%s'", opt, s);
+        shape[n++] = (size_t)v;
+        if (*end == '\0') break;
+        if (*end != 'x')
+            return cli_usage_error(cmd,
+                                   "--%s expects N, NXxNY or NXxNYxNZ with positive "
+                                   "integers, got '%s'",
+                                   opt, s);
+        c = end + 1;
+    }
+    *count = n;
+    return 0;
+}
+
+size_t cli_parse_list(const char *cmd, const char *opt, const char *s, double **out) {
+    size_t cap = 16, n = 0;
+    double *v = malloc(cap * sizeof *v);
+    char *copy = strdup(s);
+    if (!v || !copy) {
+        free(v), free(copy);
+        cli_usage_error(cmd, "out of memory");
+        return 0;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == cap) {
+            double *nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv) {
+                free(v), free(copy);
+                cli_usage_error(cmd, "out of memory");
+                return 0;
+            }
+            v = nv, cap *= 2;
+        }
+        if (cli_parse_double(cmd, opt, tok, &v[n])) {
+            free(v), free(copy);
+            return 0;
+        }
+        n++;
+    }
+    free(copy);
+    if (n == 0) {
+        free(v);
+        cli_usage_error(cmd, "--%s expects comma-separated numbers, got '%s'", opt, s);
+        return 0;
+    }
+    *out = v;
+    return n;
+}
+
+int cli_parse_key_value(const char *cmd, const char *opt, const char *s, char *key, size_t keylen,
+                        double *value) {
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s || (size_t)(eq - s) >= keylen) {
+        cli_usage_error(cmd, "--%s expects KEY=VALUE, got '%s'", opt, s);
+        return -1;
+    }
+    memcpy(key, s, (size_t)(eq - s));
+    key[eq - s] = '\0';
+    return cli_parse_double(cmd, opt, eq + 1, value);
 }
 
 int cli_unknown_option(const char *cmd, char **argv, int optind_seen, int optopt_seen) {

@@ -24,6 +24,16 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out)
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
 int cli_parse_range(const char *cmd, const char *opt, const char *s, double *lo, double *hi);
 int cli_parse_threads(const char *cmd, const char *s);
+/* "N", "NXxNY" or "NXxNYxNZ" (--shape): extents in 1 .. 2^32 - 1 into
+ * shape[0..*count) (the unused ones 0), their number (1..3) in *count. */
+int cli_parse_shape(const char *cmd, const char *opt, const char *s, size_t shape[3], int *count);
+/* "V1,V2,..." (--x0): finite numbers into a new array *out (free); returns
+ * their count, or 0 (nothing allocated) after a usage message. */
+size_t cli_parse_list(const char *cmd, const char *opt, const char *s, double **out);
+/* "KEY=VALUE" (--set): KEY (1 .. keylen - 1 bytes) into key, VALUE a finite
+ * number into *value. */
+int cli_parse_key_value(const char *cmd, const char *opt, const char *s, char *key, size_t keylen,
+                        double *value);
 
 /* The option the last getopt_long call failed on, for messages. */
 int cli_unknown_option(const char *cmd, char **argv, int optind_seen, int optopt_seen);

@@ -144,34 +144,6 @@ typedef struct gen_opts {
     cli_common com;
 } gen_opts;
 
-/* "8", "3x3", "4x4x4" → extents (unused ones 0) and their number. */
-static int parse_shape(const char *C, const char *s, size_t shape[3], int *count) {
-    const char *c = s;
-    int n = 0;
-    shape[0] = shape[1] = shape[2] = 0;
-    while (1) {
-        if (n == 3 || *c < '0' || *c > '9')
-            return cli_usage_error(C,
-                                   "--shape expects N, NXxNY or NXxNYxNZ with positive "
-                                   "integers, got '%s'",
-                                   s);
-        char *end;
-        unsigned long long v = strtoull(c, &end, 10);
-        if (v == 0 || v > 0xffffffffULL)
-            return cli_usage_error(C, "--shape extents must be in 1 .. 2^32 - 1, got '%s'", s);
-        shape[n++] = (size_t)v;
-        if (*end == '\0') break;
-        if (*end != 'x')
-            return cli_usage_error(C,
-                                   "--shape expects N, NXxNY or NXxNYxNZ with positive "
-                                   "integers, got '%s'",
-                                   s);
-        c = end + 1;
-    }
-    *count = n;
-    return 0;
-}
-
 /* Options of the box data sets: 1 handled, 0 not one of them, -1 usage error
  * (printed). */
 static int parse_box(gen_opts *o, int c, const char *arg) {
@@ -292,15 +264,9 @@ static int apply_sets(const gen_opts *o, int (*set)(void *obj, const char *key, 
                       void *obj) {
     const char *C = "generate";
     for (int i = 0; i < o->nsets; i++) {
-        const char *s = o->sets[i];
         char key[64];
-        const char *eq = strchr(s, '=');
         double x;
-        if (!eq || eq == s || (size_t)(eq - s) >= sizeof key)
-            return cli_usage_error(C, "--set expects KEY=VALUE, got '%s'", s);
-        memcpy(key, s, (size_t)(eq - s));
-        key[eq - s] = '\0';
-        if (cli_parse_double(C, "set", eq + 1, &x)) return CLI_USAGE;
+        if (cli_parse_key_value(C, "set", o->sets[i], key, sizeof key, &x)) return CLI_USAGE;
         if (set(obj, key, x)) return cli_usage_error(C, "%s", hrf_last_error());
     }
     return 0;
@@ -349,7 +315,7 @@ static int new_springs(const gen_opts *o, hrf_psystem **s) {
                                po->potential);
     if (!po->shape)
         return cli_usage_error(C, "--system springs needs --shape (e.g. 8, 3x3, 4x4x4)");
-    if (parse_shape(C, po->shape, shape, &ns)) return CLI_USAGE;
+    if (cli_parse_shape(C, "shape", po->shape, shape, &ns)) return CLI_USAGE;
     if (topo != HRF_TOPO_LATTICE && ns != 1)
         return cli_usage_error(C, "--topology %s takes one extent (e.g. --shape 8), got '%s'",
                                hrf_topology_name(topo), po->shape);

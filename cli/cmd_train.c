@@ -414,11 +414,12 @@ static int parse_option(void *opts, int c, const char *arg) {
                 globfree(&g);
                 return cli_option_error(C, "at most %d --data files", TRAIN_MAX_FILES);
             }
-            char *copy = strdup(g.gl_pathv[i]); /* lives until the tool exits */
+            char *copy = strdup(g.gl_pathv[i]); /* freed by cmd_train */
             if (!copy) {
                 globfree(&g);
                 return cli_option_error(C, "out of memory");
             }
+            o->data_owned[o->ndata] = 1;
             o->data_paths[o->ndata++] = copy;
         }
         if (gr == 0) globfree(&g);
@@ -442,6 +443,18 @@ static int parse_option(void *opts, int c, const char *arg) {
         return 1;
     }
     return 0;
+}
+
+/* What cmd_train does once every option is read: the exit status. */
+static int train_parsed(train_opts *o, const cli_common *common, int argc, char **argv) {
+    const char *C = "train";
+    o->out = common->out, o->json = common->json, o->quiet = common->quiet;
+    if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
+    if (!o->data_path) return cli_usage_error(C, "--data FILE is required");
+    if (!o->out) return cli_usage_error(C, "-o MODEL.npz is required");
+    int rc = choose_model(o);
+    if (rc) return rc;
+    return o->hgn ? train_hgn(o) : train_box(o);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -486,12 +499,8 @@ int cmd_train(int argc, char **argv) {
     o.steps = 1000, o.batch = 2048;
     cli_common common = {0};
     int r = cli_parse_options(C, argc, argv, "o:", opts, help, parse_option, &o, &common);
-    if (r != CLI_PARSED) return r;
-    o.out = common.out, o.json = common.json, o.quiet = common.quiet;
-    if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
-    if (!o.data_path) return cli_usage_error(C, "--data FILE is required");
-    if (!o.out) return cli_usage_error(C, "-o MODEL.npz is required");
-    int rc = choose_model(&o);
-    if (rc) return rc;
-    return o.hgn ? train_hgn(&o) : train_box(&o);
+    if (r == CLI_PARSED) r = train_parsed(&o, &common, argc, argv);
+    for (size_t i = 0; i < o.ndata; i++)
+        if (o.data_owned[i]) free((char *)o.data_paths[i]);
+    return r;
 }

@@ -316,43 +316,6 @@ done:
     return status;
 }
 
-/* Parses "v1,v2,..." into a new array; returns the count or 0 on error. */
-static size_t parse_values(const char *C, const char *s, double **out) {
-    size_t cap = 16, n = 0;
-    double *v = malloc(cap * sizeof *v);
-    char *copy = strdup(s);
-    if (!v || !copy) {
-        free(v), free(copy);
-        cli_usage_error(C, "out of memory");
-        return 0;
-    }
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == cap) {
-            double *nv = realloc(v, 2 * cap * sizeof *v);
-            if (!nv) {
-                free(v), free(copy);
-                cli_usage_error(C, "out of memory");
-                return 0;
-            }
-            v = nv, cap *= 2;
-        }
-        if (cli_parse_double(C, "x0", tok, &v[n])) {
-            free(v), free(copy);
-            return 0;
-        }
-        n++;
-    }
-    free(copy);
-    if (n == 0) {
-        free(v);
-        cli_usage_error(C, "--x0 expects comma-separated numbers, got '%s'", s);
-        return 0;
-    }
-    *out = v;
-    return n;
-}
-
 /* The initial states of an HNN or ODE-net of dimension dim: parsed from --x0
  * (a new array) or the first K states of --data (*x0 borrowed from *data);
  * CLI_OK and *n, or the exit status (printed). */
@@ -360,7 +323,7 @@ static int box_states(const rollout_opts *o, size_t dim, double **x0, hrf_datase
                       size_t *n) {
     const char *C = "rollout";
     if (o->x0_arg) {
-        size_t nv = parse_values(C, o->x0_arg, x0);
+        size_t nv = cli_parse_list(C, "x0", o->x0_arg, x0);
         if (nv == 0) return CLI_USAGE;
         if (nv % dim)
             return cli_usage_error(C,

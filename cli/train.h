@@ -16,6 +16,9 @@ typedef struct train_opts {
      * order: the global rows are theirs in this order (docs/mpi.md). */
     const char *data_paths[TRAIN_MAX_FILES];
     size_t ndata;
+    /* The paths a glob matched are copies (strdup) that cmd_train frees:
+     * data_owned[i] is 1 for those, 0 for argv's own strings. */
+    unsigned char data_owned[TRAIN_MAX_FILES];
     int json, quiet;
     int odenet, hgn, model_given, correct;
     hrf_hnn_params hp; /* sampling and solver options (HNN, ODE-net) */

@@ -4,12 +4,16 @@
 # at most once, and only when something is missing. See docs/architecture.md.
 # `bootstrap.sh --bench` also installs what only the benchmarks use (PyTorch, the peer
 # of bench/bench_adam_step.py, bench_hgn_step.py and bench_neurips_hgnn.py); `make test`
-# and `make run` never need it.
+# and `make run` never need it. `make test` also builds with clang (the sanitizer build
+# and the libFuzzer targets, docs/reliability.md): clang, libclang-rt-14-dev (the
+# sanitizer and libFuzzer runtimes; only recommended by clang, so named here) and
+# libomp-14-dev (LLVM's OpenMP, which clang's -fopenmp needs; its Archer tool lets
+# ThreadSanitizer see OpenMP's synchronisation in `make tsan`).
 set -eu
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libzip-dev \
 libcjson-dev libcmocka-dev python3-numpy python3-pytest python3-matplotlib clang-format lammps \
-libopenmpi-dev openmpi-bin"
+libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES python3-torch"
 fi

@@ -11,7 +11,7 @@ command -v clang-format >/dev/null 2>&1 || {
     exit 1
 }
 files=$(ls include/hamrf.h include/hamrf/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h tests/*.c tests/*.h \
-    tests/*.cpp bench/*.c 2>/dev/null)
+    tests/*.cpp tests/fuzz/*.c tests/fuzz/*.h bench/*.c 2>/dev/null)
 bad=0
 n=0
 for f in $files; do

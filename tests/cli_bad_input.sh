@@ -290,6 +290,12 @@ bad "width with trailing junk" 2 out.npz 'width' '10x' -- train --data pend.npz 
 bad "malformed seed" 2 out.npz 'seed' -- train --data pend.npz --seed one -o out.npz
 bad "malformed rcond" 2 out.npz 'rcond' -- train --data pend.npz --rcond 1e-1e -o out.npz
 bad "malformed --n" 2 out.npz '\<n\>' '1e3' -- generate --system pendulum --n 1e3 -o out.npz
+# strtoull alone would skip the blank and wrap the sign: 2^64 - 5 points.
+bad "--n with a blank and a sign" 2 out.npz '\<n\>' ' -5' 'positive integer' -- \
+    generate --system pendulum --n ' -5' -o out.npz
+bad "--seed with a blank and a sign" 2 out.npz 'seed' ' -1' 'non-negative integer' -- \
+    generate --system pendulum --n 5 --seed ' -1' -o out.npz
+bad "--n with a plus sign" 2 out.npz '\<n\>' '\+5' -- generate --system pendulum --n +5 -o out.npz
 bad "--n 0" 2 out.npz '\<n\>' 'positive|at least 1' -- generate --system pendulum --n 0 -o out.npz
 bad "malformed q-range" 2 out.npz 'q-range' 'LO,HI|LO < HI' -- generate --system pendulum --n 5 --q-range=1 -o out.npz
 bad "empty q-range" 2 out.npz 'q-range' -- generate --system pendulum --n 5 --q-range=1,1 -o out.npz

@@ -165,17 +165,21 @@ static void one(int f, int c, tally *t) {
     g.width = width, g.steps = 20, g.batch = 0;
     hrf_clear_error();
     int rc;
+    /* The fit reports live as long as `report` points into them. */
+    hrf_hnn_fit_report hnn_rep;
+    hrf_odenet_fit_report odenet_rep;
+    hrf_hgn_fit_report hgn_rep;
     const char *report = NULL;
     if (f == F_HNN || f == F_HNN_ADAM) {
         hrf_hnn *m = NULL;
-        hrf_hnn_fit_report rep;
-        memset(&rep, 0, sizeof rep);
+        hrf_hnn_fit_report *const rp = &hnn_rep;
+        memset(rp, 0, sizeof *rp);
         if (f == F_HNN) {
             hrf_hnn_params p;
             hrf_hnn_params_default(&p);
             p.width = width;
-            rc = hrf_hnn_fit(&p, bd, &m, &rep);
-            report = rep.lstsq.reason;
+            rc = hrf_hnn_fit(&p, bd, &m, rp);
+            report = rp->lstsq.reason;
         } else {
             rc = hrf_gd_train_hnn(&g, bd, &m, NULL);
         }
@@ -183,14 +187,14 @@ static void one(int f, int c, tally *t) {
         hrf_hnn_free(m);
     } else if (f == F_ODENET || f == F_ODENET_ADAM) {
         hrf_odenet *m = NULL;
-        hrf_odenet_fit_report rep;
-        memset(&rep, 0, sizeof rep);
+        hrf_odenet_fit_report *const rp = &odenet_rep;
+        memset(rp, 0, sizeof *rp);
         if (f == F_ODENET) {
             hrf_odenet_params p;
             hrf_odenet_params_default(&p);
             p.width = width;
-            rc = hrf_odenet_fit(&p, bd, &m, &rep);
-            report = rep.lstsq.reason;
+            rc = hrf_odenet_fit(&p, bd, &m, rp);
+            report = rp->lstsq.reason;
         } else {
             rc = hrf_gd_train_odenet(&g, bd, &m, NULL);
         }
@@ -198,14 +202,14 @@ static void one(int f, int c, tally *t) {
         hrf_odenet_free(m);
     } else {
         hrf_hgn *m = NULL;
-        hrf_hgn_fit_report rep;
-        memset(&rep, 0, sizeof rep);
+        hrf_hgn_fit_report *const rp = &hgn_rep;
+        memset(rp, 0, sizeof *rp);
         if (f == F_HGN) {
             hrf_hgn_params p;
             hrf_hgn_params_default(&p);
             p.edge_width = width, p.kinetic_width = 10;
-            rc = hrf_hgn_fit(&p, pd, &m, &rep);
-            report = rep.lstsq_E.reason;
+            rc = hrf_hgn_fit(&p, pd, &m, rp);
+            report = rp->lstsq_E.reason;
         } else {
             hrf_gd_hgn_arch a;
             hrf_gd_hgn_arch_default(&a);

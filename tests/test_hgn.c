@@ -2,7 +2,8 @@
  * the model itself: gradients against central differences, the cell-list pair
  * search against all pairs, exact invariances (permutation, rotation,
  * translation), save/load, the tabulated potential's error bound and
- * convergence order, and bad input. The fits (the harmonic chain and its
+ * convergence order, the vector field over a batch of states (one per thread)
+ * against each state alone, and bad input. The fits (the harmonic chain and its
  * zero-shot transfer, split vs joint, streamed vs dense, the solvers, thread
  * determinism) are in test_hgn_fit.c; the hand-made data in test_util_hgn.h. */
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "hamrf/hgn.h"
+#include "hamrf/hgn_field.h"
 #include "core/npz.h"
 #include "hamrf/rng.h"
 #include "hamrf/status.h"
@@ -425,6 +427,59 @@ static void test_table(void **state) {
     pdata_free(d);
 }
 
+/* ---- the vector field over a batch of states ---- */
+
+/* The field evaluates a batch of states in parallel, one state per thread:
+ * every state's dx/dt and H must be bit for bit what the state gives alone,
+ * with direct and with tabulated pair forces, in pair and mp mode. (This is
+ * also the graph network's parallel loop that ThreadSanitizer runs,
+ * tests/tsan_run.sh.) */
+static void check_batch(hrf_hgn_field_ctx *ctx, size_t n, const double *x) {
+    hrf_field f;
+    hrf_hgn_field(ctx, &f);
+    const size_t dim = f.dim;
+    double *y = malloc(n * dim * sizeof *y), *y1 = malloc(dim * sizeof *y1);
+    double *H = malloc(n * sizeof *H), H1;
+    assert_int_equal(f.rhs(f.ctx, n, x, y), HRF_OK);
+    assert_int_equal(f.energy(f.ctx, n, x, H), HRF_OK);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(f.rhs(f.ctx, 1, x + k * dim, y1), HRF_OK);
+        assert_int_equal(f.energy(f.ctx, 1, x + k * dim, &H1), HRF_OK);
+        assert_memory_equal(y + k * dim, y1, dim * sizeof *y1);
+        assert_memory_equal(&H[k], &H1, sizeof H1);
+    }
+    free(y), free(y1), free(H);
+}
+
+static void test_field_batch(void **state) {
+    (void)state;
+    const size_t S = 6;
+    hrf_pdata *d = make_chain(8, 2, S, 21);
+    const size_t nd = d->N * (size_t)d->D, dim = 2 * nd;
+    double *x = malloc(S * dim * sizeof *x); /* (S, 2 N D): the snapshots as states */
+    for (size_t s = 0; s < S; s++) {
+        memcpy(x + s * dim, d->q + s * nd, nd * sizeof *x);
+        memcpy(x + s * dim + nd, d->p + s * nd, nd * sizeof *x);
+    }
+    for (int mp = 0; mp < 2; mp++) {
+        hrf_hgn *m = random_model(30, 10, 22);
+        if (mp) add_node(m, 5, 23);
+        hrf_hgn_field_ctx ctx;
+        hrf_hgn_field_ctx_of(&ctx, m, d);
+        check_batch(&ctx, S, x);
+        if (!mp) {
+            hrf_hgn_table *t = NULL;
+            assert_int_equal(hrf_hgn_field_table(&ctx, S, x, 200, &t), HRF_OK);
+            ctx.table = t;
+            check_batch(&ctx, S, x);
+            hrf_hgn_table_free(t);
+        }
+        hrf_hgn_free(m);
+    }
+    free(x);
+    pdata_free(d);
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_input(void **state) {
@@ -503,7 +558,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_fd), cmocka_unit_test(test_cell_lists),
         cmocka_unit_test(test_invariance),   cmocka_unit_test(test_save_load),
-        cmocka_unit_test(test_table),        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_table),        cmocka_unit_test(test_field_batch),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,7 +136,7 @@ static void hgn_work(work *w, uint64_t seed) {
     hrf_hgn *m = NULL;
     TRY(hrf_hgn_fit(&p, d, &m, NULL), "hgn fit");
     /* One snapshot of 5 particles in D = 2: q, p (5, 2) each. */
-    double q[10], pm[10], H, dq[10], dp[10];
+    double q[10], pm[10], H = 0.0, dq[10] = {0}, dp[10] = {0};
     for (int i = 0; i < 10; i++)
         q[i] = (i % 2 ? 0.1 * i : 1.1 * (i / 2)), pm[i] = 0.05 * (i - 5);
     hrf_hgn_graph g = {0};

@@ -63,7 +63,8 @@ int hrf_npz_has(const hrf_npz *z, const char *name);
  * Errors (HRF_ENOTFOUND missing entry, HRF_EFORMAT wrong dtype / order /
  * ndim / extent / truncated data) name the file, the entry and what was
  * expected. Refuses (HRF_ETOOBIG) headers claiming more data than the entry
- * holds, before allocating. */
+ * holds, before allocating; the buffer grows with the data actually read, so
+ * a false uncompressed size in the zip directory costs no memory. */
 int hrf_npz_read(hrf_npz *z, const char *name, int ndim, size_t *shape, double **data);
 
 /* The same for rows [r0, r0 + nrows) along the first dimension only (ndim ≥ 1),

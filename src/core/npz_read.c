@@ -3,8 +3,10 @@
  * Reading validates everything before trusting it: magic, version (1.0, 2.0
  * and 3.0), header syntax, dtype, order, number of dimensions, extents, and
  * that the entry holds exactly the bytes the shape needs (checked before
- * allocating, with overflow-safe arithmetic). Every error message names the
- * file and entry. The "meta" entry is parsed by cJSON. */
+ * allocating, with overflow-safe arithmetic; the buffer then grows as the
+ * data arrive, so that a false size in the zip directory costs no memory).
+ * Every error message names the file and entry. The "meta" entry is parsed
+ * by cJSON. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "core/npz.h"
@@ -125,6 +127,39 @@ static zip_int64_t hrf_zread(zip_file_t *f, void *buf, zip_uint64_t n) {
         if (r == 0) break;
         got += (zip_uint64_t)r;
     }
+    return (zip_int64_t)got;
+}
+
+/* Reads the n bytes of an entry's data into a new buffer *out, grown as the
+ * bytes arrive (16 MiB first, then doubled up to n): the sizes in a zip's
+ * directory are claims, and a compressed entry of a few hundred bytes can
+ * claim gigabytes, so memory follows what is read (at most twice it), not
+ * the claim. Returns the count read (less than n when the entry ends first),
+ * -1 on a read error (zip_file_strerror says which), -2 when out of memory;
+ * *out is NULL unless the count is returned. */
+static zip_int64_t hrf_zread_grow(zip_file_t *f, zip_uint64_t n, unsigned char **out) {
+    const zip_uint64_t first = (zip_uint64_t)1 << 24;
+    zip_uint64_t cap = n < first ? n : first, got = 0;
+    unsigned char *buf = malloc(cap ? (size_t)cap : 1);
+    *out = NULL;
+    if (!buf) return -2;
+    for (;;) {
+        zip_int64_t r = hrf_zread(f, buf + got, cap - got);
+        if (r < 0) {
+            free(buf);
+            return -1;
+        }
+        got += (zip_uint64_t)r;
+        if (got < cap || cap == n) break;
+        zip_uint64_t next = cap > n / 2 ? n : 2 * cap;
+        unsigned char *grown = realloc(buf, (size_t)next);
+        if (!grown) {
+            free(buf);
+            return -2;
+        }
+        buf = grown, cap = next;
+    }
+    *out = buf;
     return (zip_int64_t)got;
 }
 
@@ -505,18 +540,22 @@ static int npz_read_part(hrf_npz *z, const char *name, int ndim, size_t *shape, 
         }
         size_t row = h.shape[0] ? count / (size_t)h.shape[0] : 0;
         zip_uint64_t rb = (zip_uint64_t)row * sizeof(double);
-        double *y = malloc(nrows * rb != 0 ? (size_t)(nrows * rb) : 1);
-        if (!y) {
+        /* Grown as the rows arrive, as the whole entry below. */
+        unsigned char *ybytes = NULL;
+        zip_int64_t yg = hrf_zskip(f, (zip_uint64_t)r0 * rb) != 0
+                             ? -1
+                             : hrf_zread_grow(f, (zip_uint64_t)nrows * rb, &ybytes);
+        if (yg == -2) {
             rc = hrf_entry_error(HRF_ENOMEM, z, name, "cannot allocate %zu rows", nrows);
             goto done;
         }
-        if (hrf_zskip(f, (zip_uint64_t)r0 * rb) != 0 ||
-            hrf_zread(f, y, nrows * rb) != (zip_int64_t)(nrows * rb)) {
+        if (yg != (zip_int64_t)(nrows * rb)) {
             rc = hrf_entry_error(HRF_EFORMAT, z, name, "cannot read rows [%zu, %zu) (%s)", r0,
                                  r0 + nrows, zip_file_strerror(f));
-            free(y);
+            free(ybytes);
             goto done;
         }
+        double *y = (double *)ybytes;
 #if HRF_HOST_BIG_ENDIAN
         npz_copy_le64(y, y, nrows * row);
 #endif
@@ -524,15 +563,16 @@ static int npz_read_part(hrf_npz *z, const char *name, int ndim, size_t *shape, 
         rc = HRF_OK;
         goto done;
     }
-    double *x = malloc(need ? (size_t)need : 1);
-    if (!x) {
+    unsigned char *bytes = NULL;
+    zip_int64_t got = hrf_zread_grow(f, need, &bytes);
+    if (got == -2) {
         rc = hrf_entry_error(HRF_ENOMEM, z, name, "cannot allocate %llu bytes for shape %s",
                              (unsigned long long)need, found);
         goto done;
     }
+    double *x = (double *)bytes;
     /* Reading one byte past the end makes libzip check the CRC. */
     unsigned char extra;
-    zip_int64_t got = hrf_zread(f, x, need);
     zip_int64_t tail = got == (zip_int64_t)need ? hrf_zread(f, &extra, 1) : 0;
     if (got != (zip_int64_t)need || tail != 0) {
         rc = (got < 0 || tail < 0)

@@ -408,6 +408,17 @@ int hrf_psystem_from_pdata(const hrf_pdata *d, hrf_psystem **out) {
             ok = cJSON_IsNumber(x) && x->valuedouble >= 1 && x->valuedouble < 4294967296.0;
             if (ok) shape[a] = (size_t)x->valuedouble;
         }
+        /* Only a topology of the file's N particles can be kept: a shape of
+         * another particle count is not built at all (a meta "shape" of 10^8
+         * in a file of 3 particles would otherwise allocate gigabytes, to be
+         * discarded). */
+        size_t count = 1;
+        for (int a = 0; ok && a < 3; a++)
+            if (shape[a] > 1) {
+                ok = count <= N / shape[a];
+                count *= ok ? shape[a] : 1;
+            }
+        ok = ok && count == N;
         if (ok && !hrf_psystem_springs_new(topo, shape, D, &v, d->mass[0], &s)) {
             if (s->N != N || s->n_bonds != d->n_bonds ||
                 memcmp(s->bonds, d->bonds, 2 * d->n_bonds * sizeof *s->bonds)) {
