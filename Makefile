@@ -47,7 +47,7 @@ test: build
 # expects.
 ASAN_BUILD   ?= build-asan
 TSAN_BUILD   ?= build-tsan
-FUZZ_TARGETS  = fuzz_npy_header fuzz_npz fuzz_load fuzz_cli_parsers
+FUZZ_TARGETS  = fuzz_npy_header fuzz_npz fuzz_load fuzz_cli_parsers fuzz_md
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 20
 SAN_ENV = ASAN_OPTIONS=exitcode=99:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \

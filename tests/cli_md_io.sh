@@ -159,6 +159,11 @@ mk tri.dump '5s/.*/ITEM: BOX BOUNDS xy xz yz pp pp pp/'
 bad "dump triclinic" 1 o.npz "tri.dump" "frame 0, line 5" "triclinic" -- import --lammps-dump tri.dump --mass 1 --cutoff 2.5 -o o.npz
 mk nofz.dump '9s/ fz$//'
 bad "dump missing column" 1 o.npz "nofz.dump" "line 9" "lacks column.*fz" -- import --lammps-dump nofz.dump --mass 1 --cutoff 2.5 -o o.npz
+# (the two column-name errors below once read freed memory: fuzz_md's first find)
+mk dupcol.dump '9s/ fz$/ fz vx/'
+bad "dump column twice" 1 o.npz "dupcol.dump" "line 9" "column 'vx' appears twice" -- import --lammps-dump dupcol.dump --mass 1 --cutoff 2.5 -o o.npz
+mk scaled.dump '9s/ xu / xs /'
+bad "dump scaled coordinates" 1 o.npz "scaled.dump" "line 9" "column 'xs': scaled coordinates" -- import --lammps-dump scaled.dump --mass 1 --cutoff 2.5 -o o.npz
 "$PY" -c "
 t=open('lj.dump').read().split('ITEM: TIMESTEP')
 f=t[2].replace('\n108\n','\n107\n',1); f=f[:f.rstrip().rfind('\n')]+'\n'

@@ -430,17 +430,20 @@ static int dump_columns(const reader *r, const char *names, dump_state *s) {
     for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save), s->ncols++) {
         if (!strcmp(t, "xs") || !strcmp(t, "ys") || !strcmp(t, "zs") || !strcmp(t, "xsu") ||
             !strcmp(t, "ysu") || !strcmp(t, "zsu")) {
+            /* the message names t, which lives in buf: format it first */
+            int rc = rd_error(r, HRF_EFORMAT,
+                              "column '%s': scaled coordinates are not read; dump xu yu zu (or x "
+                              "y z with ix iy iz)",
+                              t);
             free(buf);
-            return rd_error(r, HRF_EFORMAT,
-                            "column '%s': scaled coordinates are not read; dump xu yu zu (or x y "
-                            "z with ix iy iz)",
-                            t);
+            return rc;
         }
         for (int c = 0; c < C_N; c++)
             if (!strcmp(t, dump_names[c])) {
                 if (s->col[c] >= 0) {
+                    int rc = rd_error(r, HRF_EFORMAT, "column '%s' appears twice", t);
                     free(buf);
-                    return rd_error(r, HRF_EFORMAT, "column '%s' appears twice", t);
+                    return rc;
                 }
                 s->col[c] = (int)s->ncols;
             }

@@ -7,8 +7,9 @@ from small files that the tool itself writes (docs/reliability.md, "Fuzzing").
 Every file kind the library reads is made once, as small as the tool allows,
 and converted into the input format of each target: the raw file
 (fuzz_npz), each .npy entry with a rank byte (fuzz_npy_header), the split
-format of fuzz_util.h with a loader byte (fuzz_load), and a few option
-values (fuzz_cli_parsers). Existing files in the corpora (crash regressions
+format of fuzz_util.h with a loader byte (fuzz_load), a few option values
+(fuzz_cli_parsers), and an LJ snapshot as LAMMPS dump and extended XYZ text
+with a reader byte (fuzz_md). Existing files in the corpora (crash regressions
 among them) are kept; a seed is named by its content's hash."""
 import hashlib
 import os
@@ -74,6 +75,14 @@ def main():
                         put("fuzz_npy_header", bytes([len(_shape(data))]) + data)
             for l in loaders:
                 put("fuzz_load", bytes([l]) + SEP.join(parts))
+        # fuzz_md: the LJ snapshot as a LAMMPS dump (reader byte 0; 2: --mass 1) and as
+        # extended XYZ (1; 3)
+        run(tool, "convert", p("lj.npz"), "--to", "lammps-dump", "-o", p("lj.dump"))
+        run(tool, "convert", p("lj.npz"), "--to", "extxyz", "-o", p("lj.extxyz"))
+        for name, code in (("lj.dump", 0), ("lj.extxyz", 1)):
+            text = open(p(name), "rb").read()
+            put("fuzz_md", bytes([code]) + text)
+            put("fuzz_md", bytes([code | 2]) + text)
     for code, values in {P_DOUBLE: [b"1e-3", b"-0.5", b"inf"], P_SIZE: [b"1000", b"0"],
                          P_U64: [b"9007199254740991", b"-1"],
                          P_RANGE: [b"-1,1", b"2,1"], P_SHAPE: [b"8", b"3x3", b"4x4x4x"],
