@@ -3,6 +3,7 @@
 
 #include "hamrf/status.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 char *hrf_meta_json(const hrf_meta *m) {
@@ -40,4 +41,16 @@ int hrf_json_give(int rc, cJSON *o, char **meta_json) {
 int hrf_json_done(int rc, cJSON *extra) {
     cJSON_Delete(extra);
     return rc;
+}
+
+int hrf_json_numbers(const cJSON *meta, const char *key, size_t n, double *out) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, key);
+    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n) return 0;
+    size_t a = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return 0;
+        out[a++] = v->valuedouble;
+    }
+    return 1;
 }

@@ -25,5 +25,8 @@ char *hrf_json_print(const cJSON *o);
 int hrf_json_give(int rc, cJSON *o, char **meta_json);
 /* The end of a public saver: deletes the parsed extra members, returns rc. */
 int hrf_json_done(int rc, cJSON *extra);
+/* meta[key] as an array of exactly n finite numbers into out: 1, else 0
+ * (absent or malformed; out may then be partly written). */
+int hrf_json_numbers(const cJSON *meta, const char *key, size_t n, double *out);
 
 #endif

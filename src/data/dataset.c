@@ -235,19 +235,6 @@ int hrf_dataset_save(const hrf_dataset *d, const char *path) {
     return rc;
 }
 
-/* Reads a per-coordinate box from meta[key] if it is an array of dim numbers. */
-static int meta_box(const cJSON *meta, const char *key, size_t dim, double *out) {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, key);
-    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != dim) return 0;
-    size_t a = 0;
-    const cJSON *v;
-    cJSON_ArrayForEach(v, arr) {
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return 0;
-        out[a++] = v->valuedouble;
-    }
-    return 1;
-}
-
 int hrf_dataset_load(const char *path, hrf_dataset **out) {
     *out = NULL;
     hrf_npz *z = NULL;
@@ -309,7 +296,7 @@ int hrf_dataset_load(const char *path, hrf_dataset **out) {
     d->n = n, d->dim = dim, d->x = x, d->dxdt = dxdt, d->H = H, d->x0 = x0, d->H0 = *H0;
     d->x1 = x1, d->h = h;
     free(H0);
-    if (meta_box(meta, "box_lo", dim, lo) && meta_box(meta, "box_hi", dim, hi)) {
+    if (hrf_json_numbers(meta, "box_lo", dim, lo) && hrf_json_numbers(meta, "box_hi", dim, hi)) {
         d->box_lo = lo, d->box_hi = hi;
     } else {
         free(lo), free(hi);

@@ -138,19 +138,6 @@ done:
     return rc;
 }
 
-/* meta[key] as dim finite numbers into out; 0 when absent or malformed. */
-static int box_of(const cJSON *meta, const char *key, size_t dim, double *out) {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, key);
-    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != dim) return 0;
-    size_t a = 0;
-    const cJSON *v;
-    cJSON_ArrayForEach(v, arr) {
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return 0;
-        out[a++] = v->valuedouble;
-    }
-    return 1;
-}
-
 int hrf_dataset_load_part(const char *const *paths, size_t npaths, size_t first, size_t count,
                           hrf_dataset **out) {
     *out = NULL;
@@ -189,8 +176,8 @@ int hrf_dataset_load_part(const char *const *paths, size_t npaths, size_t first,
         return rc;
     }
     double *lo = malloc(dim * sizeof *lo), *hi = malloc(dim * sizeof *hi);
-    if (lo && hi && box_of(HRF_META(d), "box_lo", dim, lo) &&
-        box_of(HRF_META(d), "box_hi", dim, hi)) {
+    if (lo && hi && hrf_json_numbers(HRF_META(d), "box_lo", dim, lo) &&
+        hrf_json_numbers(HRF_META(d), "box_hi", dim, hi)) {
         d->box_lo = lo, d->box_hi = hi;
     } else {
         free(lo), free(hi);

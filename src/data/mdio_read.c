@@ -407,6 +407,29 @@ typedef struct dump_state {
     char **tok;       /* (ncols + 1) */
 } dump_state;
 
+/* A frame's atom count nat: frame 0 sets *N (at most p->max_atoms, and no
+ * more than a file of r->fsize bytes can hold at min_bytes per atom), later
+ * frames must repeat it. HRF_OK or the error, naming the line. */
+static int frame_atoms(const reader *r, const hrf_md_import_params *p, long long nat,
+                       double min_bytes, const char *format, size_t *N) {
+    if (r->frame == 0) {
+        if ((unsigned long long)nat > (unsigned long long)p->max_atoms)
+            return rd_error(r, HRF_ETOOBIG, "%lld atoms: more than the %zu allowed", nat,
+                            p->max_atoms);
+        if ((double)nat * min_bytes > r->fsize)
+            return rd_error(r, HRF_EFORMAT,
+                            "%lld atoms cannot fit in the %.0f bytes of the file (truncated or "
+                            "not %s)",
+                            nat, r->fsize, format);
+        *N = (size_t)nat;
+    } else if ((size_t)nat != *N) {
+        return rd_error(r, HRF_EDATA,
+                        "%lld atoms, but frame 0 has %zu: every frame must hold the same atoms",
+                        nat, *N);
+    }
+    return HRF_OK;
+}
+
 static void dump_state_free(dump_state *s) {
     free(s->header), free(s->ids0), free(s->atype), free(s->types), free(s->mass_col);
     free(s->x), free(s->prev), free(s->wr), free(s->img), free(s->vals), free(s->ir),
@@ -571,28 +594,9 @@ int hrf_lammps_dump_read(const char *path, const hrf_md_import_params *p, hrf_pd
             rc = rd_error(&r, HRF_EFORMAT, "number of atoms: expected one integer >= 1");
             break;
         }
-        if (r.frame == 0) {
-            if ((unsigned long long)nat > (unsigned long long)p->max_atoms) {
-                rc = rd_error(&r, HRF_ETOOBIG, "%lld atoms: more than the %zu allowed", nat,
-                              p->max_atoms);
-                break;
-            }
-            /* An atom line has at least 2 bytes per column and there are at
-             * least 10 columns: refuse what the file cannot hold. */
-            if ((double)nat * 20.0 > r.fsize) {
-                rc = rd_error(&r, HRF_EFORMAT,
-                              "%lld atoms cannot fit in the %.0f bytes of the file (truncated or "
-                              "not a dump)",
-                              nat, r.fsize);
-                break;
-            }
-            N = (size_t)nat;
-        } else if ((size_t)nat != N) {
-            rc = rd_error(&r, HRF_EDATA,
-                          "%lld atoms, but frame 0 has %zu: every frame must hold the same atoms",
-                          nat, N);
-            break;
-        }
+        /* An atom line has at least 2 bytes per column and there are at least
+         * 10 columns: refuse what the file cannot hold. */
+        if ((rc = frame_atoms(&r, p, nat, 20.0, "a dump", &N))) break;
         if (!rd_next(&r)) {
             rc = rd_truncated(&r, "'ITEM: BOX BOUNDS pp pp pp'");
             break;
@@ -1066,26 +1070,7 @@ int hrf_extxyz_read(const char *path, const hrf_md_import_params *p, hrf_pdata *
             rc = rd_error(&r, HRF_EFORMAT, "expected the number of atoms (an integer >= 1)");
             break;
         }
-        if (r.frame == 0) {
-            if ((unsigned long long)nat > (unsigned long long)p->max_atoms) {
-                rc = rd_error(&r, HRF_ETOOBIG, "%lld atoms: more than the %zu allowed", nat,
-                              p->max_atoms);
-                break;
-            }
-            if ((double)nat * 14.0 > r.fsize) {
-                rc = rd_error(&r, HRF_EFORMAT,
-                              "%lld atoms cannot fit in the %.0f bytes of the file (truncated or "
-                              "not extended XYZ)",
-                              nat, r.fsize);
-                break;
-            }
-            N = (size_t)nat;
-        } else if ((size_t)nat != N) {
-            rc = rd_error(&r, HRF_EDATA,
-                          "%lld atoms, but frame 0 has %zu: every frame must hold the same atoms",
-                          nat, N);
-            break;
-        }
+        if ((rc = frame_atoms(&r, p, nat, 14.0, "extended XYZ", &N))) break;
         if (!rd_next(&r)) {
             rc = rd_truncated(&r, "the comment line (Lattice=\"...\" Properties=...)");
             break;
