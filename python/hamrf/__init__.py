@@ -147,6 +147,25 @@ def _progress_callback(progress):
     return _lib.PROGRESS_FN(call)
 
 
+class _Progress:
+    """A sampled fit's progress= (see _progress_callback): sets the callback on the
+    parameter struct `params` and keeps it alive for the `with` block, then ends the
+    terminal line of progress=True, also when the fit raises."""
+
+    def __init__(self, progress, params):
+        self.progress, self.cb = progress, _progress_callback(progress)
+        if self.cb is not None:
+            params.progress = self.cb
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is True and sys.stderr.isatty():
+            sys.stderr.write("\n")
+        return False
+
+
 def _as_dataset(data, dxdt=None, H=None):
     if isinstance(data, Dataset):
         if dxdt is not None or H is not None:
@@ -215,15 +234,11 @@ class _Shallow(_lib.FittedModel):
         if self.optimizer is not None:
             return self._fit_gradient(d)
         p = self._params()
-        cb = _progress_callback(self.progress)
-        if cb is not None:
-            p.progress = cb  # kept alive by `cb` until the fit returns
         rep = _lib.HnnFitReport()
         m = ctypes.c_void_p()
         fit = lib.hrf_hnn_fit if self._kind == "hnn" else lib.hrf_odenet_fit
-        check(fit(ctypes.byref(p), d._handle(), ctypes.byref(m), ctypes.byref(rep)))
-        if self.progress is True and sys.stderr.isatty():
-            sys.stderr.write("\n")
+        with _Progress(self.progress, p):
+            check(fit(ctypes.byref(p), d._handle(), ctypes.byref(m), ctypes.byref(rep)))
         return self._adopt(m, {"fit_seconds": rep.fit_seconds,
                                "solve_seconds": rep.solve_seconds,
                                "solver": lib.hrf_solver_name(rep.lstsq.used).decode(),

@@ -106,6 +106,9 @@ def rollout(model_or_system, x0, dt, steps, integrator=None, every=1, tabulate=0
     of its V(r) (pair mode; `hamrf rollout --tabulate`).
     fixed_point=True: implicit schemes iterate without the Jacobian."""
     from .graph import HGN, ParticleSystem
+    if tabulate and not (isinstance(tabulate, (int, np.integer)) and 16 <= tabulate <= 10**8):
+        raise InvalidArgument("tabulate: 16 .. 1e8 intervals (as `hamrf rollout --tabulate`), "
+                              "got %r" % (tabulate,))
     if isinstance(model_or_system, (HGN, ParticleSystem)):
         field, data, keep = _particle_field(model_or_system, x0, tabulate, params)
         X0 = data.states()

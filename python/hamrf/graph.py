@@ -2,7 +2,6 @@
 particle data sets and hamrf.HGN."""
 import ctypes
 import json
-import sys
 
 import numpy as np
 
@@ -188,18 +187,12 @@ class HGN(_lib.FittedModel):
         if self.optimizer is not None:
             return self._fit_gradient(data)
         p = self._params()
-        from . import _progress_callback
-        cb = _progress_callback(self.progress)
-        if cb is not None:
-            p.progress = cb  # kept alive by `cb` until the fit returns
+        from . import _Progress
         rep = _lib.HgnFitReport()
         m = ctypes.c_void_p()
-        try:
+        with _Progress(self.progress, p):
             check(lib.hrf_hgn_fit(ctypes.byref(p), data._handle(), ctypes.byref(m),
                                   ctypes.byref(rep)))
-        finally:
-            if self.progress is True and sys.stderr.isatty():
-                sys.stderr.write("\n")
         return self._adopt(m, {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,
                                "edges": rep.edges, "passes": rep.passes})
 

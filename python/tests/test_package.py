@@ -381,6 +381,9 @@ def test_graph_network_rollout_from_arrays_and_bad_input(tmp_path):
         hamrf.rollout("pendulum", np.zeros(2), 0.01, 5, tabulate=64)
     with pytest.raises(ValueError, match="dt"):
         hamrf.rollout(m, d, -1.0, 5)
+    for bad in (3, -5, 2.5, 10**9):
+        with pytest.raises(hamrf.InvalidArgument, match="16 .. 1e8"):
+            hamrf.rollout(m, d, 0.01, 5, tabulate=bad)
 
 
 def test_graph_network_progress_callback():
