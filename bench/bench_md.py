@@ -7,6 +7,7 @@ atoms, from the same start (hamrf's generated snapshot, written as a LAMMPS data
   tabulated  the learned pair-mode graph network, tabulated (hamrf rollout --tabulate 4096)
   direct     the same network evaluated directly (few steps: it is ~100x slower)
   lammps     LAMMPS lj/cut 2.5, neighbor 0.3 bin, every 1 check yes (Debian's `lmp`)
+  lammps_opt the same with the OPT package's lj/cut/opt (where the build has it)
 
 in atom-steps per second (the best of --repeat runs, interleaved), and the ratio of
 each to LAMMPS. One thread everywhere
@@ -50,13 +51,13 @@ def lammps_data(path, q, p, mass, L):
             f.write("%d %.17g %.17g %.17g\n" % (i + 1, v[i, 0], v[i, 1], v[i, 2]))
 
 
-def run_lammps(lmp, work, data, steps):
+def run_lammps(lmp, work, data, steps, style="lj/cut"):
     inp = os.path.join(work, "in.lj")
     with open(inp, "w") as f:
         f.write("units lj\natom_style atomic\nboundary p p p\nread_data %s\n"
-                "pair_style lj/cut 2.5\npair_coeff 1 1 1.0 1.0 2.5\n"
+                "pair_style %s 2.5\npair_coeff 1 1 1.0 1.0 2.5\n"
                 "neighbor 0.3 bin\nneigh_modify every 1 delay 0 check yes\n"
-                "fix 1 all nve\ntimestep 0.005\nthermo %d\nrun %d\n" % (data, steps, steps))
+                "fix 1 all nve\ntimestep 0.005\nthermo %d\nrun %d\n" % (data, style, steps, steps))
     env = dict(os.environ, OMP_NUM_THREADS="1")
     r = subprocess.run([lmp, "-in", inp, "-log", "none", "-echo", "none"], cwd=work,
                        capture_output=True, text=True, env=env, check=True)
@@ -79,6 +80,8 @@ def main():
     os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     import hamrf
     lmp = shutil.which("lmp")
+    opt = bool(lmp) and "lj/cut/opt" in subprocess.run([lmp, "-h"], capture_output=True,
+                                                         text=True).stdout
     work = tempfile.mkdtemp(prefix="bench_md.")
     out = {"threads": 1, "rows": []}
     print("%-8s %-10s %14s %10s  %s" % ("atoms", "method", "atom-steps/s", "vs lammps", "note"))
@@ -115,6 +118,8 @@ def main():
                 best(rates, method, N * json.loads(r.stdout)["state_steps_per_second"])
             if lmp:
                 best(rates, "lammps", run_lammps(lmp, work, data, steps))
+                if opt:  # the OPT package's lj/cut/opt: LAMMPS at its fastest, serial
+                    best(rates, "lammps_opt", run_lammps(lmp, work, data, steps, "lj/cut/opt"))
         ref = rates.get("lammps")
         for method, rate in rates.items():
             ratio = rate / ref if ref else float("nan")
