@@ -131,7 +131,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     if ((rc = fit_check(p, data, K_all, &cache_budget))) return rc;
 
     double t_start = hrf_now();
-    hrf_hnn *m = hnn_alloc(dim, M, p->act);
+    hrf_hnn *m = hnn_alloc(dim, M, p->act), *m1 = NULL; /* m1: A-SWIM's first, narrower fit */
     double *G = malloc(K * dim * sizeof *G), *Hhat = NULL, *ws = NULL;
     if (!m || !G) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for a width-%zu network", M);
@@ -146,9 +146,23 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     size_t repeated = 0;
     double ts = hrf_now();
     report_progress(p, "sampling", 0.0);
-    rc = hrf_layer_sample_dist(p->sampler->density, &lp, p->comm, K_all, first, K, dim, data->x, 1,
-                               p->sampler->density == HRF_PAIRS_VALUES ? data->H : NULL, &rng, m->W,
-                               m->b, &repeated);
+    /* A-SWIM's first fit only shapes the second's sampling density: with the
+     * auto solver its hidden layer has ⌈M/2⌉ neurons (docs/math.md §3.6). */
+    hrf_layer_sample_params lp1 = lp;
+    size_t M1 = M;
+    if (p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO) {
+        M1 = (M + 1) / 2;
+        if (M1 < M) {
+            lp1.width = M1;
+            if (!(m1 = hnn_alloc(dim, M1, p->act))) {
+                rc = hrf_error(HRF_ENOMEM, "out of memory for a width-%zu network", M1);
+                goto fail;
+            }
+        }
+    }
+    rc = hrf_layer_sample_dist(p->sampler->density, &lp1, p->comm, K_all, first, K, dim, data->x, 1,
+                               p->sampler->density == HRF_PAIRS_VALUES ? data->H : NULL, &rng,
+                               m1 ? m1->W : m->W, m1 ? m1->b : m->b, &repeated);
     rep->sample_seconds += hrf_now() - ts;
     if (rc) goto fail;
     report_progress(p, "solving", 0.1);
@@ -169,7 +183,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     }
     /* σ'(Z) workspace for both passes, when it fits the cache budget. */
     if (8.0 * (double)K * (double)M <= cache_budget) ws = malloc(K * M * sizeof *ws);
-    rc = hnn_solve(&p1, data, G, m, cache_budget, rep, Hhat, &have_Hhat,
+    rc = hnn_solve(&p1, data, G, m1 ? m1 : m, cache_budget, rep, Hhat, &have_Hhat,
                    p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO, ws);
     if (rc) goto fail;
     rep->passes = 1;
@@ -177,7 +191,9 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         /* A-SWIM: Ĥ of the first fit at the training inputs drives the SWIM density. */
         report_progress(p, "resampling (A-SWIM)", 0.5);
         ts = hrf_now();
-        if (!have_Hhat && (rc = hrf_hnn_eval(m, K, data->x, Hhat, NULL))) goto fail;
+        if (!have_Hhat && (rc = hrf_hnn_eval(m1 ? m1 : m, K, data->x, Hhat, NULL))) goto fail;
+        hrf_hnn_free(m1);
+        m1 = NULL;
         hrf_debug("A-SWIM evaluation %.3f s", hrf_now() - ts);
         rc = hrf_layer_sample_dist(HRF_PAIRS_VALUES, &lp, p->comm, K_all, first, K, dim, data->x, 1,
                                    Hhat, &rng, m->W, m->b, &repeated);
@@ -195,11 +211,13 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         hrf_hnn_free(m);
         return hrf_error(HRF_ENOMEM, "out of memory");
     }
+    if (M1 < M) cJSON_AddNumberToObject(m->prov, "aswim_first_width", (double)M1);
     hnn_prepare(m);
     *out = m;
     return HRF_OK;
 fail:
     free(G), free(Hhat), free(ws);
+    hrf_hnn_free(m1);
     hrf_hnn_free(m);
     return rc;
 }

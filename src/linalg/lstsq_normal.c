@@ -450,6 +450,7 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
         rep->flops += 2.0 * (double)n * n * (double)k;
     }
     rep->iterations = 0;
+    tg = hrf_now();
     if (p->gram_refine_max > 0) { /* per column; the report keeps the largest count */
         for (size_t c = 0; c < k; c++) {
             int it = gram_pcg(n, G, C, s, r + c * n, p->gram_refine_max, theta + c * n);
@@ -457,6 +458,8 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
             rep->flops += 2.0 * it * 2.0 * (double)n * n;
         }
     }
+    hrf_debug("gram pcg %.3f s", hrf_now() - tg);
+    tg = hrf_now();
     rep->converged = 1;
     if (maxit > 0) {
         /* R0 = U − A Θ, then LSQR on the correction. */
@@ -473,6 +476,7 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
                               theta, &rep->iterations, &rep->converged)))
             goto done;
         rep->flops += 2.0 * rep->iterations * (double)k * (prob->apply_flops + (double)n * n);
+        hrf_debug("lsqr %.3f s (%d iterations)", hrf_now() - tg, rep->iterations);
     }
 done:
     free(G), free(C), free(r), free(s), free(tmp), free(utu), free(res);
