@@ -626,7 +626,9 @@ int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const double *G,
     if ((rc = lsq_cache(&q, p, m, dbytes, cache_budget, Hhat != NULL, ws, &S, rep))) goto done;
     double feat_seconds = hrf_now() - t0;
     hrf_debug("%s: features %.3f s (%s)", Hhat ? "pass 1" : "pass 2", feat_seconds,
-              Sf ? "float" : q.D ? "kept" : "streamed");
+              Sf    ? "float"
+              : q.D ? "kept"
+                    : "streamed");
     hrf_lsq_problem prob;
     hrf_lstsq_params lp;
     lsq_problem(&q, p, dbytes, &prob, &lp);
