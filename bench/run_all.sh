@@ -17,6 +17,8 @@
 # bench_lammps_table.sh: LAMMPS with hamrf's pair table vs lj/cut (bench_lammps_table.json).
 # bench_md.py: MD throughput of hamrf (analytic LJ, learned tabulated and direct) and
 # LAMMPS lj/cut, serial (bench_md.json).
+# bench_lj_fit.py: the graph network's Lennard-Jones fit, seconds and force error
+# (bench_lj_fit.json).
 # Exit status: 0 when everything passes, else the worst status of the runs.
 set -u
 
@@ -98,6 +100,12 @@ fi
 # Molecular-dynamics throughput, serial: hamrf's LJ, the learned model tabulated and
 # direct, LAMMPS lj/cut, 4000 and 32 000 atoms (bench_md.json; docs/benchmarks.md).
 PYTHONPATH="$HERE/../python" "$PY" "$HERE/bench_md.py" --hamrf "$HAMRF" --json-out "$BUILD/bench_md.json"
+rc=$?
+[ $rc -gt $status ] && status=$rc
+
+# The graph network's Lennard-Jones fit (10 976 particles, 10 snapshots): seconds and
+# held-out force error against the targets (bench_lj_fit.json).
+PYTHONPATH="$HERE/../python" "$PY" "$HERE/bench_lj_fit.py" --hamrf "$HAMRF" --json-out "$BUILD/bench_lj_fit.json"
 rc=$?
 [ $rc -gt $status ] && status=$rc
 
