@@ -109,7 +109,7 @@ static double rel_inf(size_t n, const double *a, const double *b) {
 }
 
 /* Every pair closer than rc at q is in state k's list, and the list holds
- * each pair once, as i < j. */
+ * each pair once (as (i, j) or (j, i)). */
 static void check_list_holds_every_pair(const hrf_psystem *s, size_t k, const double *q) {
     const struct hrf_vlist *v = psys_md_vlist(s, k);
     assert_non_null(v);
@@ -118,7 +118,8 @@ static void check_list_holds_every_pair(const hrf_psystem *s, size_t k, const do
     unsigned char *have = calloc(N * N, 1);
     assert_non_null(have);
     for (size_t e = 0; e < v->n; e++) {
-        const uint32_t i = v->pairs[2 * e], j = v->pairs[2 * e + 1];
+        const uint32_t a = v->pairs[2 * e], b = v->pairs[2 * e + 1];
+        const uint32_t i = a < b ? a : b, j = a < b ? b : a;
         assert_true(i < j && j < N);
         assert_int_equal(have[i * N + j], 0);
         have[i * N + j] = 1;

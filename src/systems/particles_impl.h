@@ -72,6 +72,11 @@ void psys_md_free(struct psys_md *md);
 /* State k's list (systems/verlet.h), NULL before its first use (tests). */
 const struct hrf_vlist *psys_md_vlist(const hrf_psystem *s, size_t k);
 
+/* The cells of a periodic cube of side box for pairs closer than cutoff
+ * (particles_forces.c): nc per side and reach R (±R cells), or nc = 0 where
+ * fewer than 2R + 1 fit (all pairs then). */
+void psys_cells_setup(size_t N, double box, double cutoff, size_t *nc, int *R);
+
 /* Kinetic energy Σ_i |p_i|²/(2 m_i) (particles_forces.c). */
 double psys_kinetic(const hrf_psystem *s, const double *p);
 

@@ -30,9 +30,12 @@
 /* Below this many particles one thread (as particles_forces.c). */
 #define PAR_MIN 2048
 
-/* One state's list, regrouped (above). */
+/* One state's list, regrouped (above), and the cells of its search. */
 typedef struct md_list {
     hrf_vlist v;
+    hrf_nbr nb;    /* nb.nc = 0: too few cells, all pairs */
+    double *tmp;   /* (3N) the wrapped positions, scratch of the cells' build */
+    double reach;  /* the reach nb was made for; 0: none yet */
     size_t built;  /* v.builds when the groups were made (0: never) */
     size_t G;      /* groups */
     uint32_t *gi;  /* (G) the particle i of group g */
@@ -51,6 +54,8 @@ struct psys_md {
 
 static void list_free(md_list *l) {
     hrf_vlist_free(&l->v);
+    hrf_nbr_free(&l->nb);
+    free(l->tmp);
     free(l->gi), free(l->g0), free(l->nbr), free(l->cut), free(l->buf);
     memset(l, 0, sizeof *l);
 }
@@ -62,6 +67,164 @@ void psys_md_free(struct psys_md *md) {
     free(md->l);
     free(md);
 }
+
+/* ---- the search: cells, each pair of cells from one end ---- */
+
+#if defined(__GNUC__)
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+#define V4(x) ((v4d){(x), (x), (x), (x)})
+static inline v4d load4(const double *p) {
+    v4d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+#endif
+
+/* A growing pair list of one chunk of cells. */
+typedef struct pbuf {
+    uint32_t *p; /* (cap, 2) */
+    size_t n, cap;
+    int failed;
+} pbuf;
+
+static int pbuf_reserve(pbuf *b, size_t need) {
+    if (need <= b->cap) return 0;
+    size_t cap = b->cap ? 2 * b->cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    uint32_t *p = realloc(b->p, 2 * cap * sizeof *p);
+    if (!p) return -1;
+    b->p = p, b->cap = cap;
+    return 0;
+}
+
+/* The partners of slot k closer than sqrt(r2max) in the half stencil's
+ * ranges rg (the first, c's own, from slot k + 1 on): the pairs (i, j) are
+ * written to out without branches (a lane's pair is always stored and kept
+ * when it is within reach), so out needs room for one pair more than it
+ * keeps. Reading up to 3 slots past a range is harmless (4 slots of padding). */
+static size_t half_partners(const hrf_nbr *nb, size_t k, const hrf_nbr_range *rg, int nr,
+                            double r2max, uint32_t *out) {
+    const uint32_t i = nb->order[k], *O = nb->order;
+    const double *X = nb->x[0], *Y = nb->x[1], *Z = nb->x[2];
+    size_t cnt = 0;
+    for (int b = 0; b < nr; b++) {
+        const size_t m0 = b ? rg[b].m0 : k + 1, m1 = rg[b].m1;
+#if defined(__GNUC__)
+        const v4d xi = V4(X[k]), yi = V4(Y[k]), zi = V4(Z[k]), r2v = V4(r2max);
+        const v4d sx = V4(rg[b].sh[0]), sy = V4(rg[b].sh[1]), sz = V4(rg[b].sh[2]);
+        const v4l m1v = {(long long)m1, (long long)m1, (long long)m1, (long long)m1};
+        v4l mv = {(long long)m0, (long long)m0 + 1, (long long)m0 + 2, (long long)m0 + 3};
+        for (size_t m = m0; m < m1; m += 4, mv += 4) {
+            const v4d dx = (xi - load4(X + m)) - sx, dy = (yi - load4(Y + m)) - sy,
+                      dz = (zi - load4(Z + m)) - sz;
+            const v4l in = ((dx * dx + dy * dy + dz * dz) < r2v) & (mv < m1v);
+            for (int t = 0; t < 4; t++) {
+                out[2 * cnt] = i, out[2 * cnt + 1] = O[m + (size_t)t];
+                cnt += (size_t)(in[t] & 1);
+            }
+        }
+#else
+        for (size_t m = m0; m < m1; m++) {
+            const double dx = (X[k] - X[m]) - rg[b].sh[0], dy = (Y[k] - Y[m]) - rg[b].sh[1],
+                         dz = (Z[k] - Z[m]) - rg[b].sh[2];
+            if (dx * dx + dy * dy + dz * dz < r2max)
+                out[2 * cnt] = i, out[2 * cnt + 1] = O[m], cnt++;
+        }
+#endif
+    }
+    return cnt;
+}
+
+/* The pairs of cells [c0, c1) into b, cell after cell, slot after slot. */
+static void search_cells(const hrf_nbr *nb, size_t c0, size_t c1, double r2max, pbuf *b) {
+    for (size_t c = c0; c < c1 && !b->failed; c++) {
+        const size_t k0 = nb->start[c], k1 = nb->start[c + 1];
+        if (k0 == k1) continue;
+        hrf_nbr_range rg[HRF_NBR_MAX_RANGES];
+        const int nr = hrf_nbr_ranges_half(nb, c, rg);
+        size_t cand = 0;
+        for (int r = 0; r < nr; r++)
+            cand += rg[r].m1 - rg[r].m0;
+        if (pbuf_reserve(b, b->n + cand * (k1 - k0) + 1)) {
+            b->failed = 1;
+            break;
+        }
+        for (size_t k = k0; k < k1; k++)
+            b->n += half_partners(nb, k, rg, nr, r2max, b->p + 2 * b->n);
+    }
+}
+
+/* What the search of a list needs beside the positions. */
+typedef struct search_ctx {
+    const hrf_psystem *s;
+    md_list *l;
+    int T; /* threads: the cells in T chunks, each its own buffer */
+} search_ctx;
+
+/* The search of the analytic lists (hrf_vlist_search): every pair closer
+ * than reach once, as (i, j) grouped by i (cell by cell; j > i or j < i),
+ * each pair of cells met from one end (hrf_nbr_ranges_half), so half of the
+ * candidates of a full scan; all pairs i < j where the box is under 2R + 1
+ * cells wide. The chunks' lists are joined in cell order: the same list for
+ * every T. */
+static int half_search(void *vctx, size_t N, int D, const double *q, double reach, uint32_t **pairs,
+                       size_t *n_pairs) {
+    const search_ctx *sc = vctx;
+    md_list *l = sc->l;
+    const double L = sc->s->box, r2max = reach * reach;
+    (void)D; /* 3 */
+    *pairs = NULL, *n_pairs = 0;
+    if (l->reach != reach) { /* the cells for this reach */
+        hrf_nbr_free(&l->nb);
+        free(l->tmp), l->tmp = NULL, l->reach = 0.0;
+        size_t nc;
+        int R, rc;
+        psys_cells_setup(N, L, reach, &nc, &R);
+        if (nc && (rc = hrf_nbr_init(&l->nb, N, 3, L, nc, R))) return rc;
+        if (nc && !(l->tmp = malloc(3 * N * sizeof *l->tmp)))
+            return hrf_error(HRF_ENOMEM, "out of memory for the cells of %zu particles", N);
+        l->reach = reach;
+    }
+    const hrf_nbr *nb = &l->nb;
+    const int T = nb->nc ? sc->T : 1;
+    pbuf *b = calloc((size_t)T, sizeof *b);
+    if (!b) return hrf_error(HRF_ENOMEM, "out of memory");
+    if (nb->nc) {
+        hrf_nbr_build(&l->nb, q, l->tmp);
+        const size_t C = nb->ncells;
+#pragma omp parallel for schedule(static, 1) num_threads(T) if (T > 1)
+        for (int t = 0; t < T; t++)
+            search_cells(nb, C * (size_t)t / (size_t)T, C * (size_t)(t + 1) / (size_t)T, r2max,
+                         &b[t]);
+    } else { /* a small box: all pairs, minimum image */
+        for (size_t i = 0; i < N && !b->failed; i++)
+            for (size_t j = i + 1; j < N; j++)
+                if (hrf_nbr_dist2(3, q + 3 * i, q + 3 * j, L) < r2max) {
+                    if (pbuf_reserve(b, b->n + 1)) {
+                        b->failed = 1;
+                        break;
+                    }
+                    b->p[2 * b->n] = (uint32_t)i, b->p[2 * b->n + 1] = (uint32_t)j, b->n++;
+                }
+    }
+    size_t n = 0;
+    int failed = 0;
+    for (int t = 0; t < T; t++)
+        n += b[t].n, failed |= b[t].failed;
+    uint32_t *out = failed ? NULL : malloc((n ? 2 * n : 2) * sizeof *out);
+    for (size_t t = 0, at = 0; out && t < (size_t)T; at += b[t].n, t++)
+        if (b[t].n) memcpy(out + 2 * at, b[t].p, 2 * b[t].n * sizeof *out);
+    for (int t = 0; t < T; t++)
+        free(b[t].p);
+    free(b);
+    if (!out) return hrf_error(HRF_ENOMEM, "out of memory for a Verlet list of %zu pairs", n);
+    *pairs = out, *n_pairs = n;
+    return HRF_OK;
+}
+
+/* ---- the forces ---- */
 
 /* The groups of a new list: a group per run of pairs with the same i (the
  * cell search lists each i's partners together, so one per particle). */
@@ -113,9 +276,6 @@ static int cut_chunks(md_list *l, int T, size_t N) {
 }
 
 #if defined(__GNUC__)
-typedef double v4d __attribute__((vector_size(32)));
-typedef long long v4l __attribute__((vector_size(32)));
-#define V4(x) ((v4d){(x), (x), (x), (x)})
 /* x rounded to the nearest integer, ties to even (as nearbyint), for
  * |x| < 2^51: adding and subtracting 1.5·2^52 leaves no fraction bits */
 static inline v4d v4_rint(v4d x) {
@@ -194,14 +354,16 @@ static void lj_groups(const hrf_psystem *s, const md_list *l, size_t ga, size_t 
 /* The forces at q over list l, brought up to date first. */
 static int list_forces(const hrf_psystem *s, md_list *l, const double *q, double *f) {
     const size_t N = s->N, n3 = 3 * N;
-    int rc = hrf_vlist_update(&l->v, N, 3, s->box, s->cutoff, MD_SKIN * s->cutoff, q, NULL, NULL);
+    const int T = N >= PAR_MIN ? omp_get_max_threads() : 1;
+    search_ctx sc = {s, l, T};
+    int rc =
+        hrf_vlist_update(&l->v, N, 3, s->box, s->cutoff, MD_SKIN * s->cutoff, q, half_search, &sc);
     if (rc) return rc;
     if (l->built != l->v.builds) {
         l->built = 0;
         if ((rc = regroup(l))) return rc;
         l->built = l->v.builds;
     }
-    const int T = N >= PAR_MIN ? omp_get_max_threads() : 1;
     if (l->T != T && (rc = cut_chunks(l, T, N))) return rc;
     memset(f, 0, n3 * sizeof *f);
     if (T == 1) {
