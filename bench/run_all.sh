@@ -16,7 +16,8 @@
 # bench_adam_step.json and bench_rollout.jsonl.
 # bench_lammps_table.sh: LAMMPS with hamrf's pair table vs lj/cut (bench_lammps_table.json).
 # bench_md.py: MD throughput of hamrf (analytic LJ, learned tabulated and direct) and
-# LAMMPS lj/cut, serial (bench_md.json).
+# LAMMPS lj/cut, serial, loop and whole-process rates, PASS/FAIL per line (bench_md.json;
+# exits 1 on a FAIL, which becomes this script's status).
 # bench_lj_fit.py: the graph network's Lennard-Jones fit, seconds and force error
 # (bench_lj_fit.json).
 # Exit status: 0 when everything passes, else the worst status of the runs.
@@ -98,7 +99,8 @@ if command -v lmp >/dev/null 2>&1; then
 fi
 
 # Molecular-dynamics throughput, serial: hamrf's LJ, the learned model tabulated and
-# direct, LAMMPS lj/cut, 4000 and 32 000 atoms (bench_md.json; docs/benchmarks.md).
+# direct, LAMMPS lj/cut, 4000 and 32 000 atoms (bench_md.json; docs/benchmarks.md);
+# status 1 when the analytic LJ is below 1x lj/cut or the tabulated model below 0.8x.
 PYTHONPATH="$HERE/../python" "$PY" "$HERE/bench_md.py" --hamrf "$HAMRF" --json-out "$BUILD/bench_md.json"
 rc=$?
 [ $rc -gt $status ] && status=$rc

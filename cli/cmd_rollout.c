@@ -17,6 +17,8 @@ static const char help[] =
     "usage: hamrf rollout --model MODEL.npz (--x0=V1,V2,... | --data FILE.npz [--count K])\n"
     "                     --dt DT --steps N [--integrator NAME] [--every E] [--truth]\n"
     "                     -o TRAJ.npz [--json]\n"
+    "       hamrf rollout --true-system --data PARTICLES.npz [--count K] --dt DT --steps N\n"
+    "                     [--integrator NAME] [--every E] -o TRAJ.npz [--json]\n"
     "Integrates the model's vector field from each initial state and writes the trajectory:\n"
     "t (J), x (J, n, dim), H (J, n) the model's energy (HNN), H_sys the true system's energy\n"
     "along x (when the model names its system), and with --truth x_true, H_true.\n"
@@ -38,6 +40,9 @@ static const char help[] =
     "                     rtol = atol = 1e-12, and report zerr_gmean, herr_gmean,\n"
     "                     final_state_error; hgn: the data set's system, by velocity\n"
     "                     Verlet with 10 substeps per dt\n"
+    "  --true-system      no model: integrate the particle data set's own system (its exact\n"
+    "                     forces; Verlet lists for Lennard-Jones) from its snapshots, at dt\n"
+    "                     with --integrator (default leapfrog); H is the true energy\n"
     "  --rtol R, --atol A rk45 tolerances (defaults 1e-10, 1e-12)\n"
     "  --solve-tol T      implicit solves: stop when |dx| <= T (1 + |x|) (default 1e-14)\n"
     "  --solve-max N      implicit solves: at most N iterations per step (default 50)\n"
@@ -64,6 +69,9 @@ static int parse_states(rollout_opts *o, int c, const char *arg) {
         break;
     case 'd':
         o->data_path = arg;
+        break;
+    case 'Y':
+        o->true_system = 1;
         break;
     case 'k':
         if (cli_parse_size("rollout", "count", arg, &o->count)) return -1;
@@ -199,6 +207,29 @@ static int check_options(rollout_opts *o) {
     return msg ? cli_usage_error(C, "%s", msg) : 0;
 }
 
+/* --true-system: the particle data set's own system, without a model. */
+static int run_true_system(rollout_opts *o) {
+    const char *C = "rollout";
+    if (o->model_path)
+        return cli_usage_error(C,
+                               "--true-system integrates the data set's own system: drop "
+                               "--model (or drop --true-system, and use --truth beside a model)");
+    if (o->x0_arg || !o->data_path)
+        return cli_usage_error(C, "--true-system needs --data PARTICLES.npz (the initial states "
+                                  "are its snapshots)");
+    if (o->truth || o->tabulate)
+        return cli_usage_error(C, "--%s applies to a model, not to --true-system",
+                               o->truth ? "truth" : "tabulate");
+    const char *dkind = cli_data_kind(o->data_path);
+    if (dkind && strcmp(dkind, "particles"))
+        return cli_usage_error(C,
+                               "--true-system: %s is not a particle data set (hamrf generate "
+                               "--system springs|benchmark_ring|lj)",
+                               o->data_path);
+    int rc = check_options(o);
+    return rc ? rc : rollout_run_system(o);
+}
+
 int cmd_rollout(int argc, char **argv) {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"x0", required_argument, 0, 'x'},
@@ -209,6 +240,7 @@ int cmd_rollout(int argc, char **argv) {
                                          {"integrator", required_argument, 0, 'i'},
                                          {"every", required_argument, 0, 'e'},
                                          {"truth", no_argument, 0, 'R'},
+                                         {"true-system", no_argument, 0, 'Y'},
                                          {"rtol", required_argument, 0, 'r'},
                                          {"atol", required_argument, 0, 'a'},
                                          {"solve-tol", required_argument, 0, 's'},
@@ -228,6 +260,7 @@ int cmd_rollout(int argc, char **argv) {
     int rc = cli_parse_options(C, argc, argv, "o:", opts, help, parse_option, &o, &o.com);
     if (rc != CLI_PARSED) return rc;
     if (optind < argc) return cli_usage_error(C, "unexpected argument '%s'", argv[optind]);
+    if (o.true_system) return run_true_system(&o);
     if (!o.model_path) return cli_usage_error(C, "--model FILE is required");
     if ((rc = check_kinds(&o)) || (rc = check_options(&o))) return rc;
     hrf_model *model = NULL;

@@ -74,7 +74,7 @@ static int run_model(const hrf_field *field, const hrf_rollout_params *rp, const
  * its own keys, save() the stop reason. data: the data set to name, or NULL. */
 static cJSON *meta_begin(const rollout_opts *o, const char *kind, const char *data) {
     cJSON *extra = cJSON_CreateObject();
-    cJSON_AddStringToObject(extra, "model", o->model_path);
+    if (o->model_path) cJSON_AddStringToObject(extra, "model", o->model_path);
     cJSON_AddStringToObject(extra, "model_kind", kind);
     if (data) cJSON_AddStringToObject(extra, "data", data);
     cJSON_AddNumberToObject(extra, "dt", o->rp.dt);
@@ -162,9 +162,13 @@ static cJSON *summary_json(const rollout_opts *o, const rollout_result *r,
         cJSON_AddNumberToObject(j, "energy_drift", ed);
     else
         cJSON_AddNullToObject(j, "energy_drift");
-    cJSON_AddStringToObject(j, "energy_drift_of", tr->H ? "model" : r->H_sys ? "system" : "none");
+    const int sys = !strcmp(r->kind, "system"); /* --true-system: H is the system's */
+    cJSON_AddStringToObject(j, "energy_drift_of",
+                            tr->H && !sys       ? "model"
+                            : tr->H || r->H_sys ? "system"
+                                                : "none");
     if (isfinite(m->drift_sys)) cJSON_AddNumberToObject(j, "energy_drift_true", m->drift_sys);
-    if (d) {
+    if (d && strcmp(r->kind, "system")) {
         cJSON_AddNumberToObject(j, "tabulated", (double)o->tabulate);
         if (o->truth) {
             cJSON_AddStringToObject(j, "truth_integrator", "leapfrog");
@@ -192,7 +196,8 @@ static void print_summary(const rollout_opts *o, const rollout_result *r,
             r->n, of, tr->steps_done, o->rp.steps, tr->integrator->name, o->rp.dt, tr->seconds,
             m->rate);
     if (isfinite(m->drift))
-        fprintf(stderr, "hamrf rollout: energy drift (model H) %.3e\n", m->drift);
+        fprintf(stderr, "hamrf rollout: energy drift (%s H) %.3e\n",
+                strcmp(r->kind, "system") ? "model" : "true", m->drift);
     if (isfinite(m->drift_sys))
         fprintf(stderr, "hamrf rollout: energy drift (true H along the rollout) %.3e\n",
                 m->drift_sys);
@@ -227,9 +232,10 @@ static size_t take_count(const rollout_opts *o, size_t have, const char *what) {
     return o->count && o->count < have ? o->count : have;
 }
 
-/* The trajectory file's meta of a graph network's rollout. */
-static cJSON *hgn_meta(const rollout_opts *o, const hrf_pdata *d) {
-    cJSON *extra = meta_begin(o, "hgn", o->data_path);
+/* The trajectory file's meta of a particle rollout: a graph network's
+ * (kind "hgn") or the data set's own system's (kind "system"). */
+static cJSON *particle_meta(const rollout_opts *o, const hrf_pdata *d, const char *kind) {
+    cJSON *extra = meta_begin(o, kind, o->data_path);
     cJSON_AddNumberToObject(extra, "n_particles", (double)d->N);
     cJSON_AddNumberToObject(extra, "particle_dim", d->D);
     cJSON_AddStringToObject(extra, "state_layout", "q (N, D) then p (N, D), row-major, unwrapped");
@@ -303,7 +309,8 @@ int rollout_run_hgn(const hrf_model *model, const rollout_opts *o) {
         if ((status = run_truth(&sf, &tp, x0, &r))) goto done;
     }
     if ((status = run_model(&field, rp, x0, have_sys ? &sf : NULL, &r))) goto done;
-    if ((status = xyz ? save_extxyz(&r, d, o->com.out) : save(&r, hgn_meta(o, d), o->com.out)))
+    if ((status = xyz ? save_extxyz(&r, d, o->com.out)
+                      : save(&r, particle_meta(o, d, "hgn"), o->com.out)))
         goto done;
     status = report(o, &r);
 done:
@@ -311,6 +318,49 @@ done:
     result_free(&r);
     hrf_hgn_field_ctx_release(&ctx);
     hrf_hgn_table_free(table);
+    hrf_psystem_free(ps);
+    hrf_pdata_free(d);
+    return status;
+}
+
+int rollout_run_system(const rollout_opts *o) {
+    const char *C = "rollout";
+    hrf_pdata *d = NULL;
+    hrf_psystem *ps = NULL;
+    double *x0 = NULL;
+    rollout_result r = {.kind = "system"};
+    int status = CLI_FAIL, rc;
+    if ((rc = hrf_pdata_load(o->data_path, &d))) return cli_lib_error(C, rc);
+    r.particles = d;
+    r.n = take_count(o, d->S, "snapshots");
+    const int xyz = rollout_out_is_extxyz(o->com.out);
+    if (xyz && r.n != 1) {
+        status = cli_usage_error(
+            C, "-o %s: an extended XYZ file holds one trajectory; add --count 1", o->com.out);
+        goto done;
+    }
+    if ((rc = hrf_psystem_from_pdata(d, &ps))) {
+        status = cli_lib_error(C, rc);
+        goto done;
+    }
+    hrf_field sf;
+    hrf_psystem_field(ps, &sf);
+    r.dim = sf.dim;
+    if (!(x0 = malloc(r.n * r.dim * sizeof *x0))) {
+        fprintf(stderr, "hamrf rollout: error: out of memory for %zu states of %zu particles\n",
+                r.n, d->N);
+        goto done;
+    }
+    hrf_pdata_states(d, 0, r.n, x0);
+    /* the field's energy is the true H: no separate H_sys */
+    if ((status = run_model(&sf, &o->rp, x0, NULL, &r))) goto done;
+    if ((status = xyz ? save_extxyz(&r, d, o->com.out)
+                      : save(&r, particle_meta(o, d, "system"), o->com.out)))
+        goto done;
+    status = report(o, &r);
+done:
+    free(x0);
+    result_free(&r);
     hrf_psystem_free(ps);
     hrf_pdata_free(d);
     return status;

@@ -4,6 +4,7 @@
  * (reach 1 and 2, boxes from the smallest 2R + 1 cells wide to dilute ones,
  * particles outside [0, L) and exactly on cell faces and on the box's
  * boundary) against a brute-force O(N²) minimum-image search written here;
+ * the half stencil (each pair from one end) against that search too;
  * the graph network's pair list against that search and, order included,
  * against its original linked-list cell search (written here again: the
  * order fixes the bits of every model file); the all-pairs fallback of boxes
@@ -261,6 +262,48 @@ static size_t range_pairs(const hrf_nbr *g, const double *q, double rc, uint32_t
     return n;
 }
 
+/* The half stencil (hrf_nbr_ranges_half): every pair closer than rc from
+ * one of its ends only, c's own slots first (from k + 1 on), the shifted
+ * displacement the minimum image. Returns the pairs i < j, sorted, in out. */
+static size_t half_range_pairs(const hrf_nbr *g, const double *q, double rc, uint32_t *out,
+                               size_t cap) {
+    const int D = g->D;
+    const double L = g->L;
+    size_t n = 0;
+    for (size_t c = 0; c < g->ncells; c++) {
+        if (g->start[c] == g->start[c + 1]) continue;
+        hrf_nbr_range rg[HRF_NBR_MAX_RANGES];
+        const int nr = hrf_nbr_ranges_half(g, c, rg);
+        assert_true(nr >= 1 && nr <= HRF_NBR_MAX_RANGES);
+        assert_true(rg[0].m0 == g->start[c] && rg[0].m1 >= g->start[c + 1]);
+        for (int a = 0; a < 3; a++)
+            assert_true(rg[0].sh[a] == 0.0);
+        for (size_t k = g->start[c]; k < g->start[c + 1]; k++) {
+            const uint32_t i = g->order[k];
+            for (int b = 0; b < nr; b++)
+                for (size_t m = b ? rg[b].m0 : k + 1; m < rg[b].m1; m++) {
+                    const uint32_t j = g->order[m];
+                    double d[3], r2 = 0.0;
+                    for (int a = 0; a < D; a++) {
+                        d[a] = (g->x[a][k] - g->x[a][m]) - rg[b].sh[a];
+                        r2 += d[a] * d[a];
+                    }
+                    if (!(r2 < rc * rc)) continue;
+                    for (int a = 0; a < D; a++) {
+                        const double e = hrf_nbr_min_image(q[i * D + a] - q[j * D + a], L);
+                        assert_true(fabs(d[a] - e) <= IMAGE_TOL * L);
+                    }
+                    assert_true(n < cap && i != j);
+                    out[2 * n] = i < j ? i : j, out[2 * n + 1] = i < j ? j : i, n++;
+                }
+        }
+    }
+    qsort(out, n, 2 * sizeof *out, cmp_pair);
+    for (size_t e = 1; e < n; e++) /* each pair once */
+        assert_true(cmp_pair(out + 2 * (e - 1), out + 2 * e) < 0);
+    return n;
+}
+
 static void test_cells_vs_brute(void **state) {
     (void)state;
     hrf_rng rng;
@@ -291,6 +334,8 @@ static void test_cells_vs_brute(void **state) {
                     const size_t nb = brute_pairs(N, D, q, L, rc, ref);
                     const size_t ng = range_pairs(&g, q, rc, got, N * N / 2);
                     assert_int_equal(ng, nb);
+                    assert_memory_equal(got, ref, 2 * nb * sizeof *ref);
+                    assert_int_equal(half_range_pairs(&g, q, rc, got, N * N / 2), nb);
                     assert_memory_equal(got, ref, 2 * nb * sizeof *ref);
                     /* building again over the same list, with scratch, gives the
                      * same slots and positions */

@@ -20,7 +20,7 @@ build=${1:?usage: sh tests/tsan_run.sh BUILD [JOBS]}
 jobs=${2:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
 tests="test_hnn test_odenet test_models test_hgn test_hgn_fit test_particles_systems \
-test_baseline test_gd_hgn test_correction test_threads"
+test_baseline test_gd_hgn test_correction test_threads test_particles_md"
 archer=/usr/lib/llvm-14/lib/libarcher.so
 [ -f "$archer" ] || { echo "tsan: $archer is missing (apt-get install libomp-14-dev)"; exit 1; }
 export OMP_TOOL_LIBRARIES=$archer

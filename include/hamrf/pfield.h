@@ -23,9 +23,15 @@
 extern "C" {
 #endif
 
-/* The exact field of s: rhs = (p/m, −∂U/∂q) by hrf_psystem_eval (cell lists
- * for cutoff systems, O(N) per state), energy = H, separable = 1,
- * hamiltonian = 1, jac = NULL. s must outlive the field. */
+/* The exact field of s: rhs = (p/m, −∂U/∂q), energy = H (hrf_psystem_eval),
+ * separable = 1, hamiltonian = 1, jac = NULL. s must outlive the field.
+ * Periodic cutoff systems (Lennard-Jones) take the forces from Verlet lists
+ * (docs/math.md §10, "MD of the analytic systems"), one per state of a batch,
+ * kept in s between calls and freed by hrf_psystem_free: O(N) per state, the
+ * same pairs as hrf_psystem_eval, summed in another order (the last bits
+ * differ), the same bits for the same calls and thread count. The lists
+ * serve one caller at a time; a caller on another thread meanwhile gets
+ * lists of its own for that call. Bonded systems: hrf_psystem_eval. */
 HRF_API void hrf_psystem_field(const hrf_psystem *s, hrf_field *f);
 
 /* Flattens snapshots [s0, s0 + n) of d into states x (n, 2·N·D) as above. */

@@ -290,6 +290,26 @@ def test_lennard_jones_cutoff_system(lj_work):
     assert np.abs(np.diff(q, axis=0)).max() < 0.1 * L
 
 
+def test_true_system_rollout(lj_work):
+    """--true-system integrates the data set's own system without a model: the
+    same leapfrog on the same exact field as --truth's reference (dt/10, 10x
+    the steps), so the same states bit for bit; H is the true energy."""
+    d, _ = lj_work
+    hamrf("rollout", "--model", d / "lj_model.npz", "--data", d / "lj256.npz", "--count", 1,
+          "--dt", 0.005, "--steps", 20, "--every", 5, "--truth", "--quiet",
+          "-o", d / "lj_ref.npz")
+    r = hamrf_json("rollout", "--true-system", "--data", d / "lj256.npz", "--count", 1,
+                   "--dt", 0.0005, "--steps", 200, "--every", 50, "-o", d / "lj_sys.npz")
+    assert r["model_kind"] == "system" and r["complete"] and r["integrator"] == "leapfrog", r
+    assert r["energy_drift_of"] == "system" and r["energy_drift"] < 1e-5, r
+    ref, sys_ = np.load(d / "lj_ref.npz"), np.load(d / "lj_sys.npz")
+    assert np.array_equal(ref["x_true"], sys_["x"])
+    assert np.array_equal(ref["H_true"], sys_["H"])
+    bad = hamrf("rollout", "--true-system", "--model", d / "lj_model.npz", "--data",
+                d / "lj256.npz", "--dt", 0.005, "--steps", 2, "-o", d / "x.npz", check=False)
+    assert bad.returncode == 2 and "--true-system" in bad.stderr
+
+
 # The tabulated V(r) (cubic Hermite, 4096 intervals over [0.8 r_min, rc]) has
 # an interpolation error ~h^4 max|V⁗|/384, about 1e-10 relative to the forces;
 # over 20 leapfrog steps the trajectories may separate by a few times that.

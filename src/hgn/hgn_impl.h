@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "hamrf/hgn.h"
+#include "systems/verlet.h"
 
 struct hrf_hgn {
     hrf_hgn_mode mode;
@@ -149,14 +150,8 @@ double hgn_table_kinetic(const hrf_hgn_table *t, double s, double *dTds);
 
 /* ---- Verlet pair lists (hgn_verlet.c) ---- */
 
-typedef struct hgn_verlet {
-    size_t N;
-    int D;
-    double skin;     /* the skin of the last search (may be below the one asked for) */
-    double *qref;    /* (N·D) positions at the last search, NULL before the first */
-    hgn_pair_buf pb; /* the pairs within cutoff + skin then */
-    size_t builds;   /* searches so far */
-} hgn_verlet;
+/* The lists of src/systems/verlet.h (shared with the analytic systems' MD). */
+typedef hrf_vlist hgn_verlet;
 
 void hgn_verlet_free(hgn_verlet *v);
 /* The candidate pairs of a cutoff graph g at q: the kept list, or a new

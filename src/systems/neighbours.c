@@ -85,9 +85,11 @@ static inline void build_d(hrf_nbr *g, const double *q, double *tmp, const int D
     }
 }
 
-/* hrf_nbr_ranges for a constant D: inlined once per dimension, so that the
- * three-dimensional scan of the force kernels carries no tests of D. */
-static inline int ranges_d(const hrf_nbr *g, size_t c, hrf_nbr_range *r, const int D) {
+/* hrf_nbr_ranges (half = 0) and hrf_nbr_ranges_half (half = 1) for a
+ * constant D: inlined once per dimension, so that the three-dimensional scan
+ * of the force kernels carries no tests of D. */
+static inline int ranges_d(const hrf_nbr *g, size_t c, hrf_nbr_range *r, const int D,
+                           const int half) {
     const long nc = (long)g->nc, R = g->R;
     const double L = g->L;
     /* Coordinates (cx, cy, cz) with z the last axis; an axis the box lacks
@@ -108,20 +110,29 @@ static inline int ranges_d(const hrf_nbr *g, size_t c, hrf_nbr_range *r, const i
     int n = 0;
     for (long a = 0; a <= 2 * rx; a++)
         for (long b = 0; b <= 2 * ry; b++) {
+            /* half: only lines (a, b) at or after the own line (rx, ry), and
+             * on the own line only the cells from c on */
+            const int own = a == rx && b == ry;
+            if (half && (a < rx || (a == rx && b < ry))) continue;
             const size_t *st = g->start + (size_t)((ix[a] * nc + iy[b]) * nc);
-            long z0 = cz - R, z1 = cz + R; /* inclusive */
+            long z0 = half && own ? cz : cz - R, z1 = cz + R; /* inclusive */
             size_t seg[3][2];
             double sz[3];
             int ns = 0;
-            if (z0 < 0) { /* cells nc+z0 .. nc−1, seen from below: shift −L */
-                seg[ns][0] = st[nc + z0], seg[ns][1] = st[nc], sz[ns++] = -L;
-                z0 = 0;
+            if (half && own) { /* c's line from c on: c's own slots first, then wrapped */
+                seg[ns][0] = st[z0], seg[ns][1] = st[(z1 < nc ? z1 : nc - 1) + 1], sz[ns++] = 0.0;
+                if (z1 >= nc) seg[ns][0] = st[0], seg[ns][1] = st[z1 - nc + 1], sz[ns++] = L;
+            } else {
+                if (z0 < 0) { /* cells nc+z0 .. nc−1, seen from below: shift −L */
+                    seg[ns][0] = st[nc + z0], seg[ns][1] = st[nc], sz[ns++] = -L;
+                    z0 = 0;
+                }
+                if (z1 >= nc) { /* cells 0 .. z1−nc, seen from above: shift +L */
+                    seg[ns][0] = st[0], seg[ns][1] = st[z1 - nc + 1], sz[ns++] = L;
+                    z1 = nc - 1;
+                }
+                seg[ns][0] = st[z0], seg[ns][1] = st[z1 + 1], sz[ns++] = 0.0;
             }
-            if (z1 >= nc) { /* cells 0 .. z1−nc, seen from above: shift +L */
-                seg[ns][0] = st[0], seg[ns][1] = st[z1 - nc + 1], sz[ns++] = L;
-                z1 = nc - 1;
-            }
-            seg[ns][0] = st[z0], seg[ns][1] = st[z1 + 1], sz[ns++] = 0.0;
             for (int t = 0; t < ns; t++) {
                 if (seg[t][0] == seg[t][1]) continue;
                 hrf_nbr_range *o = r + n++;
@@ -147,7 +158,13 @@ void hrf_nbr_build(hrf_nbr *g, const double *q, double *tmp) {
 }
 
 int hrf_nbr_ranges(const hrf_nbr *g, size_t c, hrf_nbr_range *r) {
-    return g->D == 3   ? ranges_d(g, c, r, 3)
-           : g->D == 2 ? ranges_d(g, c, r, 2)
-                       : ranges_d(g, c, r, 1);
+    return g->D == 3   ? ranges_d(g, c, r, 3, 0)
+           : g->D == 2 ? ranges_d(g, c, r, 2, 0)
+                       : ranges_d(g, c, r, 1, 0);
+}
+
+int hrf_nbr_ranges_half(const hrf_nbr *g, size_t c, hrf_nbr_range *r) {
+    return g->D == 3   ? ranges_d(g, c, r, 3, 1)
+           : g->D == 2 ? ranges_d(g, c, r, 2, 1)
+                       : ranges_d(g, c, r, 1, 1);
 }

@@ -115,6 +115,15 @@ void hrf_nbr_build(hrf_nbr *g, const double *q, double *tmp);
  * Empty ranges are left out. Returns their number (≤ HRF_NBR_MAX_RANGES). */
 int hrf_nbr_ranges(const hrf_nbr *g, size_t c, hrf_nbr_range *r);
 
+/* Half of the stencil of hrf_nbr_ranges, so that each pair of cells within
+ * reach is met from one of its two cells only: the cells whose offset from
+ * c, (d_0, .., d_{D−1}) in −R..R, is lexicographically ≥ 0. When c holds
+ * particles, the first range starts at c's first slot, shift 0: a caller
+ * scanning c's slot k starts it at k + 1, so that the pairs within c are met
+ * once too. Empty ranges are left out. Returns their
+ * number (≤ HRF_NBR_MAX_RANGES). */
+int hrf_nbr_ranges_half(const hrf_nbr *g, size_t c, hrf_nbr_range *r);
+
 /* All pairs (i < j, sorted by i then j) of N particles at q (N, 3) in a
  * periodic cube of side box closer than cutoff (box > 2 cutoff): the cell
  * search of the particle systems (vectorised, threaded for large N; all pairs

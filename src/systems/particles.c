@@ -42,6 +42,7 @@ static const psys_type *const psys_types[] = {&springs_type, &ring_type, &lj_typ
 
 void hrf_psystem_free(hrf_psystem *s) {
     if (!s) return;
+    psys_md_free(s->md);
     free(s->mass), free(s->rest), free(s->bonds);
     free(s);
 }
@@ -70,6 +71,7 @@ static hrf_psystem *system_alloc(const psys_type *type, size_t N, int D, size_t 
                                  const hrf_pair_potential *v) {
     hrf_psystem *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    atomic_init(&s->md_busy, 0);
     s->type = type, s->N = N, s->D = D, s->v = *v, s->n_bonds = E;
     s->mass = malloc(N * sizeof *s->mass);
     s->rest = calloc(N * (size_t)D, sizeof *s->rest);

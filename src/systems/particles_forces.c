@@ -57,7 +57,7 @@ static void ws_free(cell_ws *w) {
  * particle on one core), and flatter in N. Both need 2R + 1 distinct cells
  * per side; below 3 the box is scanned as all pairs. At most ~2 cells per
  * particle, so that a dilute gas does not get mostly empty cells. */
-static void cells_setup(size_t N, double box, double cutoff, size_t *nc_out, int *R_out) {
+void psys_cells_setup(size_t N, double box, double cutoff, size_t *nc_out, int *R_out) {
     size_t cap = (size_t)cbrt(2.0 * (double)N) + 1;
     if (cap > 1024) cap = 1024;
     *nc_out = 0, *R_out = 0;
@@ -81,7 +81,7 @@ static int ws_new_for(size_t N, double box, double cutoff, cell_ws **out) {
     if (!w) return hrf_error(HRF_ENOMEM, "out of memory");
     size_t nc;
     int R, rc;
-    cells_setup(N, box, cutoff, &nc, &R);
+    psys_cells_setup(N, box, cutoff, &nc, &R);
     if (nc && (rc = hrf_nbr_init(&w->nb, N, 3, box, nc, R))) {
         ws_free(w);
         return rc;

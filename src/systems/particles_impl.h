@@ -7,6 +7,7 @@
 #define HAMRF_SRC_PARTICLES_IMPL_H
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 
 #include "hamrf/particles.h"
 
@@ -47,6 +48,11 @@ struct hrf_psystem {
     hrf_topology topo;
     size_t shape[3];
     double density; /* LJ: N / L³ */
+    /* The field's Verlet lists (particles_md.c), one per state of a batch,
+     * kept between the field's calls; md_busy: held by the thread using them
+     * (another gets lists of its own for that call). */
+    struct psys_md *md;
+    atomic_int md_busy;
 };
 
 /* 4ε[(σ/r)¹² − (σ/r)⁶] without the shift (the LJ potential's and the force
@@ -55,6 +61,21 @@ static inline double psys_lj_raw(double eps, double sigma, double r) {
     const double s2 = (sigma / r) * (sigma / r), s6 = s2 * s2 * s2;
     return 4.0 * eps * (s6 * s6 - s6);
 }
+
+/* The forces f = −∂U/∂q (N, 3) at q of a periodic cutoff system (s->box > 0,
+ * D = 3) for state k of the field's batch (particles_md.c): Verlet lists
+ * with Newton's third law, threaded for large N, the same bits for the same
+ * calls and thread count. HRF_OK, HRF_ENOMEM or the search's error. */
+int psys_md_forces(const hrf_psystem *s, size_t k, const double *q, double *f);
+/* Frees the lists of psys_md_forces (NULL-safe). */
+void psys_md_free(struct psys_md *md);
+/* State k's list (systems/verlet.h), NULL before its first use (tests). */
+const struct hrf_vlist *psys_md_vlist(const hrf_psystem *s, size_t k);
+
+/* The cells of a periodic cube of side box for pairs closer than cutoff
+ * (particles_forces.c): nc per side and reach R (±R cells), or nc = 0 where
+ * fewer than 2R + 1 fit (all pairs then). */
+void psys_cells_setup(size_t N, double box, double cutoff, size_t *nc, int *R);
 
 /* Kinetic energy Σ_i |p_i|²/(2 m_i) (particles_forces.c). */
 double psys_kinetic(const hrf_psystem *s, const double *p);

@@ -3,21 +3,17 @@
 #include "hamrf/pfield.h"
 
 #include "hamrf/status.h"
+#include "systems/particles_impl.h"
 
 #include <string.h>
 
-/* One state after the other: hrf_psystem_eval parallelises within a state
- * for large N. */
-static int psys_rhs(void *ctx, size_t n, const double *x, double *dxdt) {
-    const hrf_psystem *s = ctx;
-    const size_t nd = hrf_psystem_n(s) * (size_t)hrf_psystem_dim(s);
-    for (size_t k = 0; k < n; k++) {
-        const double *q = x + k * 2 * nd;
-        double *f = dxdt + k * 2 * nd;
-        int rc = hrf_psystem_eval(s, q, q + nd, NULL, f, f + nd);
-        if (rc) return hrf_error_prefix(rc, "particle system, state %zu", k);
-    }
-    return HRF_OK;
+/* dp/dt = the forces at q of state k of a batch: for periodic cutoff systems
+ * (Lennard-Jones) from the state's Verlet list (particles_md.c, docs/math.md
+ * §10 "MD of the analytic systems"), otherwise as hrf_psystem_eval computes
+ * them (bonds). Either parallelises within the state for large N. */
+static int state_forces(const hrf_psystem *s, size_t k, const double *q, double *dpdt) {
+    if (s->box > 0.0 && s->D == 3) return psys_md_forces(s, k, q, dpdt);
+    return hrf_psystem_eval(s, q, NULL, NULL, NULL, dpdt);
 }
 
 /* The halves of psys_rhs (hamrf/field.h): dq/dt = p/m as hrf_psystem_eval
@@ -40,11 +36,16 @@ static int psys_rhs_p(void *ctx, size_t n, const double *x, double *dxdt) {
     const hrf_psystem *s = ctx;
     const size_t nd = hrf_psystem_n(s) * (size_t)hrf_psystem_dim(s);
     for (size_t k = 0; k < n; k++) {
-        const double *q = x + k * 2 * nd;
-        int rc = hrf_psystem_eval(s, q, q + nd, NULL, NULL, dxdt + k * 2 * nd + nd);
+        int rc = state_forces(s, k, x + k * 2 * nd, dxdt + k * 2 * nd + nd);
         if (rc) return hrf_error_prefix(rc, "particle system, state %zu", k);
     }
     return HRF_OK;
+}
+
+/* Both halves, one state after the other. */
+static int psys_rhs(void *ctx, size_t n, const double *x, double *dxdt) {
+    int rc = psys_rhs_q(ctx, n, x, dxdt);
+    return rc ? rc : psys_rhs_p(ctx, n, x, dxdt);
 }
 
 static int psys_energy(void *ctx, size_t n, const double *x, double *H) {
