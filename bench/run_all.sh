@@ -20,6 +20,9 @@
 # exits 1 on a FAIL, which becomes this script's status).
 # bench_lj_fit.py: the graph network's Lennard-Jones fit, seconds and force error
 # (bench_lj_fit.json).
+# Last, bench/scale.py: A-SWIM beyond the papers' sizes (double pendulum and Hénon–Heiles,
+# widths 2000/5000/10 000 on 20 000/50 000/200 000 points; 35-65 min on 2 cores; only
+# --quick of the extra arguments goes to it): scale.json and scale.png next to the tool.
 # Exit status: 0 when everything passes, else the worst status of the runs.
 set -u
 
@@ -114,6 +117,16 @@ rc=$?
 # The fit across MPI ranks (strong and weak scaling, 1-4 ranks; skipped
 # without MPI): bench_mpi.jsonl next to the tool (docs/benchmarks.md).
 sh "$HERE/bench_mpi.sh" "$HAMRF"
+rc=$?
+[ $rc -gt $status ] && status=$rc
+
+# Last (the longest): the scale table, widths up to 10 000 on up to 200 000 points
+# (docs/benchmarks.md "Beyond the papers' sizes"). Of the extra arguments only --quick
+# applies to it.
+scale_quick=
+for a in "$@"; do [ "$a" = "--quick" ] && scale_quick=--quick; done
+"$PY" "$HERE/scale.py" --hamrf "$HAMRF" $scale_quick --json-out "$BUILD/scale.json" \
+  --plot "$BUILD/scale.png"
 rc=$?
 [ $rc -gt $status ] && status=$rc
 exit $status
