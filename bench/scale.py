@@ -41,7 +41,6 @@ Exit status: 0 every verdict PASS, 1 some FAIL, 2 a tool failed (or a fit ran pa
 import argparse
 import hashlib
 import json
-import math
 import os
 import platform
 import shutil
@@ -51,23 +50,12 @@ import tempfile
 import threading
 import time
 
-PI = repr(math.pi)
-# The boxes of bench_train.py's SYSTEMS (RF-HNN's, docs/math.md §5), passed explicitly.
-SYSTEMS = {
-    "double_pendulum": ["--q-range=-%s,%s" % (PI, PI), "--p-range=-1,1"],
-    "henon_heiles": ["--q-range=-5,5", "--p-range=-5,5"],  # α = 1, the default
-}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The training benchmark's boxes (RF-HNN's, docs/math.md §5) and its helpers.
+from bench_train import SYSTEMS, ToolError, fmt, log, parse_json  # noqa: E402
 LABEL = {"double_pendulum": "double pendulum", "henon_heiles": "Hénon–Heiles"}
 
 RSS_LIMIT_GIB = 24.0  # the development machine's memory
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-class ToolError(RuntimeError):
-    pass
 
 
 def run_child(cmd, env, timeout=None):
@@ -106,24 +94,6 @@ def run_child(cmd, env, timeout=None):
                         (proc.returncode, " ".join(cmd), (stderr or stdout)[-2000:]))
     return {"stdout": stdout, "stderr": stderr, "wall_seconds": wall,
             "peak_rss_mib": usage.ru_maxrss / 1024.0}  # ru_maxrss is in KiB on Linux
-
-
-def parse_json(text, what):
-    """The JSON object a tool printed: all of stdout, else its last line that parses."""
-    try:
-        obj = json.loads(text)
-        if isinstance(obj, dict):
-            return obj
-    except ValueError:
-        pass
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                continue
-    raise ToolError("%s printed no JSON object; stdout was:\n%s" % (what, text[-2000:]))
 
 
 def generate(args, env, system, n, seed, path):
@@ -167,10 +137,6 @@ def fit_row(args, env, system, width, points, train, test, model):
     fs = row.get("fit_seconds")
     row["ns_per_KM2"] = None if fs is None else 1e9 * fs / (points * float(width) ** 2)
     return row
-
-
-def fmt(v, spec):
-    return "n/a" if v is None else format(v, spec)
 
 
 def features_word(row):
