@@ -308,6 +308,15 @@ def test_true_system_rollout(lj_work):
     bad = hamrf("rollout", "--true-system", "--model", d / "lj_model.npz", "--data",
                 d / "lj256.npz", "--dt", 0.005, "--steps", 2, "-o", d / "x.npz", check=False)
     assert bad.returncode == 2 and "--true-system" in bad.stderr
+    # no data set, and a data set that is not of particles: a usage error naming them
+    bad = hamrf("rollout", "--true-system", "--dt", 0.005, "--steps", 2, "-o", d / "x.npz",
+                check=False)
+    assert bad.returncode == 2 and "--true-system needs --data" in bad.stderr
+    hamrf("generate", "--system", "pendulum", "--n", 10, "-o", d / "box.npz")
+    bad = hamrf("rollout", "--true-system", "--data", d / "box.npz", "--dt", 0.005, "--steps", 2,
+                "-o", d / "x.npz", check=False)
+    assert bad.returncode == 2 and "box.npz is not a particle data set" in bad.stderr
+    assert not (d / "x.npz").exists()
 
 
 # The tabulated V(r) (cubic Hermite, 4096 intervals over [0.8 r_min, rc]) has
