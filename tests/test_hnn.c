@@ -276,6 +276,98 @@ static void test_streamed_equals_cached(void **state) {
     hrf_dataset_free(d);
 }
 
+/* Rounding bound of a sum of n products in any order: |error| ≤ γ_n Σ|terms|
+ * with γ_n ≈ n·2⁻⁵³; twice that for slack. A wrong index, a dropped row or
+ * coordinate, or a pair remainder counted twice gives errors of the order
+ * of the terms themselves. */
+#define ROWS_ULP 2.2e-16
+
+/* xorshift numbers in [−1, 1) for the kernel test. */
+static double rnd(uint64_t *s) {
+    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+    return (double)(*s >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+}
+
+/* The passes over D of hnn_rows.c (pairs of rows, groups of 4/2/1
+ * coordinates, tiles) against plain loops, for every dim 1..6, row counts
+ * with and without remainders (odd, below and above one tile) and 1-3
+ * threads; and each result identical when repeated (deterministic). */
+static void test_rows_kernels(void **state) {
+    (void)state;
+    const size_t dims[] = {1, 2, 3, 4, 5, 6}, nbs[] = {1, 2, 3, 17, 40}, Ms[] = {1, 7, 300};
+    uint64_t seed = 88172645463325252ULL;
+    for (size_t id = 0; id < 6; id++)
+        for (size_t in = 0; in < 5; in++)
+            for (size_t im = 0; im < 3; im++)
+                for (int nt = 1; nt <= 3; nt++) {
+                    size_t dim = dims[id], nb = nbs[in], M = Ms[im];
+                    double *D = malloc(nb * M * sizeof *D), *Vc = malloc(dim * M * sizeof *Vc);
+                    double *u = malloc(nb * dim * sizeof *u), *y = malloc(nb * dim * sizeof *y);
+                    double *y2 = malloc(nb * dim * sizeof *y2), *r = malloc(nb * dim * sizeof *r);
+                    double *T = calloc(dim * M, sizeof *T), *T2 = calloc(dim * M, sizeof *T2);
+                    double *Tn = calloc(dim * M, sizeof *Tn),
+                           *part = malloc(3 * dim * M * sizeof *part);
+                    assert_non_null(D), assert_non_null(Vc), assert_non_null(u), assert_non_null(y);
+                    assert_non_null(y2), assert_non_null(r), assert_non_null(T),
+                        assert_non_null(T2);
+                    assert_non_null(Tn), assert_non_null(part);
+                    for (size_t j = 0; j < nb * M; j++)
+                        D[j] = rnd(&seed);
+                    for (size_t j = 0; j < dim * M; j++)
+                        Vc[j] = rnd(&seed);
+                    for (size_t j = 0; j < nb * dim; j++)
+                        u[j] = rnd(&seed);
+                    /* y = D·Vc */
+                    hnn_rows_times(D, nb, M, dim, Vc, y);
+                    for (size_t i = 0; i < nb; i++)
+                        for (size_t a = 0; a < dim; a++) {
+                            double s = 0.0, mag = 0.0;
+                            for (size_t k = 0; k < M; k++)
+                                s += D[i * M + k] * Vc[a * M + k],
+                                    mag += fabs(D[i * M + k] * Vc[a * M + k]);
+                            if (fabs(y[i * dim + a] - s) > 2.0 * (double)M * ROWS_ULP * mag)
+                                fail_msg(
+                                    "rows_times dim %zu nb %zu M %zu: y[%zu,%zu] %.17g vs %.17g",
+                                    dim, nb, M, i, a, y[i * dim + a], s);
+                        }
+                    /* Tn += Dᵀ u, the plain way, then the kernel's */
+                    for (size_t a = 0; a < dim; a++)
+                        for (size_t k = 0; k < M; k++) {
+                            double s = 0.0, mag = 0.0;
+                            for (size_t i = 0; i < nb; i++)
+                                s += D[i * M + k] * u[i * dim + a],
+                                    mag += fabs(D[i * M + k] * u[i * dim + a]);
+                            Tn[a * M + k] = s;
+                            T[a * M + k] = mag; /* bound, kept for the check below */
+                        }
+                    double *bound = T;
+                    T = calloc(dim * M, sizeof *T);
+                    assert_non_null(T);
+                    hnn_rows_transpose_times(D, nb, M, dim, u, T, part, nt);
+                    for (size_t j = 0; j < dim * M; j++)
+                        if (fabs(T[j] - Tn[j]) > 2.0 * (double)(nb + nt) * ROWS_ULP * bound[j])
+                            fail_msg("rows_transpose_times dim %zu nb %zu M %zu threads %d: entry "
+                                     "%zu %.17g vs %.17g",
+                                     dim, nb, M, nt, j, T[j], Tn[j]);
+                    /* fused: y2 = D·Vc (same bits as rows_times), T2 = Dᵀ y2 */
+                    hnn_rows_normal(D, nb, M, dim, Vc, y2, T2, part, nt);
+                    assert_memory_equal(y2, y, nb * dim * sizeof *y);
+                    memset(T, 0, dim * M * sizeof *T);
+                    hnn_rows_transpose_times(D, nb, M, dim, y, T, part, nt);
+                    assert_memory_equal(T2, T, dim * M * sizeof *T);
+                    /* residual: r = u − D·Vc, T = Dᵀ r */
+                    memset(T2, 0, dim * M * sizeof *T2);
+                    hnn_rows_residual(D, nb, M, dim, Vc, u, r, T2, part, nt);
+                    for (size_t j = 0; j < nb * dim; j++)
+                        assert_true(r[j] == u[j] - y[j]);
+                    memset(T, 0, dim * M * sizeof *T);
+                    hnn_rows_transpose_times(D, nb, M, dim, r, T, part, nt);
+                    assert_memory_equal(T2, T, dim * M * sizeof *T);
+                    free(D), free(Vc), free(u), free(y), free(y2), free(r), free(T), free(T2);
+                    free(Tn), free(part), free(bound);
+                }
+}
+
 /* RF-HNN single pendulum, width 500, 10 000 train / 10 000 test points
  * (Rahma et al. 2024, mean of 10 runs): each sampler, default solver, within 3x the paper. */
 static void test_pendulum_paper_accuracy(void **state) {
@@ -302,6 +394,7 @@ static void test_pendulum_paper_accuracy(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_solvers_agree),
+        cmocka_unit_test(test_rows_kernels),
         cmocka_unit_test(test_gradient_fd),
         cmocka_unit_test(test_spring_recovered),
         cmocka_unit_test(test_deterministic),

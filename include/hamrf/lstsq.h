@@ -94,6 +94,10 @@ typedef struct hrf_lsq_problem {
      * row kept on one rank only), left out of the size the auto policy
      * sees, so that it chooses as one process would. */
     size_t pad_rows;
+    /* Optional: r = U − A Θ and z = Aᵀ r in one pass over A, for one
+     * right-hand side (the residual and its normal-equations image, without
+     * the cancellation of forming AᵀU − AᵀAΘ). NULL if unavailable. */
+    int (*residual_normal)(void *ctx, const double *theta, double *r, double *z);
 } hrf_lsq_problem;
 
 typedef struct hrf_lstsq_params {

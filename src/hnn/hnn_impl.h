@@ -47,6 +47,27 @@ int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const double *G,
               double cache_budget, hrf_hnn_fit_report *rep, double *Hhat, int *have_Hhat,
               int single, double *ws);
 
+/* ---- hnn_rows.c: the passes over D = σ'(Z) (K x M, row-major) ----
+ * Vc, Tc and P are dim x M; y, u and r have dim entries per row. Tc
+ * accumulates (+=); part is nthreads x dim x M scratch. */
+
+/* y = D·Vc for the nb rows of Db. */
+void hnn_rows_times(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc, double *y);
+/* Tc += Dᵀ y. */
+void hnn_rows_transpose_times(const double *Db, size_t nb, size_t M, size_t dim, const double *y,
+                              double *Tc, double *part, int nthreads);
+/* y = D·Vc and Tc += Dᵀ y, each row of D read from memory once. */
+void hnn_rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc, double *y,
+                     double *Tc, double *part, int nthreads);
+/* r = u − D·Vc and Tc += Dᵀ r, in one pass. */
+void hnn_rows_residual(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
+                       const double *u, double *r, double *Tc, double *part, int nthreads);
+/* P += Σ_i D_i,: ⊗ y_i over rows [i0, i1) of Db (one thread, no partials). */
+void hnn_tile_axpy(const double *Db, size_t i0, size_t i1, size_t M, size_t dim, const double *y,
+                   double *P);
+/* Tc += the nthreads buffers of part (len each), in thread order. */
+void hnn_add_partials(const double *part, int nthreads, size_t len, double *Tc);
+
 /* ---- hnn_file.c ---- */
 
 /* hrf_hnn_save / hrf_hnn_load with meta objects (extra may be NULL; *meta

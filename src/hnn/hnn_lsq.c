@@ -21,20 +21,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Pre-activations z_k = w_k·x + b_k for one point x (dim); z (M). */
-static inline void preact(size_t M, size_t dim, const double *W, const double *b, const double *x,
+/* Pre-activations z_k = w_k·x + b_k for one point x (dim); z (M). Wt is W
+ * transposed (dim x M), so the loop runs along k in vector registers; the
+ * sum is taken in the order b_k + w_k1 x_1 + w_k2 x_2 + ... */
+static inline void preact(size_t M, size_t dim, const double *Wt, const double *b, const double *x,
                           double *z) {
-    for (size_t k = 0; k < M; k++) {
-        double s = b[k];
-        for (size_t a = 0; a < dim; a++)
-            s += W[k * dim + a] * x[a];
-        z[k] = s;
+    size_t a = 0;
+    if (dim >= 4) {
+        const double *w0 = Wt, *w1 = Wt + M, *w2 = Wt + 2 * M, *w3 = Wt + 3 * M;
+        double x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+#pragma omp simd
+        for (size_t k = 0; k < M; k++)
+            z[k] = b[k] + w0[k] * x0 + w1[k] * x1 + w2[k] * x2 + w3[k] * x3;
+        a = 4;
+    } else {
+        memcpy(z, b, M * sizeof *z);
     }
+    for (; a + 2 <= dim; a += 2) {
+        const double *w0 = Wt + a * M, *w1 = Wt + (a + 1) * M;
+        double x0 = x[a], x1 = x[a + 1];
+#pragma omp simd
+        for (size_t k = 0; k < M; k++)
+            z[k] = z[k] + w0[k] * x0 + w1[k] * x1;
+    }
+    for (; a < dim; a++) {
+        const double *w0 = Wt + a * M;
+        double x0 = x[a];
+#pragma omp simd
+        for (size_t k = 0; k < M; k++)
+            z[k] += w0[k] * x0;
+    }
+}
+
+/* Wt = Wᵀ: the (M, dim) weights as dim x M. */
+static void transpose_weights(size_t M, size_t dim, const double *W, double *Wt) {
+    for (size_t k = 0; k < M; k++)
+        for (size_t a = 0; a < dim; a++)
+            Wt[a * M + k] = W[k * dim + a];
 }
 
 /* Rows [r0, r1) of S = σ(Z) and/or D = σ'(Z) (each (r1−r0, M) row-major, may be
  * NULL). zbuf holds omp_get_max_threads() x M doubles of scratch. */
-static void features(const hrf_activation *act, size_t M, size_t dim, const double *W,
+static void features(const hrf_activation *act, size_t M, size_t dim, const double *Wt,
                      const double *b, const double *X, size_t r0, size_t r1, double *S, double *D,
                      double *zbuf) {
 #pragma omp parallel
@@ -42,7 +70,7 @@ static void features(const hrf_activation *act, size_t M, size_t dim, const doub
         double *z = zbuf + (size_t)omp_get_thread_num() * M;
 #pragma omp for schedule(static)
         for (size_t i = r0; i < r1; i++) {
-            preact(M, dim, W, b, X + i * dim, z);
+            preact(M, dim, Wt, b, X + i * dim, z);
             act->eval(M, z, S ? S + (i - r0) * M : NULL, D ? D + (i - r0) * M : NULL);
         }
     }
@@ -55,6 +83,7 @@ typedef struct {
     const double *X; /* (K, dim) training inputs */
     const double *G; /* (K, dim) gradient targets */
     const double *W, *b;
+    double *Wt; /* (dim, M) W transposed, for the pre-activations */
     double *s0; /* (M) σ(W x0 + b): the anchor row */
     double H0;
     double a1;    /* the anchor row's c_0 entry: 1, or 0 (with s0 = 0, H0 = 0) on ranks > 0,
@@ -63,6 +92,7 @@ typedef struct {
     double *blk;  /* (B, M) block buffer when not cached */
     size_t B;     /* rows per block */
     double *T;    /* (M, dim) scratch */
+    double *DtG;  /* (dim, M) Dᵀ G accumulated with the cached features, or NULL */
     double *u;    /* (K·dim + 1) right-hand side */
     double *part; /* (nthreads, dim, M) per-thread partial sums */
     double *zbuf; /* (nthreads, M) pre-activation scratch */
@@ -78,7 +108,7 @@ typedef struct {
 /* Pointer to rows [r0, r0+nb) of D, computing them if not cached. */
 static const double *hnn_block(hnn_lsq *q, size_t r0, size_t nb) {
     if (q->D) return q->D + r0 * q->M;
-    features(q->act, q->M, q->dim, q->W, q->b, q->X, r0, r0 + nb, NULL, q->blk, q->zbuf);
+    features(q->act, q->M, q->dim, q->Wt, q->b, q->X, r0, r0 + nb, NULL, q->blk, q->zbuf);
     return q->blk;
 }
 
@@ -101,6 +131,7 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
             q->T[j] = Tf[j];
         B = q->K + 1; /* skip the double loop */
     }
+    if (q->DtG) memcpy(q->T, q->DtG, M * dim * sizeof *q->T);
     for (size_t r0 = 0; r0 < q->K && !q->Df; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         if (q->progress && !q->D)
@@ -109,9 +140,10 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
         /* DᵀD: D rows are points, so D row-major is an M x nb column-major matrix. */
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)M, (int)nb, 1.0, Db, (int)M, 1.0,
                     Gm, (int)n);
-        /* T += Dᵀ G  (M x dim column-major) */
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)M, (int)dim, (int)nb, 1.0, Db,
-                    (int)M, q->G + r0 * dim, (int)dim, 1.0, q->T, (int)M);
+        /* T += Dᵀ G  (M x dim column-major), unless it came with the features */
+        if (!q->DtG)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)M, (int)dim, (int)nb, 1.0, Db,
+                        (int)M, q->G + r0 * dim, (int)dim, 1.0, q->T, (int)M);
     }
     /* ⊙ (W Wᵀ), upper triangle, column j. */
     for (size_t j = 0; j < M; j++)
@@ -139,113 +171,32 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     return HRF_OK;
 }
 
-/* y_a = Σ_k d_k Vc[a·M + k] for one row d (M) of D; y (dim). */
-static inline void row_dots(const double *d, size_t M, size_t dim, const double *Vc, double *y) {
-    for (size_t a = 0; a < dim; a++) {
-        const double *v = Vc + a * M;
+/* r = u − A θ and z = Aᵀ r in one pass over D. */
+static int hnn_residual_normal(void *ctx, const double *theta, double *r, double *z) {
+    hnn_lsq *q = ctx;
+    const size_t M = q->M, dim = q->dim;
+    double *Vc = q->T, *Tc = q->T + M * dim;
+    for (size_t k = 0; k < M; k++)
+        for (size_t a = 0; a < dim; a++)
+            Vc[a * M + k] = theta[k] * q->W[k * dim + a];
+    memset(Tc, 0, M * dim * sizeof *Tc);
+    size_t B = q->D ? q->K : q->B;
+    for (size_t r0 = 0; r0 < q->K; r0 += B) {
+        size_t nb = q->K - r0 < B ? q->K - r0 : B;
+        const double *Db = hnn_block(q, r0, nb);
+        hnn_rows_residual(Db, nb, M, dim, Vc, q->u + r0 * dim, r + r0 * dim, Tc, q->part,
+                          q->nthreads);
+    }
+    double ra = q->u[q->K * dim] - (cblas_ddot((int)M, q->s0, 1, theta, 1) + q->a1 * theta[M]);
+    r[q->K * dim] = ra;
+    for (size_t k = 0; k < M; k++) {
         double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (size_t k = 0; k < M; k++)
-            s += d[k] * v[k];
-        y[a] = s;
+        for (size_t a = 0; a < dim; a++)
+            s += q->W[k * dim + a] * Tc[k + a * M];
+        z[k] = s + q->s0[k] * ra;
     }
-}
-
-/* Tc += Σ_t part_t over the threads' buffers, in thread order (deterministic). */
-static void add_partials(const double *part, int nthreads, size_t len, double *Tc) {
-    for (int t = 0; t < nthreads; t++) {
-        const double *P = part + (size_t)t * len;
-        for (size_t j = 0; j < len; j++)
-            Tc[j] += P[j];
-    }
-}
-
-/* y_i,a = Σ_k D_ik Vc[a·M + k] for the nb rows of Db (nb, M); y (nb, dim).
- * Vc is dim x M (one contiguous vector per coordinate). Memory-bound: one
- * read of Db; rows split statically over threads (deterministic). */
-static void rows_times(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
-                       double *y) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < nb; i++)
-        row_dots(Db + i * M, M, dim, Vc, y + i * dim);
-}
-
-/* Tc[a·M + k] += Σ_i D_ik y_i,a over the nb rows of Db. Each thread sums its
- * static share of rows into its own buffer (part, nthreads x dim x M); the
- * buffers are added in thread order, so the result is deterministic for a
- * given thread count. */
-static void rows_transpose_times(const double *Db, size_t nb, size_t M, size_t dim, const double *y,
-                                 double *Tc, double *part, int nthreads) {
-    memset(part, 0, (size_t)nthreads * dim * M * sizeof *part);
-#pragma omp parallel num_threads(nthreads)
-    {
-        int t = omp_get_thread_num();
-        double *P = part + (size_t)t * dim * M;
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < nb; i++) {
-            const double *d = Db + i * M;
-            for (size_t a = 0; a < dim; a++) {
-                double ya = y[i * dim + a];
-                double *pa = P + a * M;
-#pragma omp simd
-                for (size_t k = 0; k < M; k++)
-                    pa[k] += ya * d[k];
-            }
-        }
-    }
-    add_partials(part, nthreads, dim * M, Tc);
-}
-
-/* Fused y = D·Vc and Tc += Dᵀ y over the nb rows of Db, each row of D read
- * from memory once. Rows go in tiles of ROW_TILE: first the tile's dot
- * products, then its rank-ROW_TILE update of the per-thread accumulator in
- * chunks of K_CHUNK columns, so each accumulator chunk is loaded once per
- * tile instead of once per row. Per-thread sums are added in thread order:
- * deterministic for a given thread count. */
-#define ROW_TILE 8
-#define K_CHUNK 512
-static void rows_normal(const double *Db, size_t nb, size_t M, size_t dim, const double *Vc,
-                        double *y, double *Tc, double *part, int nthreads) {
-    memset(part, 0, (size_t)nthreads * dim * M * sizeof *part);
-    size_t ntiles = (nb + ROW_TILE - 1) / ROW_TILE;
-#pragma omp parallel num_threads(nthreads)
-    {
-        int t = omp_get_thread_num();
-        double *P = part + (size_t)t * dim * M;
-#pragma omp for schedule(static)
-        for (size_t tile = 0; tile < ntiles; tile++) {
-            size_t i0 = tile * ROW_TILE, i1 = i0 + ROW_TILE < nb ? i0 + ROW_TILE : nb;
-            for (size_t i = i0; i < i1; i++)
-                row_dots(Db + i * M, M, dim, Vc, y + i * dim);
-            for (size_t k0 = 0; k0 < M; k0 += K_CHUNK) {
-                size_t k1 = k0 + K_CHUNK < M ? k0 + K_CHUNK : M;
-                for (size_t a = 0; a < dim; a++) {
-                    double *pa = P + a * M;
-                    if (i1 - i0 == ROW_TILE) {
-                        const double *d0 = Db + i0 * M;
-                        double c[ROW_TILE];
-                        for (int r = 0; r < ROW_TILE; r++)
-                            c[r] = y[(i0 + r) * dim + a];
-#pragma omp simd
-                        for (size_t k = k0; k < k1; k++)
-                            pa[k] += c[0] * d0[k] + c[1] * d0[M + k] + c[2] * d0[2 * M + k] +
-                                     c[3] * d0[3 * M + k] + c[4] * d0[4 * M + k] +
-                                     c[5] * d0[5 * M + k] + c[6] * d0[6 * M + k] +
-                                     c[7] * d0[7 * M + k];
-                    } else {
-                        for (size_t i = i0; i < i1; i++) {
-                            const double *d = Db + i * M;
-                            double ya = y[i * dim + a];
-#pragma omp simd
-                            for (size_t k = k0; k < k1; k++)
-                                pa[k] += ya * d[k];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    add_partials(part, nthreads, dim * M, Tc);
+    z[M] = q->a1 * ra;
+    return HRF_OK;
 }
 
 static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
@@ -260,7 +211,7 @@ static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         const double *Db = hnn_block(q, r0, nb);
-        rows_normal(Db, nb, M, dim, Vc, y + r0 * dim, Tc, q->part, q->nthreads);
+        hnn_rows_normal(Db, nb, M, dim, Vc, y + r0 * dim, Tc, q->part, q->nthreads);
     }
     double ya = cblas_ddot((int)M, q->s0, 1, v, 1) + q->a1 * v[M];
     y[q->K * dim] = ya;
@@ -285,7 +236,7 @@ static int hnn_apply(void *ctx, const double *v, double *y) {
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         const double *Db = hnn_block(q, r0, nb);
-        rows_times(Db, nb, M, dim, q->T, y + r0 * dim);
+        hnn_rows_times(Db, nb, M, dim, q->T, y + r0 * dim);
     }
     y[q->K * dim] = cblas_ddot((int)M, q->s0, 1, v, 1) + q->a1 * v[M];
     return HRF_OK;
@@ -299,7 +250,7 @@ static int hnn_apply_t(void *ctx, const double *y, double *v) {
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         const double *Db = hnn_block(q, r0, nb);
-        rows_transpose_times(Db, nb, M, dim, y + r0 * dim, q->T, q->part, q->nthreads);
+        hnn_rows_transpose_times(Db, nb, M, dim, y + r0 * dim, q->T, q->part, q->nthreads);
     }
     double ya = y[q->K * dim];
     for (size_t k = 0; k < M; k++) {
@@ -367,7 +318,7 @@ static int hnn_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     for (size_t r0 = 0; r0 < K; r0 += q->D ? K : q->B) {
         size_t nb = q->D ? K : (K - r0 < q->B ? K - r0 : q->B);
         const double *blk = q->D ? Drm : rows;
-        if (!q->D) features(q->act, M, dim, q->W, q->b, q->X, r0, r0 + nb, NULL, rows, q->zbuf);
+        if (!q->D) features(q->act, M, dim, q->Wt, q->b, q->X, r0, r0 + nb, NULL, rows, q->zbuf);
 #pragma omp parallel for schedule(static)
         for (size_t k = 0; k < M; k++)
             for (size_t i = 0; i < nb; i++)
@@ -421,8 +372,8 @@ size_t hnn_block_rows(size_t M) {
 /* Frees what the steps allocated into q (ws, which D or Df may point to, is
  * the caller's). */
 static void lsq_free(hnn_lsq *q) {
-    free(q->s0), free(q->T), free(q->u), free(q->blk), free(q->part), free(q->zbuf), free(q->Gf),
-        free(q->Gtf);
+    free(q->DtG), free(q->Wt), free(q->s0), free(q->T), free(q->u), free(q->blk), free(q->part),
+        free(q->zbuf), free(q->Gf), free(q->Gtf);
 }
 
 /* Step 1: the problem's data and buffers, the right-hand side u = (g, H0)
@@ -440,16 +391,18 @@ static int lsq_setup(hnn_lsq *q, const hrf_hnn_params *p, const hrf_dataset *dat
     q->progress = p->progress, q->progress_user = p->progress_user;
     q->stage = pass1 ? "Gram matrix (pass 1)" : "Gram matrix";
     q->s0 = malloc(M * sizeof *q->s0);
+    q->Wt = malloc(M * dim * sizeof *q->Wt);
     q->T = malloc(2 * M * dim * sizeof *q->T);
     q->u = malloc((K * dim + 1) * sizeof *q->u);
     q->nthreads = omp_get_max_threads();
     q->part = malloc((size_t)q->nthreads * M * dim * sizeof *q->part);
     q->zbuf = malloc((size_t)q->nthreads * M * sizeof *q->zbuf);
-    if (!q->s0 || !q->T || !q->u || !q->part || !q->zbuf)
+    if (!q->s0 || !q->Wt || !q->T || !q->u || !q->part || !q->zbuf)
         return hrf_error(HRF_ENOMEM, "out of memory for the least-squares problem");
+    transpose_weights(M, dim, m->W, q->Wt);
     memcpy(q->u, G, K * dim * sizeof *q->u);
     q->u[K * dim] = q->H0;
-    features(m->act, M, dim, m->W, m->b, data->x0, 0, 1, q->s0, NULL, q->zbuf);
+    features(m->act, M, dim, q->Wt, m->b, data->x0, 0, 1, q->s0, NULL, q->zbuf);
     if (anchor_elsewhere) memset(q->s0, 0, M * sizeof *q->s0);
     return HRF_OK;
 }
@@ -490,7 +443,7 @@ static float *lsq_cache_single(hnn_lsq *q, const hrf_dataset *data, const double
         double *sd = q->blk + (size_t)t * 2 * M; /* 2·B·M ≥ 2·nthreads·M */
 #pragma omp for schedule(static)
         for (size_t i = 0; i < K; i++) {
-            preact(M, dim, m->W, m->b, data->x + i * dim, z);
+            preact(M, dim, q->Wt, m->b, data->x + i * dim, z);
             if (act->eval_f32) {
                 act->eval_f32(M, z, Sf + i * M, q->Df + i * M);
             } else {
@@ -501,6 +454,31 @@ static float *lsq_cache_single(hnn_lsq *q, const hrf_dataset *data, const double
         }
     }
     return Sf;
+}
+
+/* σ'(Z) for all rows into q->D (and σ(Z) into S when not NULL) and, while
+ * each pair of rows is still in cache, q->DtG = Dᵀ G (dim x M): the Gram
+ * step then needs no pass over D of its own. Per-thread sums of static row
+ * ranges, added in thread order: deterministic for a given thread count. */
+static void features_dtg(hnn_lsq *q, const double *b, double *S) {
+    const size_t K = q->K, M = q->M, dim = q->dim, npairs = (K + 1) / 2;
+    memset(q->part, 0, (size_t)q->nthreads * dim * M * sizeof *q->part);
+#pragma omp parallel num_threads(q->nthreads)
+    {
+        int t = omp_get_thread_num();
+        double *z = q->zbuf + (size_t)t * M, *P = q->part + (size_t)t * dim * M;
+#pragma omp for schedule(static)
+        for (size_t pr = 0; pr < npairs; pr++) {
+            size_t i0 = 2 * pr, i1 = i0 + 2 < K ? i0 + 2 : K;
+            for (size_t i = i0; i < i1; i++) {
+                preact(M, dim, q->Wt, b, q->X + i * dim, z);
+                q->act->eval(M, z, S ? S + i * M : NULL, q->D + i * M);
+            }
+            hnn_tile_axpy(q->D, i0, i1, M, dim, q->G, P);
+        }
+    }
+    memset(q->DtG, 0, M * dim * sizeof *q->DtG);
+    hnn_add_partials(q->part, q->nthreads, dim * M, q->DtG);
 }
 
 /* Step 3, unless step 2 cached σ'(Z) in float: σ'(Z) computed into ws
@@ -520,7 +498,9 @@ static int lsq_cache(hnn_lsq *q, const hrf_hnn_params *p, const hrf_hnn *m, doub
     if (q->Df) {
         rep->cached = 1;
     } else if (q->D) {
-        features(m->act, M, dim, m->W, m->b, q->X, 0, K, *S, q->D, q->zbuf);
+        if (!(q->DtG = malloc(M * dim * sizeof *q->DtG)))
+            return hrf_error(HRF_ENOMEM, "out of memory for the least-squares problem");
+        features_dtg(q, m->b, *S);
         rep->cached = 1;
     } else if (!q->blk) {
         q->B = p->block_rows ? p->block_rows : hnn_block_rows(M);
@@ -546,6 +526,7 @@ static void lsq_problem(hnn_lsq *q, const hrf_hnn_params *p, double dbytes, hrf_
     prob->assemble = hnn_assemble, prob->gram = hnn_gram;
     prob->apply = hnn_apply, prob->apply_t = hnn_apply_t;
     prob->apply_normal = hnn_apply_normal;
+    prob->residual_normal = hnn_residual_normal;
     if (K >= M) {
         prob->reduce = hnn_reduce;
         prob->reduce_flops = 2.0 * (double)K * (double)M * (double)M -

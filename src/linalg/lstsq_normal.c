@@ -183,9 +183,9 @@ static int lsqr_update(lsqr_col *q, size_t n, const double *v, double *w, double
  * of theta. u holds r0 (m x k) on entry and is overwritten. *iters is the
  * largest iteration count of a column, *converged the worst column's; a
  * probe that fires stops every column. */
-static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, double *u, int maxit,
-                       double tol, double stall_tol, int probe, double *theta, int *iters,
-                       int *converged) {
+static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, double *u,
+                       const double *atr0, int maxit, double tol, double stall_tol, int probe,
+                       double *theta, int *iters, int *converged) {
     size_t m = prob->rows, n = prob->cols;
     int block = k > 1 && prob->apply_block && prob->apply_t_block;
     int fused = block ? prob->apply_normal_block != NULL : prob->apply_normal != NULL;
@@ -208,7 +208,17 @@ static int lsqr_refine(const hrf_lsq_problem *prob, precond_op *op, size_t k, do
         col[c].on = col[c].beta != 0.0;
         if (col[c].on) cblas_dscal((int)m, 1.0 / col[c].beta, u + c * m, 1);
     }
-    if (rc || (rc = lsqr_backward(op, k, block, col, u, v))) goto done;
+    if (rc) goto done;
+    if (atr0) { /* Aᵀr0 came with r0 from one pass: Aᵀu = Aᵀr0 / β */
+        for (size_t c = 0; c < k; c++)
+            for (size_t j = 0; j < n; j++)
+                v[j + c * n] = col[c].on ? atr0[j + c * n] / col[c].beta : 0.0;
+        if ((rc = hrf_comm_sum(prob->comm, v, n * k))) goto done;
+        for (size_t c = 0; c < k; c++)
+            if (col[c].on) precond_t(op, v + c * n);
+    } else if ((rc = lsqr_backward(op, k, block, col, u, v))) {
+        goto done;
+    }
     for (size_t c = 0; c < k; c++) {
         lsqr_col *q = &col[c];
         if (!q->on) continue;
@@ -397,7 +407,7 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
     double *G = malloc(n * n * sizeof *G), *C = malloc(n * n * sizeof *C);
     double *r = malloc(n * k * sizeof *r), *s = malloc(n * sizeof *s);
     double *tmp = malloc(n * k * sizeof *tmp), *utu = malloc(k * sizeof *utu);
-    double *res = NULL;
+    double *res = NULL, *atr0 = NULL;
     if (!G || !C || !r || !s || !tmp || !utu) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for the %zu x %zu Gram matrix", n, n);
         goto done;
@@ -468,17 +478,28 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
             rc = hrf_error(HRF_ENOMEM, "out of memory for a residual of %zu rows", m * k);
             goto done;
         }
-        if ((rc = lsq_apply_cols(prob, k, theta, res))) goto done;
-        for (size_t i = 0; i < m * k; i++)
-            res[i] = prob->u[i] - res[i];
+        /* One pass for R0 and AᵀR0 where the problem fuses them. */
+        int fused_r0 = k == 1 && prob->residual_normal != NULL;
+        if (fused_r0) {
+            atr0 = malloc(n * sizeof *atr0);
+            if (!atr0) {
+                rc = hrf_error(HRF_ENOMEM, "out of memory for LSQR vectors");
+                goto done;
+            }
+            if ((rc = prob->residual_normal(prob->ctx, theta, res, atr0))) goto done;
+        } else {
+            if ((rc = lsq_apply_cols(prob, k, theta, res))) goto done;
+            for (size_t i = 0; i < m * k; i++)
+                res[i] = prob->u[i] - res[i];
+        }
         precond_op op = {prob, C, s, tmp};
-        if ((rc = lsqr_refine(prob, &op, k, res, maxit, p->refine_tol, p->refine_stall, probe,
+        if ((rc = lsqr_refine(prob, &op, k, res, atr0, maxit, p->refine_tol, p->refine_stall, probe,
                               theta, &rep->iterations, &rep->converged)))
             goto done;
         rep->flops += 2.0 * rep->iterations * (double)k * (prob->apply_flops + (double)n * n);
         hrf_debug("lsqr %.3f s (%d iterations)", hrf_now() - tg, rep->iterations);
     }
 done:
-    free(G), free(C), free(r), free(s), free(tmp), free(utu), free(res);
+    free(G), free(C), free(r), free(s), free(tmp), free(utu), free(res), free(atr0);
     return rc;
 }
