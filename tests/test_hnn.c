@@ -368,6 +368,35 @@ static void test_rows_kernels(void **state) {
                 }
 }
 
+/* auto on streamed features: with the default refinement limit for streamed
+ * features (0) the report says that LSQR and its probe were skipped (it used
+ * to read "LSQR (0 iterations, converged)"); with a limit of 10 they run. The
+ * size thresholds are lowered so a small problem takes the Gram route. */
+static void test_streamed_auto_report(void **state) {
+    (void)state;
+    hrf_dataset *d = make_data("henon_heiles", 3000, 6);
+    hrf_hnn_params p;
+    hrf_hnn_params_default(&p);
+    p.width = 40;
+    p.sampler = &hrf_sampler_uswim;
+    p.cache_bytes = 0;
+    p.block_rows = 256;
+    p.lstsq.auto_dense_max = 0;
+    p.lstsq.auto_direct_flops = 0;
+    hrf_hnn *a = NULL, *b = NULL;
+    hrf_hnn_fit_report ra, rb;
+    assert_int_equal(hrf_hnn_fit(&p, d, &a, &ra), HRF_OK);
+    assert_int_equal(ra.cached, 0);
+    assert_int_equal(ra.lstsq.iterations, 0);
+    if (!strstr(ra.lstsq.reason, "probe skipped")) fail_msg("reason: %s", ra.lstsq.reason);
+    p.lstsq.stream_refine_max = 10;
+    assert_int_equal(hrf_hnn_fit(&p, d, &b, &rb), HRF_OK);
+    assert_true(rb.lstsq.iterations >= 1);
+    if (strstr(rb.lstsq.reason, "skipped")) fail_msg("reason: %s", rb.lstsq.reason);
+    hrf_hnn_free(a), hrf_hnn_free(b);
+    hrf_dataset_free(d);
+}
+
 /* RF-HNN single pendulum, width 500, 10 000 train / 10 000 test points
  * (Rahma et al. 2024, mean of 10 runs): each sampler, default solver, within 3x the paper. */
 static void test_pendulum_paper_accuracy(void **state) {
@@ -401,6 +430,7 @@ int main(void) {
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_streamed_equals_cached),
+        cmocka_unit_test(test_streamed_auto_report),
         cmocka_unit_test(test_pendulum_paper_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

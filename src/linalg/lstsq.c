@@ -271,7 +271,14 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
             rep->used = HRF_SOLVER_NORMAL;
             int maxit = p->auto_refine_max < p->refine_max ? p->auto_refine_max : p->refine_max;
             rc = lsq_solve_normal(prob, p, maxit, can_reduce ? p->auto_probe : 0, theta, rep);
-            if (rc == HRF_OK && (rep->converged >= 0 || !can_reduce)) {
+            if (rc == HRF_OK && maxit == 0) {
+                /* Nothing measured the Gram solution's accuracy: say so. */
+                snprintf(rep->reason, sizeof rep->reason,
+                         "auto: %zu x %zu problem: streamed Gram + Cholesky; LSQR refinement and "
+                         "its accuracy probe skipped (iteration limit 0, the default when the "
+                         "matrix is recomputed for every pass; a limit of 10 runs them)",
+                         prob->rows, prob->cols);
+            } else if (rc == HRF_OK && (rep->converged >= 0 || !can_reduce)) {
                 snprintf(rep->reason, sizeof rep->reason,
                          "auto: %zu x %zu problem: streamed Gram + Cholesky + LSQR (%d iterations, "
                          "%s)",
