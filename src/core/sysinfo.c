@@ -6,9 +6,31 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
+
+void *hrf_alloc_big(size_t bytes) {
+    if (bytes == 0) return NULL;
+#ifdef MAP_POPULATE
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+#else
+    return malloc(bytes);
+#endif
+}
+
+void hrf_free_big(void *p, size_t bytes) {
+    if (!p) return;
+#ifdef MAP_POPULATE
+    munmap(p, bytes);
+#else
+    (void)bytes;
+    free(p);
+#endif
+}
 
 double hrf_now(void) {
     struct timespec ts;

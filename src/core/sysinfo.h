@@ -24,6 +24,12 @@ size_t hrf_mem_available_blas(void);
  * itself with OPENBLAS_NUM_THREADS=1; docs/reliability.md). */
 int hrf_blas_threads_within_limits(void);
 
+/* A large work array, its pages mapped and zeroed at once (MAP_POPULATE:
+ * one pass in the kernel instead of one page fault per 4 KiB on first
+ * touch), or NULL when out of memory. Freed with hrf_free_big(p, bytes). */
+void *hrf_alloc_big(size_t bytes);
+void hrf_free_big(void *p, size_t bytes);
+
 /* 1 when the environment variable HAMRF_DEBUG is set. */
 int hrf_debug_on(void);
 /* With HAMRF_DEBUG set: "[hamrf debug] <message>\n" on stderr; else nothing. */

@@ -182,7 +182,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
         }
     }
     /* σ'(Z) workspace for both passes, when it fits the cache budget. */
-    if (8.0 * (double)K * (double)M <= cache_budget) ws = malloc(K * M * sizeof *ws);
+    if (8.0 * (double)K * (double)M <= cache_budget) ws = hrf_alloc_big(K * M * sizeof *ws);
     rc = hnn_solve(&p1, data, G, m1 ? m1 : m, cache_budget, rep, Hhat, &have_Hhat,
                    p->sampler->adaptive && p->lstsq.solver == HRF_SOLVER_AUTO, ws);
     if (rc) goto fail;
@@ -206,7 +206,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     report_progress(p, "done", 1.0);
     rep->repeated_pairs = repeated;
     rep->fit_seconds = hrf_now() - t_start;
-    free(G), free(Hhat), free(ws);
+    free(G), free(Hhat), hrf_free_big(ws, K * M * sizeof *ws);
     if (!(m->prov = hrf_provenance_sampled(p, rep->lstsq.used, data, K_all))) {
         hrf_hnn_free(m);
         return hrf_error(HRF_ENOMEM, "out of memory");
@@ -216,7 +216,7 @@ int hrf_hnn_fit(const hrf_hnn_params *p, const hrf_dataset *data, hrf_hnn **out,
     *out = m;
     return HRF_OK;
 fail:
-    free(G), free(Hhat), free(ws);
+    free(G), free(Hhat), hrf_free_big(ws, K * M * sizeof *ws);
     hrf_hnn_free(m1);
     hrf_hnn_free(m);
     return rc;

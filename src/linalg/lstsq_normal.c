@@ -404,7 +404,7 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
     size_t n = prob->cols, m = prob->rows, k = lsq_nrhs_of(prob);
     int rc = lsq_check_memory(p, HRF_SOLVER_NORMAL, prob);
     if (rc) return rc;
-    double *G = malloc(n * n * sizeof *G), *C = malloc(n * n * sizeof *C);
+    double *G = hrf_alloc_big(n * n * sizeof *G), *C = hrf_alloc_big(n * n * sizeof *C);
     double *r = malloc(n * k * sizeof *r), *s = malloc(n * sizeof *s);
     double *tmp = malloc(n * k * sizeof *tmp), *utu = malloc(k * sizeof *utu);
     double *res = NULL, *atr0 = NULL;
@@ -500,6 +500,7 @@ int lsq_solve_normal(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, int
         hrf_debug("lsqr %.3f s (%d iterations)", hrf_now() - tg, rep->iterations);
     }
 done:
-    free(G), free(C), free(r), free(s), free(tmp), free(utu), free(res), free(atr0);
+    hrf_free_big(G, n * n * sizeof *G), hrf_free_big(C, n * n * sizeof *C);
+    free(r), free(s), free(tmp), free(utu), free(res), free(atr0);
     return rc;
 }
