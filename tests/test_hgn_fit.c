@@ -462,6 +462,47 @@ static void test_solvers_agree(void **state) {
     pdata_free(d);
 }
 
+/* The anchor's threaded pair-energy sum against the per-pair energies of
+ * hrf_hgn_pair_energy (a different summation order: within the rounding bound
+ * E·M_E·ε·Σ|terms|, 1e-12 relative here), with the distances given or found,
+ * and identical bits on 1 and 2 threads. */
+static void test_pair_energy_sum(void **state) {
+    (void)state;
+    hrf_hgn *truth = random_model(8, 4, 41), *m = random_model(30, 5, 43);
+    hrf_pdata *b = make_box(truth, 14, 1, 1.5, 8);
+    hrf_hgn_graph g;
+    hrf_hgn_graph_of(b, &g);
+    hgn_pair_buf pb;
+    memset(&pb, 0, sizeof pb);
+    const uint32_t *pairs;
+    size_t E;
+    assert_int_equal(hgn_graph_pairs(&g, b->N, b->D, b->q, &pb, &pairs, &E), HRF_OK);
+    assert_true(E > 2 * HGN_CHUNK); /* three chunks or more: the chunk sums and threads matter */
+    double *r = malloc(E * sizeof *r), *u = malloc(3 * E * sizeof *u);
+    assert_non_null(r), assert_non_null(u);
+    hgn_pair_geometry(b->D, b->q, g.box, pairs, 0, E, r, u);
+    double ref = 0.0, mag = 0.0;
+    for (size_t e = 0; e < E; e++) {
+        double v = hrf_hgn_pair_energy(m, r[e], NULL) - m->cE;
+        ref += v, mag += fabs(v);
+    }
+    double V1, V2, V3;
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    assert_int_equal(hgn_pair_energy_sum(m, b->D, b->q, g.box, pairs, NULL, E, &V1), HRF_OK);
+    omp_set_num_threads(2);
+    assert_int_equal(hgn_pair_energy_sum(m, b->D, b->q, g.box, pairs, NULL, E, &V2), HRF_OK);
+    assert_int_equal(hgn_pair_energy_sum(m, b->D, b->q, g.box, pairs, r, E, &V3), HRF_OK);
+    omp_set_num_threads(nt);
+    fprintf(stderr, "pair energy sum %.17g, per pair %.17g (%zu pairs)\n", V1, ref, E);
+    assert_true(fabs(V1 - ref) <= 1e-12 * mag);
+    assert_memory_equal(&V1, &V2, sizeof V1);
+    assert_memory_equal(&V1, &V3, sizeof V1);
+    free(r), free(u), free(pb.p);
+    pdata_free(b);
+    hrf_hgn_free(m), hrf_hgn_free(truth);
+}
+
 /* The streamed QR on fewer rows than unknowns + 1 (its group padded with
  * zero rows): 2 snapshots of an 8-particle chain, 32 potential rows for 40
  * edge features. θ itself is not determined (its minimum-norm form moves by
@@ -562,10 +603,11 @@ static void test_threads_deterministic(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chain_zero_shot),   cmocka_unit_test(test_lattice_mp_zero_shot),
-        cmocka_unit_test(test_mp_many_body),      cmocka_unit_test(test_split_equals_joint),
-        cmocka_unit_test(test_streamed_gram),     cmocka_unit_test(test_solvers_agree),
-        cmocka_unit_test(test_streamed_qr_short), cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_chain_zero_shot),       cmocka_unit_test(test_lattice_mp_zero_shot),
+        cmocka_unit_test(test_mp_many_body),          cmocka_unit_test(test_split_equals_joint),
+        cmocka_unit_test(test_streamed_gram),         cmocka_unit_test(test_solvers_agree),
+        cmocka_unit_test(test_streamed_qr_short),     cmocka_unit_test(test_pair_energy_sum),
+        cmocka_unit_test(test_threads_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,50 @@ double hgn_kinetic_energy(const hrf_hgn *m, double s, double im, double *dTds) {
     return T + m->cK;
 }
 
+/* Σ over the E pairs of Σ_k θ_E,k σ(w_E,k r + b_E,k) (pair mode, without c_E):
+ * the potential energy alone, as the anchor needs it. Pairs in chunks of
+ * HGN_CHUNK over the threads, σ only (no σ′), distances from r when given
+ * (the fit's pair cache) or from q; each chunk's sum is kept and the sums
+ * are added in chunk order, so the result does not depend on the thread
+ * count. HRF_ENOMEM when scratch cannot be had. */
+int hgn_pair_energy_sum(const hrf_hgn *m, int D, const double *q, double L, const uint32_t *pairs,
+                        const double *r, size_t E, double *V) {
+    const size_t ME = m->ME, nch = (E + HGN_CHUNK - 1) / HGN_CHUNK;
+    double *part = malloc((nch ? nch : 1) * sizeof *part);
+    int failed = 0;
+    if (!part) return hrf_error(HRF_ENOMEM, "out of memory for the pair energies");
+#pragma omp parallel reduction(| : failed)
+    {
+        double *z = malloc(HGN_CHUNK * ME * sizeof *z), *sg = malloc(HGN_CHUNK * ME * sizeof *sg);
+        double *rr = malloc(HGN_CHUNK * sizeof *rr), *uu = malloc(3 * HGN_CHUNK * sizeof *uu);
+        failed = !z || !sg || !rr || !uu;
+#pragma omp for schedule(static)
+        for (size_t c = 0; c < nch; c++) {
+            if (failed) continue;
+            size_t e0 = c * HGN_CHUNK, ne = E - e0 < HGN_CHUNK ? E - e0 : HGN_CHUNK;
+            const double *re = r ? r + e0 : rr;
+            if (!r) hgn_pair_geometry(D, q, L, pairs, e0, ne, rr, uu);
+            for (size_t e = 0; e < ne; e++)
+                for (size_t k = 0; k < ME; k++)
+                    z[e * ME + k] = m->WE[k] * re[e] + m->bE[k];
+            m->act->eval(ne * ME, z, sg, NULL);
+            double v = 0.0;
+            for (size_t e = 0; e < ne; e++)
+                for (size_t k = 0; k < ME; k++)
+                    v += m->thE[k] * sg[e * ME + k];
+            part[c] = v;
+        }
+        free(z), free(sg), free(rr), free(uu);
+    }
+    double v = 0.0;
+    for (size_t c = 0; c < nch && !failed; c++)
+        v += part[c];
+    free(part);
+    if (failed) return hrf_error(HRF_ENOMEM, "out of memory for the pair energies");
+    *V = v;
+    return HRF_OK;
+}
+
 /* Ĥ − c_0 and the derivatives at one state with scratch w (pairs given). */
 int hgn_eval_state(const hrf_hgn *m, size_t N, int D, const double *q, const double *p,
                    const double *mass, double L, const uint32_t *pairs, size_t E, double *H,

@@ -685,9 +685,19 @@ int hgn_anchor_comm(hrf_hgn *m, const hrf_pdata *data, const hgn_pair_cache *pc,
             pairs = pc->pairs, E0 = pc->off[1];
         else if ((rc = hgn_graph_pairs(&g, data->N, data->D, data->q, &w.pb, &pairs, &E0)))
             goto done;
-        if ((rc = hgn_eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box, pairs,
-                                 E0, &h0, NULL, NULL, &w)))
-            goto done;
+        if (m->MN) {
+            if ((rc = hgn_eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box,
+                                     pairs, E0, &h0, NULL, NULL, &w)))
+                goto done;
+        } else { /* pair mode: the pair energies threaded (σ only), then the kinetic part */
+            double V, T;
+            if ((rc = hgn_pair_energy_sum(m, data->D, data->q, g.box, pairs, pc ? pc->r : NULL, E0,
+                                          &V)) ||
+                (rc = hgn_eval_state(m, data->N, data->D, data->q, data->p, data->mass, g.box,
+                                     pairs, 0, &T, NULL, NULL, &w)))
+                goto done;
+            h0 = V + T;
+        }
         if (E0 > 0)
             m->cE = (data->H[0] - h0) / (double)E0;
         else

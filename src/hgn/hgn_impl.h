@@ -182,6 +182,10 @@ int hgn_work_nodes(hgn_work *w, const hrf_hgn *m, size_t N);
 void hgn_pair_geometry(int D, const double *q, double L, const uint32_t *pairs, size_t e0,
                        size_t ne, double *r, double *u);
 void hgn_edge_features(const hrf_hgn *m, size_t ne, const double *r, int want_s, hgn_work *w);
+/* Σ_pairs Σ_k θ_E,k σ(w_E,k r + b_E,k), threaded, independent of the thread
+ * count; distances from r (E) when not NULL, else from q (hgn_eval.c). */
+int hgn_pair_energy_sum(const hrf_hgn *m, int D, const double *q, double L, const uint32_t *pairs,
+                        const double *r, size_t E, double *V);
 void hgn_kinetic_features(const hrf_hgn *m, int D, const double *p, const double *mass, size_t i0,
                           size_t ni, hgn_work *w);
 void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, const uint32_t *pairs,
