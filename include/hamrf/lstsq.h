@@ -96,7 +96,10 @@ typedef struct hrf_lsq_problem {
     size_t pad_rows;
     /* Optional: r = U − A Θ and z = Aᵀ r in one pass over A, for one
      * right-hand side (the residual and its normal-equations image, without
-     * the cancellation of forming AᵀU − AᵀAΘ). NULL if unavailable. */
+     * the cancellation of forming AᵀU − AᵀAΘ); used to start LSQR. With comm,
+     * r covers this rank's rows and z is this rank's part of Aᵀr (the library
+     * sums it, as for apply_t). NULL if unavailable. Appended last, like comm
+     * and pad_rows: code built against an older header must be rebuilt. */
     int (*residual_normal)(void *ctx, const double *theta, double *r, double *z);
 } hrf_lsq_problem;
 

@@ -12,7 +12,7 @@
 #include <time.h>
 
 void *hrf_alloc_big(size_t bytes) {
-    if (bytes == 0) return NULL;
+    if (bytes == 0) bytes = 1;
 #ifdef MAP_POPULATE
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
                    -1, 0);
@@ -25,7 +25,7 @@ void *hrf_alloc_big(size_t bytes) {
 void hrf_free_big(void *p, size_t bytes) {
     if (!p) return;
 #ifdef MAP_POPULATE
-    munmap(p, bytes);
+    munmap(p, bytes ? bytes : 1);
 #else
     (void)bytes;
     free(p);

@@ -26,7 +26,9 @@ int hrf_blas_threads_within_limits(void);
 
 /* A large work array, its pages mapped and zeroed at once (MAP_POPULATE:
  * one pass in the kernel instead of one page fault per 4 KiB on first
- * touch), or NULL when out of memory. Freed with hrf_free_big(p, bytes). */
+ * touch; where the system has no MAP_POPULATE, plain uninitialised malloc
+ * memory), or NULL when out of memory; bytes = 0 gives a valid (minimal)
+ * array, as malloc(0) may. Freed with hrf_free_big(p, bytes), same bytes. */
 void *hrf_alloc_big(size_t bytes);
 void hrf_free_big(void *p, size_t bytes);
 

@@ -418,9 +418,13 @@ static void lsq_problem(hgn_lsq *c, hrf_lsq_problem *prob) {
     prob->apply = lsq_apply, prob->apply_t = lsq_apply_t;
     prob->reduce = lsq_reduce;
     prob->reduce_rows = c->cols;
-    /* dtpqrt of every sub-block B (mr x n) under R: 2 mr n² */
-    prob->reduce_flops = 2.0 * rows * n * n;
-    prob->reduce_bytes = 8.0 * (131072.0 / n + 64.0 + 32.0 + 2.0 * n) * (n + 1.0);
+    /* lsq_reduce: dgeqrt of every group's [A_g | u_g] (m x (n+1), m ≥ n + 1):
+     * 2 m (n+1)² − (2/3)(n+1)³, then a triangle fold of (2/3)(n+1)³ per group;
+     * memory: the group's column-major copy, two triangles, T and work, R, u_r */
+    const double na = n + 1.0, groups = c->group ? ceil((double)c->S / (double)c->group) : 0.0;
+    const double ldb = fmax((double)(c->group * c->rps), na), nbt = na < 32.0 ? na : 32.0;
+    prob->reduce_flops = 2.0 * rows * na * na + groups * (2.0 / 3.0) * na * na * na;
+    prob->reduce_bytes = 8.0 * (ldb * na + 2.0 * na * na + 2.0 * nbt * na + n * n + n);
     prob->gram_flops = rows * n * (n + 1.0);
     prob->apply_flops = 2.0 * rows * n;
     prob->extra_bytes = 8.0 * (double)(c->chunk * c->rps) * n;

@@ -18,6 +18,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -615,6 +616,11 @@ int hnn_solve(const hrf_hnn_params *p, const hrf_dataset *data, const double *G,
     lsq_problem(&q, p, dbytes, &prob, &lp);
     rc = hrf_lstsq_solve(&prob, &lp, theta, &rep->lstsq);
     if (rc) goto done;
+    if (!q.D && !q.Df && lp.refine_max == 0 && strstr(rep->lstsq.reason, "skipped")) {
+        size_t len = strlen(rep->lstsq.reason); /* say why the limit was 0 */
+        snprintf(rep->lstsq.reason + len, sizeof rep->lstsq.reason - len,
+                 "; σ'(Z) streamed: limit stream_refine_max, default 0 (--refine N)");
+    }
     memcpy(m->c, theta, M * sizeof *theta);
     m->c0 = theta[M];
     lsq_hhat(m, K, Sf, S, Hhat, have_Hhat);

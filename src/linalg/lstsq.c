@@ -275,8 +275,7 @@ int hrf_lstsq_solve(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, doub
                 /* Nothing measured the Gram solution's accuracy: say so. */
                 snprintf(rep->reason, sizeof rep->reason,
                          "auto: %zu x %zu problem: streamed Gram + Cholesky; LSQR refinement and "
-                         "its accuracy probe skipped (iteration limit 0, the default when the "
-                         "matrix is recomputed for every pass; a limit of 10 runs them)",
+                         "its accuracy probe skipped (iteration limit 0)",
                          prob->rows, prob->cols);
             } else if (rc == HRF_OK && (rep->converged >= 0 || !can_reduce)) {
                 snprintf(rep->reason, sizeof rep->reason,
