@@ -115,6 +115,20 @@ void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, cons
 #pragma omp simd
             for (size_t k = 0; k < ME; k++)
                 g[k] *= m->WE[k];
+            if (D == 3) { /* the three coordinates in one sweep: g loaded once */
+                const double u0 = uu[e * 3], u1 = uu[e * 3 + 1], u2 = uu[e * 3 + 2];
+                double *restrict i0 = blk + (i * 3) * ld, *restrict i1 = i0 + ld,
+                                 *restrict i2 = i1 + ld;
+                double *restrict j0 = blk + (j * 3) * ld, *restrict j1 = j0 + ld,
+                                 *restrict j2 = j1 + ld;
+#pragma omp simd
+                for (size_t k = 0; k < ME; k++) {
+                    const double gk = g[k], a0 = gk * u0, a1 = gk * u1, a2 = gk * u2;
+                    i0[k] += a0, i1[k] += a1, i2[k] += a2;
+                    j0[k] -= a0, j1[k] -= a1, j2[k] -= a2;
+                }
+                continue;
+            }
             for (int a = 0; a < D; a++) {
                 double ua = uu[e * 3 + a];
                 double *ri = blk + (i * D + a) * ld, *rj = blk + (j * D + a) * ld;
