@@ -101,6 +101,7 @@ void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, cons
                         size_t E, const double *r, const double *u, double *blk, size_t ld,
                         double *phi, hgn_work *w) {
     const size_t ME = m->ME;
+    const double *restrict WE = m->WE;
     for (size_t e0 = 0; e0 < E; e0 += HGN_CHUNK) {
         size_t ne = E - e0 < HGN_CHUNK ? E - e0 : HGN_CHUNK;
         const double *rr = r ? r + e0 : w->r, *uu = r ? u + 3 * e0 : w->u;
@@ -112,10 +113,7 @@ void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, cons
             if (phi)
                 for (size_t k = 0; k < ME; k++)
                     phi[k] += w->s[e * ME + k];
-#pragma omp simd
-            for (size_t k = 0; k < ME; k++)
-                g[k] *= m->WE[k];
-            if (D == 3) { /* the three coordinates in one sweep: g loaded once */
+            if (D == 3) { /* one sweep: σ′·w_E formed once for the three coordinates */
                 const double u0 = uu[e * 3], u1 = uu[e * 3 + 1], u2 = uu[e * 3 + 2];
                 double *restrict i0 = blk + (i * 3) * ld, *restrict i1 = i0 + ld,
                                  *restrict i2 = i1 + ld;
@@ -123,12 +121,15 @@ void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, cons
                                  *restrict j2 = j1 + ld;
 #pragma omp simd
                 for (size_t k = 0; k < ME; k++) {
-                    const double gk = g[k], a0 = gk * u0, a1 = gk * u1, a2 = gk * u2;
+                    const double gk = g[k] * WE[k], a0 = gk * u0, a1 = gk * u1, a2 = gk * u2;
                     i0[k] += a0, i1[k] += a1, i2[k] += a2;
                     j0[k] -= a0, j1[k] -= a1, j2[k] -= a2;
                 }
                 continue;
             }
+#pragma omp simd
+            for (size_t k = 0; k < ME; k++)
+                g[k] *= WE[k];
             for (int a = 0; a < D; a++) {
                 double ua = uu[e * 3 + a];
                 double *ri = blk + (i * D + a) * ld, *rj = blk + (j * D + a) * ld;
