@@ -253,13 +253,19 @@ static void test_bad_input(void **state) {
 /* Streaming σ'(Z) in row blocks (cache budget 0, as for data sets too large
  * to cache) gives the same fit as the cached matrix, up to summation order. */
 #define STREAM_AGREE_TOL 1e-9
+/* The streamed-feature tests' problem: Hénon–Heiles, 3000 points, U-SWIM
+ * width 40 (p set to it). */
+static hrf_dataset *hh_uswim40(hrf_hnn_params *p) {
+    hrf_hnn_params_default(p);
+    p->width = 40;
+    p->sampler = &hrf_sampler_uswim;
+    return make_data("henon_heiles", 3000, 6);
+}
+
 static void test_streamed_equals_cached(void **state) {
     (void)state;
-    hrf_dataset *d = make_data("henon_heiles", 3000, 6);
     hrf_hnn_params p;
-    hrf_hnn_params_default(&p);
-    p.width = 40;
-    p.sampler = &hrf_sampler_uswim;
+    hrf_dataset *d = hh_uswim40(&p);
     p.lstsq.solver = HRF_SOLVER_NORMAL;
     p.lstsq.stream_refine_max = p.lstsq.refine_max; /* same LSQR budget in both */
     hrf_hnn *a = NULL, *b = NULL;
@@ -411,11 +417,8 @@ static void test_lsqr_repairs_gram(void **state) {
  * size thresholds are lowered so a small problem takes the Gram route. */
 static void test_streamed_auto_report(void **state) {
     (void)state;
-    hrf_dataset *d = make_data("henon_heiles", 3000, 6);
     hrf_hnn_params p;
-    hrf_hnn_params_default(&p);
-    p.width = 40;
-    p.sampler = &hrf_sampler_uswim;
+    hrf_dataset *d = hh_uswim40(&p);
     p.cache_bytes = 0;
     p.block_rows = 256;
     p.lstsq.auto_dense_max = 0;

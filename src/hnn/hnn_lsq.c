@@ -172,36 +172,9 @@ static int hnn_gram(void *ctx, double *Gm, double *Atu, double *utu) {
     return HRF_OK;
 }
 
-/* r = u − A θ and z = Aᵀ r in one pass over D. */
-static int hnn_residual_normal(void *ctx, const double *theta, double *r, double *z) {
-    hnn_lsq *q = ctx;
-    const size_t M = q->M, dim = q->dim;
-    double *Vc = q->T, *Tc = q->T + M * dim;
-    for (size_t k = 0; k < M; k++)
-        for (size_t a = 0; a < dim; a++)
-            Vc[a * M + k] = theta[k] * q->W[k * dim + a];
-    memset(Tc, 0, M * dim * sizeof *Tc);
-    size_t B = q->D ? q->K : q->B;
-    for (size_t r0 = 0; r0 < q->K; r0 += B) {
-        size_t nb = q->K - r0 < B ? q->K - r0 : B;
-        const double *Db = hnn_block(q, r0, nb);
-        hnn_rows_residual(Db, nb, M, dim, Vc, q->u + r0 * dim, r + r0 * dim, Tc, q->part,
-                          q->nthreads);
-    }
-    double ra = q->u[q->K * dim] - (cblas_ddot((int)M, q->s0, 1, theta, 1) + q->a1 * theta[M]);
-    r[q->K * dim] = ra;
-    for (size_t k = 0; k < M; k++) {
-        double s = 0.0;
-        for (size_t a = 0; a < dim; a++)
-            s += q->W[k * dim + a] * Tc[k + a * M];
-        z[k] = s + q->s0[k] * ra;
-    }
-    z[M] = q->a1 * ra;
-    return HRF_OK;
-}
-
-static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
-    hnn_lsq *q = ctx;
+/* One fused pass over D: y = A v and z = Aᵀ y, or with u (the right-hand
+ * side) y = u − A v and z = Aᵀ y. */
+static int normal_pass(hnn_lsq *q, const double *v, const double *u, double *y, double *z) {
     const size_t M = q->M, dim = q->dim;
     double *Vc = q->T, *Tc = q->T + M * dim;
     for (size_t k = 0; k < M; k++)
@@ -212,9 +185,14 @@ static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
     for (size_t r0 = 0; r0 < q->K; r0 += B) {
         size_t nb = q->K - r0 < B ? q->K - r0 : B;
         const double *Db = hnn_block(q, r0, nb);
-        hnn_rows_normal(Db, nb, M, dim, Vc, y + r0 * dim, Tc, q->part, q->nthreads);
+        if (u)
+            hnn_rows_residual(Db, nb, M, dim, Vc, u + r0 * dim, y + r0 * dim, Tc, q->part,
+                              q->nthreads);
+        else
+            hnn_rows_normal(Db, nb, M, dim, Vc, y + r0 * dim, Tc, q->part, q->nthreads);
     }
     double ya = cblas_ddot((int)M, q->s0, 1, v, 1) + q->a1 * v[M];
+    if (u) ya = u[q->K * dim] - ya;
     y[q->K * dim] = ya;
     for (size_t k = 0; k < M; k++) {
         double s = 0.0;
@@ -224,6 +202,16 @@ static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
     }
     z[M] = q->a1 * ya;
     return HRF_OK;
+}
+
+/* r = u − A θ and z = Aᵀ r in one pass over D. */
+static int hnn_residual_normal(void *ctx, const double *theta, double *r, double *z) {
+    hnn_lsq *q = ctx;
+    return normal_pass(q, theta, q->u, r, z);
+}
+
+static int hnn_apply_normal(void *ctx, const double *v, double *y, double *z) {
+    return normal_pass(ctx, v, NULL, y, z);
 }
 
 static int hnn_apply(void *ctx, const double *v, double *y) {
