@@ -115,10 +115,11 @@ void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, cons
                     phi[k] += w->s[e * ME + k];
             if (D == 3) { /* one sweep: σ′·w_E formed once for the three coordinates */
                 const double u0 = uu[e * 3], u1 = uu[e * 3 + 1], u2 = uu[e * 3 + 2];
-                double *restrict i0 = blk + (i * 3) * ld, *restrict i1 = i0 + ld,
-                                 *restrict i2 = i1 + ld;
-                double *restrict j0 = blk + (j * 3) * ld, *restrict j1 = j0 + ld,
-                                 *restrict j2 = j1 + ld;
+                /* six distinct rows (i ≠ j: pairs are i < j, bonds checked) */
+                double *restrict i0 = blk + (i * 3) * ld, *restrict i1 = blk + (i * 3 + 1) * ld,
+                                 *restrict i2 = blk + (i * 3 + 2) * ld;
+                double *restrict j0 = blk + (j * 3) * ld, *restrict j1 = blk + (j * 3 + 1) * ld,
+                                 *restrict j2 = blk + (j * 3 + 2) * ld;
 #pragma omp simd
                 for (size_t k = 0; k < ME; k++) {
                     const double gk = g[k] * WE[k], a0 = gk * u0, a1 = gk * u1, a2 = gk * u2;
