@@ -424,7 +424,8 @@ static void test_streamed_gram(void **state) {
 static void test_solvers_agree(void **state) {
     (void)state;
     hrf_pdata *d = make_chain(8, 2, 60, 7);
-    hrf_hgn *ref = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 0, NULL);
+    hrf_hgn_fit_report rref;
+    hrf_hgn *ref = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 0, &rref);
     const hrf_solver s[4] = {HRF_SOLVER_QR, HRF_SOLVER_NORMAL, HRF_SOLVER_AUTO, HRF_SOLVER_SVD};
     const int reduce[4] = {0, 0, 0, 1};
     for (int i = 0; i < 4; i++) {
@@ -454,11 +455,49 @@ static void test_solvers_agree(void **state) {
                     sqrt(r2 / u2));
             assert_true(fabs(rep.lstsq_E.rel_residual - sqrt(r2 / u2)) <=
                         RESIDUAL_TOL * sqrt(r2 / u2));
+            /* 960 x 7 kinetic: the tall route takes one row per particle along
+             * p_i and the other rows' targets as a residual constant; its
+             * residual is the dense svd's of the full rows */
+            assert_non_null(strstr(rep.lstsq_K.reason, "tall"));
+            fprintf(stderr, "  kinetic residual: tall route %.6g, dense svd %.6g\n",
+                    rep.lstsq_K.rel_residual, rref.lstsq_K.rel_residual);
+            assert_true(fabs(rep.lstsq_K.rel_residual - rref.lstsq_K.rel_residual) <=
+                        RESIDUAL_TOL * rref.lstsq_K.rel_residual);
             free(A), free(u);
         }
         hrf_hgn_free(m);
     }
     hrf_hgn_free(ref);
+    pdata_free(d);
+}
+
+/* The tall route's kinetic part (one row per particle along p_i, the other
+ * rows' targets a residual constant) against the dense svd of the full rows,
+ * on data whose kinetic energy the features cannot fit exactly (a random
+ * teacher's kinetic network, unequal masses) and with noise in dq/dt, so
+ * that its component across p_i is not zero (for any T(|p|², m) it is): the
+ * same θ_K and θ_T, and the same relative residual (without the constant it
+ * would be smaller). */
+static void test_kinetic_tall_route(void **state) {
+    (void)state;
+    hrf_hgn *truth = random_model(8, 4, 47);
+    hrf_pdata *d = make_box(truth, 6, 40, 1.5, 3); /* 2880 rows, > 50 x 7 */
+    hrf_rng rng;
+    hrf_rng_seed(&rng, 48);
+    for (size_t t = 0; t < d->S * d->N * (size_t)d->D; t++)
+        d->dqdt[t] += 0.05 * hrf_rng_normal(&rng);
+    hrf_hgn_fit_report ra, rs;
+    hrf_hgn *a = fit(d, "elm", 10, 6, HRF_SOLVER_AUTO, 0, 0, &ra);
+    hrf_hgn *b = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 0, &rs);
+    double eK = rel_diff_kinetic(a, b);
+    fprintf(stderr, "kinetic tall route vs dense svd: theta %.3g, residual %.9g vs %.9g (%s)\n", eK,
+            ra.lstsq_K.rel_residual, rs.lstsq_K.rel_residual, ra.lstsq_K.reason);
+    assert_non_null(strstr(ra.lstsq_K.reason, "tall"));
+    assert_true(rs.lstsq_K.rel_residual > 1e-6); /* not an exact fit */
+    assert_true(eK <= SOLVER_TOL);
+    assert_true(fabs(ra.lstsq_K.rel_residual - rs.lstsq_K.rel_residual) <=
+                RESIDUAL_TOL * rs.lstsq_K.rel_residual);
+    hrf_hgn_free(a), hrf_hgn_free(b), hrf_hgn_free(truth);
     pdata_free(d);
 }
 
@@ -603,11 +642,11 @@ static void test_threads_deterministic(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chain_zero_shot),       cmocka_unit_test(test_lattice_mp_zero_shot),
-        cmocka_unit_test(test_mp_many_body),          cmocka_unit_test(test_split_equals_joint),
-        cmocka_unit_test(test_streamed_gram),         cmocka_unit_test(test_solvers_agree),
-        cmocka_unit_test(test_streamed_qr_short),     cmocka_unit_test(test_pair_energy_sum),
-        cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_chain_zero_shot),    cmocka_unit_test(test_lattice_mp_zero_shot),
+        cmocka_unit_test(test_mp_many_body),       cmocka_unit_test(test_split_equals_joint),
+        cmocka_unit_test(test_streamed_gram),      cmocka_unit_test(test_solvers_agree),
+        cmocka_unit_test(test_streamed_qr_short),  cmocka_unit_test(test_pair_energy_sum),
+        cmocka_unit_test(test_kinetic_tall_route), cmocka_unit_test(test_threads_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

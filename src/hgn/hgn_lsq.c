@@ -241,6 +241,31 @@ static int lsq_assemble(void *ctx, double *A, double *u) {
     return HRF_OK;
 }
 
+/* QR of one group's augmented rows B (m x na, column-major, m ≥ na) by
+ * dgeqrt, its triangle folded into Racc by dtpqrt (or copied there for the
+ * first group). */
+static int fold_group(double *B, size_t m, size_t na, size_t nbt, double *Tf, double *wk,
+                      double *Racc, double *Rg, int *first) {
+    lapack_int info =
+        LAPACKE_dgeqrt_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)na, (lapack_int)nbt, B,
+                            (lapack_int)m, Tf, (lapack_int)nbt, wk);
+    if (info)
+        return hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dgeqrt info %d)", (int)info);
+    double *dst = *first ? Racc : Rg;
+    for (size_t k = 0; k < na; k++)
+        for (size_t i = 0; i < na; i++)
+            dst[i + k * na] = i <= k ? B[i + k * m] : 0.0;
+    if (!*first) {
+        info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)na, (lapack_int)na, (lapack_int)na,
+                                   (lapack_int)nbt, Racc, (lapack_int)na, Rg, (lapack_int)na, Tf,
+                                   (lapack_int)nbt, wk);
+        if (info)
+            return hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dtpqrt info %d)", (int)info);
+    }
+    *first = 0;
+    return HRF_OK;
+}
+
 /* Streamed QR of the augmented matrix [A | u], one group of snapshots at a
  * time: each group's rows, transposed into column-major order with u as
  * column n (zero rows added up to n + 1 when a group is shorter), are
@@ -262,8 +287,17 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     double *Racc = calloc(na * na, sizeof *Racc), *Rg = malloc(na * na * sizeof *Rg);
     double *wk = malloc(nbt * na * sizeof *wk);
     double *R = calloc(n * n, sizeof *R), *ur = calloc(n, sizeof *ur);
+    /* The kinetic part's rows of a particle are p_ia·w_i (a = 1..D): rotated
+     * so that the first is along p_i, the others are zero (to rounding) and
+     * only their right-hand sides remain, a constant of the residual. So
+     * each particle enters the QR as one row |p_i|·w_i with target p̂_i·u_i,
+     * and Σ_a u_ia² − (p̂_i·u_i)² goes to the residual: D times fewer rows,
+     * the same least-squares problem (docs/math.md §10). */
+    const int kin = c->part == HRF_HGN_PART_KINETIC && c->D > 1;
+    double *extra = kin ? malloc(ldb * sizeof *extra) : NULL;
+    double res_extra = 0.0;
     int rc = HRF_OK, first = 1;
-    if (!B || !Tf || !Racc || !Rg || !wk || !R || !ur) {
+    if (!B || !Tf || !Racc || !Rg || !wk || !R || !ur || (kin && !extra)) {
         rc = hrf_error(HRF_ENOMEM, "out of memory for the streamed QR (%zu x %zu)", ldb, na);
         goto done;
     }
@@ -275,8 +309,42 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         if ((rc = lsq_fill(c, s0, ns))) goto done;
         t_fill += hrf_now() - tf;
         for (size_t r0 = 0; r0 < nr; r0 += gr) {
-            size_t mr = nr - r0 < gr ? nr - r0 : gr, m = mr > na ? mr : na;
+            size_t mr = nr - r0 < gr ? nr - r0 : gr;
             const double *blk = c->blk + r0 * n, *ub = c->u + s0 * c->rps + r0;
+            if (kin) { /* one row per particle (see above); mr is a multiple of D */
+                const size_t D = (size_t)c->D, mp = mr / D;
+                const size_t m = mp > na ? mp : na;
+#pragma omp parallel for schedule(static) num_threads(c->nthreads)
+                for (size_t t = 0; t < mp; t++) {
+                    const size_t row = r0 + t * D; /* within the chunk */
+                    const size_t ps = s0 + row / c->rps, i = (row % c->rps) / D;
+                    const double *p = c->d->p + (c->soff + ps * c->stride) * c->nd + i * D;
+                    double pn = 0.0, h[3] = {0.0, 0.0, 0.0}, uh = 0.0, uu = 0.0;
+                    for (size_t a = 0; a < D; a++)
+                        pn += p[a] * p[a];
+                    pn = sqrt(pn);
+                    for (size_t a = 0; a < D; a++) {
+                        h[a] = pn > 0.0 ? p[a] / pn : 0.0;
+                        uh += h[a] * ub[t * D + a], uu += ub[t * D + a] * ub[t * D + a];
+                    }
+                    for (size_t k = 0; k < n; k++) {
+                        double v = 0.0;
+                        for (size_t a = 0; a < D; a++)
+                            v += h[a] * blk[(t * D + a) * n + k];
+                        B[t + k * m] = v;
+                    }
+                    B[t + n * m] = uh;
+                    extra[t] = uu - uh * uh > 0.0 ? uu - uh * uh : 0.0;
+                }
+                for (size_t t = 0; t < mp; t++) /* in row order: any thread count */
+                    res_extra += extra[t];
+                for (size_t k = 0; k < na; k++)
+                    for (size_t r = mp; r < m; r++)
+                        B[r + k * m] = 0.0;
+                if ((rc = fold_group(B, m, na, nbt, Tf, wk, Racc, Rg, &first))) goto done;
+                continue;
+            }
+            const size_t m = mr > na ? mr : na;
             /* transpose the row-major rows into B (m x na), in tiles of 64 rows x 8 columns */
 #pragma omp parallel for schedule(static) num_threads(c->nthreads)
             for (size_t t0 = 0; t0 < mr; t0 += 64) {
@@ -291,29 +359,7 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
             for (size_t k = 0; k < na; k++) /* zero rows up to n + 1 (a short last group) */
                 for (size_t r = mr; r < m; r++)
                     B[r + k * m] = 0.0;
-            lapack_int info =
-                LAPACKE_dgeqrt_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)na,
-                                    (lapack_int)nbt, B, (lapack_int)m, Tf, (lapack_int)nbt, wk);
-            if (info) {
-                rc = hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dgeqrt info %d)",
-                               (int)info);
-                goto done;
-            }
-            double *dst = first ? Racc : Rg;
-            for (size_t k = 0; k < na; k++)
-                for (size_t i = 0; i < na; i++)
-                    dst[i + k * na] = i <= k ? B[i + k * m] : 0.0;
-            if (!first) {
-                info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)na, (lapack_int)na,
-                                           (lapack_int)na, (lapack_int)nbt, Racc, (lapack_int)na,
-                                           Rg, (lapack_int)na, Tf, (lapack_int)nbt, wk);
-                if (info) {
-                    rc = hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dtpqrt info %d)",
-                                   (int)info);
-                    goto done;
-                }
-            }
-            first = 0;
+            if ((rc = fold_group(B, m, na, nbt, Tf, wk, Racc, Rg, &first))) goto done;
         }
     }
     for (size_t k = 0; k < n; k++) {
@@ -321,12 +367,12 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
             R[i + k * n] = Racc[i + k * na];
         ur[k] = Racc[k + n * na];
     }
-    c->res2 = Racc[n + n * na] * Racc[n + n * na];
+    c->res2 = Racc[n + n * na] * Racc[n + n * na] + res_extra;
     hrf_debug("hgn streamed QR %zu x %zu: fill %.3f s, QR %.3f s", c->S * c->rps, n, t_fill,
               hrf_now() - t_all - t_fill);
 done:
     hrf_free_big(B, ldb * na * sizeof *B);
-    free(Tf), free(Racc), free(Rg), free(wk);
+    free(Tf), free(Racc), free(Rg), free(wk), free(extra);
     if (rc) {
         free(R), free(ur);
         return rc;
