@@ -327,18 +327,33 @@ def bench_memory(args, env, workdir):
             "limit_mib": args.memory_limit_mib, "pass": ok, "hamrf": h}, ok
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+def bench_parser(doc, quick_help):
+    """The option parser the training benchmarks share (this one and scale.py): --hamrf,
+    --quick, --systems and --sampler; add_tool_options adds the process options."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--hamrf", default="build/hamrf", help="the built hamrf tool")
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 2000 points, width 300 (memory: 100 000 points)")
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--systems", default="double_pendulum,henon_heiles",
+                    help="comma-separated systems")
+    ap.add_argument("--sampler", default="aswim", choices=("elm", "uswim", "swim", "aswim"))
+    return ap
+
+
+def add_tool_options(ap, keep_help, json_help):
+    """--threads, --keep and --json-out, shared by the training benchmarks."""
+    ap.add_argument("--threads", type=int, default=None,
+                    help="set OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for every tool "
+                         "(default: leave the environment alone)")
+    ap.add_argument("--keep", default=None, metavar="DIR", help=keep_help)
+    ap.add_argument("--json-out", default=None, metavar="FILE", help=json_help)
+
+
+def main(argv=None):
+    ap = bench_parser(__doc__, "smoke run: 2000 points, width 300 (memory: 100 000 points)")
     ap.add_argument("--seeds", type=int, default=1, help="fits per system (seeds 1..N)")
     ap.add_argument("--width", type=int, default=None, help="hidden width (default 2000)")
     ap.add_argument("--n", type=int, default=None, help="train and test points (default 20000)")
-    ap.add_argument("--sampler", default="aswim", choices=("elm", "uswim", "swim", "aswim"))
-    ap.add_argument("--systems", default="double_pendulum,henon_heiles",
-                    help="comma-separated systems")
     ap.add_argument("--memory", action="store_true", help="run the memory check instead")
     ap.add_argument("--memory-n", type=int, default=None,
                     help="points for --memory (default 1 000 000)")
@@ -351,14 +366,10 @@ def main(argv=None):
                     help="the NumPy reference")
     ap.add_argument("--dgemm-rate", default=None,
                     help="dgemm_rate tool (default: bench/dgemm_rate next to --hamrf)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="set OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for every tool "
-                         "(default: leave the environment alone)")
     ap.add_argument("--openblas-coretype", default=None, metavar="NAME",
                     help="set OPENBLAS_CORETYPE for every tool (e.g. SkylakeX, Haswell)")
-    ap.add_argument("--keep", default=None, metavar="DIR",
-                    help="write data sets and models here and keep them (default: temp)")
-    ap.add_argument("--json-out", default=None, metavar="FILE", help="save the results")
+    add_tool_options(ap, "write data sets and models here and keep them (default: temp)",
+                     "save the results")
     args = ap.parse_args(argv)
 
     args.systems = [s for s in args.systems.split(",") if s]

@@ -52,7 +52,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The training benchmark's boxes (RF-HNN's, docs/math.md §5) and its helpers.
-from bench_train import SYSTEMS, ToolError, fmt, log, parse_json  # noqa: E402
+from bench_train import (SYSTEMS, ToolError, add_tool_options, bench_parser, fmt,  # noqa: E402
+                         log, parse_json)
 LABEL = {"double_pendulum": "double pendulum", "henon_heiles": "Hénon–Heiles"}
 
 RSS_LIMIT_GIB = 24.0  # the development machine's memory
@@ -304,31 +305,19 @@ def int_list(text):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--hamrf", default="build/hamrf", help="the built hamrf tool")
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: widths 100,300,900 on 500 and 5000 points, 2000 test")
-    ap.add_argument("--systems", default="double_pendulum,henon_heiles",
-                    help="comma-separated systems")
+    ap = bench_parser(__doc__, "smoke run: widths 100,300,900 on 500 and 5000 points, 2000 test")
     ap.add_argument("--widths", type=int_list, default=None,
                     help="comma-separated widths (default 2000,5000,10000)")
     ap.add_argument("--points", type=int_list, default=None,
                     help="comma-separated training-point counts (default 20000,50000,200000)")
     ap.add_argument("--n-test", type=int, default=None, help="test points (default 20000)")
-    ap.add_argument("--sampler", default="aswim", choices=("elm", "uswim", "swim", "aswim"))
     ap.add_argument("--seed", type=int, default=1, help="sampler seed of every fit")
     ap.add_argument("--rss-limit-gib", type=float, default=RSS_LIMIT_GIB,
                     help="verdict (1): peak RSS must stay below this")
     ap.add_argument("--timeout", type=float, default=3600.0,
                     help="seconds after which a train or eval process is killed (tool error)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="set OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for every tool "
-                         "(default: leave the environment alone)")
-    ap.add_argument("--keep", default=None, metavar="DIR",
-                    help="write the data sets here and keep them (default: temp)")
-    ap.add_argument("--json-out", default=None, metavar="FILE",
-                    help="save the results (rewritten after every row)")
+    add_tool_options(ap, "write the data sets here and keep them (default: temp)",
+                     "save the results (rewritten after every row)")
     ap.add_argument("--plot", default=None, metavar="FILE.png",
                     help="test error of H against width, log-log (needs matplotlib)")
     ap.add_argument("--from-json", default=None, metavar="FILE",

@@ -470,7 +470,8 @@ static void lsq_problem(hgn_lsq *c, hrf_lsq_problem *prob) {
     const double na = n + 1.0, groups = c->group ? ceil((double)c->S / (double)c->group) : 0.0;
     const double ldb = fmax((double)(c->group * c->rps), na), nbt = na < 32.0 ? na : 32.0;
     prob->reduce_flops = 2.0 * rows * na * na + groups * (2.0 / 3.0) * na * na * na;
-    prob->reduce_bytes = 8.0 * (ldb * na + 2.0 * na * na + 2.0 * nbt * na + n * n + n);
+    prob->reduce_bytes = 8.0 * (ldb * na + 2.0 * na * na + 2.0 * nbt * na + n * n + n +
+                                (c->part == HRF_HGN_PART_KINETIC ? ldb : 0.0)); /* + extra[] */
     prob->gram_flops = rows * n * (n + 1.0);
     prob->apply_flops = 2.0 * rows * n;
     prob->extra_bytes = 8.0 * (double)(c->chunk * c->rps) * n;

@@ -231,6 +231,8 @@ int lsq_solve_dense(const hrf_lsq_problem *prob, const hrf_lstsq_params *p, hrf_
     rep->rank = rank;
     rep->flops +=
         lsq_dense_flops(s, (double)m, (double)n) + 4.0 * (double)m * (double)n * (double)(k - 1);
+    if (s == HRF_SOLVER_QR && QR_FIRST_DEN * m >= QR_FIRST_NUM * n) /* dgelsy's QR of R too */
+        rep->flops += 4.0 * (double)n * (double)n * (double)n / 3.0;
 done:
     free(A), free(b);
     return rc;
