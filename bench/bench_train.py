@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,21 +69,37 @@ class ToolError(RuntimeError):
     pass
 
 
-def run_child(cmd, env):
-    """Run cmd; return stdout, stderr, wall seconds and the child's own peak RSS (MiB)."""
+def run_child(cmd, env, timeout=None):
+    """Run cmd; return stdout, stderr, wall seconds and the child's own peak RSS (MiB).
+    A child still running after `timeout` seconds is killed (ToolError)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         try:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         except OSError as e:
             raise ToolError("cannot start %s: %s" % (cmd[0], e))
-        _, status, usage = os.wait4(proc.pid, 0)  # reap it ourselves to get its rusage
+        killed = []
+
+        def kill():
+            killed.append(True)
+            proc.kill()  # this child only, by its own handle
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)  # reap it ourselves to get its rusage
+        finally:
+            if timer:
+                timer.cancel()
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
+    if killed:
+        raise ToolError("killed after %.0f s (--timeout %g): %s" % (wall, timeout, " ".join(cmd)))
     if proc.returncode != 0:
         raise ToolError("command failed (exit %d): %s\n%s" %
                         (proc.returncode, " ".join(cmd), (stderr or stdout)[-2000:]))

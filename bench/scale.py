@@ -44,65 +44,17 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The training benchmark's boxes (RF-HNN's, docs/math.md §5) and its helpers.
 from bench_train import (SYSTEMS, ToolError, add_tool_options, bench_parser, fmt,  # noqa: E402
-                         log, parse_json)
+                         generate, log, parse_json, run_child)
 LABEL = {"double_pendulum": "double pendulum", "henon_heiles": "Hénon–Heiles"}
 
 RSS_LIMIT_GIB = 24.0  # the development machine's memory
-
-
-def run_child(cmd, env, timeout=None):
-    """Run cmd; return stdout, stderr, wall seconds and the child's own peak RSS (MiB).
-    A child still running after `timeout` seconds is killed (ToolError)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        except OSError as e:
-            raise ToolError("cannot start %s: %s" % (cmd[0], e))
-        killed = []
-
-        def kill():
-            killed.append(True)
-            proc.kill()  # this child only, by its own handle
-
-        timer = threading.Timer(timeout, kill) if timeout else None
-        if timer:
-            timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)  # reap it ourselves to get its rusage
-        finally:
-            if timer:
-                timer.cancel()
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode("utf-8", "replace")
-        stderr = err.read().decode("utf-8", "replace")
-    if killed:
-        raise ToolError("killed after %.0f s (--timeout %g): %s" % (wall, timeout, " ".join(cmd)))
-    if proc.returncode != 0:
-        raise ToolError("command failed (exit %d): %s\n%s" %
-                        (proc.returncode, " ".join(cmd), (stderr or stdout)[-2000:]))
-    return {"stdout": stdout, "stderr": stderr, "wall_seconds": wall,
-            "peak_rss_mib": usage.ru_maxrss / 1024.0}  # ru_maxrss is in KiB on Linux
-
-
-def generate(args, env, system, n, seed, path):
-    cmd = [args.hamrf, "generate", "--system", system] + SYSTEMS[system] + \
-          ["--n", str(n), "--seed", str(seed), "-o", path]
-    r = run_child(cmd, env)
-    log("  generated %s: %d points, seed %d (%.1f s)" % (os.path.basename(path), n, seed,
-                                                        r["wall_seconds"]))
 
 
 def fit_row(args, env, system, width, points, train, test, model):
