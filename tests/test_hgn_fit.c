@@ -575,6 +575,92 @@ static void test_streamed_qr_short(void **state) {
     pdata_free(d);
 }
 
+/* The position rows filled in column ranges (as threads fill one snapshot)
+ * are the rows filled whole, to the bit, with the pair geometry given or
+ * computed, and so are the σ sums: every entry receives its pairs' terms in
+ * the same order. */
+static void test_fill_cols(void **state) {
+    (void)state;
+    hrf_hgn *truth = random_model(8, 4, 41), *m = random_model(30, 5, 43);
+    hrf_pdata *b = make_box(truth, 14, 1, 1.5, 8);
+    hrf_hgn_graph g;
+    hrf_hgn_graph_of(b, &g);
+    hgn_pair_buf pb;
+    memset(&pb, 0, sizeof pb);
+    const uint32_t *pairs;
+    size_t E;
+    assert_int_equal(hgn_graph_pairs(&g, b->N, b->D, b->q, &pb, &pairs, &E), HRF_OK);
+    assert_true(E > 2 * HGN_CHUNK);
+    const size_t rows = b->N * (size_t)b->D, ME = 30;
+    double *r = malloc(E * sizeof *r), *u = malloc(3 * E * sizeof *u);
+    double *whole = calloc(rows * ME, sizeof *whole), *cols = calloc(rows * ME, sizeof *cols);
+    double phi_w[30] = {0}, phi_c[30] = {0};
+    assert_non_null(r), assert_non_null(u), assert_non_null(whole), assert_non_null(cols);
+    hgn_pair_geometry(b->D, b->q, g.box, pairs, 0, E, r, u);
+    hgn_work w;
+    assert_int_equal(hgn_work_init(&w, ME), HRF_OK);
+    for (int given = 0; given < 2; given++) {
+        memset(whole, 0, rows * ME * sizeof *whole), memset(cols, 0, rows * ME * sizeof *cols);
+        memset(phi_w, 0, sizeof phi_w), memset(phi_c, 0, sizeof phi_c);
+        const double *rr = given ? r : NULL, *uu = given ? u : NULL;
+        hgn_fill_potential(m, b->D, b->q, g.box, pairs, E, rr, uu, whole, ME, phi_w, &w);
+        hgn_fill_potential_cols(m, 0, 8, b->D, b->q, g.box, pairs, E, rr, uu, cols, ME, phi_c, &w);
+        hgn_fill_potential_cols(m, 8, ME, b->D, b->q, g.box, pairs, E, rr, uu, cols, ME, phi_c, &w);
+        assert_memory_equal(whole, cols, rows * ME * sizeof *whole);
+        assert_memory_equal(phi_w, phi_c, sizeof phi_w);
+    }
+    double amax = 0.0; /* not all zero: the comparison means something */
+    for (size_t t = 0; t < rows * ME; t++)
+        amax = fmax(amax, fabs(whole[t]));
+    assert_true(amax > 0.1);
+    hgn_work_free(&w);
+    free(r), free(u), free(whole), free(cols), free(pb.p);
+    pdata_free(b);
+    hrf_hgn_free(m), hrf_hgn_free(truth);
+}
+
+/* The streamed QR with a chunk's groups factorised in parallel (2 threads:
+ * 400 particles in 2D give 800 rows per snapshot, so a group is one snapshot
+ * and a chunk two groups, one per thread with single-threaded BLAS, folded
+ * in order) and on one thread, against the dense svd: the same θ on this
+ * well-conditioned problem (ELM, widths 10 and 6), potential and kinetic
+ * (its one row per particle) parts, and the same residual. */
+static void test_parallel_group_qr(void **state) {
+    (void)state;
+    hrf_hgn *truth = random_model(8, 4, 41);
+    hrf_pdata *d = make_box(truth, 20, 4, 1.5, 6);
+    hrf_rng rng;
+    hrf_rng_seed(&rng, 49);
+    for (size_t t = 0; t < d->S * d->N * (size_t)d->D; t++) /* not an exact fit */
+        d->dqdt[t] += 0.05 * hrf_rng_normal(&rng), d->dpdt[t] += 0.05 * hrf_rng_normal(&rng);
+    const int saved = omp_get_max_threads();
+    hrf_hgn_fit_report rs, rq[2];
+    hrf_hgn *ref = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 0, &rs), *m[2];
+    for (int i = 0; i < 2; i++) {
+        omp_set_num_threads(i + 1);
+        m[i] = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 1, &rq[i]);
+    }
+    omp_set_num_threads(saved);
+    for (int i = 0; i < 2; i++) {
+        double eE = rel_diff(10, hrf_hgn_theta_E(m[i]), hrf_hgn_theta_E(ref));
+        double eK = rel_diff_kinetic(m[i], ref);
+        fprintf(stderr,
+                "streamed QR on %d thread%s vs dense svd: theta_E %.3g theta_K %.3g, residuals "
+                "%.9g / %.9g vs %.9g / %.9g\n",
+                i + 1, i ? "s" : "", eE, eK, rq[i].lstsq_E.rel_residual, rq[i].lstsq_K.rel_residual,
+                rs.lstsq_E.rel_residual, rs.lstsq_K.rel_residual);
+        assert_true(eE <= SOLVER_TOL && eK <= SOLVER_TOL);
+        assert_true(rs.lstsq_E.rel_residual > 1e-3 && rs.lstsq_K.rel_residual > 1e-3);
+        assert_true(fabs(rq[i].lstsq_E.rel_residual - rs.lstsq_E.rel_residual) <=
+                    RESIDUAL_TOL * rs.lstsq_E.rel_residual);
+        assert_true(fabs(rq[i].lstsq_K.rel_residual - rs.lstsq_K.rel_residual) <=
+                    RESIDUAL_TOL * rs.lstsq_K.rel_residual);
+        hrf_hgn_free(m[i]);
+    }
+    hrf_hgn_free(ref), hrf_hgn_free(truth);
+    pdata_free(d);
+}
+
 /* The node update learns many-body physics that no pair potential has: data
  * from a random mp teacher (M_E 8, M_N 6) on a periodic 6x6 box, fitted by
  * ELM in both modes (widths 20 edge, 200 node, as the teacher's node input
@@ -647,6 +733,7 @@ int main(void) {
         cmocka_unit_test(test_streamed_gram),      cmocka_unit_test(test_solvers_agree),
         cmocka_unit_test(test_streamed_qr_short),  cmocka_unit_test(test_pair_energy_sum),
         cmocka_unit_test(test_kinetic_tall_route), cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_fill_cols),          cmocka_unit_test(test_parallel_group_qr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

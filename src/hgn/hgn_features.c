@@ -67,14 +67,21 @@ void hgn_pair_geometry(int D, const double *q, double L, const uint32_t *pairs, 
     }
 }
 
-/* Edge encoder on ne distances: z = w r + b, s = σ(z) (only if want_s: the
- * position rows need σ' alone, half the cost for tanh), ds = σ'(z), (ne, M_E). */
-void hgn_edge_features(const hrf_hgn *m, size_t ne, const double *r, int want_s, hgn_work *w) {
-    const size_t ME = m->ME;
+/* Edge encoder on ne distances, columns [k0, k0+nk): z = w r + b, s = σ(z)
+ * (only if want_s: the position rows need σ' alone, half the cost for tanh),
+ * ds = σ'(z), each (ne, nk). */
+static void edge_features_cols(const hrf_hgn *m, size_t k0, size_t nk, size_t ne, const double *r,
+                               int want_s, hgn_work *w) {
+    const double *restrict WE = m->WE + k0, *restrict bE = m->bE + k0;
     for (size_t e = 0; e < ne; e++)
-        for (size_t k = 0; k < ME; k++)
-            w->z[e * ME + k] = m->WE[k] * r[e] + m->bE[k];
-    m->act->eval(ne * ME, w->z, want_s ? w->s : NULL, w->ds);
+        for (size_t k = 0; k < nk; k++)
+            w->z[e * nk + k] = WE[k] * r[e] + bE[k];
+    m->act->eval(ne * nk, w->z, want_s ? w->s : NULL, w->ds);
+}
+
+/* The same for all M_E columns. */
+void hgn_edge_features(const hrf_hgn *m, size_t ne, const double *r, int want_s, hgn_work *w) {
+    edge_features_cols(m, 0, m->ME, ne, r, want_s, w);
 }
 
 /* Kinetic encoder on particles [i0, i0+ni): inputs [|p_i|², 1/m_i]. */
@@ -94,25 +101,29 @@ void hgn_kinetic_features(const hrf_hgn *m, int D, const double *p, const double
 }
 
 /* Adds the position rows of one snapshot to blk: row (i·D + a) at blk + row·ld,
- * columns 0..M_E−1 (rows must be zeroed by the caller). The pairs' distances
- * r (E) and unit vectors u (E, 3) come from the fit's cache, or (r = NULL)
- * are computed here. phi (M_E, may be NULL) receives += Σ_edges σ(z). */
-void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, const uint32_t *pairs,
-                        size_t E, const double *r, const double *u, double *blk, size_t ld,
-                        double *phi, hgn_work *w) {
-    const size_t ME = m->ME;
-    const double *restrict WE = m->WE;
+ * columns [k0, k1) of 0..M_E−1 (rows must be zeroed by the caller). The
+ * pairs' distances r (E) and unit vectors u (E, 3) come from the fit's
+ * cache, or (r = NULL) are computed here. phi (M_E, may be NULL) receives
+ * += Σ_edges σ(z) in those columns. Every entry receives its pairs' terms
+ * in pair order, whatever the column range: threads filling disjoint
+ * ranges of one snapshot give the block one thread gives. */
+void hgn_fill_potential_cols(const hrf_hgn *m, size_t k0, size_t k1, int D, const double *q,
+                             double L, const uint32_t *pairs, size_t E, const double *r,
+                             const double *u, double *blk, size_t ld, double *phi, hgn_work *w) {
+    const size_t nk = k1 - k0;
+    const double *restrict WE = m->WE + k0;
+    blk += k0;
     for (size_t e0 = 0; e0 < E; e0 += HGN_CHUNK) {
         size_t ne = E - e0 < HGN_CHUNK ? E - e0 : HGN_CHUNK;
         const double *rr = r ? r + e0 : w->r, *uu = r ? u + 3 * e0 : w->u;
         if (!r) hgn_pair_geometry(D, q, L, pairs, e0, ne, w->r, w->u);
-        hgn_edge_features(m, ne, rr, phi != NULL, w);
+        edge_features_cols(m, k0, nk, ne, rr, phi != NULL, w);
         for (size_t e = 0; e < ne; e++) {
             size_t i = pairs[2 * (e0 + e)], j = pairs[2 * (e0 + e) + 1];
-            double *g = w->ds + e * ME; /* σ'(z_k) w_k = ∂e_k/∂r, in place */
+            double *g = w->ds + e * nk; /* σ'(z_k) w_k = ∂e_k/∂r, in place */
             if (phi)
-                for (size_t k = 0; k < ME; k++)
-                    phi[k] += w->s[e * ME + k];
+                for (size_t k = 0; k < nk; k++)
+                    phi[k0 + k] += w->s[e * nk + k];
             if (D == 3) { /* one sweep: σ′·w_E formed once for the three coordinates */
                 const double u0 = uu[e * 3], u1 = uu[e * 3 + 1], u2 = uu[e * 3 + 2];
                 /* six distinct rows (i ≠ j: pairs are i < j, bonds checked) */
@@ -121,7 +132,7 @@ void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, cons
                 double *restrict j0 = blk + (j * 3) * ld, *restrict j1 = blk + (j * 3 + 1) * ld,
                                  *restrict j2 = blk + (j * 3 + 2) * ld;
 #pragma omp simd
-                for (size_t k = 0; k < ME; k++) {
+                for (size_t k = 0; k < nk; k++) {
                     const double gk = g[k] * WE[k], a0 = gk * u0, a1 = gk * u1, a2 = gk * u2;
                     i0[k] += a0, i1[k] += a1, i2[k] += a2;
                     j0[k] -= a0, j1[k] -= a1, j2[k] -= a2;
@@ -129,19 +140,26 @@ void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, cons
                 continue;
             }
 #pragma omp simd
-            for (size_t k = 0; k < ME; k++)
+            for (size_t k = 0; k < nk; k++)
                 g[k] *= WE[k];
             for (int a = 0; a < D; a++) {
                 double ua = uu[e * 3 + a];
                 double *ri = blk + (i * D + a) * ld, *rj = blk + (j * D + a) * ld;
 #pragma omp simd
-                for (size_t k = 0; k < ME; k++) {
+                for (size_t k = 0; k < nk; k++) {
                     ri[k] += g[k] * ua;
                     rj[k] -= g[k] * ua;
                 }
             }
         }
     }
+}
+
+/* All M_E columns. */
+void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, const uint32_t *pairs,
+                        size_t E, const double *r, const double *u, double *blk, size_t ld,
+                        double *phi, hgn_work *w) {
+    hgn_fill_potential_cols(m, 0, m->ME, D, q, L, pairs, E, r, u, blk, ld, phi, w);
 }
 
 /* Sets the momentum rows of one snapshot: row (i·D + a) at blk + row·ld,

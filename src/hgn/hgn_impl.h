@@ -191,6 +191,9 @@ void hgn_kinetic_features(const hrf_hgn *m, int D, const double *p, const double
 void hgn_fill_potential(const hrf_hgn *m, int D, const double *q, double L, const uint32_t *pairs,
                         size_t E, const double *r, const double *u, double *blk, size_t ld,
                         double *phi, hgn_work *w);
+void hgn_fill_potential_cols(const hrf_hgn *m, size_t k0, size_t k1, int D, const double *q,
+                             double L, const uint32_t *pairs, size_t E, const double *r,
+                             const double *u, double *blk, size_t ld, double *phi, hgn_work *w);
 void hgn_fill_kinetic(const hrf_hgn *m, size_t N, int D, const double *p, const double *mass,
                       int kT, double *blk, size_t ld, double *psi, hgn_work *w);
 /* mode mp */

@@ -143,11 +143,42 @@ static int lsq_fill_one(hgn_lsq *c, size_t ps, double *b, hgn_work *w) {
     return HRF_OK;
 }
 
+/* Rows of snapshots [s0, s0+ns) into blk when there are fewer snapshots than
+ * threads (A-SWIM's first pass takes one): pair-mode position rows from the
+ * pair cache, each snapshot's columns split over the threads (in multiples
+ * of 8), which gives the block one thread gives (hgn_fill_potential_cols).
+ * Returns 0, having done nothing, where that does not apply. */
+static int lsq_fill_cols(hgn_lsq *c, size_t s0, size_t ns) {
+    const hrf_hgn *m = c->m;
+    if (!c->pc || c->part != HRF_HGN_PART_POTENTIAL || m->MN || c->nthreads < 2 ||
+        (double)c->rps * (double)c->cols < PAR_MIN_ENTRIES)
+        return 0;
+    const size_t per = (m->ME / (size_t)c->nthreads + 7) / 8 * 8;
+    for (size_t t = 0; t < ns; t++) {
+        const size_t s = c->soff + (s0 + t) * c->stride, e0 = c->pc->off[s];
+        const size_t E = c->pc->off[s + 1] - e0;
+        double *b = c->blk + t * c->rps * c->cols;
+        memset(b, 0, c->rps * c->cols * sizeof *b);
+#pragma omp parallel num_threads(c->nthreads)
+        {
+            const size_t th = (size_t)omp_get_thread_num();
+            const size_t k0 = th * per < m->ME ? th * per : m->ME;
+            const size_t k1 = k0 + per < m->ME ? k0 + per : m->ME;
+            if (k1 > k0)
+                hgn_fill_potential_cols(m, k0, k1, c->D, c->d->q + s * c->nd, c->g.box,
+                                        c->pc->pairs + 2 * e0, E, c->pc->r + e0, c->pc->u + 3 * e0,
+                                        b, c->cols, NULL, &c->w[th]);
+        }
+    }
+    return 1;
+}
+
 /* Rows of snapshots [s0, s0+ns) into blk: the snapshots are split statically
  * over the threads, each filled by one thread exactly as it would be alone,
  * so the block does not depend on the number of threads. */
 static int lsq_fill(hgn_lsq *c, size_t s0, size_t ns) {
     int failed = 0;
+    if (ns < (size_t)c->nthreads && lsq_fill_cols(c, s0, ns)) return HRF_OK;
     int nt = (size_t)c->nthreads < ns ? c->nthreads : (int)ns;
     /* small blocks serially: idle OpenMP threads spin after a parallel region
      * and would compete with the BLAS threads that follow */
@@ -241,64 +272,138 @@ static int lsq_assemble(void *ctx, double *A, double *u) {
     return HRF_OK;
 }
 
+/* The augmented rows [A_g | u_g] of one group, rows [r0, r0+mr) of the
+ * chunk starting at snapshot s0, into B (m x (n+1), column-major, m =
+ * max(rows, n + 1), zero rows added when the group is shorter); returns m.
+ * The kinetic part's rows of a particle are p_ia·w_i (a = 1..D): rotated so
+ * that the first is along p_i, the others are zero (to rounding) and only
+ * their right-hand sides remain, a constant of the residual. So each
+ * particle enters the QR as one row |p_i|·w_i with target p̂_i·u_i, and
+ * extra[t] = Σ_a u_ia² − (p̂_i·u_i)² goes to the residual: D times fewer rows,
+ * the same least-squares problem (docs/math.md §10). The loops are OpenMP
+ * worksharing loops: threaded when called alone, one thread inside the
+ * groups' parallel region (no nesting). */
+static size_t group_rows(const hgn_lsq *c, int kin, size_t s0, size_t r0, size_t mr, double *B,
+                         double *extra) {
+    const size_t n = c->cols, na = n + 1;
+    const double *blk = c->blk + r0 * n, *ub = c->u + s0 * c->rps + r0;
+    size_t rows = mr, m;
+    if (kin) { /* mr is a multiple of D */
+        const size_t D = (size_t)c->D;
+        rows = mr / D, m = rows > na ? rows : na;
+#pragma omp parallel for schedule(static) num_threads(c->nthreads)
+        for (size_t t = 0; t < rows; t++) {
+            const size_t row = r0 + t * D; /* within the chunk */
+            const size_t ps = s0 + row / c->rps, i = (row % c->rps) / D;
+            const double *p = c->d->p + (c->soff + ps * c->stride) * c->nd + i * D;
+            double pn = 0.0, h[3] = {0.0, 0.0, 0.0}, uh = 0.0, uu = 0.0;
+            for (size_t a = 0; a < D; a++)
+                pn += p[a] * p[a];
+            pn = sqrt(pn);
+            for (size_t a = 0; a < D; a++) {
+                h[a] = pn > 0.0 ? p[a] / pn : 0.0;
+                uh += h[a] * ub[t * D + a], uu += ub[t * D + a] * ub[t * D + a];
+            }
+            for (size_t k = 0; k < n; k++) {
+                double v = 0.0;
+                for (size_t a = 0; a < D; a++)
+                    v += h[a] * blk[(t * D + a) * n + k];
+                B[t + k * m] = v;
+            }
+            B[t + n * m] = uh;
+            extra[t] = uu - uh * uh > 0.0 ? uu - uh * uh : 0.0;
+        }
+    } else {
+        m = mr > na ? mr : na;
+        /* transpose the row-major rows into B, in tiles of 64 rows x 8 columns */
+#pragma omp parallel for schedule(static) num_threads(c->nthreads)
+        for (size_t t0 = 0; t0 < mr; t0 += 64) {
+            size_t t1 = t0 + 64 < mr ? t0 + 64 : mr;
+            for (size_t k0 = 0; k0 < n; k0 += 8)
+                for (size_t r = t0; r < t1; r++)
+                    for (size_t k = k0; k < k0 + 8 && k < n; k++)
+                        B[r + k * m] = blk[r * n + k];
+            for (size_t r = t0; r < t1; r++)
+                B[r + n * m] = ub[r];
+        }
+    }
+    for (size_t k = 0; k < na; k++) /* zero rows up to n + 1 (a short last group) */
+        for (size_t r = rows; r < m; r++)
+            B[r + k * m] = 0.0;
+    return m;
+}
+
 /* QR of one group's augmented rows B (m x na, column-major, m ≥ na) by
- * dgeqrt, its triangle folded into Racc by dtpqrt (or copied there for the
- * first group). */
-static int fold_group(double *B, size_t m, size_t na, size_t nbt, double *Tf, double *wk,
-                      double *Racc, double *Rg, int *first) {
+ * dgeqrt; its triangle into Rg (na x na, zeros below). Returns LAPACK's
+ * info (0: done); the caller reports a failure (this runs on worker
+ * threads, which set no error state). */
+static int group_qr(double *B, size_t m, size_t na, size_t nbt, double *Tf, double *wk,
+                    double *Rg) {
     lapack_int info =
         LAPACKE_dgeqrt_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)na, (lapack_int)nbt, B,
                             (lapack_int)m, Tf, (lapack_int)nbt, wk);
-    if (info)
-        return hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dgeqrt info %d)", (int)info);
-    double *dst = *first ? Racc : Rg;
+    if (info) return (int)info;
     for (size_t k = 0; k < na; k++)
         for (size_t i = 0; i < na; i++)
-            dst[i + k * na] = i <= k ? B[i + k * m] : 0.0;
-    if (!*first) {
-        info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)na, (lapack_int)na, (lapack_int)na,
-                                   (lapack_int)nbt, Racc, (lapack_int)na, Rg, (lapack_int)na, Tf,
-                                   (lapack_int)nbt, wk);
-        if (info)
-            return hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dtpqrt info %d)", (int)info);
+            Rg[i + k * na] = i <= k ? B[i + k * m] : 0.0;
+    return 0;
+}
+
+/* Folds a group's triangle Rg into the running one Racc by the
+ * triangular-triangular QR (dtpqrt with l = na), or copies it there for the
+ * first group. */
+static int fold_triangle(double *Racc, double *Rg, size_t na, size_t nbt, double *Tf, double *wk,
+                         int *first) {
+    if (*first) {
+        memcpy(Racc, Rg, na * na * sizeof *Racc);
+        *first = 0;
+        return HRF_OK;
     }
-    *first = 0;
+    lapack_int info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)na, (lapack_int)na,
+                                          (lapack_int)na, (lapack_int)nbt, Racc, (lapack_int)na, Rg,
+                                          (lapack_int)na, Tf, (lapack_int)nbt, wk);
+    if (info)
+        return hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dtpqrt info %d)", (int)info);
     return HRF_OK;
 }
 
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+
 /* Streamed QR of the augmented matrix [A | u], one group of snapshots at a
  * time: each group's rows, transposed into column-major order with u as
- * column n (zero rows added up to n + 1 when a group is shorter), are
- * factorised by LAPACK's blocked QR (dgeqrt, level-3 panels: 33 GFLOP/s on
- * one 32 928 x 200 Lennard-Jones snapshot here, where folding sub-blocks of
- * 1 MB with dtpqrt ran at 22) into an (n+1) x (n+1) triangle, which is
- * folded into the running one by the triangular-triangular QR (dtpqrt with
- * l = n + 1). At the end the running triangle is [R u_r; 0 ρ] with
- * ‖Aθ − u‖² = ‖Rθ − u_r‖² + ρ², ρ² kept in c->res2: the residual of any θ
- * then follows without another pass over A and without cancellation. The
- * sequence of factorisations depends on the groups only, not on the block
- * size or the thread count. */
+ * column n (see group_rows), are factorised by LAPACK's blocked QR (dgeqrt,
+ * level-3 panels: 33 GFLOP/s on one 32 928 x 200 Lennard-Jones snapshot
+ * here, where folding sub-blocks of 1 MB with dtpqrt ran at 22) into an
+ * (n+1) x (n+1) triangle, which is folded into the running one by the
+ * triangular-triangular QR (dtpqrt with l = n + 1). The groups of a chunk
+ * are factorised in parallel, one per thread with single-threaded BLAS
+ * (dgeqrt's column panels scale poorly over threads: 2 x 1 thread does a
+ * group in 57 ms where 2 threads in one call take 77 here), and folded in
+ * group order afterwards. At the end the running triangle is [R u_r; 0 ρ]
+ * with ‖Aθ − u‖² = ‖Rθ − u_r‖² + ρ², ρ² kept in c->res2: the residual of
+ * any θ then follows without another pass over A and without cancellation.
+ * The sequence of factorisations depends on the groups only, not on the
+ * block size or the thread count. */
 static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     hgn_lsq *c = ctx;
     const size_t n = c->cols, na = n + 1;
     const size_t gr = c->group * c->rps, ldb = gr > na ? gr : na; /* rows of one QR */
     const size_t nbt = na < 32 ? na : 32; /* dgeqrt's and dtpqrt's inner block size */
-    double *B = hrf_alloc_big(ldb * na * sizeof *B), *Tf = malloc(nbt * na * sizeof *Tf);
-    double *Racc = calloc(na * na, sizeof *Racc), *Rg = malloc(na * na * sizeof *Rg);
-    double *wk = malloc(nbt * na * sizeof *wk);
-    double *R = calloc(n * n, sizeof *R), *ur = calloc(n, sizeof *ur);
-    /* The kinetic part's rows of a particle are p_ia·w_i (a = 1..D): rotated
-     * so that the first is along p_i, the others are zero (to rounding) and
-     * only their right-hand sides remain, a constant of the residual. So
-     * each particle enters the QR as one row |p_i|·w_i with target p̂_i·u_i,
-     * and Σ_a u_ia² − (p̂_i·u_i)² goes to the residual: D times fewer rows,
-     * the same least-squares problem (docs/math.md §10). */
+    const size_t slots = (c->chunk + c->group - 1) / c->group; /* groups per chunk */
     const int kin = c->part == HRF_HGN_PART_KINETIC && c->D > 1;
-    double *extra = kin ? malloc(ldb * sizeof *extra) : NULL;
+    /* per thread: B, T and work; per group of a chunk: its triangle and residual rows */
+    const int nb = c->nthreads < (int)slots ? c->nthreads : (int)slots;
+    double *B = hrf_alloc_big((size_t)nb * ldb * na * sizeof *B);
+    double *Tf = malloc((size_t)nb * 2 * nbt * na * sizeof *Tf);
+    double *Racc = calloc(na * na, sizeof *Racc), *Rg = malloc(slots * na * na * sizeof *Rg);
+    double *R = calloc(n * n, sizeof *R), *ur = calloc(n, sizeof *ur);
+    double *extra = kin ? malloc(slots * ldb * sizeof *extra) : NULL;
     double res_extra = 0.0;
     int rc = HRF_OK, first = 1;
-    if (!B || !Tf || !Racc || !Rg || !wk || !R || !ur || (kin && !extra)) {
-        rc = hrf_error(HRF_ENOMEM, "out of memory for the streamed QR (%zu x %zu)", ldb, na);
+    if (!B || !Tf || !Racc || !Rg || !R || !ur || (kin && !extra)) {
+        rc = hrf_error(HRF_ENOMEM, "out of memory for the streamed QR (%d x %zu x %zu)", nb, ldb,
+                       na);
         goto done;
     }
     double t_fill = 0.0, t_all = hrf_now();
@@ -308,58 +413,33 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         double tf = hrf_now();
         if ((rc = lsq_fill(c, s0, ns))) goto done;
         t_fill += hrf_now() - tf;
-        for (size_t r0 = 0; r0 < nr; r0 += gr) {
-            size_t mr = nr - r0 < gr ? nr - r0 : gr;
-            const double *blk = c->blk + r0 * n, *ub = c->u + s0 * c->rps + r0;
-            if (kin) { /* one row per particle (see above); mr is a multiple of D */
-                const size_t D = (size_t)c->D, mp = mr / D;
-                const size_t m = mp > na ? mp : na;
-#pragma omp parallel for schedule(static) num_threads(c->nthreads)
-                for (size_t t = 0; t < mp; t++) {
-                    const size_t row = r0 + t * D; /* within the chunk */
-                    const size_t ps = s0 + row / c->rps, i = (row % c->rps) / D;
-                    const double *p = c->d->p + (c->soff + ps * c->stride) * c->nd + i * D;
-                    double pn = 0.0, h[3] = {0.0, 0.0, 0.0}, uh = 0.0, uu = 0.0;
-                    for (size_t a = 0; a < D; a++)
-                        pn += p[a] * p[a];
-                    pn = sqrt(pn);
-                    for (size_t a = 0; a < D; a++) {
-                        h[a] = pn > 0.0 ? p[a] / pn : 0.0;
-                        uh += h[a] * ub[t * D + a], uu += ub[t * D + a] * ub[t * D + a];
-                    }
-                    for (size_t k = 0; k < n; k++) {
-                        double v = 0.0;
-                        for (size_t a = 0; a < D; a++)
-                            v += h[a] * blk[(t * D + a) * n + k];
-                        B[t + k * m] = v;
-                    }
-                    B[t + n * m] = uh;
-                    extra[t] = uu - uh * uh > 0.0 ? uu - uh * uh : 0.0;
-                }
-                for (size_t t = 0; t < mp; t++) /* in row order: any thread count */
-                    res_extra += extra[t];
-                for (size_t k = 0; k < na; k++)
-                    for (size_t r = mp; r < m; r++)
-                        B[r + k * m] = 0.0;
-                if ((rc = fold_group(B, m, na, nbt, Tf, wk, Racc, Rg, &first))) goto done;
-                continue;
+        const size_t ng = (nr + gr - 1) / gr;
+        const int par = nb > 1 && ng > 1;
+        const int blas_threads = par ? openblas_get_num_threads() : 1;
+        int info = 0;
+        if (par) openblas_set_num_threads(1);
+#pragma omp parallel for schedule(static) num_threads(nb) if (par) reduction(min : info)
+        for (size_t g = 0; g < ng; g++) {
+            const int t = omp_get_thread_num();
+            const size_t r0 = g * gr, mr = nr - r0 < gr ? nr - r0 : gr;
+            double *Bt = B + (size_t)t * ldb * na, *Tt = Tf + (size_t)t * 2 * nbt * na;
+            size_t m = group_rows(c, kin, s0, r0, mr, Bt, kin ? extra + g * ldb : NULL);
+            int i = group_qr(Bt, m, na, nbt, Tt, Tt + nbt * na, Rg + g * na * na);
+            if (i < info) info = i; /* LAPACK's info is negative: an invalid argument */
+        }
+        if (par) openblas_set_num_threads(blas_threads);
+        if (info) {
+            rc = hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dgeqrt info %d)", info);
+            goto done;
+        }
+        for (size_t g = 0; g < ng; g++) { /* in group order: any thread count */
+            if (kin) {
+                const size_t r0 = g * gr, mr = nr - r0 < gr ? nr - r0 : gr;
+                for (size_t t = 0; t < mr / (size_t)c->D; t++)
+                    res_extra += extra[g * ldb + t];
             }
-            const size_t m = mr > na ? mr : na;
-            /* transpose the row-major rows into B (m x na), in tiles of 64 rows x 8 columns */
-#pragma omp parallel for schedule(static) num_threads(c->nthreads)
-            for (size_t t0 = 0; t0 < mr; t0 += 64) {
-                size_t t1 = t0 + 64 < mr ? t0 + 64 : mr;
-                for (size_t k0 = 0; k0 < n; k0 += 8)
-                    for (size_t r = t0; r < t1; r++)
-                        for (size_t k = k0; k < k0 + 8 && k < n; k++)
-                            B[r + k * m] = blk[r * n + k];
-                for (size_t r = t0; r < t1; r++)
-                    B[r + n * m] = ub[r];
-            }
-            for (size_t k = 0; k < na; k++) /* zero rows up to n + 1 (a short last group) */
-                for (size_t r = mr; r < m; r++)
-                    B[r + k * m] = 0.0;
-            if ((rc = fold_group(B, m, na, nbt, Tf, wk, Racc, Rg, &first))) goto done;
+            if ((rc = fold_triangle(Racc, Rg + g * na * na, na, nbt, Tf, Tf + nbt * na, &first)))
+                goto done;
         }
     }
     for (size_t k = 0; k < n; k++) {
@@ -368,11 +448,11 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         ur[k] = Racc[k + n * na];
     }
     c->res2 = Racc[n + n * na] * Racc[n + n * na] + res_extra;
-    hrf_debug("hgn streamed QR %zu x %zu: fill %.3f s, QR %.3f s", c->S * c->rps, n, t_fill,
-              hrf_now() - t_all - t_fill);
+    hrf_debug("hgn streamed QR %zu x %zu: fill %.3f s, QR %.3f s (%d group%s at a time)",
+              c->S * c->rps, n, t_fill, hrf_now() - t_all - t_fill, nb, nb == 1 ? "" : "s");
 done:
-    hrf_free_big(B, ldb * na * sizeof *B);
-    free(Tf), free(Racc), free(Rg), free(wk), free(extra);
+    hrf_free_big(B, (size_t)nb * ldb * na * sizeof *B);
+    free(Tf), free(Racc), free(Rg), free(extra);
     if (rc) {
         free(R), free(ur);
         return rc;
@@ -424,7 +504,6 @@ static int lsq_init(hgn_lsq *c, const hrf_hgn *m, const hrf_pdata *d, hrf_hgn_pa
     c->chunk = ngroups * c->group;
     if (c->chunk > c->S) c->chunk = c->S;
     if (c->chunk < 1) c->chunk = 1; /* a rank without snapshots of this stride */
-    if ((size_t)c->nthreads > c->chunk) c->nthreads = (int)c->chunk;
     c->blk = malloc(c->chunk * c->rps * c->cols * sizeof *c->blk);
     c->u = malloc((c->S ? c->S : 1) * c->rps * sizeof *c->u);
     c->w = calloc((size_t)c->nthreads, sizeof *c->w);
