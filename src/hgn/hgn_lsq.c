@@ -392,9 +392,13 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     const size_t nbt = na < 32 ? na : 32; /* dgeqrt's and dtpqrt's inner block size */
     const size_t slots = (c->chunk + c->group - 1) / c->group; /* groups per chunk */
     const int kin = c->part == HRF_HGN_PART_KINETIC && c->D > 1;
-    /* per thread: B, T and work; per group of a chunk: its triangle and residual rows */
-    const int nb = c->nthreads < (int)slots ? c->nthreads : (int)slots;
+    /* per thread: B, T and work; per group of a chunk: its triangle and residual rows.
+     * Each thread that calls BLAS maps a buffer of its own (~130 MB of address
+     * space): under an address-space limit without room for them, one thread. */
+    int nb = c->nthreads < (int)slots ? c->nthreads : (int)slots;
+    if (nb > 1 && hrf_blas_threads_within_limits() < nb) nb = 1;
     double *B = hrf_alloc_big((size_t)nb * ldb * na * sizeof *B);
+    if (!B && nb > 1) nb = 1, B = hrf_alloc_big(ldb * na * sizeof *B); /* one at a time */
     double *Tf = malloc((size_t)nb * 2 * nbt * na * sizeof *Tf);
     double *Racc = calloc(na * na, sizeof *Racc), *Rg = malloc(slots * na * na * sizeof *Rg);
     double *R = calloc(n * n, sizeof *R), *ur = calloc(n, sizeof *ur);
@@ -545,12 +549,16 @@ static void lsq_problem(hgn_lsq *c, hrf_lsq_problem *prob) {
     prob->reduce_rows = c->cols;
     /* lsq_reduce: dgeqrt of every group's [A_g | u_g] (m x (n+1), m ≥ n + 1):
      * 2 m (n+1)² − (2/3)(n+1)³, then a triangle fold of (2/3)(n+1)³ per group;
-     * memory: the group's column-major copy, two triangles, T and work, R, u_r */
+     * memory: per thread (at most one per group of a chunk) the group's
+     * column-major copy, T and work; per group of a chunk its triangle (and
+     * the kinetic part's residual rows); the running triangle, R, u_r */
     const double na = n + 1.0, groups = c->group ? ceil((double)c->S / (double)c->group) : 0.0;
     const double ldb = fmax((double)(c->group * c->rps), na), nbt = na < 32.0 ? na : 32.0;
+    const double slots = ceil((double)c->chunk / (double)(c->group ? c->group : 1));
+    const double nq = fmin((double)c->nthreads, slots);
     prob->reduce_flops = 2.0 * rows * na * na + groups * (2.0 / 3.0) * na * na * na;
-    prob->reduce_bytes = 8.0 * (ldb * na + 2.0 * na * na + 2.0 * nbt * na + n * n + n +
-                                (c->part == HRF_HGN_PART_KINETIC ? ldb : 0.0)); /* + extra[] */
+    prob->reduce_bytes = 8.0 * (nq * (ldb * na + 2.0 * nbt * na) + (slots + 1.0) * na * na + n * n +
+                                n + (c->part == HRF_HGN_PART_KINETIC ? slots * ldb : 0.0));
     prob->gram_flops = rows * n * (n + 1.0);
     prob->apply_flops = 2.0 * rows * n;
     prob->extra_bytes = 8.0 * (double)(c->chunk * c->rps) * n;
