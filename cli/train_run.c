@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+
 /* Progress of gradient training through the shared progress line: the
  * stage shows the step, the latest mini-batch loss and the rate; the fraction is the
  * larger of the steps done and the time limit used. */
@@ -245,7 +248,14 @@ int train_run_hgn(const hrf_hgn_params *gp, const train_opts *opts) {
     cli_progress_init(&prog, quiet || json);
     hp.progress = cli_progress_cb, hp.progress_user = &prog;
     hp.comm = cli_mpi_comm(); /* NULL for one process */
+    /* The graph network's fit is threaded by OpenMP (fill, and the streamed
+     * QR's snapshot groups, one per thread); its BLAS calls are then best
+     * single-threaded (docs/math.md §10). The tool owns the process, so it
+     * may set OpenBLAS's process-wide count for the fit. */
+    const int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     rc = hrf_hgn_fit(&hp, d, &m, &rep);
+    openblas_set_num_threads(blas_threads);
     cli_progress_done(&prog);
     if (rc) {
         hrf_pdata_free(d);

@@ -25,6 +25,9 @@
 
 #include "test_util_hgn.h"
 
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+
 /* The split and the joint solve of a block-diagonal problem give the same θ;
  * with condition numbers ~1e4 of the small ELM problems, rounding leaves
  * ~1e-12; 1e-8 is generous and still catches any coupling. */
@@ -619,10 +622,11 @@ static void test_fill_cols(void **state) {
     hrf_hgn_free(m), hrf_hgn_free(truth);
 }
 
-/* The streamed QR with a chunk's groups factorised in parallel (2 threads:
- * 400 particles in 2D give 800 rows per snapshot, so a group is one snapshot
- * and a chunk two groups, one per thread with single-threaded BLAS, folded
- * in order) and on one thread, against the dense svd: the same θ on this
+/* The streamed QR with a chunk's groups factorised in parallel (2 OpenMP
+ * threads and single-threaded OpenBLAS: 400 particles in 2D give 800 rows per
+ * snapshot, so a group is one snapshot and a chunk two groups, one per
+ * thread, folded in order), one after the other (2 OpenMP threads, OpenBLAS
+ * with 2) and on one thread, against the dense svd: the same θ on this
  * well-conditioned problem (ELM, widths 10 and 6), potential and kinetic
  * (its one row per particle) parts, and the same residual. */
 static void test_parallel_group_qr(void **state) {
@@ -634,21 +638,25 @@ static void test_parallel_group_qr(void **state) {
     for (size_t t = 0; t < d->S * d->N * (size_t)d->D; t++) /* not an exact fit */
         d->dqdt[t] += 0.05 * hrf_rng_normal(&rng), d->dpdt[t] += 0.05 * hrf_rng_normal(&rng);
     const int saved = omp_get_max_threads();
-    hrf_hgn_fit_report rs, rq[2];
-    hrf_hgn *ref = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 0, &rs), *m[2];
-    for (int i = 0; i < 2; i++) {
-        omp_set_num_threads(i + 1);
+    const int blas_saved = openblas_get_num_threads();
+    hrf_hgn_fit_report rs, rq[3];
+    hrf_hgn *ref = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 0, &rs), *m[3];
+    const int omp_threads[3] = {1, 2, 2}, blas_threads[3] = {1, 1, 2};
+    for (int i = 0; i < 3; i++) {
+        omp_set_num_threads(omp_threads[i]);
+        openblas_set_num_threads(blas_threads[i]);
         m[i] = fit(d, "elm", 10, 6, HRF_SOLVER_SVD, 0, 1, &rq[i]);
     }
     omp_set_num_threads(saved);
-    for (int i = 0; i < 2; i++) {
+    openblas_set_num_threads(blas_saved);
+    for (int i = 0; i < 3; i++) {
         double eE = rel_diff(10, hrf_hgn_theta_E(m[i]), hrf_hgn_theta_E(ref));
         double eK = rel_diff_kinetic(m[i], ref);
         fprintf(stderr,
-                "streamed QR on %d thread%s vs dense svd: theta_E %.3g theta_K %.3g, residuals "
-                "%.9g / %.9g vs %.9g / %.9g\n",
-                i + 1, i ? "s" : "", eE, eK, rq[i].lstsq_E.rel_residual, rq[i].lstsq_K.rel_residual,
-                rs.lstsq_E.rel_residual, rs.lstsq_K.rel_residual);
+                "streamed QR, %d OpenMP / %d BLAS threads vs dense svd: theta_E %.3g theta_K "
+                "%.3g, residuals %.9g / %.9g vs %.9g / %.9g\n",
+                omp_threads[i], blas_threads[i], eE, eK, rq[i].lstsq_E.rel_residual,
+                rq[i].lstsq_K.rel_residual, rs.lstsq_E.rel_residual, rs.lstsq_K.rel_residual);
         assert_true(eE <= SOLVER_TOL && eK <= SOLVER_TOL);
         assert_true(rs.lstsq_E.rel_residual > 1e-3 && rs.lstsq_K.rel_residual > 1e-3);
         assert_true(fabs(rq[i].lstsq_E.rel_residual - rs.lstsq_E.rel_residual) <=

@@ -368,7 +368,6 @@ static int fold_triangle(double *Racc, double *Rg, size_t na, size_t nbt, double
 }
 
 int openblas_get_num_threads(void);
-void openblas_set_num_threads(int);
 
 /* Streamed QR of the augmented matrix [A | u], one group of snapshots at a
  * time: each group's rows, transposed into column-major order with u as
@@ -376,10 +375,10 @@ void openblas_set_num_threads(int);
  * level-3 panels: 33 GFLOP/s on one 32 928 x 200 Lennard-Jones snapshot
  * here, where folding sub-blocks of 1 MB with dtpqrt ran at 22) into an
  * (n+1) x (n+1) triangle, which is folded into the running one by the
- * triangular-triangular QR (dtpqrt with l = n + 1). The groups of a chunk
- * are factorised in parallel, one per thread with single-threaded BLAS
- * (dgeqrt's column panels scale poorly over threads: 2 x 1 thread does a
- * group in 57 ms where 2 threads in one call take 77 here), and folded in
+ * triangular-triangular QR (dtpqrt with l = n + 1). With single-threaded
+ * OpenBLAS the groups of a chunk are factorised in parallel, one per OpenMP
+ * thread (dgeqrt's column panels scale poorly over threads: 2 x 1 thread do
+ * a group in 57 ms where 2 threads in one call take 77 here), and folded in
  * group order afterwards. At the end the running triangle is [R u_r; 0 ρ]
  * with ‖Aθ − u‖² = ‖Rθ − u_r‖² + ρ², ρ² kept in c->res2: the residual of
  * any θ then follows without another pass over A and without cancellation.
@@ -392,11 +391,17 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
     const size_t nbt = na < 32 ? na : 32; /* dgeqrt's and dtpqrt's inner block size */
     const size_t slots = (c->chunk + c->group - 1) / c->group; /* groups per chunk */
     const int kin = c->part == HRF_HGN_PART_KINETIC && c->D > 1;
-    /* per thread: B, T and work; per group of a chunk: its triangle and residual rows.
-     * Each thread that calls BLAS maps a buffer of its own (~130 MB of address
-     * space): under an address-space limit without room for them, one thread. */
+    /* Per thread: B, T and work; per group of a chunk: its triangle and
+     * residual rows. The groups go to the OpenMP threads only where OpenBLAS
+     * runs on one thread (OPENBLAS_NUM_THREADS=1; `hamrf train --model hgn`
+     * sets it for the fit): its thread count is process-wide, so a library
+     * call does not change it, and where OpenBLAS has threads of its own two
+     * callers share its one pool. Each thread that calls BLAS maps a buffer
+     * of its own (~130 MB of address space): under an address-space limit
+     * without room for them, one thread. */
     int nb = c->nthreads < (int)slots ? c->nthreads : (int)slots;
-    if (nb > 1 && hrf_blas_threads_within_limits() < nb) nb = 1;
+    if (nb > 1 && (openblas_get_num_threads() != 1 || hrf_blas_threads_within_limits() < nb))
+        nb = 1;
     double *B = hrf_alloc_big((size_t)nb * ldb * na * sizeof *B);
     if (!B && nb > 1) nb = 1, B = hrf_alloc_big(ldb * na * sizeof *B); /* one at a time */
     double *Tf = malloc((size_t)nb * 2 * nbt * na * sizeof *Tf);
@@ -419,9 +424,7 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
         t_fill += hrf_now() - tf;
         const size_t ng = (nr + gr - 1) / gr;
         const int par = nb > 1 && ng > 1;
-        const int blas_threads = par ? openblas_get_num_threads() : 1;
         int info = 0;
-        if (par) openblas_set_num_threads(1);
 #pragma omp parallel for schedule(static) num_threads(nb) if (par) reduction(min : info)
         for (size_t g = 0; g < ng; g++) {
             const int t = omp_get_thread_num();
@@ -431,7 +434,6 @@ static int lsq_reduce(void *ctx, size_t *rows_r, double **A_r, double **u_r) {
             int i = group_qr(Bt, m, na, nbt, Tt, Tt + nbt * na, Rg + g * na * na);
             if (i < info) info = i; /* LAPACK's info is negative: an invalid argument */
         }
-        if (par) openblas_set_num_threads(blas_threads);
         if (info) {
             rc = hrf_error(HRF_ENUMERIC, "streamed QR failed (LAPACK dgeqrt info %d)", info);
             goto done;
