@@ -504,45 +504,65 @@ static void test_kinetic_tall_route(void **state) {
     pdata_free(d);
 }
 
+/* A periodic 14 x 14 box of a random teacher (one snapshot), a random model
+ * of edge width 30, the box's pairs (more than two chunks of them) and their
+ * distances and unit vectors. */
+typedef struct {
+    hrf_hgn *truth, *m;
+    hrf_pdata *b;
+    hrf_hgn_graph g;
+    hgn_pair_buf pb;
+    const uint32_t *pairs;
+    size_t E;
+    double *r, *u;
+} box_pairs;
+
+static void box_pairs_make(box_pairs *x) {
+    memset(x, 0, sizeof *x);
+    x->truth = random_model(8, 4, 41), x->m = random_model(30, 5, 43);
+    x->b = make_box(x->truth, 14, 1, 1.5, 8);
+    hrf_hgn_graph_of(x->b, &x->g);
+    assert_int_equal(hgn_graph_pairs(&x->g, x->b->N, x->b->D, x->b->q, &x->pb, &x->pairs, &x->E),
+                     HRF_OK);
+    assert_true(x->E > 2 * HGN_CHUNK); /* three chunks or more: chunk sums and threads matter */
+    x->r = malloc(x->E * sizeof *x->r), x->u = malloc(3 * x->E * sizeof *x->u);
+    assert_non_null(x->r), assert_non_null(x->u);
+    hgn_pair_geometry(x->b->D, x->b->q, x->g.box, x->pairs, 0, x->E, x->r, x->u);
+}
+
+static void box_pairs_free(box_pairs *x) {
+    free(x->r), free(x->u), free(x->pb.p);
+    pdata_free(x->b);
+    hrf_hgn_free(x->m), hrf_hgn_free(x->truth);
+}
+
 /* The anchor's threaded pair-energy sum against the per-pair energies of
  * hrf_hgn_pair_energy (a different summation order: within the rounding bound
  * E·M_E·ε·Σ|terms|, 1e-12 relative here), with the distances given or found,
  * and identical bits on 1 and 2 threads. */
 static void test_pair_energy_sum(void **state) {
     (void)state;
-    hrf_hgn *truth = random_model(8, 4, 41), *m = random_model(30, 5, 43);
-    hrf_pdata *b = make_box(truth, 14, 1, 1.5, 8);
-    hrf_hgn_graph g;
-    hrf_hgn_graph_of(b, &g);
-    hgn_pair_buf pb;
-    memset(&pb, 0, sizeof pb);
-    const uint32_t *pairs;
-    size_t E;
-    assert_int_equal(hgn_graph_pairs(&g, b->N, b->D, b->q, &pb, &pairs, &E), HRF_OK);
-    assert_true(E > 2 * HGN_CHUNK); /* three chunks or more: the chunk sums and threads matter */
-    double *r = malloc(E * sizeof *r), *u = malloc(3 * E * sizeof *u);
-    assert_non_null(r), assert_non_null(u);
-    hgn_pair_geometry(b->D, b->q, g.box, pairs, 0, E, r, u);
+    box_pairs x;
+    box_pairs_make(&x);
+    const hrf_hgn *m = x.m;
     double ref = 0.0, mag = 0.0;
-    for (size_t e = 0; e < E; e++) {
-        double v = hrf_hgn_pair_energy(m, r[e], NULL) - m->cE;
+    for (size_t e = 0; e < x.E; e++) {
+        double v = hrf_hgn_pair_energy(m, x.r[e], NULL) - m->cE;
         ref += v, mag += fabs(v);
     }
     double V1, V2, V3;
-    int nt = omp_get_max_threads();
+    const int D = x.b->D, nt = omp_get_max_threads();
     omp_set_num_threads(1);
-    assert_int_equal(hgn_pair_energy_sum(m, b->D, b->q, g.box, pairs, NULL, E, &V1), HRF_OK);
+    assert_int_equal(hgn_pair_energy_sum(m, D, x.b->q, x.g.box, x.pairs, NULL, x.E, &V1), HRF_OK);
     omp_set_num_threads(2);
-    assert_int_equal(hgn_pair_energy_sum(m, b->D, b->q, g.box, pairs, NULL, E, &V2), HRF_OK);
-    assert_int_equal(hgn_pair_energy_sum(m, b->D, b->q, g.box, pairs, r, E, &V3), HRF_OK);
+    assert_int_equal(hgn_pair_energy_sum(m, D, x.b->q, x.g.box, x.pairs, NULL, x.E, &V2), HRF_OK);
+    assert_int_equal(hgn_pair_energy_sum(m, D, x.b->q, x.g.box, x.pairs, x.r, x.E, &V3), HRF_OK);
     omp_set_num_threads(nt);
-    fprintf(stderr, "pair energy sum %.17g, per pair %.17g (%zu pairs)\n", V1, ref, E);
+    fprintf(stderr, "pair energy sum %.17g, per pair %.17g (%zu pairs)\n", V1, ref, x.E);
     assert_true(fabs(V1 - ref) <= 1e-12 * mag);
     assert_memory_equal(&V1, &V2, sizeof V1);
     assert_memory_equal(&V1, &V3, sizeof V1);
-    free(r), free(u), free(pb.p);
-    pdata_free(b);
-    hrf_hgn_free(m), hrf_hgn_free(truth);
+    box_pairs_free(&x);
 }
 
 /* The streamed QR on fewer rows than unknowns + 1 (its group padded with
@@ -584,31 +604,22 @@ static void test_streamed_qr_short(void **state) {
  * the same order. */
 static void test_fill_cols(void **state) {
     (void)state;
-    hrf_hgn *truth = random_model(8, 4, 41), *m = random_model(30, 5, 43);
-    hrf_pdata *b = make_box(truth, 14, 1, 1.5, 8);
-    hrf_hgn_graph g;
-    hrf_hgn_graph_of(b, &g);
-    hgn_pair_buf pb;
-    memset(&pb, 0, sizeof pb);
-    const uint32_t *pairs;
-    size_t E;
-    assert_int_equal(hgn_graph_pairs(&g, b->N, b->D, b->q, &pb, &pairs, &E), HRF_OK);
-    assert_true(E > 2 * HGN_CHUNK);
-    const size_t rows = b->N * (size_t)b->D, ME = 30;
-    double *r = malloc(E * sizeof *r), *u = malloc(3 * E * sizeof *u);
+    box_pairs x;
+    box_pairs_make(&x);
+    const hrf_pdata *b = x.b;
+    const size_t rows = b->N * (size_t)b->D, ME = 30, E = x.E;
     double *whole = calloc(rows * ME, sizeof *whole), *cols = calloc(rows * ME, sizeof *cols);
-    double phi_w[30] = {0}, phi_c[30] = {0};
-    assert_non_null(r), assert_non_null(u), assert_non_null(whole), assert_non_null(cols);
-    hgn_pair_geometry(b->D, b->q, g.box, pairs, 0, E, r, u);
+    double phi_w[30], phi_c[30];
+    assert_non_null(whole), assert_non_null(cols);
     hgn_work w;
     assert_int_equal(hgn_work_init(&w, ME), HRF_OK);
     for (int given = 0; given < 2; given++) {
         memset(whole, 0, rows * ME * sizeof *whole), memset(cols, 0, rows * ME * sizeof *cols);
         memset(phi_w, 0, sizeof phi_w), memset(phi_c, 0, sizeof phi_c);
-        const double *rr = given ? r : NULL, *uu = given ? u : NULL;
-        hgn_fill_potential(m, b->D, b->q, g.box, pairs, E, rr, uu, whole, ME, phi_w, &w);
-        hgn_fill_potential_cols(m, 0, 8, b->D, b->q, g.box, pairs, E, rr, uu, cols, ME, phi_c, &w);
-        hgn_fill_potential_cols(m, 8, ME, b->D, b->q, g.box, pairs, E, rr, uu, cols, ME, phi_c, &w);
+        const double *rr = given ? x.r : NULL, *uu = given ? x.u : NULL, L = x.g.box;
+        hgn_fill_potential(x.m, b->D, b->q, L, x.pairs, E, rr, uu, whole, ME, phi_w, &w);
+        hgn_fill_potential_cols(x.m, 0, 8, b->D, b->q, L, x.pairs, E, rr, uu, cols, ME, phi_c, &w);
+        hgn_fill_potential_cols(x.m, 8, ME, b->D, b->q, L, x.pairs, E, rr, uu, cols, ME, phi_c, &w);
         assert_memory_equal(whole, cols, rows * ME * sizeof *whole);
         assert_memory_equal(phi_w, phi_c, sizeof phi_w);
     }
@@ -617,9 +628,8 @@ static void test_fill_cols(void **state) {
         amax = fmax(amax, fabs(whole[t]));
     assert_true(amax > 0.1);
     hgn_work_free(&w);
-    free(r), free(u), free(whole), free(cols), free(pb.p);
-    pdata_free(b);
-    hrf_hgn_free(m), hrf_hgn_free(truth);
+    free(whole), free(cols);
+    box_pairs_free(&x);
 }
 
 /* The streamed QR with a chunk's groups factorised in parallel (2 OpenMP
