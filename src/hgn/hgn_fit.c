@@ -29,6 +29,7 @@
 #include "systems/particles_impl.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,71 @@ typedef struct {
     size_t S_all, first;
 } hgn_dist;
 
+/* One snapshot's pair search and geometry (gather_points' batches). */
+typedef struct {
+    hgn_pair_buf pb;
+    const uint32_t *pairs;
+    size_t E;
+    double *r, *u;
+    int failed; /* on a worker thread: the search or the geometry's arrays failed */
+} snap_pairs;
+
+/* Snapshot s's pairs into x, with their geometry when `geometry`: HRF_OK or
+ * an error code. The error state is per thread, so only the caller's own
+ * thread (`report`) words a message for the geometry's arrays; the caller
+ * repeats a search that failed on a worker thread on its own. */
+static int snap_search(const hrf_pdata *d, const hrf_hgn_graph *g, size_t s, int geometry,
+                       int report, snap_pairs *x) {
+    const double *q = d->q + s * d->N * (size_t)d->D;
+    int rc = hgn_graph_pairs(g, d->N, d->D, q, &x->pb, &x->pairs, &x->E);
+    if (rc || !geometry) return rc;
+    free(x->r), free(x->u);
+    x->r = malloc((x->E ? x->E : 1) * sizeof *x->r);
+    x->u = malloc((x->E ? 3 * x->E : 1) * sizeof *x->u);
+    if (!x->r || !x->u)
+        return report ? hrf_error(HRF_ENOMEM, "out of memory for the %zu pairs of snapshot %zu",
+                                  x->E, s)
+                      : HRF_ENOMEM;
+    hgn_pair_geometry(d->D, q, g->box, x->pairs, 0, x->E, x->r, x->u);
+    return HRF_OK;
+}
+
+/* The pairs of every snapshot of d: cnt[s] = their number and, while
+ * *caching, pc gets them with their distances and unit vectors, in snapshot
+ * order. Snapshots go to the threads in batches of one per thread; a batch's
+ * results are appended in order and freed, so memory holds one batch beyond
+ * the cache, and the cache is the same whatever the thread count. A search
+ * that failed on a worker thread (memory) is repeated on this one, which
+ * reports the error if it fails again. */
+static int search_snapshots(const hrf_pdata *d, const hrf_hgn_graph *g, hgn_pair_cache *pc,
+                            int *caching, double max_bytes, double *cnt) {
+    const int nt = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    snap_pairs *sp = calloc((size_t)nt, sizeof *sp);
+    int rc = sp ? HRF_OK : hrf_error(HRF_ENOMEM, "out of memory for the pair search");
+    for (size_t s0 = 0; s0 < d->S && !rc; s0 += (size_t)nt) {
+        const size_t ns = d->S - s0 < (size_t)nt ? d->S - s0 : (size_t)nt;
+        const int geometry = *caching;
+#pragma omp parallel for schedule(static, 1) num_threads(nt) if (ns > 1)
+        for (size_t t = 0; t < ns; t++)
+            sp[t].failed = snap_search(d, g, s0 + t, geometry, 0, &sp[t]) != HRF_OK;
+        for (size_t t = 0; t < ns && !rc; t++) {
+            snap_pairs *x = &sp[t];
+            if (x->failed && (rc = snap_search(d, g, s0 + t, geometry, 1, x))) break;
+            cnt[s0 + t] = (double)x->E; /* exact below 2^53 */
+            if (*caching) pc->off[s0 + t] = pc->n;
+            if (*caching && !hgn_pair_cache_add(pc, x->pairs, x->E, x->r, x->u, max_bytes)) {
+                hgn_pair_cache_free(pc);
+                *caching = 0;
+            }
+        }
+    }
+    if (*caching) pc->off[d->S] = pc->n;
+    for (int t = 0; sp && t < nt; t++)
+        free(sp[t].pb.p), free(sp[t].r), free(sp[t].u);
+    free(sp);
+    return rc;
+}
+
 /* Distances (K_E) and kinetic inputs (K_K, 2) drawn from the data set, and
  * the pair cache *pc filled on the way (left empty, pc->off = NULL, when it
  * would take more than a quarter of the available memory). The draw is the
@@ -131,24 +197,11 @@ static int gather_points(const hrf_hgn_params *p, const hrf_pdata *d, const hgn_
         rc = hrf_error(HRF_ENOMEM, "out of memory for %zu sample points", p->sample_points);
         goto done;
     }
-    /* this rank's snapshots: their pairs (cached) and edge counts */
-    for (size_t s = 0; s < d->S; s++) {
-        const double *q = d->q + s * nd;
-        const uint32_t *pairs;
-        size_t E;
-        if ((rc = hgn_graph_pairs(&g, N, d->D, q, &pb, &pairs, &E))) goto done;
-        cnt[first + s] = (double)E; /* exact below 2^53 */
-        if (caching) pc->off[s] = pc->n;
-        for (size_t e0 = 0; e0 < E && caching; e0 += HGN_CHUNK) {
-            size_t ne = E - e0 < HGN_CHUNK ? E - e0 : HGN_CHUNK;
-            hgn_pair_geometry(d->D, q, g.box, pairs, e0, ne, r, u);
-            if (!hgn_pair_cache_add(pc, pairs + 2 * e0, ne, r, u, max_bytes)) {
-                hgn_pair_cache_free(pc);
-                caching = 0;
-            }
-        }
-    }
-    if (caching) pc->off[d->S] = pc->n;
+    /* this rank's snapshots: their pairs (cached) and edge counts, searched
+     * by the threads a batch of snapshots at a time, each snapshot's pairs
+     * and geometry then appended in snapshot order (the same cache whatever
+     * the thread count) */
+    if ((rc = search_snapshots(d, &g, pc, &caching, max_bytes, cnt + first))) goto done;
     if ((rc = hrf_comm_sum(dist->comm, cnt, S_all))) goto done;
     /* the draw, by global index, in the order one process meets the items */
     off[0] = 0;
