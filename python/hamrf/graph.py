@@ -1,5 +1,6 @@
 """The sampled Hamiltonian graph network from Python (docs/math.md §10):
 particle data sets and hamrf.HGN."""
+import contextlib
 import ctypes
 import json
 
@@ -7,6 +8,27 @@ import numpy as np
 
 from . import _lib
 from ._lib import Error, InvalidArgument, check, lib
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """OpenBLAS on one thread for the graph network's fit, as `hamrf train
+    --model hgn` runs it (same bits; its snapshot groups then go to the OpenMP
+    threads, docs/math.md §10), restored afterwards. OpenBLAS's count is
+    process-wide: numpy calls from other threads during the fit run on one
+    thread too."""
+    get = getattr(lib, "openblas_get_num_threads", None)
+    put = getattr(lib, "openblas_set_num_threads", None)
+    if get is None or put is None:  # not linked to OpenBLAS: nothing to set
+        yield
+        return
+    get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
+    saved = get()
+    put(1)
+    try:
+        yield
+    finally:
+        put(saved)
 
 
 def _states(a, name, shape=None):
@@ -190,7 +212,7 @@ class HGN(_lib.FittedModel):
         from . import _Progress
         rep = _lib.HgnFitReport()
         m = ctypes.c_void_p()
-        with _Progress(self.progress, p):
+        with _Progress(self.progress, p), _one_blas_thread():
             check(lib.hrf_hgn_fit(ctypes.byref(p), data._handle(), ctypes.byref(m),
                                   ctypes.byref(rep)))
         return self._adopt(m, {"fit_seconds": rep.fit_seconds, "solve_seconds": rep.solve_seconds,

@@ -188,6 +188,26 @@ def test_graph_network_equals_cli_and_transfers(tmp_path):
     assert e["n_particles"] == 64 and e["rel_l2_grad"] < 1e-3
 
 
+def test_graph_network_equals_cli_two_threads(tmp_path):
+    """At 2 OpenMP and 2 OpenBLAS threads the package fits the graph network as
+    the tool does (one OpenBLAS thread for the fit, its snapshot groups one per
+    OpenMP thread: Lennard-Jones with 500 particles gives 1500 rows per
+    snapshot, one snapshot per group), byte for byte, and gives OpenBLAS its
+    2 threads back."""
+    env = dict(env_one_thread(), OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
+    data, cli, py = tmp_path / "lj.npz", tmp_path / "cli.npz", tmp_path / "py.npz"
+    subprocess.run([HAMRF, "generate", "--system", "lj", "--particles", "500", "--snapshots",
+                    "6", "--every", "10", "-o", str(data), "--quiet"], check=True, env=env)
+    subprocess.run([HAMRF, "train", "--model", "hgn", "--data", str(data), "--seed", "5", "-o",
+                    str(cli), "--quiet"], check=True, env=env)
+    code = ("import hamrf, hamrf._lib as L; hamrf.HGN(seed=5).fit(hamrf.load_particles(%r))"
+            ".save(%r); print(L.lib.openblas_get_num_threads())" % (str(data), str(py)))
+    out = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True,
+                         text=True).stdout
+    assert cli.read_bytes() == py.read_bytes()
+    assert out.strip() == "2"
+
+
 def test_particle_arrays_bad_input():
     q = np.zeros((2, 3, 2))
     q[:, :, 0] = [0.0, 1.0, 2.0]
