@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -438,9 +441,15 @@ static int run_paper(int i, const repro_opts *o, repro_state *st, cJSON **obj, d
     if (!st->json)
         printf("%shamrf reproduce %s (%s, seed %llu): %s\n", i ? "\n" : "", pp->name, mode,
                (unsigned long long)o->rp.seed, pp->header);
+    /* The graph-network papers' fits are threaded by OpenMP and best with one
+     * OpenBLAS thread, as `hamrf train --model hgn` runs them (docs/math.md
+     * §10); their other work calls no BLAS. */
+    const int graph = strcmp(pp->name, "paper1") != 0, blas_threads = openblas_get_num_threads();
+    if (graph) openblas_set_num_threads(1);
     double t0 = cli_now();
     int rc = pp->run(&o->rp);
     *secs = cli_now() - t0;
+    if (graph) openblas_set_num_threads(blas_threads);
     cli_progress_done(&st->prog);
     if (rc) {
         cJSON_Delete(st->rows), cJSON_Delete(st->curves);
