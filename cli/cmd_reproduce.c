@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int);
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
 
 static const char help[] =
     "usage: hamrf reproduce [paper1] [paper2] [benchmark] [--quick | --full] [--only EXPERIMENT] "

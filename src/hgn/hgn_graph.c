@@ -48,8 +48,10 @@ static size_t pair_cells(double L, double rc, size_t N, int D) {
 
 /* |q_i − q_j|² under the minimum image, with 1/L precomputed (the cell
  * search's hot loop: a multiplication instead of three divisions). Where
- * d·(1/L) and d/L round to different integers, d is within rounding of a
- * half-box, where both images have length L/2 ≥ the cutoff: the same pairs. */
+ * d·(1/L) and d/L round to different integers, d is within rounding of an
+ * odd multiple of L/2, where both images have length L/2 (to rounding) ≥ the
+ * cutoff: the same pairs, but for a distance equal to the cutoff to
+ * rounding, which either test may take. */
 static inline double dist2_inv(int D, const double *qi, const double *qj, double L, double iL) {
     double s = 0.0;
     for (int a = 0; a < D; a++) {

@@ -280,18 +280,18 @@ static int lsq_assemble(void *ctx, double *A, double *u) {
  * their right-hand sides remain, a constant of the residual. So each
  * particle enters the QR as one row |p_i|·w_i with target p̂_i·u_i, and
  * extra[t] = Σ_a u_ia² − (p̂_i·u_i)² goes to the residual: D times fewer rows,
- * the same least-squares problem (docs/math.md §10). The loops are OpenMP
- * worksharing loops: threaded when called alone, one thread inside the
- * groups' parallel region (no nesting). */
+ * the same least-squares problem (docs/math.md §10). Threaded when called
+ * alone, one thread inside the groups' parallel region. */
 static size_t group_rows(const hgn_lsq *c, int kin, size_t s0, size_t r0, size_t mr, double *B,
                          double *extra) {
     const size_t n = c->cols, na = n + 1;
     const double *blk = c->blk + r0 * n, *ub = c->u + s0 * c->rps + r0;
+    const int nt = omp_in_parallel() ? 1 : c->nthreads; /* no nested teams, even if enabled */
     size_t rows = mr, m;
     if (kin) { /* mr is a multiple of D */
         const size_t D = (size_t)c->D;
         rows = mr / D, m = rows > na ? rows : na;
-#pragma omp parallel for schedule(static) num_threads(c->nthreads)
+#pragma omp parallel for schedule(static) num_threads(nt)
         for (size_t t = 0; t < rows; t++) {
             const size_t row = r0 + t * D; /* within the chunk */
             const size_t ps = s0 + row / c->rps, i = (row % c->rps) / D;
@@ -316,7 +316,7 @@ static size_t group_rows(const hgn_lsq *c, int kin, size_t s0, size_t r0, size_t
     } else {
         m = mr > na ? mr : na;
         /* transpose the row-major rows into B, in tiles of 64 rows x 8 columns */
-#pragma omp parallel for schedule(static) num_threads(c->nthreads)
+#pragma omp parallel for schedule(static) num_threads(nt)
         for (size_t t0 = 0; t0 < mr; t0 += 64) {
             size_t t1 = t0 + 64 < mr ? t0 + 64 : mr;
             for (size_t k0 = 0; k0 < n; k0 += 8)
